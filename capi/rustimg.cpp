@@ -1,0 +1,188 @@
+// The C ABI shim: converts arguments, calls the C++ core, converts results,
+// and turns every exception into a rustimg_error. Nothing else lives here.
+#include "rustimg.h"
+
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rustimg/elf.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/spec.hpp"
+#include "rustimg/version.hpp"
+
+struct rustimg_error {
+  int code = RUSTIMG_ERROR;
+  std::string klass;
+  std::string message;
+  std::vector<std::string> details;
+};
+
+struct rustimg_elf_report {
+  rustimg::elf::Report report;
+  std::string linkage;
+  std::string json;
+};
+
+struct rustimg_spec {
+  rustimg::Spec spec;
+  std::string json;
+};
+
+namespace {
+
+// Runs `fn`, mapping any exception to a return code and (if asked) an error object.
+template <typename Fn>
+int guarded(rustimg_error** err, Fn&& fn) noexcept {
+  if (err != nullptr) *err = nullptr;
+  auto report = [err](int code, const char* klass, const char* message,
+                      std::vector<std::string> details = {}) noexcept {
+    if (err == nullptr) return code;
+    try {
+      *err = new rustimg_error{code, klass, message, std::move(details)};
+    } catch (...) {
+      *err = nullptr;  // out of memory: the code alone must do
+    }
+    return code;
+  };
+  try {
+    fn();
+    return RUSTIMG_OK;
+  } catch (const rustimg::SpecError& e) {
+    std::vector<std::string> details;
+    try {
+      for (const auto& d : e.diagnostics()) details.push_back(d.to_string());
+    } catch (...) {
+    }
+    return report(static_cast<int>(e.code()), rustimg::error_code_name(e.code()), e.what(), std::move(details));
+  } catch (const rustimg::Error& e) {
+    return report(static_cast<int>(e.code()), rustimg::error_code_name(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return report(RUSTIMG_ERROR, "generic", "out of memory");
+  } catch (const std::exception& e) {
+    return report(RUSTIMG_ERROR, "generic", e.what());
+  } catch (...) {
+    return report(RUSTIMG_ERROR, "generic", "unknown internal error");
+  }
+}
+
+[[noreturn]] void invalid(const std::string& message) {
+  throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, message);
+}
+
+void require(const void* p, const char* what) {
+  if (p == nullptr) invalid(std::string(what) + " must not be NULL");
+}
+
+const char* item(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : nullptr; }
+
+int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const char* platform) {
+  if (platform != nullptr) {
+    for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(platform)))
+      report.problems.push_back(std::move(p));
+  }
+  auto r = std::make_unique<rustimg_elf_report>();
+  r->linkage = rustimg::elf::to_string(report.linkage);
+  r->json = rustimg::elf::to_json(report).dump();
+  r->report = std::move(report);
+  *out = r.release();
+  return RUSTIMG_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+int rustimg_error_code(const rustimg_error* err) { return err != nullptr ? err->code : RUSTIMG_OK; }
+const char* rustimg_error_class(const rustimg_error* err) { return err != nullptr ? err->klass.c_str() : ""; }
+const char* rustimg_error_message(const rustimg_error* err) { return err != nullptr ? err->message.c_str() : ""; }
+size_t rustimg_error_detail_count(const rustimg_error* err) { return err != nullptr ? err->details.size() : 0; }
+const char* rustimg_error_detail(const rustimg_error* err, size_t i) {
+  return err != nullptr ? item(err->details, i) : nullptr;
+}
+void rustimg_error_free(rustimg_error* err) { delete err; }
+
+const char* rustimg_version(void) { return rustimg::version_string(); }
+
+int rustimg_verify_file(rustimg_elf_report** out, const char* path, const char* platform, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(path, "path");
+    finish_report(out, rustimg::elf::inspect_file(path), platform);
+  });
+}
+
+int rustimg_verify_buffer(rustimg_elf_report** out, const void* data, size_t len, const char* platform,
+                          rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    if (data == nullptr && len != 0) invalid("data must not be NULL when len is not 0");
+    std::span<const std::byte> bytes(static_cast<const std::byte*>(data), len);
+    finish_report(out, rustimg::elf::inspect(bytes), platform);
+  });
+}
+
+int rustimg_elf_report_fit(const rustimg_elf_report* r) { return r != nullptr && r->report.fit_for_scratch() ? 1 : 0; }
+const char* rustimg_elf_report_linkage(const rustimg_elf_report* r) { return r != nullptr ? r->linkage.c_str() : ""; }
+const char* rustimg_elf_report_architecture(const rustimg_elf_report* r) {
+  return r != nullptr ? r->report.platform.architecture.c_str() : "";
+}
+const char* rustimg_elf_report_variant(const rustimg_elf_report* r) {
+  return r != nullptr ? r->report.platform.variant.c_str() : "";
+}
+int rustimg_elf_report_nss_risk(const rustimg_elf_report* r) { return r != nullptr && r->report.nss_risk ? 1 : 0; }
+size_t rustimg_elf_report_problem_count(const rustimg_elf_report* r) {
+  return r != nullptr ? r->report.problems.size() : 0;
+}
+const char* rustimg_elf_report_problem(const rustimg_elf_report* r, size_t i) {
+  return r != nullptr ? item(r->report.problems, i) : nullptr;
+}
+const char* rustimg_elf_report_json(const rustimg_elf_report* r) { return r != nullptr ? r->json.c_str() : "{}"; }
+void rustimg_elf_report_free(rustimg_elf_report* r) { delete r; }
+
+int rustimg_spec_load_options_init(rustimg_spec_load_options* opts, unsigned version) {
+  if (opts == nullptr || version == 0 || version > RUSTIMG_SPEC_LOAD_OPTIONS_VERSION) return RUSTIMG_EINVALID;
+  const rustimg_spec_load_options defaults = RUSTIMG_SPEC_LOAD_OPTIONS_INIT;
+  *opts = defaults;
+  return RUSTIMG_OK;
+}
+
+int rustimg_spec_load(rustimg_spec** out, const rustimg_spec_load_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    rustimg_spec_load_options o = RUSTIMG_SPEC_LOAD_OPTIONS_INIT;
+    if (opts != nullptr) {
+      if (opts->version == 0 || opts->version > RUSTIMG_SPEC_LOAD_OPTIONS_VERSION)
+        invalid("rustimg_spec_load_options.version " + std::to_string(opts->version) +
+                " is not supported by this library (max " + std::to_string(RUSTIMG_SPEC_LOAD_OPTIONS_VERSION) +
+                "); initialise options with RUSTIMG_SPEC_LOAD_OPTIONS_INIT");
+      o = *opts;
+    }
+    rustimg::SpecLoadOptions load;
+    if (o.crate_dir != nullptr) load.crate_dir = o.crate_dir;
+    if (o.spec_file != nullptr) load.spec_file = o.spec_file;
+    if (o.overrides_json != nullptr) {
+      load.overrides = nlohmann::json::parse(o.overrides_json, nullptr, false);
+      if (load.overrides.is_discarded() || !load.overrides.is_object())
+        invalid("overrides_json is not a JSON object");
+    }
+    load.use_cargo_metadata = o.use_cargo_metadata != 0;
+    if (o.cargo != nullptr) load.cargo = o.cargo;
+    auto s = std::make_unique<rustimg_spec>();
+    s->spec = rustimg::load_spec(load);
+    s->json = s->spec.to_json().dump();
+    *out = s.release();
+  });
+}
+
+const char* rustimg_spec_json(const rustimg_spec* spec) { return spec != nullptr ? spec->json.c_str() : "{}"; }
+void rustimg_spec_free(rustimg_spec* spec) { delete spec; }
+
+}  // extern "C"

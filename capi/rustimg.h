@@ -1,0 +1,153 @@
+/*
+ * rustimg.h - the stable C API of rustimg.
+ *
+ * Conventions (see README.md "C API"):
+ *  - Every name starts with rustimg_ / RUSTIMG_; functions are
+ *    rustimg_<module>_<verb>.
+ *  - Fallible functions return int: 0 on success, a negative RUSTIMG_E* code
+ *    on failure. Their last parameter is `rustimg_error **err`, which may be
+ *    NULL; when it is not NULL and the call fails, *err receives an error
+ *    object the caller frees with rustimg_error_free(). No thread-local state.
+ *  - Objects returned through an out-parameter belong to the caller and are
+ *    released with their rustimg_<type>_free(), which accepts NULL.
+ *    Strings returned by getters are borrowed: valid until the parent object
+ *    is freed.
+ *  - Options structs start with `unsigned version`; initialise them with the
+ *    *_OPTIONS_INIT macro or the *_options_init() function. Passing NULL
+ *    options means "all defaults".
+ *  - All strings are UTF-8 and NUL-terminated.
+ */
+#ifndef RUSTIMG_H
+#define RUSTIMG_H
+
+#include <stddef.h>
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define RUSTIMG_EXTERN(type) extern __attribute__((visibility("default"))) type
+#else
+#define RUSTIMG_EXTERN(type) extern type
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI version; matches the shared library's SONAME (librustimg.so.N). */
+#define RUSTIMG_ABI_VERSION 0
+
+/** Error codes. */
+typedef enum rustimg_errcode {
+  RUSTIMG_OK = 0,
+  RUSTIMG_ERROR = -1,        /**< any failure without a more precise class */
+  RUSTIMG_EINVALID = -2,     /**< malformed argument (reference, platform, option...) */
+  RUSTIMG_ENOTFOUND = -3,    /**< a named file, package, bin or image does not exist */
+  RUSTIMG_EIO = -4,          /**< reading or writing a file failed */
+  RUSTIMG_ESPEC = -5,        /**< the image spec is invalid */
+  RUSTIMG_EELF = -6,         /**< the input is not a readable ELF file */
+  RUSTIMG_EVERIFY = -7,      /**< the binary is not fit for the requested image */
+  RUSTIMG_ECARGO = -8,       /**< running cargo failed */
+  RUSTIMG_EREGISTRY = -9,    /**< the registry refused or failed a request */
+  RUSTIMG_EAUTH = -10,       /**< authentication with a registry failed */
+  RUSTIMG_ECANCELLED = -11,  /**< a callback asked to stop */
+  RUSTIMG_EUNSUPPORTED = -12 /**< valid input that rustimg does not handle */
+} rustimg_errcode;
+
+/* ---- errors ------------------------------------------------------------ */
+
+/** An error returned through a `rustimg_error **err` out-parameter. */
+typedef struct rustimg_error rustimg_error;
+
+/** The RUSTIMG_E* code of `err`. */
+RUSTIMG_EXTERN(int) rustimg_error_code(const rustimg_error *err);
+/** Short stable name of the code: "spec", "elf", "registry"... */
+RUSTIMG_EXTERN(const char *) rustimg_error_class(const rustimg_error *err);
+/** The full message: names the input at fault and, where possible, the fix. */
+RUSTIMG_EXTERN(const char *) rustimg_error_message(const rustimg_error *err);
+/** Number of individual problems (spec errors list one per invalid value). */
+RUSTIMG_EXTERN(size_t) rustimg_error_detail_count(const rustimg_error *err);
+/** Problem `i` (0-based), or NULL when out of range. */
+RUSTIMG_EXTERN(const char *) rustimg_error_detail(const rustimg_error *err, size_t i);
+/** Frees `err`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_error_free(rustimg_error *err);
+
+/** Version of the library in use, "MAJOR.MINOR.PATCH". */
+RUSTIMG_EXTERN(const char *) rustimg_version(void);
+
+/* ---- ELF verification -------------------------------------------------- */
+
+/** What rustimg found in one binary. */
+typedef struct rustimg_elf_report rustimg_elf_report;
+
+/**
+ * Inspects the ELF file at `path`. When `platform` is not NULL
+ * ("linux/arm64"), a binary for another platform is reported unfit.
+ * Returns RUSTIMG_ENOTFOUND, RUSTIMG_EIO, RUSTIMG_EELF (not a valid ELF file)
+ * or RUSTIMG_EINVALID (bad platform). An unfit binary is not an error: check
+ * rustimg_elf_report_fit().
+ */
+RUSTIMG_EXTERN(int) rustimg_verify_file(rustimg_elf_report **out, const char *path,
+                                        const char *platform, rustimg_error **err);
+/** Like rustimg_verify_file() over `len` bytes at `data`. */
+RUSTIMG_EXTERN(int) rustimg_verify_buffer(rustimg_elf_report **out, const void *data, size_t len,
+                                          const char *platform, rustimg_error **err);
+/** 1 when the binary can run in a scratch image (and matches the platform). */
+RUSTIMG_EXTERN(int) rustimg_elf_report_fit(const rustimg_elf_report *report);
+/** "static", "static-pie" or "dynamic". */
+RUSTIMG_EXTERN(const char *) rustimg_elf_report_linkage(const rustimg_elf_report *report);
+/** OCI architecture ("amd64", "arm64"...); "" when unknown. */
+RUSTIMG_EXTERN(const char *) rustimg_elf_report_architecture(const rustimg_elf_report *report);
+/** OCI variant ("v7"); "" when none. */
+RUSTIMG_EXTERN(const char *) rustimg_elf_report_variant(const rustimg_elf_report *report);
+/** 1 when a static glibc binary will try to load NSS modules at run time. */
+RUSTIMG_EXTERN(int) rustimg_elf_report_nss_risk(const rustimg_elf_report *report);
+/** Number of reasons the binary is unfit; 0 when fit. */
+RUSTIMG_EXTERN(size_t) rustimg_elf_report_problem_count(const rustimg_elf_report *report);
+/** Reason `i`, or NULL when out of range. */
+RUSTIMG_EXTERN(const char *) rustimg_elf_report_problem(const rustimg_elf_report *report, size_t i);
+/** The whole report as a JSON object (the same as `rustimg verify --json`). */
+RUSTIMG_EXTERN(const char *) rustimg_elf_report_json(const rustimg_elf_report *report);
+/** Frees `report`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_elf_report_free(rustimg_elf_report *report);
+
+/* ---- image spec -------------------------------------------------------- */
+
+/** A resolved image spec. */
+typedef struct rustimg_spec rustimg_spec;
+
+typedef struct rustimg_spec_load_options {
+  unsigned version;
+  /** Crate directory; NULL for none (spec file and overrides only). */
+  const char *crate_dir;
+  /** Spec file; NULL: crate_dir/rustimg.json when it exists. */
+  const char *spec_file;
+  /** Overrides, a JSON object in the spec schema; NULL for none. */
+  const char *overrides_json;
+  /** Non-zero: read [package.metadata.rustimg] through `cargo metadata`. */
+  int use_cargo_metadata;
+  /** The cargo program; NULL: "cargo" from PATH. */
+  const char *cargo;
+} rustimg_spec_load_options;
+
+#define RUSTIMG_SPEC_LOAD_OPTIONS_VERSION 1
+#define RUSTIMG_SPEC_LOAD_OPTIONS_INIT { RUSTIMG_SPEC_LOAD_OPTIONS_VERSION, NULL, NULL, NULL, 1, NULL }
+
+/** Initialises `opts` to defaults for `version`; RUSTIMG_EINVALID for an unknown version. */
+RUSTIMG_EXTERN(int) rustimg_spec_load_options_init(rustimg_spec_load_options *opts, unsigned version);
+
+/**
+ * Reads, validates, merges and resolves the spec. On RUSTIMG_ESPEC the error
+ * lists every problem (rustimg_error_detail), each naming the source and the
+ * JSON path, e.g. "rustimg.json: $.env.PORT: expected a string, got a number".
+ */
+RUSTIMG_EXTERN(int) rustimg_spec_load(rustimg_spec **out, const rustimg_spec_load_options *opts,
+                                      rustimg_error **err);
+/** The resolved spec as JSON (every key present). */
+RUSTIMG_EXTERN(const char *) rustimg_spec_json(const rustimg_spec *spec);
+/** Frees `spec`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_spec_free(rustimg_spec *spec);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RUSTIMG_H */

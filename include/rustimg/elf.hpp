@@ -1,0 +1,97 @@
+// rustimg/elf.hpp - ELF inspection and the "fit for a scratch image" verdict.
+//
+// The reader is bounds-checked over a byte span: every offset, size and count
+// taken from the file is checked against the span before use, so truncated or
+// hostile input gives rustimg::Error (code Elf), never a crash or an over-read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rustimg/platform.hpp"
+
+namespace rustimg::elf {
+
+enum class FileType {
+  Relocatable,    ///< ET_REL, an object file
+  Executable,     ///< ET_EXEC, a non-PIE executable
+  PieExecutable,  ///< ET_DYN with DF_1_PIE (or a PT_INTERP): a PIE executable
+  SharedObject,   ///< ET_DYN without DF_1_PIE and PT_INTERP: a library
+  Core,           ///< ET_CORE
+  Other,          ///< any other e_type
+};
+
+enum class Linkage {
+  Static,     ///< no PT_DYNAMIC at all
+  StaticPie,  ///< PT_DYNAMIC but no PT_INTERP and no DT_NEEDED (self-relocating)
+  Dynamic,    ///< needs a dynamic loader (PT_INTERP) or shared libraries (DT_NEEDED)
+};
+
+/// The C library a binary was linked against, as far as its bytes tell.
+enum class LibcKind { Unknown, Glibc, Musl };
+
+const char* to_string(FileType t) noexcept;  // "relocatable", "executable", "pie-executable", ...
+const char* to_string(Linkage l) noexcept;   // "static", "static-pie", "dynamic"
+const char* to_string(LibcKind l) noexcept;  // "unknown", "glibc", "musl"
+
+struct Report {
+  int elf_class = 0;        ///< 32 or 64
+  bool big_endian = false;
+  std::uint16_t machine = 0;  ///< e_machine
+  std::string machine_name;   ///< "x86-64", "AArch64", "ARM", "RISC-V", ...
+  /// OCI platform of the code (architecture empty when the machine is unknown
+  /// to OCI); variant from .ARM.attributes for arm, "v8" never stored for arm64.
+  Platform platform;
+  FileType type = FileType::Other;
+  Linkage linkage = Linkage::Static;
+  std::optional<std::string> interpreter;  ///< PT_INTERP
+  std::vector<std::string> needed;         ///< DT_NEEDED, in file order
+  std::vector<std::string> rpath;          ///< DT_RPATH entries (split on ':')
+  std::vector<std::string> runpath;        ///< DT_RUNPATH entries (split on ':')
+  bool stripped = false;                   ///< no .symtab section
+  bool debug_info = false;                 ///< has a .debug_info section
+  std::optional<std::string> build_id;     ///< NT_GNU_BUILD_ID, lower-case hex
+  LibcKind libc = LibcKind::Unknown;
+  /// A statically linked glibc binary that contains the NSS machinery: it
+  /// will try to dlopen libnss_* for getaddrinfo/getpwnam & co at run time.
+  bool nss_risk = false;
+  /// Strings found in the binary that show the NSS risk.
+  std::vector<std::string> nss_evidence;
+
+  /// Reasons the binary cannot run on an empty (scratch) root file system.
+  /// Empty means fit.
+  std::vector<std::string> problems;
+  /// Things worth knowing that do not make the binary unfit (e.g. NSS risk).
+  std::vector<std::string> warnings;
+
+  bool fit_for_scratch() const noexcept { return problems.empty(); }
+};
+
+/// Inspects an ELF image held in memory. Throws rustimg::Error (code Elf)
+/// for anything that is not a well-formed ELF file; the message says which
+/// structure is broken (e.g. "program header table extends past end of file").
+Report inspect(std::span<const std::byte> data);
+
+/// Reads `path` and inspects it. Errors name the path: NotFound when it does
+/// not exist, Io when it cannot be read, Elf when it is not a valid ELF file.
+Report inspect_file(const std::filesystem::path& path);
+
+/// Problems with running a binary described by `report` as an image for
+/// `wanted` (architecture or variant mismatch). Empty means it matches.
+std::vector<std::string> platform_mismatch(const Report& report, const Platform& wanted);
+
+/// The report as JSON, the shape `rustimg verify --json` prints (without
+/// "path"): architecture, variant, type, linkage, interpreter (null when
+/// none), needed, rpath, runpath, stripped, debug_info, build_id, libc,
+/// nss_risk, nss_evidence, fit_for_scratch, problems, warnings, elf_class,
+/// endianness, machine.
+nlohmann::json to_json(const Report& report);
+
+}  // namespace rustimg::elf

@@ -1,0 +1,68 @@
+// rustimg/platform.hpp - OCI platforms and the Rust target triple table.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rustimg {
+
+/// An OCI platform (os/architecture/variant), always held in canonical form:
+/// Go GOARCH names ("amd64", "arm64", "arm", "386", "riscv64", "ppc64le",
+/// "s390x", "loong64"), and defaults that carry no information dropped
+/// (arm64 "v8" and amd64 "v1" become empty; arm without variant becomes "v7").
+struct Platform {
+  std::string os = "linux";
+  std::string architecture;
+  std::string variant;
+
+  /// "linux/arm64", "linux/arm/v7".
+  std::string to_string() const;
+  /// The variant to record in an image config or index descriptor: the
+  /// canonical one, except arm64, which registries and runtimes expect as "v8".
+  std::string descriptor_variant() const;
+  /// True when an image for `this` can serve a request for `wanted`: same os
+  /// and architecture, and the same variant when `wanted` names one.
+  bool satisfies(const Platform& wanted) const;
+
+  friend bool operator==(const Platform&, const Platform&) = default;
+};
+
+/// Parses "linux/arm64/v8", "linux/amd64", "arm64", "aarch64", "x86_64",
+/// "armhf", "armv7", ... into canonical form. Throws rustimg::Error
+/// (InvalidArgument) naming the input and the accepted forms.
+Platform parse_platform(std::string_view text);
+
+/// The platform of the machine rustimg was built for.
+Platform host_platform();
+
+/// Maps a GOARCH-style or ELF-style architecture name to its canonical GOARCH
+/// name ("aarch64" -> "arm64", "x86_64" -> "amd64"); std::nullopt if unknown.
+std::optional<std::string> normalize_architecture(std::string_view arch);
+
+enum class Libc { Gnu, Musl };
+const char* libc_name(Libc libc) noexcept;  // "gnu" / "musl"
+/// Parses "gnu"/"glibc" and "musl"; std::nullopt otherwise.
+std::optional<Libc> parse_libc(std::string_view text);
+
+/// One row of the Rust target table.
+struct RustTarget {
+  std::string triple;      ///< "aarch64-unknown-linux-musl"
+  Platform platform;       ///< linux/arm64
+  Libc libc;
+  bool crt_static_default; ///< whether rustc links statically without +crt-static
+  bool static_pie;         ///< whether a static build is static-pie (ET_DYN) rather than ET_EXEC
+};
+
+/// The full table of Linux targets rustimg knows.
+const std::vector<RustTarget>& rust_targets();
+
+/// The triple to build for `platform` with `libc`. Throws rustimg::Error
+/// (Unsupported) naming the platform and the supported ones when no target fits.
+const RustTarget& rust_target_for(const Platform& platform, Libc libc);
+
+/// Looks a triple up in the table; std::nullopt when unknown.
+std::optional<RustTarget> find_rust_target(std::string_view triple);
+
+}  // namespace rustimg

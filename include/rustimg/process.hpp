@@ -1,0 +1,37 @@
+// rustimg/process.hpp - running external programs (cargo) without a shell.
+//
+// Everything that starts a process goes through ProcessRunner, so tests can
+// substitute a recorded or scripted runner and assert the exact command line
+// and environment.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rustimg {
+
+struct ProcessRequest {
+  std::vector<std::string> argv;            ///< argv[0] is looked up on PATH
+  std::string cwd;                          ///< empty: inherit
+  std::map<std::string, std::string> env;   ///< set on top of the inherited environment
+};
+
+struct ProcessResult {
+  int exit_code = -1;   ///< exit status, or 128+signal when killed
+  std::string out;      ///< captured standard output
+  std::string err;      ///< captured standard error
+};
+
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+  /// Runs the request to completion. Throws rustimg::Error (NotFound) when the
+  /// program cannot be started; a non-zero exit is reported, not thrown.
+  virtual ProcessResult run(const ProcessRequest& request) = 0;
+};
+
+/// The real runner: posix_spawnp with pipes, no shell.
+ProcessRunner& system_process_runner();
+
+}  // namespace rustimg

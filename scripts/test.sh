@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what is missing,
+# builds, then runs
+#   1. unit tests, C ABI tests and the integration suite (real cargo, real
+#      readelf/file, real registry/podman/skopeo/umoci tools)   [dev build]
+#   2. unit and C ABI tests again under AddressSanitizer + UBSan [asan build]
+#   3. the ELF reader fuzz target for a bounded time under ASan [fuzz build]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+echo "== tests (dev build)" >&2
+ctest --preset dev
+
+echo "== unit and C ABI tests under ASan+UBSan" >&2
+RUSTIMG_SKIP_APT=1 RUSTIMG_PRESET=asan scripts/setup.sh
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E integration
+
+echo "== fuzzing the ELF reader" >&2
+scripts/fuzz.sh

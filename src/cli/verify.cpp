@@ -1,0 +1,195 @@
+// rustimg verify: is each binary fit to be the only file of a scratch image?
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "rustimg/elf.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/platform.hpp"
+
+namespace rustimg::cli {
+namespace {
+
+constexpr const char* kVerifyUsage =
+    "usage: rustimg verify [--json] [--platform P] BINARY...\n"
+    "\n"
+    "Checks that each ELF binary can run alone in an empty (scratch) image:\n"
+    "an executable, statically linked (no dynamic loader, no shared libraries),\n"
+    "for a known architecture. Also reports libc, build-id, stripping and\n"
+    "whether a static glibc binary will try to load NSS modules at run time.\n"
+    "\n"
+    "options:\n"
+    "  --json          print one JSON object per binary, one per line\n"
+    "  --platform P    also require the binary to match platform P\n"
+    "                  (linux/amd64, linux/arm64, linux/arm/v7, ...)\n"
+    "  -h, --help      print this help\n"
+    "\n"
+    "exit status: 0 every binary is fit, 1 at least one is unfit or does not\n"
+    "match --platform, 2 bad usage or an unreadable/invalid file.\n";
+
+struct Options {
+  bool json = false;
+  std::optional<Platform> platform;
+  std::vector<std::string> binaries;
+};
+
+/// Prints one JSON object on its own line. Strings from a binary need not be
+/// UTF-8, so invalid sequences become U+FFFD instead of failing.
+void emit_json(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::fflush(stdout);
+}
+
+/// Escapes control and non-ASCII bytes so a hostile binary cannot send
+/// terminal escape sequences through the human-readable output.
+std::string printable(const std::string& s) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f && u != '\\') {
+      out += c;
+    } else {
+      out += "\\x";
+      out += digits[u >> 4];
+      out += digits[u & 0xf];
+    }
+  }
+  return out;
+}
+
+void bad_usage(const std::string& message) {
+  std::fprintf(stderr, "rustimg verify: %s\nRun 'rustimg verify --help' for usage.\n", message.c_str());
+}
+
+/// elf::to_json plus the CLI's own keys: path, and with --platform the
+/// match result, a mismatch counting as a problem.
+nlohmann::json report_json(const std::string& path, const elf::Report& rep, const Options& opts,
+                           const std::vector<std::string>& mismatch) {
+  nlohmann::json j = elf::to_json(rep);
+  j["path"] = path;
+  if (opts.platform) {
+    j["platform_match"] = mismatch.empty();
+    for (const auto& m : mismatch) j["problems"].push_back(m);
+    if (!mismatch.empty()) j["fit_for_scratch"] = false;
+  }
+  return j;
+}
+
+std::string list_or_none(const std::vector<std::string>& items, const char* sep = ", ") {
+  if (items.empty()) return "none";
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+void print_human(const std::string& path, const elf::Report& rep, const Options& opts,
+                 const std::vector<std::string>& mismatch) {
+  auto line = [](const char* key, const std::string& value) {
+    std::printf("  %-13s %s\n", key, printable(value).c_str());
+  };
+  std::printf("%s\n", printable(path).c_str());
+  const std::string arch = rep.platform.architecture.empty() ? "unknown" : rep.platform.to_string();
+  line("platform:", arch + " (" + rep.machine_name + ", ELF" + std::to_string(rep.elf_class) +
+                        (rep.big_endian ? " big-endian" : " little-endian") + ")");
+  line("type:", elf::to_string(rep.type));
+  line("linkage:", elf::to_string(rep.linkage));
+  line("interpreter:", rep.interpreter.value_or("none"));
+  line("needed:", list_or_none(rep.needed));
+  if (!rep.rpath.empty()) line("rpath:", list_or_none(rep.rpath, ":"));
+  if (!rep.runpath.empty()) line("runpath:", list_or_none(rep.runpath, ":"));
+  line("libc:", elf::to_string(rep.libc));
+  line("stripped:", std::string(rep.stripped ? "yes" : "no") + (rep.debug_info ? " (has debug info)" : ""));
+  line("build-id:", rep.build_id.value_or("none"));
+  line("NSS risk:", rep.nss_risk ? "yes (" + list_or_none(rep.nss_evidence) + ")" : "no");
+  if (opts.platform)
+    line("wanted:", opts.platform->to_string() + (mismatch.empty() ? " (matches)" : " (MISMATCH)"));
+  const bool fit = rep.problems.empty() && mismatch.empty();
+  line("verdict:", fit ? "fit for scratch" : "NOT fit for scratch");
+  for (const auto& p : rep.problems) std::printf("    problem: %s\n", printable(p).c_str());
+  for (const auto& p : mismatch) std::printf("    problem: %s\n", printable(p).c_str());
+  for (const auto& w : rep.warnings) std::printf("    warning: %s\n", printable(w).c_str());
+}
+
+}  // namespace
+
+int verify_main(std::span<const std::string> args) {
+  Options opts;
+  bool options_done = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (options_done || a.empty() || a[0] != '-' || a == "-") {
+      opts.binaries.push_back(a);
+    } else if (a == "--") {
+      options_done = true;
+    } else if (a == "-h" || a == "--help") {
+      std::fputs(kVerifyUsage, stdout);
+      return kExitOk;
+    } else if (a == "--json") {
+      opts.json = true;
+    } else if (a == "--platform" || a.rfind("--platform=", 0) == 0) {
+      std::string value;
+      if (a == "--platform") {
+        if (i + 1 >= args.size()) {
+          bad_usage("--platform needs a value such as linux/arm64");
+          return kExitBadInput;
+        }
+        value = args[++i];
+      } else {
+        value = a.substr(std::string("--platform=").size());
+      }
+      try {
+        opts.platform = parse_platform(value);
+      } catch (const Error& e) {
+        bad_usage(std::string("--platform: ") + e.what());
+        return kExitBadInput;
+      }
+    } else {
+      bad_usage("unknown option \"" + a + "\"");
+      return kExitBadInput;
+    }
+  }
+  if (opts.binaries.empty()) {
+    bad_usage("no BINARY given");
+    return kExitBadInput;
+  }
+
+  int exit_code = kExitOk;
+  bool first = true;
+  for (const std::string& path : opts.binaries) {
+    elf::Report rep;
+    try {
+      rep = elf::inspect_file(path);
+    } catch (const Error& e) {
+      // The message already names the path.
+      std::fprintf(stderr, "rustimg verify: %s\n", printable(e.what()).c_str());
+      if (opts.json) {
+        nlohmann::json j{{"path", path}, {"error", e.what()}, {"code", error_code_name(e.code())}};
+        emit_json(j);
+      }
+      exit_code = kExitBadInput;
+      continue;
+    }
+    const std::vector<std::string> mismatch =
+        opts.platform ? elf::platform_mismatch(rep, *opts.platform) : std::vector<std::string>{};
+    if (opts.json) {
+      emit_json(report_json(path, rep, opts, mismatch));
+    } else {
+      if (!first) std::printf("\n");
+      print_human(path, rep, opts, mismatch);
+      std::fflush(stdout);
+    }
+    first = false;
+    if ((!rep.fit_for_scratch() || !mismatch.empty()) && exit_code == kExitOk) exit_code = kExitFailed;
+  }
+  return exit_code;
+}
+
+}  // namespace rustimg::cli

@@ -1,0 +1,36 @@
+#include <nlohmann/json.hpp>
+
+#include "rustimg/elf.hpp"
+
+namespace rustimg::elf {
+
+nlohmann::json to_json(const Report& r) {
+  auto optional_string = [](const std::optional<std::string>& s) {
+    return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
+  };
+  return {
+      {"architecture", r.platform.architecture},
+      {"variant", r.platform.variant},
+      {"os", r.platform.os},
+      {"type", to_string(r.type)},
+      {"linkage", to_string(r.linkage)},
+      {"interpreter", optional_string(r.interpreter)},
+      {"needed", r.needed},
+      {"rpath", r.rpath},
+      {"runpath", r.runpath},
+      {"stripped", r.stripped},
+      {"debug_info", r.debug_info},
+      {"build_id", optional_string(r.build_id)},
+      {"libc", to_string(r.libc)},
+      {"nss_risk", r.nss_risk},
+      {"nss_evidence", r.nss_evidence},
+      {"fit_for_scratch", r.fit_for_scratch()},
+      {"problems", r.problems},
+      {"warnings", r.warnings},
+      {"elf_class", r.elf_class},
+      {"endianness", r.big_endian ? "big" : "little"},
+      {"machine", r.machine_name},
+  };
+}
+
+}  // namespace rustimg::elf

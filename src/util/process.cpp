@@ -1,0 +1,230 @@
+// The real ProcessRunner: posix_spawnp with pipes, no shell.
+//
+// Standard output and standard error are drained together with poll(), so a
+// child that fills one pipe while we wait on the other cannot deadlock.
+// Standard input is /dev/null: cargo must never stop to ask a question.
+#include "rustimg/process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+#include <utility>
+
+#include "rustimg/error.hpp"
+
+extern char** environ;
+
+namespace rustimg {
+namespace {
+
+/// Owns one file descriptor.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    if (this != &other) reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  bool valid() const noexcept { return fd_ >= 0; }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  Fd read;
+  Fd write;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+[[noreturn]] void throw_spawn_error(const std::string& program, int err) {
+  if (err == ENOENT) {
+    const bool has_slash = program.find('/') != std::string::npos;
+    throw Error(ErrorCode::NotFound, "cannot run '" + program + "': " +
+                                         (has_slash ? "no such file" : "not found on PATH"));
+  }
+  throw Error(ErrorCode::Generic, "cannot run '" + program + "': " + errno_text(err));
+}
+
+Pipe make_pipe(const std::string& program) {
+  std::array<int, 2> fds{};
+  // O_CLOEXEC: a process spawned concurrently from another thread must not
+  // inherit our pipe ends (it would keep them open and block our EOF).
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) throw_spawn_error(program, errno);
+  return Pipe{Fd(fds[0]), Fd(fds[1])};
+}
+
+/// posix_spawn file actions, freed on scope exit.
+class FileActions {
+ public:
+  FileActions() { ::posix_spawn_file_actions_init(&actions_); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+  ~FileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
+  posix_spawn_file_actions_t* get() { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_{};
+};
+
+/// posix_spawn attributes, freed on scope exit. The child starts with default
+/// signal handling and an empty signal mask: a host such as Python ignores
+/// SIGPIPE, and an ignored signal would otherwise be inherited across exec.
+class SpawnAttributes {
+ public:
+  SpawnAttributes() {
+    ::posix_spawnattr_init(&attr_);
+    sigset_t all;
+    sigset_t none;
+    ::sigfillset(&all);
+    ::sigemptyset(&none);
+    ::posix_spawnattr_setsigdefault(&attr_, &all);
+    ::posix_spawnattr_setsigmask(&attr_, &none);
+    ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  }
+  SpawnAttributes(const SpawnAttributes&) = delete;
+  SpawnAttributes& operator=(const SpawnAttributes&) = delete;
+  ~SpawnAttributes() { ::posix_spawnattr_destroy(&attr_); }
+  const posix_spawnattr_t* get() const { return &attr_; }
+
+ private:
+  posix_spawnattr_t attr_{};
+};
+
+/// The inherited environment with `overlay` set on top, as "K=V" strings.
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overlay) {
+  std::vector<std::string> out;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view kv(*entry);
+    const auto name = kv.substr(0, kv.find('='));
+    if (overlay.find(std::string(name)) == overlay.end()) out.emplace_back(kv);
+  }
+  for (const auto& [name, value] : overlay) out.push_back(name + "=" + value);
+  return out;
+}
+
+/// argv-style array of pointers into `strings`, null-terminated.
+std::vector<char*> c_array(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+/// Reads `out` and `err` until both reach end of file.
+void drain(Fd& out, Fd& err, ProcessResult& result) {
+  std::array<char, 65536> buffer{};
+  std::array<pollfd, 2> fds{pollfd{out.get(), POLLIN, 0}, pollfd{err.get(), POLLIN, 0}};
+  std::array<std::string*, 2> sinks{&result.out, &result.err};
+  int open_count = 2;
+  while (open_count > 0) {
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::Io, "reading a child process's output failed: " + errno_text(errno));
+    }
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
+      if (n > 0) {
+        sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;  // end of file (or an unreadable pipe): stop polling it
+        --open_count;
+      }
+    }
+  }
+}
+
+int wait_for_exit(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) throw Error(ErrorCode::Generic, "waitpid failed: " + errno_text(errno));
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+class SystemProcessRunner final : public ProcessRunner {
+ public:
+  ProcessResult run(const ProcessRequest& request) override {
+    if (request.argv.empty()) throw Error(ErrorCode::InvalidArgument, "cannot run a process: empty argv");
+    const std::string& program = request.argv.front();
+    check_cwd(program, request.cwd);
+
+    Pipe out = make_pipe(program);
+    Pipe err = make_pipe(program);
+    FileActions actions;
+    ::posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    ::posix_spawn_file_actions_adddup2(actions.get(), out.write.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(actions.get(), err.write.get(), STDERR_FILENO);
+    if (!request.cwd.empty()) ::posix_spawn_file_actions_addchdir_np(actions.get(), request.cwd.c_str());
+
+    std::vector<std::string> args = request.argv;
+    std::vector<std::string> env = merged_environment(request.env);
+    std::vector<char*> argv = c_array(args);
+    std::vector<char*> envp = c_array(env);
+
+    const SpawnAttributes attributes;
+    pid_t pid = 0;
+    const int rc =
+        ::posix_spawnp(&pid, program.c_str(), actions.get(), attributes.get(), argv.data(), envp.data());
+    if (rc != 0) throw_spawn_error(program, rc);
+
+    // Close our copies of the write ends so the reads see end of file.
+    out.write.reset();
+    err.write.reset();
+    ProcessResult result;
+    try {
+      drain(out.read, err.read, result);
+    } catch (...) {
+      wait_for_exit(pid);
+      throw;
+    }
+    result.exit_code = wait_for_exit(pid);
+    return result;
+  }
+
+ private:
+  // A missing working directory would otherwise surface as ENOENT from
+  // posix_spawnp, indistinguishable from a missing program.
+  static void check_cwd(const std::string& program, const std::string& cwd) {
+    std::error_code ec;
+    if (!cwd.empty() && !std::filesystem::is_directory(cwd, ec)) {
+      throw Error(ErrorCode::NotFound,
+                  "cannot run '" + program + "': working directory " + cwd + " does not exist");
+    }
+  }
+};
+
+}  // namespace
+
+ProcessRunner& system_process_runner() {
+  static SystemProcessRunner runner;
+  return runner;
+}
+
+}  // namespace rustimg

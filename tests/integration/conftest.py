@@ -1,0 +1,58 @@
+"""Shared fixtures for the integration suite: the real CLI, real tools."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("RUSTIMG_BUILD_DIR", ROOT / "build"))
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def rustimg_bin() -> Path:
+    return Path(os.environ.get("RUSTIMG_BIN", BUILD / "bin" / "rustimg")).resolve()
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+
+    def json_lines(self):
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+    def __repr__(self):
+        return f"<exit {self.code}\nstdout:\n{self.out}\nstderr:\n{self.err}>"
+
+
+@pytest.fixture(scope="session")
+def rustimg():
+    """Runs the built CLI: rustimg("verify", "--json", path) -> Result."""
+    exe = rustimg_bin()
+    if not exe.exists():
+        pytest.fail(f"{exe} is missing: build first (scripts/setup.sh)")
+
+    def run(*args, cwd=None, env=None, check_code=None):
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=full_env,
+                              capture_output=True, text=True, timeout=1200)
+        res = Result(proc)
+        if check_code is not None:
+            assert res.code == check_code, res
+        return res
+
+    return run
+
+
+def require_tool(name: str) -> str:
+    """Tests use real tools; a missing one is a set-up failure, not a skip."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: run scripts/setup.sh")
+    return path
