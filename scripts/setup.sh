@@ -21,7 +21,7 @@ packages=(
   # image/registry oracles
   docker-registry podman runc skopeo umoci oci-image-tool
   python3 python3-jsonschema python3-cryptography
-  ca-certificates tzdata
+  ca-certificates tzdata time
 )
 
 missing=()
@@ -45,6 +45,11 @@ fi
 # The integration suite runs under the python3 on PATH.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
   python3 -m pip install --quiet pytest
+fi
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup: go not found on PATH; the Go binding and its tests need Go" >&2
+  exit 1
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

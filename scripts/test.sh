@@ -4,7 +4,9 @@
 #   1. unit tests, C ABI tests and the integration suite (real cargo, real
 #      readelf/file, real registry/podman/skopeo/umoci tools)   [dev build]
 #   2. unit and C ABI tests again under AddressSanitizer + UBSan [asan build]
-#   3. the ELF reader fuzz target for a bounded time under ASan [fuzz build]
+#   3. the Python binding (pip install + pytest) and the Go binding (go vet,
+#      go test -race) over the dev build
+#   4. the ELF reader fuzz target for a bounded time under ASan [fuzz build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,13 @@ ctest --preset dev
 echo "== unit and C ABI tests under ASan+UBSan" >&2
 RUSTIMG_SKIP_APT=1 RUSTIMG_PRESET=asan scripts/setup.sh
 ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E integration
+
+echo "== Python binding" >&2
+python3 -m pip install --quiet ./bindings/python
+python3 -m pytest -q bindings/python/tests
+
+echo "== Go binding" >&2
+(cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go test -race -count=1 ./...)
 
 echo "== fuzzing the ELF reader" >&2
 scripts/fuzz.sh

@@ -2,13 +2,18 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/error.hpp"
+#include "rustimg/platform.hpp"
 #include "rustimg/process.hpp"
+#include "rustimg/spec.hpp"
 
 namespace rustimg::cargo {
 
@@ -50,5 +55,85 @@ Metadata read_metadata(const std::filesystem::path& crate_dir,
 /// (NotFound when absent), else default-run, else the single bin. Throws
 /// rustimg::Error (NotFound) listing the bins when the choice is ambiguous.
 std::string select_bin(const Package& pkg, const std::string& wanted = {});
+
+// --- building -----------------------------------------------------------------
+
+/// What rustimg needs to know about the caller's environment to write the
+/// cargo command line. Kept apart from the process environment so the
+/// command line is a pure function of its inputs (and testable).
+struct BuildEnvironment {
+  std::string cargo = "cargo";
+  /// Values of the variables that change the command: RUSTFLAGS,
+  /// CARGO_ENCODED_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME,
+  /// SOURCE_DATE_EPOCH and CARGO_TARGET_<TRIPLE>_RUSTFLAGS. Absent = unset.
+  std::map<std::string, std::string> vars;
+  /// True when a cargo config file that applies to the crate sets
+  /// target.<triple|cfg>.rustflags; then cargo ignores build.rustflags, and
+  /// rustimg must add its flags as target flags to keep the user's.
+  bool config_has_target_rustflags = false;
+
+  /// Reads the variables from the process environment and scans the cargo
+  /// config files that apply to `crate_dir` (.cargo/config.toml in it and its
+  /// parents, and $CARGO_HOME/config.toml).
+  static BuildEnvironment detect(const std::filesystem::path& crate_dir);
+};
+
+/// What to build for one platform.
+struct BuildTarget {
+  const Package* package = nullptr;
+  std::string bin;
+  std::string triple;
+};
+
+/// The exact cargo invocation for `target` (pure): `cargo build
+/// --message-format=json-render-diagnostics --target T -p PKG --bin BIN
+/// --profile P`, the `rustimg` profile defined through --config, +crt-static
+/// (and the path remapping that makes builds reproducible) merged with the
+/// user's rustflags without overwriting them, --locked/--offline/--frozen,
+/// features, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
+ProcessRequest build_command(const Spec& spec, const Metadata& metadata, const BuildTarget& target,
+                             const std::filesystem::path& crate_dir, const BuildEnvironment& env);
+
+/// A cargo failure: the exit code, the diagnostics cargo rendered (errors
+/// only) and the tail of its standard error, for failures that print no
+/// diagnostic at all.
+class CargoError : public Error {
+ public:
+  CargoError(const std::string& message, int exit_code, std::string diagnostics, std::string stderr_tail)
+      : Error(ErrorCode::Cargo, message),
+        exit_code_(exit_code),
+        diagnostics_(std::move(diagnostics)),
+        stderr_tail_(std::move(stderr_tail)) {}
+  int exit_code() const noexcept { return exit_code_; }
+  const std::string& diagnostics() const noexcept { return diagnostics_; }
+  const std::string& stderr_tail() const noexcept { return stderr_tail_; }
+
+ private:
+  int exit_code_;
+  std::string diagnostics_;
+  std::string stderr_tail_;
+};
+
+/// A binary cargo produced.
+struct Binary {
+  Platform platform;
+  std::string triple;
+  std::filesystem::path path;
+};
+
+struct BuildCallbacks {
+  /// Each line cargo prints for people (progress and rendered diagnostics).
+  std::function<void(std::string_view line)> log;
+  /// Polled while cargo runs; true kills cargo and everything it started.
+  std::function<bool()> cancelled;
+};
+
+/// Builds the spec's bin for every platform of the spec, one cargo run per
+/// target, and returns the binaries in the spec's platform order. Throws
+/// CargoError when cargo fails (a missing target std names `rustup target
+/// add`), rustimg::Error (Cancelled) when cancelled.
+std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const std::filesystem::path& crate_dir,
+                          const BuildEnvironment& env, ProcessRunner& runner = system_process_runner(),
+                          const BuildCallbacks& callbacks = {});
 
 }  // namespace rustimg::cargo

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <functional>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -102,7 +103,10 @@ class SpawnAttributes {
     ::sigemptyset(&none);
     ::posix_spawnattr_setsigdefault(&attr_, &all);
     ::posix_spawnattr_setsigmask(&attr_, &none);
-    ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    // A process group of its own (pgid = child pid): cancellation kills the
+    // whole group, so grandchildren (cargo's rustc and build scripts) go too.
+    ::posix_spawnattr_setpgroup(&attr_, 0);
+    ::posix_spawnattr_setflags(&attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
   }
   SpawnAttributes(const SpawnAttributes&) = delete;
   SpawnAttributes& operator=(const SpawnAttributes&) = delete;
@@ -134,14 +138,38 @@ std::vector<char*> c_array(std::vector<std::string>& strings) {
   return out;
 }
 
-/// Reads `out` and `err` until both reach end of file.
-void drain(Fd& out, Fd& err, ProcessResult& result) {
+/// Hands complete lines of `text`, from `*delivered` on, to `sink`; with
+/// `flush`, also the unterminated rest.
+void deliver_lines(const std::string& text, std::size_t* delivered,
+                   const std::function<void(std::string_view)>& sink, bool flush) {
+  if (!sink) return;
+  while (true) {
+    const auto nl = text.find('\n', *delivered);
+    if (nl == std::string::npos) break;
+    sink(std::string_view(text).substr(*delivered, nl - *delivered));
+    *delivered = nl + 1;
+  }
+  if (flush && *delivered < text.size()) {
+    sink(std::string_view(text).substr(*delivered));
+    *delivered = text.size();
+  }
+}
+
+/// Reads `out` and `err` until both reach end of file, passing lines to the
+/// request's callbacks. Returns false when `request.cancelled` asked to stop.
+bool drain(Fd& out, Fd& err, const ProcessRequest& request, ProcessResult& result) {
   std::array<char, 65536> buffer{};
   std::array<pollfd, 2> fds{pollfd{out.get(), POLLIN, 0}, pollfd{err.get(), POLLIN, 0}};
   std::array<std::string*, 2> sinks{&result.out, &result.err};
+  std::array<const std::function<void(std::string_view)>*, 2> line_sinks{&request.on_stdout_line,
+                                                                         &request.on_stderr_line};
+  std::array<std::size_t, 2> delivered{0, 0};
+  const int timeout_ms = request.cancelled ? 100 : -1;
   int open_count = 2;
   while (open_count > 0) {
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (request.cancelled && request.cancelled()) return false;
+    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       throw Error(ErrorCode::Io, "reading a child process's output failed: " + errno_text(errno));
     }
@@ -150,12 +178,15 @@ void drain(Fd& out, Fd& err, ProcessResult& result) {
       const ssize_t n = ::read(fds[i].fd, buffer.data(), buffer.size());
       if (n > 0) {
         sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
+        deliver_lines(*sinks[i], &delivered[i], *line_sinks[i], false);
       } else if (n == 0 || errno != EINTR) {
         fds[i].fd = -1;  // end of file (or an unreadable pipe): stop polling it
         --open_count;
+        deliver_lines(*sinks[i], &delivered[i], *line_sinks[i], true);
       }
     }
   }
+  return true;
 }
 
 int wait_for_exit(pid_t pid) {
@@ -166,6 +197,22 @@ int wait_for_exit(pid_t pid) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+/// Stops the child's process group: SIGTERM, then SIGKILL for whatever is
+/// still there after a grace period, and reaps the child.
+void kill_group(pid_t pid) noexcept {
+  ::kill(-pid, SIGTERM);
+  for (int i = 0; i < 50; ++i) {  // up to 5 s for a clean exit
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) break;
+    ::usleep(100 * 1000);
+  }
+  ::kill(-pid, SIGKILL);  // grandchildren that outlived the leader
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 class SystemProcessRunner final : public ProcessRunner {
@@ -198,11 +245,16 @@ class SystemProcessRunner final : public ProcessRunner {
     out.write.reset();
     err.write.reset();
     ProcessResult result;
+    bool finished = false;
     try {
-      drain(out.read, err.read, result);
+      finished = drain(out.read, err.read, request, result);
     } catch (...) {
-      wait_for_exit(pid);
+      kill_group(pid);  // a callback threw: nothing will read the output any more
       throw;
+    }
+    if (!finished) {
+      kill_group(pid);
+      throw Error(ErrorCode::Cancelled, "cancelled: '" + program + "' was stopped");
     }
     result.exit_code = wait_for_exit(pid);
     return result;

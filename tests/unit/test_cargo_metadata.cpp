@@ -244,38 +244,48 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(process)
 
+namespace {
+rustimg::ProcessRequest request(std::vector<std::string> argv, std::string cwd = {},
+                                std::map<std::string, std::string> env = {}) {
+  rustimg::ProcessRequest r;
+  r.argv = std::move(argv);
+  r.cwd = std::move(cwd);
+  r.env = std::move(env);
+  return r;
+}
+}  // namespace
+
 BOOST_AUTO_TEST_CASE(captures_stdout_stderr_and_exit_code) {
-  const auto r = rustimg::system_process_runner().run({{"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, "", {}});
+  const auto r = rustimg::system_process_runner().run(request({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}));
   BOOST_TEST(r.out == "out\n");
   BOOST_TEST(r.err == "err\n");
   BOOST_TEST(r.exit_code == 3);
 }
 
 BOOST_AUTO_TEST_CASE(finds_programs_on_path_and_passes_argv_verbatim) {
-  const auto r = rustimg::system_process_runner().run({{"printf", "%s|", "a b", "$HOME", "*"}, "", {}});
+  const auto r = rustimg::system_process_runner().run(request({"printf", "%s|", "a b", "$HOME", "*"}));
   BOOST_TEST(r.out == "a b|$HOME|*|");  // no shell: nothing is expanded
   BOOST_TEST(r.exit_code == 0);
 }
 
 BOOST_AUTO_TEST_CASE(sets_cwd_and_overlays_env) {
-  const auto r = rustimg::system_process_runner().run(
-      {{"/bin/sh", "-c", "pwd; echo \"$RUSTIMG_TEST_VAR\"; test -n \"$PATH\" && echo path"},
-       "/",
-       {{"RUSTIMG_TEST_VAR", "value"}}});
+  const auto r = rustimg::system_process_runner().run(request(
+      {"/bin/sh", "-c", "pwd; echo \"$RUSTIMG_TEST_VAR\"; test -n \"$PATH\" && echo path"}, "/",
+      {{"RUSTIMG_TEST_VAR", "value"}}));
   BOOST_TEST(r.out == "/\nvalue\npath\n");
 }
 
 BOOST_AUTO_TEST_CASE(drains_both_pipes_without_deadlock) {
   // Each stream far exceeds a pipe buffer (64 KiB), written stderr first.
   const auto r = rustimg::system_process_runner().run(
-      {{"/bin/sh", "-c", "head -c 1000000 /dev/zero >&2; head -c 2000000 /dev/zero"}, "", {}});
+      request({"/bin/sh", "-c", "head -c 1000000 /dev/zero >&2; head -c 2000000 /dev/zero"}));
   BOOST_TEST(r.err.size() == 1000000u);
   BOOST_TEST(r.out.size() == 2000000u);
   BOOST_TEST(r.exit_code == 0);
 }
 
 BOOST_AUTO_TEST_CASE(reports_a_signal_as_128_plus_signo) {
-  const auto r = rustimg::system_process_runner().run({{"/bin/sh", "-c", "kill -9 $$"}, "", {}});
+  const auto r = rustimg::system_process_runner().run(request({"/bin/sh", "-c", "kill -9 $$"}));
   BOOST_TEST(r.exit_code == 128 + 9);
 }
 
@@ -285,17 +295,17 @@ BOOST_AUTO_TEST_CASE(child_gets_default_signal_handling) {
   struct sigaction previous {};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &previous);
-  const auto r = rustimg::system_process_runner().run({{"/bin/sh", "-c", "kill -PIPE $$; exit 0"}, "", {}});
+  const auto r = rustimg::system_process_runner().run(request({"/bin/sh", "-c", "kill -PIPE $$; exit 0"}));
   ::sigaction(SIGPIPE, &previous, nullptr);
   BOOST_TEST(r.exit_code == 128 + SIGPIPE);
 }
 
 BOOST_AUTO_TEST_CASE(program_not_found) {
-  expect_error(error_of([] { rustimg::system_process_runner().run({{"rustimg-no-such-program"}, "", {}}); }),
+  expect_error(error_of([] { rustimg::system_process_runner().run(request({"rustimg-no-such-program"})); }),
                ErrorCode::NotFound, "cannot run 'rustimg-no-such-program': not found on PATH");
-  expect_error(error_of([] { rustimg::system_process_runner().run({{"/nonexistent/prog"}, "", {}}); }),
+  expect_error(error_of([] { rustimg::system_process_runner().run(request({"/nonexistent/prog"})); }),
                ErrorCode::NotFound, "cannot run '/nonexistent/prog': no such file");
-  expect_error(error_of([] { rustimg::system_process_runner().run({{"/bin/sh"}, "/nonexistent-dir", {}}); }),
+  expect_error(error_of([] { rustimg::system_process_runner().run(request({"/bin/sh"}, "/nonexistent-dir")); }),
                ErrorCode::NotFound, "cannot run '/bin/sh': working directory /nonexistent-dir does not exist");
 }
 

@@ -1,0 +1,3 @@
+module github.com/rustimg/rustimg/bindings/go
+
+go 1.21

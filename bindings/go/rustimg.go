@@ -1,0 +1,124 @@
+// Package rustimg builds minimal, reproducible OCI images from Rust crates,
+// in-process, through the rustimg C library (found with pkg-config).
+package rustimg
+
+/*
+#cgo pkg-config: rustimg
+#include <stdlib.h>
+#include <rustimg.h>
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"unsafe"
+)
+
+// Version is the version of the rustimg library in use.
+func Version() string { return C.GoString(C.rustimg_version()) }
+
+// Report is what rustimg found in one ELF binary; see `rustimg verify --json`.
+type Report struct {
+	Architecture  string   `json:"architecture"`
+	Variant       string   `json:"variant"`
+	OS            string   `json:"os"`
+	Type          string   `json:"type"`
+	Linkage       string   `json:"linkage"` // "static", "static-pie" or "dynamic"
+	Interpreter   *string  `json:"interpreter"`
+	Needed        []string `json:"needed"`
+	RPath         []string `json:"rpath"`
+	RunPath       []string `json:"runpath"`
+	Stripped      bool     `json:"stripped"`
+	DebugInfo     bool     `json:"debug_info"`
+	BuildID       *string  `json:"build_id"`
+	Libc          string   `json:"libc"`
+	NSSRisk       bool     `json:"nss_risk"`
+	NSSEvidence   []string `json:"nss_evidence"`
+	FitForScratch bool     `json:"fit_for_scratch"`
+	Problems      []string `json:"problems"`
+	Warnings      []string `json:"warnings"`
+	ELFClass      int      `json:"elf_class"`
+	Endianness    string   `json:"endianness"`
+	Machine       string   `json:"machine"`
+}
+
+// Verify inspects the ELF binary at path. A non-empty platform
+// ("linux/arm64") makes a binary for another platform unfit. An unfit binary
+// is not an error: check Report.FitForScratch and Report.Problems.
+func Verify(path string, platform string) (*Report, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var cplatform *C.char
+	if platform != "" {
+		cplatform = C.CString(platform)
+		defer C.free(unsafe.Pointer(cplatform))
+	}
+	var report *C.rustimg_elf_report
+	var cerr *C.rustimg_error
+	if rc := C.rustimg_verify_file(&report, cpath, cplatform, &cerr); rc < 0 {
+		return nil, takeError(rc, cerr)
+	}
+	defer C.rustimg_elf_report_free(report)
+	var out Report
+	if err := json.Unmarshal([]byte(C.GoString(C.rustimg_elf_report_json(report))), &out); err != nil {
+		return nil, &Error{Code: CodeGeneric, Message: "decoding the report: " + err.Error()}
+	}
+	return &out, nil
+}
+
+// SpecOptions says where a spec comes from. Overrides win over the spec
+// file, which wins over Cargo.toml metadata.
+type SpecOptions struct {
+	CrateDir          string         // the crate; "" for none
+	SpecFile          string         // "" : CrateDir/rustimg.json when it exists
+	Overrides         map[string]any // same schema as the spec file
+	SkipCargoMetadata bool           // do not run `cargo metadata`
+	Cargo             string         // "" : cargo from PATH
+}
+
+// LoadSpec resolves the image spec and returns it as JSON (every key
+// present). Invalid specs give an *Error with Code CodeSpec whose Details
+// list every problem.
+func LoadSpec(opts SpecOptions) (json.RawMessage, error) {
+	var copts C.rustimg_spec_load_options
+	if rc := C.rustimg_spec_load_options_init(&copts, C.RUSTIMG_SPEC_LOAD_OPTIONS_VERSION); rc < 0 {
+		return nil, &Error{Code: Code(rc), Message: "unsupported options version"}
+	}
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	cstr := func(s string) *C.char {
+		if s == "" {
+			return nil
+		}
+		p := C.CString(s)
+		frees = append(frees, unsafe.Pointer(p))
+		return p
+	}
+	copts.crate_dir = cstr(opts.CrateDir)
+	copts.spec_file = cstr(opts.SpecFile)
+	copts.cargo = cstr(opts.Cargo)
+	if opts.SkipCargoMetadata {
+		copts.use_cargo_metadata = 0
+	}
+	if opts.Overrides != nil {
+		b, err := json.Marshal(opts.Overrides)
+		if err != nil {
+			return nil, &Error{Code: CodeInvalidArgument, Message: "overrides are not JSON: " + err.Error()}
+		}
+		copts.overrides_json = cstr(string(b))
+	}
+	var spec *C.rustimg_spec
+	var cerr *C.rustimg_error
+	rc := C.rustimg_spec_load(&spec, &copts, &cerr)
+	runtime.KeepAlive(opts)
+	if rc < 0 {
+		return nil, takeError(rc, cerr)
+	}
+	defer C.rustimg_spec_free(spec)
+	return json.RawMessage(C.GoString(C.rustimg_spec_json(spec))), nil
+}

@@ -1,0 +1,123 @@
+// rustimg._core: the pybind11 module over the C++ API. Arguments are
+// converted while holding the GIL, long work runs with the GIL released, and
+// every rustimg::Error becomes the matching class of rustimg._errors.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "rustimg/cargo.hpp"
+#include "rustimg/elf.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/spec.hpp"
+#include "rustimg/version.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+/// Raises the rustimg._errors class for `e` with its extra attributes.
+void raise_python_error(const rustimg::Error& e) {
+  py::module_ errors = py::module_::import("rustimg._errors");
+  py::object cls = errors.attr("_class_for")(rustimg::error_code_name(e.code()));
+  py::object exc;
+  if (const auto* spec = dynamic_cast<const rustimg::SpecError*>(&e)) {
+    py::list diags;
+    for (const auto& d : spec->diagnostics()) diags.append(d.to_string());
+    exc = cls(e.what(), diags);
+  } else if (const auto* cargo = dynamic_cast<const rustimg::cargo::CargoError*>(&e)) {
+    exc = cls(e.what(), cargo->exit_code(), cargo->diagnostics(), cargo->stderr_tail());
+  } else {
+    exc = cls(e.what());
+  }
+  PyErr_SetObject(cls.ptr(), exc.ptr());
+}
+
+py::object json_to_python(const nlohmann::json& j) {
+  return py::module_::import("json").attr("loads")(j.dump());
+}
+
+nlohmann::json python_to_json(const py::object& o) {
+  if (o.is_none()) return nullptr;
+  const std::string text = py::module_::import("json").attr("dumps")(o).cast<std::string>();
+  return nlohmann::json::parse(text);
+}
+
+rustimg::elf::Report verify(const std::filesystem::path& path, const std::optional<std::string>& platform) {
+  py::gil_scoped_release release;
+  rustimg::elf::Report report = rustimg::elf::inspect_file(path);
+  if (platform) {
+    for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(*platform)))
+      report.problems.push_back(std::move(p));
+  }
+  return report;
+}
+
+py::object load_spec(const std::optional<std::filesystem::path>& crate, const std::optional<std::filesystem::path>& spec_file,
+                     const py::object& overrides, bool use_cargo_metadata, const std::string& cargo) {
+  rustimg::SpecLoadOptions opts;
+  if (crate) opts.crate_dir = *crate;
+  if (spec_file) opts.spec_file = *spec_file;
+  opts.overrides = python_to_json(overrides);
+  opts.overrides_source = "arguments";
+  opts.use_cargo_metadata = use_cargo_metadata;
+  opts.cargo = cargo;
+  nlohmann::json resolved;
+  {
+    py::gil_scoped_release release;
+    resolved = rustimg::load_spec(opts).to_json();
+  }
+  return json_to_python(resolved);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "rustimg native core (use the rustimg package, not this module)";
+  m.attr("__version__") = rustimg::version_string();
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const rustimg::Error& e) {
+      raise_python_error(e);
+    }
+  });
+
+  py::class_<rustimg::elf::Report>(m, "Report", "What rustimg found in one ELF binary.")
+      .def_property_readonly("architecture", [](const rustimg::elf::Report& r) { return r.platform.architecture; })
+      .def_property_readonly("variant", [](const rustimg::elf::Report& r) { return r.platform.variant; })
+      .def_property_readonly("platform", [](const rustimg::elf::Report& r) { return r.platform.to_string(); })
+      .def_property_readonly("type", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.type); })
+      .def_property_readonly("linkage", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.linkage); })
+      .def_property_readonly("libc", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.libc); })
+      .def_readonly("interpreter", &rustimg::elf::Report::interpreter)
+      .def_readonly("needed", &rustimg::elf::Report::needed)
+      .def_readonly("rpath", &rustimg::elf::Report::rpath)
+      .def_readonly("runpath", &rustimg::elf::Report::runpath)
+      .def_readonly("stripped", &rustimg::elf::Report::stripped)
+      .def_readonly("debug_info", &rustimg::elf::Report::debug_info)
+      .def_readonly("build_id", &rustimg::elf::Report::build_id)
+      .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk)
+      .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence)
+      .def_readonly("problems", &rustimg::elf::Report::problems)
+      .def_readonly("warnings", &rustimg::elf::Report::warnings)
+      .def_readonly("elf_class", &rustimg::elf::Report::elf_class)
+      .def_property_readonly("fit_for_scratch", &rustimg::elf::Report::fit_for_scratch)
+      .def("to_dict", [](const rustimg::elf::Report& r) { return json_to_python(rustimg::elf::to_json(r)); },
+           "The report as the dict `rustimg verify --json` prints (without \"path\").")
+      .def("__repr__", [](const rustimg::elf::Report& r) {
+        return "<rustimg.Report " + r.platform.to_string() + " " + rustimg::elf::to_string(r.linkage) +
+               (r.fit_for_scratch() ? " fit>" : " unfit>");
+      });
+
+  m.def("verify", &verify, py::arg("path"), py::arg("platform") = std::nullopt,
+        "Inspects the ELF binary at `path`; with `platform`, a binary for another platform is unfit.");
+  m.def("load_spec", &load_spec, py::arg("crate") = std::nullopt, py::arg("spec_file") = std::nullopt,
+        py::arg("overrides") = py::none(), py::arg("use_cargo_metadata") = true, py::arg("cargo") = "cargo",
+        "Reads, validates, merges and resolves the image spec; returns it as a dict.");
+}

@@ -1,0 +1,87 @@
+"""rustimg.verify and rustimg.load_spec from Python, and the exception tree."""
+import pathlib
+import threading
+
+import pytest
+
+import rustimg
+
+from conftest import FIXTURES
+
+
+def test_static_pie_is_fit(elf_fixtures):
+    report = rustimg.verify(elf_fixtures / "x86_64-static-pie")  # a PathLike works
+    assert isinstance(report, rustimg.Report)
+    assert report.linkage == "static-pie"
+    assert report.architecture == "amd64"
+    assert report.fit_for_scratch
+    assert report.problems == []
+    assert report.to_dict()["linkage"] == "static-pie"
+
+
+def test_dynamic_binary_is_unfit_with_reasons(elf_fixtures):
+    report = rustimg.verify(str(elf_fixtures / "x86_64-dynamic"))
+    assert report.linkage == "dynamic"
+    assert not report.fit_for_scratch
+    assert report.interpreter and report.interpreter.endswith("ld-linux-x86-64.so.2")
+    assert "libc.so.6" in report.needed
+    assert any("dynamic loader" in p or "interpreter" in p or "libc.so.6" in p for p in report.problems)
+
+
+def test_nss_risk_and_platforms(elf_fixtures):
+    assert rustimg.verify(elf_fixtures / "x86_64-static-nss").nss_risk
+    arm = rustimg.verify(elf_fixtures / "armv7-static", platform="linux/arm/v7")
+    assert (arm.architecture, arm.variant) == ("arm", "v7")
+    assert arm.fit_for_scratch
+    mismatch = rustimg.verify(elf_fixtures / "aarch64-static", platform="linux/amd64")
+    assert not mismatch.fit_for_scratch
+    assert any("amd64" in p for p in mismatch.problems)
+
+
+def test_errors_are_typed_and_builtin_compatible(tmp_path):
+    with pytest.raises(rustimg.NotFoundError) as missing:
+        rustimg.verify(tmp_path / "nope")
+    assert isinstance(missing.value, FileNotFoundError)
+    assert str(tmp_path / "nope") in str(missing.value)
+    assert missing.value.code == "not_found"
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not an ELF file at all")
+    with pytest.raises(rustimg.ElfError) as bad:
+        rustimg.verify(text)
+    assert isinstance(bad.value, ValueError) and isinstance(bad.value, rustimg.Error)
+
+    with pytest.raises(rustimg.InvalidArgumentError):
+        rustimg.verify("/bin/ls", platform="linux/pdp11")
+
+
+def test_load_spec_from_a_workspace_crate():
+    spec = rustimg.load_spec(crate=FIXTURES / "crates" / "ws" / "app", overrides={"user": "1000"})
+    assert spec["package"] == "app"
+    assert spec["user"] == "1000"
+    assert spec["bin"] == "app"
+
+
+def test_spec_errors_list_every_problem():
+    with pytest.raises(rustimg.SpecError) as err:
+        rustimg.load_spec(overrides={"env": {"PORT": 8080}, "enviroment": {}}, use_cargo_metadata=False)
+    assert isinstance(err.value, ValueError)
+    assert "arguments: $.env.PORT: expected a string, got a number" in err.value.diagnostics
+    assert len(err.value.diagnostics) == 2
+    assert any('did you mean "env"' in d for d in err.value.diagnostics)
+
+
+def test_threads_verify_concurrently(elf_fixtures):
+    names = ["x86_64-static-pie", "x86_64-dynamic", "aarch64-static", "riscv64-static"] * 8
+    results = {}
+
+    def work(i, name):
+        results[i] = rustimg.verify(elf_fixtures / name).linkage
+
+    threads = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == len(names)
+    assert results[0] == "static-pie" and results[1] == "dynamic"

@@ -1,0 +1,400 @@
+// The cargo command lines rustimg runs, through a scripted process runner,
+// and the real runner's streaming and cancellation.
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rustimg/cargo.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/spec.hpp"
+
+namespace {
+
+using nlohmann::json;
+using Argv = std::vector<std::string>;
+
+rustimg::cargo::Metadata workspace() {
+  rustimg::cargo::Metadata md;
+  md.workspace_root = "/work/ws";
+  md.target_directory = "/work/ws/target";
+  md.packages.push_back({"app", "0.2.0", "path+file:///work/ws/app#0.2.0", "/work/ws/app/Cargo.toml",
+                         {"app", "app-admin"}, std::string("app"), nullptr});
+  md.packages.push_back({"tool", "0.1.0", "path+file:///work/ws/tool#0.1.0", "/work/ws/tool/Cargo.toml",
+                         {"tool"}, std::nullopt, nullptr});
+  return md;
+}
+
+rustimg::Spec spec_from(json value) {
+  value["package"] = "app";
+  return rustimg::resolve_spec({{"test", value}}, "/work/ws/app");
+}
+
+rustimg::cargo::BuildEnvironment env_with(std::map<std::string, std::string> vars = {}) {
+  rustimg::cargo::BuildEnvironment env;
+  env.vars = {{"HOME", "/home/dev"}};
+  for (auto& [k, v] : vars) env.vars[k] = v;
+  return env;
+}
+
+rustimg::ProcessRequest command_for(const rustimg::Spec& spec, const std::string& triple,
+                                    const rustimg::cargo::BuildEnvironment& env) {
+  static const auto md = workspace();
+  return rustimg::cargo::build_command(spec, md, {&md.packages[0], "app", triple}, "/work/ws/app", env);
+}
+
+const Argv kHead(const std::string& triple) {
+  return {"cargo", "build", "--message-format=json-render-diagnostics", "--manifest-path",
+          "/work/ws/app/Cargo.toml", "--target", triple, "-p", "app", "--bin", "app"};
+}
+
+const Argv kSizeProfile = {"--profile", "rustimg",
+                           "--config", "profile.rustimg.inherits=\"release\"",
+                           "--config", "profile.rustimg.opt-level=\"z\"",
+                           "--config", "profile.rustimg.lto=true",
+                           "--config", "profile.rustimg.codegen-units=1",
+                           "--config", "profile.rustimg.panic=\"abort\"",
+                           "--config", "profile.rustimg.strip=\"symbols\""};
+
+const std::string kRemap =
+    "\"--remap-path-prefix=/work/ws=/src\", \"--remap-path-prefix=/home/dev/.cargo=/cargo\", "
+    "\"--remap-path-prefix=/home/dev/.rustup=/rustup\"";
+
+Argv concat(std::initializer_list<Argv> parts) {
+  Argv out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+/// Records each request and answers with a scripted result.
+class ScriptedRunner : public rustimg::ProcessRunner {
+ public:
+  std::vector<rustimg::ProcessRequest> requests;
+  std::function<rustimg::ProcessResult(const rustimg::ProcessRequest&)> answer;
+
+  rustimg::ProcessResult run(const rustimg::ProcessRequest& request) override {
+    requests.push_back(request);
+    rustimg::ProcessResult r = answer(request);
+    // deliver output the way the real runner does, line by line
+    auto feed = [](const std::string& text, const std::function<void(std::string_view)>& sink) {
+      if (!sink) return;
+      std::size_t start = 0;
+      for (std::size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1)
+        sink(std::string_view(text).substr(start, nl - start));
+    };
+    feed(r.out, request.on_stdout_line);
+    feed(r.err, request.on_stderr_line);
+    return r;
+  }
+};
+
+std::string artifact(const std::string& package_id, const std::string& kind, const std::string& name,
+                     const std::string& executable) {
+  json m = {{"reason", "compiler-artifact"},
+            {"package_id", package_id},
+            {"target", {{"kind", {kind}}, {"name", name}}},
+            {"executable", executable.empty() ? json(nullptr) : json(executable)},
+            {"fresh", false}};
+  return m.dump() + "\n";
+}
+
+const std::string kFinishedOk = "{\"reason\":\"build-finished\",\"success\":true}\n";
+const std::string kFinishedFail = "{\"reason\":\"build-finished\",\"success\":false}\n";
+
+template <typename Fn>
+rustimg::cargo::CargoError cargo_error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const rustimg::cargo::CargoError& e) {
+    return e;
+  }
+  BOOST_FAIL("expected a CargoError");
+  throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cargo_build)
+
+BOOST_AUTO_TEST_CASE(host_gnu_command_line) {
+  const auto req = command_for(spec_from({{"platforms", {"linux/amd64"}}}), "x86_64-unknown-linux-gnu", env_with());
+  const Argv want = concat({kHead("x86_64-unknown-linux-gnu"), kSizeProfile,
+                            {"--locked", "--config",
+                             "build.rustflags=[\"-C\", \"target-feature=+crt-static\", " + kRemap + "]"}});
+  BOOST_TEST(req.argv == want, boost::test_tools::per_element());
+  BOOST_TEST(req.cwd == "/work/ws/app");
+  BOOST_TEST(req.env.at("CARGO_TERM_COLOR") == "never");
+  BOOST_TEST(req.env.count("RUSTFLAGS") == 0u);
+  BOOST_TEST(req.env.count("CARGO_ENCODED_RUSTFLAGS") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(musl_aarch64_with_linker_and_own_flags) {
+  const auto spec = spec_from({{"libc", "musl"},
+                               {"platforms", {"linux/arm64"}},
+                               {"target",
+                                {{"aarch64-unknown-linux-musl",
+                                  {{"linker", "aarch64-linux-musl-gcc"},
+                                   {"rustflags", {"-C", "target-cpu=neoverse-n1"}},
+                                   {"env", {{"CC_aarch64_unknown_linux_musl", "aarch64-linux-musl-gcc"}}}}}}}});
+  BOOST_TEST(spec.targets == Argv{"aarch64-unknown-linux-musl"}, boost::test_tools::per_element());
+  const auto req = command_for(spec, "aarch64-unknown-linux-musl", env_with({{"SOURCE_DATE_EPOCH", "1700000000"}}));
+  const Argv want = concat(
+      {kHead("aarch64-unknown-linux-musl"), kSizeProfile,
+       {"--locked", "--config",
+        "build.rustflags=[\"-C\", \"target-feature=+crt-static\", \"-C\", \"link-self-contained=yes\", " + kRemap +
+            ", \"-C\", \"target-cpu=neoverse-n1\"]"}});
+  BOOST_TEST(req.argv == want, boost::test_tools::per_element());
+  const std::map<std::string, std::string> want_env = {
+      {"CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "aarch64-linux-musl-gcc"},
+      {"CC_aarch64_unknown_linux_musl", "aarch64-linux-musl-gcc"},
+      {"CARGO_TERM_COLOR", "never"},
+      {"SOURCE_DATE_EPOCH", "1700000000"}};
+  BOOST_TEST(req.env == want_env);
+}
+
+BOOST_AUTO_TEST_CASE(armv7_keeps_user_target_rustflags) {
+  auto env = env_with();
+  env.config_has_target_rustflags = true;
+  const auto spec = spec_from({{"platforms", {"linux/arm/v7"}}, {"size-optimize", false}});
+  BOOST_TEST(spec.targets == Argv{"armv7-unknown-linux-gnueabihf"}, boost::test_tools::per_element());
+  const auto req = command_for(spec, "armv7-unknown-linux-gnueabihf", env);
+  const Argv want = concat(
+      {kHead("armv7-unknown-linux-gnueabihf"),
+       {"--profile", "rustimg", "--config", "profile.rustimg.inherits=\"release\"", "--locked", "--config",
+        "target.armv7-unknown-linux-gnueabihf.rustflags=[\"-C\", \"target-feature=+crt-static\", " + kRemap + "]"}});
+  BOOST_TEST(req.argv == want, boost::test_tools::per_element());
+
+  // CARGO_TARGET_<T>_RUSTFLAGS in the environment counts as target flags too
+  const auto req2 = command_for(spec, "armv7-unknown-linux-gnueabihf",
+                                env_with({{"CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUSTFLAGS", "-Copt-level=2"}}));
+  BOOST_TEST(req2.argv.back().rfind("target.armv7-unknown-linux-gnueabihf.rustflags=", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(rustflags_env_is_extended_not_replaced) {
+  const auto spec = spec_from({});
+  auto req = command_for(spec, "x86_64-unknown-linux-gnu", env_with({{"RUSTFLAGS", " --cfg  userflag "}}));
+  const std::string want = std::string("--cfg\x1fuserflag\x1f-C\x1ftarget-feature=+crt-static\x1f") +
+                           "--remap-path-prefix=/work/ws=/src\x1f--remap-path-prefix=/home/dev/.cargo=/cargo\x1f" +
+                           "--remap-path-prefix=/home/dev/.rustup=/rustup";
+  BOOST_TEST(req.env.at("CARGO_ENCODED_RUSTFLAGS") == want);
+  for (const auto& a : req.argv) BOOST_TEST(a.find("rustflags") == std::string::npos);
+
+  req = command_for(spec, "x86_64-unknown-linux-gnu", env_with({{"CARGO_ENCODED_RUSTFLAGS", "-Cfoo\x1f-Cbar baz"}}));
+  BOOST_TEST(req.env.at("CARGO_ENCODED_RUSTFLAGS").rfind("-Cfoo\x1f-Cbar baz\x1f-C\x1ftarget-feature=+crt-static", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(cargo_flags_from_the_spec) {
+  const auto spec = spec_from({{"offline", true},
+                               {"features", {"tls", "metrics"}},
+                               {"default-features", false},
+                               {"all-features", true},
+                               {"profile", "release"}});
+  const auto req = command_for(spec, "x86_64-unknown-linux-gnu", env_with({{"CARGO_HOME", "/opt/cargo"}}));
+  const Argv want = concat({kHead("x86_64-unknown-linux-gnu"),
+                            {"--profile", "release", "--frozen", "--all-features", "--no-default-features",
+                             "--features", "tls,metrics", "--config",
+                             "build.rustflags=[\"-C\", \"target-feature=+crt-static\", "
+                             "\"--remap-path-prefix=/work/ws=/src\", \"--remap-path-prefix=/opt/cargo=/cargo\", "
+                             "\"--remap-path-prefix=/home/dev/.rustup=/rustup\"]"}});
+  BOOST_TEST(req.argv == want, boost::test_tools::per_element());
+  BOOST_TEST(command_for(spec_from({{"locked", false}}), "x86_64-unknown-linux-gnu", env_with()).argv.size() ==
+             kHead("x").size() + kSizeProfile.size() + 2);
+}
+
+BOOST_AUTO_TEST_CASE(paths_with_quotes_are_escaped_for_toml) {
+  auto md = workspace();
+  md.workspace_root = "/work/we\"ird\\ws";
+  const auto spec = spec_from({});
+  const auto req = rustimg::cargo::build_command(spec, md, {&md.packages[0], "app", "x86_64-unknown-linux-gnu"},
+                                                 "/work/ws/app", env_with());
+  BOOST_TEST(req.argv.back().find("\"--remap-path-prefix=/work/we\\\"ird\\\\ws=/src\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(build_finds_the_bin_artifact_per_platform) {
+  const auto md = workspace();
+  const auto spec = spec_from({{"platforms", {"linux/amd64", "linux/arm64"}}});
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest& req) {
+    const std::string triple = req.argv.at(6);
+    const std::string dir = "/work/ws/target/" + triple + "/rustimg/";
+    rustimg::ProcessResult r;
+    r.exit_code = 0;
+    r.out = artifact("path+file:///work/ws/app#0.2.0", "custom-build", "build-script-build", "") +
+            artifact("path+file:///work/ws/tool#0.1.0", "bin", "app", dir + "wrong-package") +
+            "not json, printed by a proc-macro\n" +
+            artifact("path+file:///work/ws/app#0.2.0", "bin", "app-admin", dir + "app-admin") +
+            artifact("path+file:///work/ws/app#0.2.0", "bin", "app", dir + "app") + kFinishedOk;
+    r.err = "   Compiling app v0.2.0\n    Finished\n";
+    return r;
+  };
+  std::vector<std::string> log;
+  rustimg::cargo::BuildCallbacks cb;
+  cb.log = [&log](std::string_view line) { log.emplace_back(line); };
+  const auto bins = rustimg::cargo::build(spec, md, "/work/ws/app", env_with(), runner, cb);
+  BOOST_REQUIRE_EQUAL(bins.size(), 2u);
+  BOOST_TEST(bins[0].triple == "x86_64-unknown-linux-gnu");
+  BOOST_TEST(bins[0].platform.to_string() == "linux/amd64");
+  BOOST_TEST(bins[0].path == "/work/ws/target/x86_64-unknown-linux-gnu/rustimg/app");
+  BOOST_TEST(bins[1].triple == "aarch64-unknown-linux-gnu");
+  BOOST_TEST(bins[1].path == "/work/ws/target/aarch64-unknown-linux-gnu/rustimg/app");
+  BOOST_TEST(runner.requests.size() == 2u);
+  BOOST_TEST(std::count(log.begin(), log.end(), "   Compiling app v0.2.0") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(missing_target_std_names_rustup) {
+  const auto md = workspace();
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 101;
+    r.out = kFinishedFail;
+    r.err = "   Compiling app v0.2.0\nerror[E0463]: can't find crate for `std`\n  |\n  = note: the "
+            "`aarch64-unknown-linux-gnu` target may not be installed\n  = help: consider downloading the target "
+            "with `rustup target add aarch64-unknown-linux-gnu`\n\nerror: could not compile `app`\n";
+    return r;
+  };
+  const auto e = cargo_error_of(
+      [&] { rustimg::cargo::build(spec_from({{"platforms", {"linux/arm64"}}}), md, "/work/ws/app", env_with(), runner); });
+  BOOST_TEST(std::string(e.what()) ==
+             "the Rust standard library for aarch64-unknown-linux-gnu is not installed: run `rustup target add "
+             "aarch64-unknown-linux-gnu` (or pick another platform/libc in the spec)");
+  BOOST_TEST(e.exit_code() == 101);
+  BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::Cargo));
+}
+
+BOOST_AUTO_TEST_CASE(compile_error_names_file_and_line) {
+  const auto md = workspace();
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 101;
+    r.out = kFinishedFail;
+    r.err = "   Compiling app v0.2.0\nwarning: unused variable\n --> src/lib.rs:1:1\n\nerror[E0308]: mismatched "
+            "types\n --> src/main.rs:2:21\n  |\n2 |     let port: u32 = \"8080\";\n\nerror: could not compile `app`\n";
+    return r;
+  };
+  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  const std::string msg = e.what();
+  BOOST_TEST(msg.find("cargo build for x86_64-unknown-linux-gnu failed (exit 101):\nerror[E0308]: mismatched types\n"
+                      " --> src/main.rs:2:21") == 0u, msg);
+  BOOST_TEST(msg.find("unused variable") == std::string::npos);
+  BOOST_TEST(e.diagnostics().find("error: could not compile `app`") != std::string::npos);
+  BOOST_TEST(e.stderr_tail().find("Compiling app") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(failure_without_json_keeps_stderr) {
+  const auto md = workspace();
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 101;
+    r.err = "error: cannot create the lock file /work/ws/Cargo.lock because --locked was passed to prevent this\n";
+    return r;
+  };
+  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  BOOST_TEST(std::string(e.what()).find("because --locked was passed") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(success_needs_build_finished_and_an_executable) {
+  const auto md = workspace();
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 0;  // exit 0 but no build-finished: not a success
+    return r;
+  };
+  cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 0;
+    r.out = kFinishedOk;
+    return r;
+  };
+  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  BOOST_TEST(std::string(e.what()).find("reported no executable for bin \"app\"") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(detects_target_rustflags_in_config_files) {
+  const auto dir = std::filesystem::temp_directory_path() / ("rustimg-cfg-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "crate" / ".cargo");
+  auto write = [](const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; };
+  ::setenv("CARGO_HOME", (dir / "cargo-home").c_str(), 1);
+
+  write(dir / "crate" / ".cargo" / "config.toml", "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
+  BOOST_TEST(!rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
+
+  write(dir / "crate" / ".cargo" / "config.toml", "[target.x86_64-unknown-linux-gnu]\nlinker = \"cc\"\n");
+  BOOST_TEST(!rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
+
+  write(dir / "crate" / ".cargo" / "config.toml", "[target.'cfg(target_os = \"linux\")']\nrustflags = [\"-Cx\"]\n");
+  BOOST_TEST(rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
+
+  // a parent directory's config applies too, and dotted keys count
+  std::filesystem::remove(dir / "crate" / ".cargo" / "config.toml");
+  std::filesystem::create_directories(dir / ".cargo");
+  write(dir / ".cargo" / "config.toml", "# comment\ntarget.aarch64-unknown-linux-gnu.rustflags = [\"-Cx\"]\n");
+  const auto env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  BOOST_TEST(env.config_has_target_rustflags);
+  BOOST_TEST(env.vars.at("CARGO_HOME") == (dir / "cargo-home").string());
+  ::unsetenv("CARGO_HOME");
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(process_streaming)
+
+BOOST_AUTO_TEST_CASE(lines_arrive_through_callbacks) {
+  rustimg::ProcessRequest req;
+  req.argv = {"/bin/sh", "-c", "printf 'a\\nb\\n'; printf 'e1\\ne2' >&2"};
+  std::vector<std::string> out, err;
+  req.on_stdout_line = [&out](std::string_view l) { out.emplace_back(l); };
+  req.on_stderr_line = [&err](std::string_view l) { err.emplace_back(l); };
+  const auto r = rustimg::system_process_runner().run(req);
+  BOOST_TEST(r.exit_code == 0);
+  BOOST_TEST(out == (Argv{"a", "b"}), boost::test_tools::per_element());
+  BOOST_TEST(err == (Argv{"e1", "e2"}), boost::test_tools::per_element());  // the unterminated last line too
+  BOOST_TEST(r.out == "a\nb\n");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_kills_the_whole_process_group) {
+  rustimg::ProcessRequest req;
+  // The child starts a grandchild and reports both pids.
+  req.argv = {"/bin/sh", "-c", "sleep 300 & echo $!; echo ready; wait"};
+  std::vector<std::string> lines;
+  req.on_stdout_line = [&lines](std::string_view l) { lines.emplace_back(l); };
+  req.cancelled = [&lines] { return lines.size() >= 2; };
+  try {
+    rustimg::system_process_runner().run(req);
+    BOOST_FAIL("expected cancellation");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::Cancelled));
+  }
+  BOOST_REQUIRE(!lines.empty());
+  const std::string grandchild = lines[0];
+  // The grandchild is gone (or at most a zombie waiting for init to reap it).
+  bool alive = false;
+  for (int i = 0; i < 50; ++i) {
+    std::ifstream stat("/proc/" + grandchild + "/stat");
+    std::string pid, comm, state;
+    alive = static_cast<bool>(stat >> pid >> comm >> state) && state != "Z";
+    if (!alive) break;
+    ::usleep(100 * 1000);
+  }
+  BOOST_TEST(!alive, "grandchild " << grandchild << " survived the cancellation");
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_in_a_callback_stops_the_child) {
+  rustimg::ProcessRequest req;
+  req.argv = {"/bin/sh", "-c", "echo one; sleep 300"};
+  req.on_stdout_line = [](std::string_view) { throw std::runtime_error("callback failed"); };
+  BOOST_CHECK_THROW(rustimg::system_process_runner().run(req), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
