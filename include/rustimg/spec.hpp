@@ -30,6 +30,10 @@
 
 namespace rustimg {
 
+namespace cargo {
+struct Metadata;
+}
+
 enum class Compression { Gzip, Zstd, None };
 const char* to_string(Compression c) noexcept;  // "gzip", "zstd", "none"
 
@@ -127,9 +131,12 @@ struct SpecLoadOptions {
 };
 
 /// Reads every source named by `options` and resolves the spec. With a crate,
-/// fills package and bin from cargo when the spec leaves them out. Throws
+/// fills package and bin from cargo when the spec leaves them out, and hands
+/// cargo's metadata to `metadata_out` (when given) so callers need not run
+/// `cargo metadata` again. Throws
 /// SpecError for invalid specs, rustimg::Error for unreadable files or a
 /// failing cargo.
-Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());
+Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner(),
+               cargo::Metadata* metadata_out = nullptr);
 
 }  // namespace rustimg

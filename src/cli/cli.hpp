@@ -14,5 +14,6 @@ inline constexpr int kExitBadInput = 2;  // bad usage, missing file, invalid spe
 // Each takes the arguments after the subcommand name and returns the exit code.
 int verify_main(std::span<const std::string> args);
 int spec_main(std::span<const std::string> args);
+int build_main(std::span<const std::string> args);
 
 }  // namespace rustimg::cli

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "  verify [--json] [--platform P] BINARY...   is each binary fit for a scratch image?\n"
     "  spec [--spec FILE] [--set KEY=VALUE]... [CRATE_DIR]\n"
     "                                             print the resolved image spec as JSON\n"
+    "  build --binary PATH [options] --output DEST\n"
+    "                                             put a prebuilt binary into a reproducible image\n"
     "  version                                    print the rustimg version\n"
     "\n"
     "Run 'rustimg <command> --help' for a command's options.\n";
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "verify") return rustimg::cli::verify_main(rest);
     if (command == "spec") return rustimg::cli::spec_main(rest);
+    if (command == "build") return rustimg::cli::build_main(rest);
     if (command == "version" || command == "--version") {
       std::printf("rustimg %s\n", rustimg::version_string());
       return rustimg::cli::kExitOk;

@@ -1096,9 +1096,8 @@ void add_metadata_layer(std::vector<SpecLayer>& layers, const json& metadata, st
 /// Adds the cargo layers below `upper` (spec file, overrides) and chooses the
 /// package and bin. A package or bin named by the spec but missing from the
 /// crate becomes a diagnostic against the layer that named it.
-std::vector<SpecLayer> cargo_layers(const SpecLoadOptions& o, ProcessRunner& runner,
+std::vector<SpecLayer> cargo_layers(const SpecLoadOptions& o, const cargo::Metadata& metadata,
                                     const std::vector<SpecLayer>& upper, std::vector<SpecDiagnostic>& diags) {
-  const cargo::Metadata metadata = cargo::read_metadata(o.crate_dir, runner, o.cargo);
   const auto wanted_package = highest_string(upper, "package");
   const cargo::Package* package = nullptr;
   try {
@@ -1173,7 +1172,7 @@ Spec resolve_spec(const std::vector<SpecLayer>& layers, const fs::path& crate_di
   return spec;
 }
 
-Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner) {
+Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner, cargo::Metadata* metadata_out) {
   std::vector<SpecLayer> upper;  // above the cargo layers, lowest first
   if (const auto file = spec_file_path(options)) upper.push_back(read_spec_file(*file));
   if (!options.overrides.is_null()) upper.push_back(SpecLayer{options.overrides_source, options.overrides});
@@ -1181,7 +1180,9 @@ Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner) {
   std::vector<SpecDiagnostic> diags;
   std::vector<SpecLayer> layers;
   if (!options.crate_dir.empty() && options.use_cargo_metadata) {
-    layers = cargo_layers(options, runner, upper, diags);
+    cargo::Metadata metadata = cargo::read_metadata(options.crate_dir, runner, options.cargo);
+    layers = cargo_layers(options, metadata, upper, diags);
+    if (metadata_out != nullptr) *metadata_out = std::move(metadata);
   }
   layers.insert(layers.end(), upper.begin(), upper.end());
   Spec spec = resolve_collect(layers, options.crate_dir, diags);

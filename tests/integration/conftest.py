@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,31 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed: run scripts/setup.sh")
     return path
+
+
+def run(*args, check=True, env=None, timeout=600):
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=full_env, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def podman():
+    """podman with isolated storage and the flags this machine needs (specs.md 4.3, 4.7).
+    The run root must be shorter than 50 characters, hence a short /tmp path."""
+    require_tool("podman")
+    require_tool("runc")
+    store = Path(tempfile.mkdtemp(prefix="rustimg-pm-", dir="/tmp"))
+    yield ["podman", "--root", store / "root", "--runroot", store / "run", "--storage-driver", "vfs",
+           "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+    shutil.rmtree(store, ignore_errors=True)
+
+
+def podman_run(p, image):
+    res = run(*p, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image,
+              timeout=300)
+    return dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line), res.stdout

@@ -1,5 +1,4 @@
 """rustimg.verify and rustimg.load_spec from Python, and the exception tree."""
-import pathlib
 import threading
 
 import pytest

@@ -1,0 +1,150 @@
+// rustimg/layer.hpp - deterministic layer tarballs and the built-in base files.
+//
+// A FileTree lists what a layer holds; write_tar() turns it into a tar stream
+// and write_layer() compresses and hashes that stream in one pass. Neither
+// ever holds a whole file or layer in memory.
+//
+// Determinism rules (see ARCHITECTURE.md): entries sorted bytewise by path,
+// every parent directory once and before its children, relative names
+// ("etc/passwd", directories with a trailing '/'), numeric uid/gid with empty
+// user and group names, modes fixed by rustimg (never the umask), one mtime
+// for every entry (SOURCE_DATE_EPOCH or 0), USTAR headers with a PAX header
+// only when a field does not fit, and the archive ends with exactly two
+// 512-byte zero blocks (no padding to a 10 KiB record, like Go's archive/tar).
+// gzip: zlib level 6, MTIME 0, no name/comment/extra, OS byte 0xff (unknown,
+// like Go's compress/gzip), one member. zstd: level 3, checksum on, one
+// thread. Compressed bytes are identical for the same zlib/libzstd version;
+// the diff_id is identical everywhere.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rustimg/oci.hpp"
+#include "rustimg/spec.hpp"
+
+namespace rustimg::layer {
+
+enum class EntryType { Directory, File, Symlink };
+
+/// One tar entry. `path` is relative to the image root ("usr/local/bin/app").
+struct Entry {
+  std::string path;
+  EntryType type = EntryType::File;
+  std::uint32_t mode = 0644;        ///< permission bits, including sticky/setuid (07777)
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::filesystem::path source;     ///< File: the host file to copy (when content is unset)
+  std::optional<std::string> content;  ///< File: literal bytes
+  std::string link_target;          ///< Symlink: the target, verbatim
+};
+
+/// The entries of one layer, keyed by normalised path.
+class FileTree {
+ public:
+  /// Image paths may be absolute or relative ("/etc/passwd" == "etc/passwd");
+  /// "." and empty components are dropped, ".." is rejected. Adding a path
+  /// twice replaces a directory by a directory (the later owner and mode
+  /// win) and is an error (InvalidArgument, naming the path) otherwise.
+  void add_directory(std::string_view image_path, std::uint32_t mode, std::uint32_t uid = 0,
+                     std::uint32_t gid = 0);
+  void add_file(std::string_view image_path, const std::filesystem::path& source, std::uint32_t mode,
+                std::uint32_t uid = 0, std::uint32_t gid = 0);
+  void add_content(std::string_view image_path, std::string content, std::uint32_t mode,
+                   std::uint32_t uid = 0, std::uint32_t gid = 0);
+  void add_symlink(std::string_view image_path, std::string target, std::uint32_t uid = 0,
+                   std::uint32_t gid = 0);
+
+  /// True when `image_path` was added (directories implied by a child do not count).
+  bool contains(std::string_view image_path) const;
+  bool empty() const noexcept { return entries_.empty(); }
+
+  /// Every entry in tar order: sorted bytewise, parents first. Parent
+  /// directories nobody added appear as 0755 root:root. Throws
+  /// InvalidArgument when a path's parent is a file or a symlink.
+  std::vector<Entry> entries() const;
+
+  /// "etc/passwd" from "/etc//passwd"; throws InvalidArgument for "..", an
+  /// empty path or a NUL byte.
+  static std::string normalize(std::string_view image_path);
+
+ private:
+  void add(Entry entry);
+  std::map<std::string, Entry> entries_;
+};
+
+/// Writes `tree` as a tar stream (see the determinism rules above) with
+/// every entry's mtime set to `mtime`. Throws rustimg::Error (Io) naming a
+/// source file that cannot be read or that changed size while being read.
+void write_tar(const FileTree& tree, std::int64_t mtime, oci::ByteSink& out);
+
+struct LayerOptions {
+  Compression compression = Compression::Gzip;
+  oci::Format format = oci::Format::Oci;
+  std::int64_t mtime = 0;  ///< SOURCE_DATE_EPOCH or 0
+  /// Called with the uncompressed bytes written so far, every
+  /// kProgressInterval bytes; returning false cancels (rustimg::Error,
+  /// code Cancelled). May be empty.
+  std::function<bool(std::uint64_t)> on_progress = nullptr;
+};
+
+inline constexpr std::uint64_t kProgressInterval = 64ull << 20;
+
+/// A written layer: the descriptor of the compressed blob and the diff_id of
+/// the uncompressed tar.
+struct Layer {
+  oci::Descriptor descriptor;
+  std::string diff_id;
+  std::uint64_t uncompressed_size = 0;
+};
+
+/// Streams tar -> compressor -> `out`, hashing both sides on the way.
+Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSink& out);
+
+/// "gzip", "zstd" or "" (no compression): the media type suffix.
+std::string_view compression_suffix(Compression c) noexcept;
+
+// --- built-in base file sets ---------------------------------------------------
+
+/// Well-known paths and ids of the built-in bases.
+inline constexpr const char* kCaBundlePath = "/etc/ssl/certs/ca-certificates.crt";
+inline constexpr const char* kHostCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+inline constexpr const char* kHostZoneinfo = "/usr/share/zoneinfo";
+inline constexpr std::uint32_t kNonrootId = 65532;
+
+struct BaseOptions {
+  bool ca_certificates = true;
+  std::filesystem::path ca_bundle;  ///< empty: kHostCaBundle
+  bool tzdata = false;
+  std::filesystem::path zoneinfo = kHostZoneinfo;
+};
+
+/// True for the bases rustimg synthesises itself: "scratch" and "static".
+bool is_builtin_base(std::string_view base) noexcept;
+
+/// The files of a built-in base: nothing for "scratch"; for "static" the
+/// equivalent of distroless/static (passwd, group, nsswitch.conf, /tmp,
+/// /home/nonroot, the CA bundle, tzdata when asked). Throws NotFound naming
+/// the CA bundle or zoneinfo directory and the fix when they are missing,
+/// Unsupported for any other base.
+FileTree base_files(std::string_view base, const BaseOptions& options);
+
+/// Adds the spec's assets to `tree`. Sources are globs relative to
+/// `crate_dir` ('*', '?', '[..]' within a component, "**" for any depth);
+/// a directory is copied recursively; symlinks are kept as symlinks. A dest
+/// ending in '/' receives each match under its path below the glob's
+/// literal leading directories ("static/**/*.css" -> dest + "css/site.css"
+/// for static/css/site.css; "config" -> dest + "config/..."); otherwise the
+/// glob must match exactly one path, which becomes dest. Throws InvalidArgument when a match (or a
+/// symlink's target) resolves outside `crate_dir`, NotFound when a glob
+/// matches nothing. File modes: the asset's mode, else 0755 when the source
+/// has any execute bit and 0644 otherwise; directories 0755.
+void add_assets(FileTree& tree, const std::vector<Asset>& assets, const std::filesystem::path& crate_dir);
+
+}  // namespace rustimg::layer

@@ -1,0 +1,124 @@
+// rustimg/store.hpp - content-addressed blobs on disk and the image sinks:
+// OCI image layout directory, OCI archive, docker-archive.
+//
+// Every write is atomic: content goes to a temporary file in the target's
+// directory and is renamed into place only when complete, so an interrupted
+// run leaves the previous state intact (at worst an unreferenced blob or a
+// stray ".rustimg-tmp-*" file, which the OCI layout allows).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rustimg/oci.hpp"
+
+namespace rustimg::store {
+
+class AtomicFile;
+
+/// Blobs under `root`/blobs/sha256/<hex>, as in an OCI image layout.
+class BlobStore {
+ public:
+  /// Creates `root`/blobs/sha256 when missing. Throws rustimg::Error (Io).
+  explicit BlobStore(std::filesystem::path root);
+
+  const std::filesystem::path& root() const noexcept { return root_; }
+  std::filesystem::path path_of(std::string_view digest) const;
+  bool contains(std::string_view digest) const;
+
+  /// Stores `bytes` under their digest (a no-op when already present).
+  void put(const oci::Blob& blob);
+  /// Reads a (small) blob, e.g. a manifest. Throws NotFound.
+  std::string read(std::string_view digest) const;
+
+  /// A blob being written: a ByteSink into a temporary file. commit() moves
+  /// it into place under `digest`; destroying it uncommitted removes it.
+  class Writer final : public oci::ByteSink {
+   public:
+    ~Writer() override;
+    Writer(const Writer&) = delete;
+    Writer& operator=(const Writer&) = delete;
+    using oci::ByteSink::write;
+    void write(std::span<const std::byte> data) override;
+    /// Flushes, syncs and renames the file to the blob path of `digest`.
+    void commit(std::string_view digest);
+
+   private:
+    friend class BlobStore;
+    explicit Writer(const BlobStore& store);
+    const BlobStore& store_;
+    std::unique_ptr<AtomicFile> file_;
+  };
+  std::unique_ptr<Writer> begin_blob() const;
+
+ private:
+  std::filesystem::path root_;
+};
+
+/// A fresh hidden directory inside `parent` (so on the destination's file
+/// system), removed with its contents on destruction: where blobs are staged
+/// before a sink publishes them.
+class TempDir {
+ public:
+  explicit TempDir(const std::filesystem::path& parent);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+/// Where `rustimg build` puts an image.
+struct Destination {
+  enum class Kind { OciLayout, OciArchive, DockerArchive };
+  Kind kind = Kind::OciLayout;
+  std::filesystem::path path;
+  std::string tag;   ///< OCI: ref.name (default "latest"); docker-archive: "name:tag" (may be empty)
+
+  std::string to_string() const;
+};
+
+/// Parses "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]".
+/// Throws rustimg::Error (InvalidArgument) naming the input and the forms.
+Destination parse_destination(std::string_view text);
+
+/// Throws rustimg::Error (InvalidArgument) when `dest` cannot receive an
+/// image: an oci: path that is a file or a non-empty directory that is not
+/// an OCI layout; an archive path that is a directory. Sinks check this
+/// too; call it early to fail before any work is done.
+void check_destination(const Destination& dest);
+
+/// Adds the image or index `top` (whose blobs are in `blobs`) to the OCI
+/// layout at `dir` under `tag`: writes the missing blobs, then replaces
+/// index.json atomically, keeping every other image and replacing an entry
+/// with the same org.opencontainers.image.ref.name. `blobs` may be the
+/// layout's own store. Throws InvalidArgument when `dir` exists but is not
+/// an OCI layout.
+void write_oci_layout(const std::filesystem::path& dir, const BlobStore& blobs, const oci::Descriptor& top,
+                      const std::string& tag);
+
+/// Writes an OCI archive: a deterministic tar of a layout holding only `top`
+/// under `tag`.
+void write_oci_archive(const std::filesystem::path& file, const BlobStore& blobs, const oci::Descriptor& top,
+                       const std::string& tag);
+
+/// Writes a docker-archive (`docker save` format: manifest.json, the config
+/// and the layers) for the single-platform image `manifest`. `repo_tag`
+/// ("name:tag") may be empty. Throws InvalidArgument for an index.
+void write_docker_archive(const std::filesystem::path& file, const BlobStore& blobs, const oci::Descriptor& manifest,
+                          const std::string& repo_tag);
+
+/// Writes `top` to `dest` with the sink its kind names.
+void publish(const Destination& dest, const BlobStore& blobs, const oci::Descriptor& top);
+
+/// The digests of every blob `top` references, `top` included, each once,
+/// in a stable order (top first, then depth first).
+std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top);
+
+}  // namespace rustimg::store

@@ -1,0 +1,216 @@
+// build_image: the pipeline from prebuilt binaries to an image in a sink.
+#include "rustimg/build.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <system_error>
+
+#include "rustimg/error.hpp"
+#include "rustimg/image.hpp"
+#include "rustimg/layer.hpp"
+
+namespace rustimg::build {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Reporter {
+ public:
+  explicit Reporter(const ProgressCallback& cb) : cb_(cb) {}
+  void operator()(const std::string& stage, const std::string& message) const {
+    if (cb_ && !cb_(ProgressEvent{stage, message}))
+      throw Error(ErrorCode::Cancelled, "build cancelled during " + stage);
+  }
+
+ private:
+  const ProgressCallback& cb_;
+};
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+/// Checks one binary against the base and its platform; returns its report.
+elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const BuildOptions& o, const Reporter& report) {
+  elf::Report rep = elf::inspect_file(pb.binary);
+  const std::string path = pb.binary.string();
+  if (pb.platform.architecture.empty()) {
+    if (rep.platform.architecture.empty())
+      throw Error(ErrorCode::Verify, path + " is for " + rep.machine_name +
+                                         ", which has no OCI platform name; pass --platform explicitly");
+    platform = rep.platform;
+  } else {
+    platform = pb.platform;
+    const std::vector<std::string> mismatch = elf::platform_mismatch(rep, platform);
+    if (!mismatch.empty())
+      throw Error(ErrorCode::Verify, path + " does not match platform " + platform.to_string() + ": " +
+                                         join(mismatch, "; ") + ". Build it for that platform or pass the right --platform");
+  }
+  report("verify", path + ": " + platform.to_string() + ", " + elf::to_string(rep.linkage) +
+                       (rep.fit_for_scratch() ? ", fit for scratch" : ", NOT fit for scratch"));
+  for (const auto& w : rep.warnings) report("verify", "warning: " + path + ": " + w);
+
+  if (!rep.fit_for_scratch() && layer::is_builtin_base(o.spec.base)) {
+    if (!o.allow_dynamic) {
+      const std::string problems = join(rep.problems, "; ");
+      const bool has_fix = problems.find("crt-static") != std::string::npos;
+      throw Error(ErrorCode::Verify,
+                  path + " cannot run on the \"" + o.spec.base + "\" base: " + problems +
+                      (has_fix ? "" : ". Link it statically (Rust, gnu targets: -C target-feature=+crt-static; or a "
+                                      "*-linux-musl target)") +
+                      ". To build the image anyway, providing the loader and libraries yourself, pass "
+                      "--allow-dynamic");
+    }
+    report("verify", "warning: " + path + " is not static; building anyway (--allow-dynamic)");
+  }
+  return rep;
+}
+
+/// Writes a layer into the staging store; large layers report progress
+/// (and can be cancelled) as they go.
+layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, const BuildOptions& o,
+                       store::BlobStore& blobs, const Reporter& report) {
+  auto writer = blobs.begin_blob();
+  layer::LayerOptions options{o.spec.compression, o.format, o.created, {}};
+  options.on_progress = [&](std::uint64_t bytes) {
+    report("layer", what + ": " + std::to_string(bytes >> 20) + " MiB so far");
+    return true;
+  };
+  const layer::Layer l = layer::write_layer(tree, options, *writer);
+  writer->commit(l.descriptor.digest);
+  return l;
+}
+
+std::string short_digest(const std::string& d) { return d.substr(0, 19); }
+
+/// Where to stage blobs: inside an existing layout directory, else beside
+/// the destination, so publishing is a rename or a hard link.
+fs::path staging_parent(const store::Destination& dest) {
+  fs::path p = fs::absolute(dest.path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "out/dir/" -> "out/dir"
+  std::error_code ec;
+  if (dest.kind == store::Destination::Kind::OciLayout && fs::is_directory(p, ec)) return p;
+  return p.parent_path();
+}
+
+}  // namespace
+
+std::int64_t source_date_epoch() {
+  const char* v = std::getenv("SOURCE_DATE_EPOCH");
+  if (v == nullptr || *v == '\0') return 0;
+  const std::string_view s(v);
+  std::int64_t out = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  // Up to 9999-12-31T23:59:59Z: RFC 3339 has four-digit years.
+  constexpr std::int64_t kMax = 253402300799;
+  if (ec != std::errc() || end != s.data() + s.size() || out < 0 || out > kMax)
+    throw Error(ErrorCode::InvalidArgument,
+                "SOURCE_DATE_EPOCH=\"" + std::string(s) + "\" is not a whole number of seconds between 0 and " +
+                    std::to_string(kMax) + "; fix or unset it");
+  return out;
+}
+
+BuildResult build_image(const BuildOptions& o) {
+  const Reporter report(o.progress);
+  if (o.binaries.empty()) throw Error(ErrorCode::InvalidArgument, "no binary to put in the image");
+  if (o.output.kind == store::Destination::Kind::DockerArchive && o.binaries.size() > 1)
+    throw Error(ErrorCode::InvalidArgument,
+                "a docker-archive holds one platform, but " + std::to_string(o.binaries.size()) +
+                    " binaries were given; write an oci: or oci-archive: output for a multi-platform image");
+
+  if (o.format == oci::Format::Docker && o.output.kind != store::Destination::Kind::DockerArchive)
+    throw Error(ErrorCode::InvalidArgument,
+                "Docker media types in an OCI layout or OCI archive are ignored by skopeo and podman (they only "
+                "look up OCI manifests there); use the oci format for " + o.output.to_string() +
+                    ", or write a docker-archive:");
+
+  store::check_destination(o.output);
+
+  // 1. Verify every binary before writing anything.
+  BuildResult result;
+  std::vector<Platform> platforms(o.binaries.size());
+  for (std::size_t i = 0; i < o.binaries.size(); ++i) {
+    result.reports.push_back(verify_binary(o.binaries[i], platforms[i], o, report));
+    for (std::size_t j = 0; j < i; ++j)
+      if (platforms[j] == platforms[i])
+        throw Error(ErrorCode::InvalidArgument, "two binaries are for " + platforms[i].to_string() +
+                                                    ": give one binary per platform");
+  }
+
+  // 2. Stage blobs beside the destination (same file system: publishing is
+  //    a rename or hard link), removed when done.
+  const fs::path parent = staging_parent(o.output);
+  std::error_code ec;
+  fs::create_directories(parent, ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot create " + parent.string() + ": " + ec.message());
+  const store::TempDir staging(parent);
+  store::BlobStore blobs(staging.path());
+
+  // 3. Layers shared by every platform: the base, then the assets.
+  std::vector<image::AppliedLayer> shared;
+  const layer::FileTree base = layer::base_files(
+      o.spec.base, layer::BaseOptions{o.spec.ca_certificates, o.spec.ca_bundle, o.spec.tzdata, layer::kHostZoneinfo});
+  if (!base.empty()) {
+    const layer::Layer l = put_layer(base, "base", o, blobs, report);
+    report("layer", "base \"" + o.spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
+                        std::to_string(l.descriptor.size) + " bytes)");
+    shared.push_back({l, "rustimg: base " + o.spec.base + " (passwd, group, nsswitch.conf, /tmp" +
+                             std::string(o.spec.ca_certificates ? ", CA certificates" : "") +
+                             (o.spec.tzdata ? ", tzdata" : "") + ")"});
+  }
+  if (!o.spec.assets.empty()) {
+    layer::FileTree assets;
+    layer::add_assets(assets, o.spec.assets, o.crate_dir);
+    const layer::Layer l = put_layer(assets, "assets", o, blobs, report);
+    report("layer", "assets: " + short_digest(l.descriptor.digest) + " (" + std::to_string(l.descriptor.size) +
+                        " bytes)");
+    std::vector<std::string> sources;
+    for (const auto& a : o.spec.assets) sources.push_back(a.source + " -> " + a.dest);
+    shared.push_back({l, "rustimg: assets " + join(sources, ", ")});
+  }
+
+  // 4. Per platform: the app layer, the config and the manifest. Every
+  //    platform's binary goes to the same path (named after the spec's bin,
+  //    else the first binary's file name).
+  const bool has_certificates = o.spec.base == "static" && o.spec.ca_certificates;
+  const image::ImageOptions image_options{o.format, o.created, has_certificates};
+  const std::string name = o.binaries.front().binary.filename().string();
+  std::vector<oci::Descriptor> manifests;
+  for (std::size_t i = 0; i < o.binaries.size(); ++i) {
+    const std::string dest = image::binary_path(image::entrypoint(o.spec, name));
+    layer::FileTree app;
+    app.add_file(dest, o.binaries[i].binary, 0755);
+    const layer::Layer l = put_layer(app, platforms[i].to_string() + " app", o, blobs, report);
+    report("layer", platforms[i].to_string() + " app " + dest + ": " + short_digest(l.descriptor.digest) + " (" +
+                        std::to_string(l.descriptor.size) + " bytes)");
+    std::vector<image::AppliedLayer> layers = shared;
+    layers.push_back({l, "rustimg: app " + dest});
+    const image::PlatformImage img = image::assemble(o.spec, platforms[i], name, layers, image_options);
+    blobs.put(img.config);
+    blobs.put(img.manifest);
+    report("image", platforms[i].to_string() + " manifest " + img.manifest.descriptor.digest);
+    manifests.push_back(img.manifest.descriptor);
+  }
+
+  // 5. One platform: the manifest is the image; several: an index.
+  if (manifests.size() == 1) {
+    result.descriptor = manifests.front();
+  } else {
+    const oci::Blob index =
+        image::assemble_index(manifests, image::manifest_annotations(o.spec, name, image_options), o.format);
+    blobs.put(index);
+    result.descriptor = index.descriptor;
+    report("image", "index " + index.descriptor.digest);
+  }
+  result.descriptor.platform.reset();
+
+  // 6. Publish.
+  report("write", o.output.to_string());
+  store::publish(o.output, blobs, result.descriptor);
+  return result;
+}
+
+}  // namespace rustimg::build

@@ -1,0 +1,47 @@
+// The crate path of the facade: spec from the crate, cargo for every
+// platform, then the same image assembly as for prebuilt binaries.
+#include <atomic>
+
+#include "rustimg/build.hpp"
+#include "rustimg/cargo.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
+
+namespace rustimg::build {
+
+void annotate_crate_version(Spec& spec, const cargo::Metadata& metadata, const std::filesystem::path& crate_dir) {
+  if (spec.annotations.count(oci::annotation::kVersion) != 0) return;
+  const cargo::Package& package = metadata.select_package(crate_dir, spec.package);
+  if (!package.version.empty()) spec.annotations[oci::annotation::kVersion] = package.version;
+}
+
+BuildResult build_crate(CrateBuildOptions o) {
+  if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
+  ProcessRunner& runner = o.runner != nullptr ? *o.runner : system_process_runner();
+  o.spec.use_cargo_metadata = true;
+
+  cargo::Metadata metadata;
+  Spec spec = load_spec(o.spec, runner, &metadata);
+  annotate_crate_version(spec, metadata, o.spec.crate_dir);
+  // Fail on a bad destination before spending minutes in cargo.
+  store::check_destination(o.image.output);
+
+  std::atomic<bool> stop{false};
+  cargo::BuildCallbacks callbacks;
+  callbacks.log = [&](std::string_view line) {
+    if (o.image.progress && !o.image.progress(ProgressEvent{"cargo", std::string(line)})) stop = true;
+  };
+  callbacks.cancelled = [&] { return stop.load() || (o.cancelled && o.cancelled()); };
+  const std::vector<cargo::Binary> binaries =
+      cargo::build(spec, metadata, o.spec.crate_dir, cargo::BuildEnvironment::detect(o.spec.crate_dir), runner,
+                   callbacks);
+  if (callbacks.cancelled()) throw Error(ErrorCode::Cancelled, "build cancelled");
+
+  o.image.spec = std::move(spec);
+  o.image.crate_dir = o.spec.crate_dir;
+  o.image.binaries.clear();
+  for (const auto& b : binaries) o.image.binaries.push_back(PlatformBinary{b.platform, b.path});
+  return build_image(o.image);
+}
+
+}  // namespace rustimg::build

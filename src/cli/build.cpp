@@ -1,0 +1,262 @@
+// rustimg build: prebuilt binaries + spec -> a reproducible OCI image.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "rustimg/build.hpp"
+#include "rustimg/cargo.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/spec.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
+
+constexpr const char* kBuildUsage =
+    "usage: rustimg build [CRATE_DIR] [options] --output DEST\n"
+    "       rustimg build --binary PATH [options] --output DEST\n"
+    "\n"
+    "Builds the crate in CRATE_DIR (default: the current directory) with cargo\n"
+    "for every platform of its spec, or takes prebuilt binaries (--binary), and\n"
+    "puts them into a minimal, reproducible image. Every binary is verified\n"
+    "first (see 'rustimg verify').\n"
+    "\n"
+    "output (DEST):\n"
+    "  oci:DIR[:TAG]                    OCI image layout directory (tag default: latest;\n"
+    "                                   other images in DIR are kept)\n"
+    "  oci-archive:FILE[:TAG]           tar of an OCI image layout\n"
+    "  docker-archive:FILE[:NAME:TAG]   'docker save' tarball for docker/podman load\n"
+    "\n"
+    "options:\n"
+    "  --binary PATH        a prebuilt binary (repeat, with --platform, for several platforms)\n"
+    "  --platform P         with a crate: a platform to build for (repeatable; default: the spec's);\n"
+    "                       with --binary: its platform (default: from the ELF header)\n"
+    "  --package NAME       the cargo package (workspaces)\n"
+    "  --bin NAME           the bin target\n"
+    "  --base B             scratch or static (default: the spec's, else static)\n"
+    "  --entrypoint CMD     the entrypoint: a path, or a JSON array [\"/app\", \"--flag\"]\n"
+    "  --cmd ARG            an argument for the default command (repeatable)\n"
+    "  --env K=V            an environment variable (repeatable)\n"
+    "  --user U             uid[:gid] or name (default 65532:65532, nonroot)\n"
+    "  --workdir DIR        working directory (default /)\n"
+    "  --port P             exposed port, 8080 or 8080/udp (repeatable)\n"
+    "  --label K=V          a config label (repeatable)\n"
+    "  --annotation K=V     a manifest annotation (repeatable)\n"
+    "  --compression C      gzip (default), zstd or none\n"
+    "  --format F           oci (default) or docker (Docker schema 2 media types)\n"
+    "  --spec FILE          read the image spec from FILE (flags override it)\n"
+    "  --crate DIR          the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
+    "                       rustimg.json, asset root\n"
+    "  --allow-dynamic      accept a dynamically linked binary on scratch/static\n"
+    "  -h, --help           print this help\n"
+    "\n"
+    "Timestamps come from SOURCE_DATE_EPOCH (default 0, 1970-01-01). The last\n"
+    "line on stdout is the image (or index) digest; progress goes to stderr.\n"
+    "\n"
+    "exit status: 0 built, 1 a binary is unfit for the image, 2 bad usage or input,\n"
+    "130 interrupted (SIGINT/SIGTERM; the destination is left as it was).\n";
+
+struct Options {
+  std::vector<std::string> binaries;
+  std::vector<std::string> platforms;
+  std::optional<std::string> output;
+  fs::path spec_file;
+  fs::path crate_dir;
+  bool allow_dynamic = false;
+  oci::Format format = oci::Format::Oci;
+  json overrides = json::object();
+};
+
+struct UsageError {
+  std::string message;
+};
+
+/// "K=V" -> (K, V); `flag` names the option in the error.
+std::pair<std::string, std::string> key_value(const std::string& flag, const std::string& s) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError{flag + " expects KEY=VALUE, got \"" + s + "\""};
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+json command_value(const std::string& flag, const std::string& s) {
+  if (!s.empty() && s.front() == '[') {
+    try {
+      return json::parse(s);
+    } catch (const json::exception&) {
+      throw UsageError{flag + " looks like a JSON array but is not valid JSON: " + s};
+    }
+  }
+  return json::array({s});
+}
+
+Options parse(std::span<const std::string> args) {
+  Options o;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::optional<std::string> inline_value;
+    if (a.rfind("--", 0) == 0) {
+      if (const auto eq = a.find('='); eq != std::string::npos) {
+        inline_value = a.substr(eq + 1);
+        a = a.substr(0, eq);
+      }
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
+      return args[++i];
+    };
+    if (a == "--binary") {
+      o.binaries.push_back(value());
+    } else if (a == "--platform") {
+      o.platforms.push_back(value());
+    } else if (a == "--output" || a == "-o") {
+      o.output = value();
+    } else if (a == "--spec") {
+      o.spec_file = value();
+    } else if (a == "--crate") {
+      o.crate_dir = value();
+    } else if (a == "--package" || a == "--bin") {
+      o.overrides[a.substr(2)] = value();
+    } else if (a == "--allow-dynamic") {
+      o.allow_dynamic = true;
+    } else if (a == "--format") {
+      const std::string f = value();
+      if (f != "oci" && f != "docker") throw UsageError{"--format must be oci or docker, got \"" + f + "\""};
+      o.format = f == "oci" ? oci::Format::Oci : oci::Format::Docker;
+    } else if (a == "--base" || a == "--user" || a == "--workdir" || a == "--compression") {
+      o.overrides[a.substr(2)] = value();
+    } else if (a == "--entrypoint") {
+      o.overrides["entrypoint"] = command_value(a, value());
+    } else if (a == "--cmd") {
+      const std::string v = value();
+      if (!v.empty() && v.front() == '[') {
+        o.overrides["cmd"] = command_value(a, v);
+      } else {
+        o.overrides["cmd"].push_back(v);
+      }
+    } else if (a == "--env" || a == "--label" || a == "--annotation") {
+      const auto [k, v] = key_value(a, value());
+      o.overrides[a == "--env" ? "env" : a == "--label" ? "labels" : "annotations"][k] = v;
+    } else if (a == "--port") {
+      o.overrides["ports"].push_back(value());
+    } else if (a.rfind("-", 0) != 0 && !inline_value) {
+      if (!o.crate_dir.empty()) throw UsageError{"more than one crate directory given: " + o.crate_dir.string() + ", " + a};
+      o.crate_dir = a;
+    } else {
+      throw UsageError{"unknown option \"" + a + "\""};
+    }
+  }
+  if (!o.output) throw UsageError{"--output is required"};
+  if (o.binaries.empty()) {
+    // A crate build: the platforms are the spec's, or the ones given here.
+    if (o.crate_dir.empty()) {
+      if (!fs::exists("Cargo.toml"))
+        throw UsageError{"nothing to build: the current directory has no Cargo.toml; name a crate directory "
+                         "or a prebuilt --binary PATH"};
+      o.crate_dir = ".";
+    }
+    for (const auto& p : o.platforms) o.overrides["platforms"].push_back(p);
+  } else if (!o.platforms.empty() && o.platforms.size() != o.binaries.size()) {
+    throw UsageError{"give one --platform per --binary (or none, to read each platform from its ELF header)"};
+  }
+  return o;
+}
+
+void progress_line(const build::ProgressEvent& e) {
+  std::fprintf(stderr, "rustimg build: [%s] %s\n", e.stage.c_str(), e.message.c_str());
+}
+
+// SIGINT/SIGTERM cancel the build at its next step, so temporary files are
+// removed; a second signal terminates at once (SA_RESETHAND).
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+void install_interrupt_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = static_cast<int>(SA_RESETHAND);
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace
+
+int build_main(std::span<const std::string> args) {
+  for (const std::string& a : args)
+    if (a == "-h" || a == "--help") {
+      std::fputs(kBuildUsage, stdout);
+      return kExitOk;
+    }
+  Options o;
+  try {
+    o = parse(args);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "rustimg build: %s\nRun 'rustimg build --help' for usage.\n", e.message.c_str());
+    return kExitBadInput;
+  }
+
+  try {
+    build::BuildOptions b;
+    b.output = store::parse_destination(*o.output);
+    b.created = build::source_date_epoch();
+    b.format = o.format;
+    b.allow_dynamic = o.allow_dynamic;
+    install_interrupt_handlers();
+    b.progress = [](const build::ProgressEvent& e) {
+      progress_line(e);
+      return !g_interrupted.load();
+    };
+
+    // The spec: crate metadata (with a crate), the spec file, then flags.
+    SpecLoadOptions load;
+    load.crate_dir = o.crate_dir;
+    load.use_cargo_metadata = !o.crate_dir.empty();
+    load.spec_file = o.spec_file;
+    if (load.crate_dir.empty() && !o.spec_file.empty()) load.crate_dir = fs::absolute(o.spec_file).parent_path();
+    load.overrides = o.overrides.empty() ? json(nullptr) : o.overrides;
+
+    build::BuildResult r;
+    if (o.binaries.empty()) {
+      build::CrateBuildOptions c;
+      c.spec = load;
+      c.image = std::move(b);
+      c.cancelled = [] { return g_interrupted.load(); };
+      r = build::build_crate(std::move(c));
+    } else {
+      cargo::Metadata metadata;
+      b.spec = load_spec(load, system_process_runner(), &metadata);
+      if (load.use_cargo_metadata) build::annotate_crate_version(b.spec, metadata, o.crate_dir);
+      b.crate_dir = load.crate_dir.empty() ? fs::current_path() : load.crate_dir;
+      for (std::size_t i = 0; i < o.binaries.size(); ++i) {
+        build::PlatformBinary pb;
+        pb.binary = o.binaries[i];
+        if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
+        b.binaries.push_back(std::move(pb));
+      }
+      r = build::build_image(b);
+    }
+    std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
+    std::printf("%s\n", r.descriptor.digest.c_str());
+    return kExitOk;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "rustimg build: %s\n", e.what());
+    if (e.code() == ErrorCode::Cancelled) return kExitInterrupted;
+    return e.code() == ErrorCode::Verify || e.code() == ErrorCode::Cargo ? kExitFailed : kExitBadInput;
+  }
+}
+
+}  // namespace rustimg::cli

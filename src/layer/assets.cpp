@@ -1,0 +1,194 @@
+// Assets: files from the crate directory, selected by glob, copied into the
+// image, never reaching outside the crate (not even through a symlink).
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <set>
+#include <system_error>
+
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+
+namespace rustimg::layer {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool has_wildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> parts;
+  std::size_t pos = 0;
+  while (pos <= s.size()) {
+    std::size_t end = s.find('/', pos);
+    if (end == std::string_view::npos) end = s.size();
+    const std::string_view part = s.substr(pos, end - pos);
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+    pos = end + 1;
+  }
+  return parts;
+}
+
+std::string join(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : prefix + "/" + name;
+}
+
+/// Directory entry names, sorted, so matching is deterministic.
+std::vector<std::string> list_dir(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    names.push_back(it->path().filename().string());
+  if (ec) throw Error(ErrorCode::Io, "cannot list " + dir.string() + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool is_dir_nofollow(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_directory(fs::symlink_status(p, ec));
+}
+
+bool exists_nofollow(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(fs::symlink_status(p, ec));
+}
+
+/// Expands `parts[i..]` below `root/rel` into `out` (relative paths).
+void expand(const fs::path& root, const std::string& rel, const std::vector<std::string>& parts, std::size_t i,
+            std::set<std::string>& out) {
+  if (i == parts.size()) {
+    if (!rel.empty()) out.insert(rel);
+    return;
+  }
+  const fs::path here = rel.empty() ? root : root / rel;
+  const std::string& part = parts[i];
+  if (part == "**") {
+    expand(root, rel, parts, i + 1, out);  // zero directories
+    if (!is_dir_nofollow(here)) return;
+    for (const std::string& name : list_dir(here))
+      if (name[0] != '.' && is_dir_nofollow(here / name)) expand(root, join(rel, name), parts, i, out);
+    return;
+  }
+  if (!has_wildcard(part)) {
+    if (exists_nofollow(here / part)) expand(root, join(rel, part), parts, i + 1, out);
+    return;
+  }
+  std::error_code ec;
+  if (!fs::is_directory(here, ec)) return;
+  for (const std::string& name : list_dir(here))
+    if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0) expand(root, join(rel, name), parts, i + 1, out);
+}
+
+bool is_within(const fs::path& p, const fs::path& root) {
+  const fs::path rel = p.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+class AssetCopier {
+ public:
+  AssetCopier(FileTree& tree, const Asset& asset, const fs::path& crate_root)
+      : tree_(tree), asset_(asset), root_(crate_root) {}
+
+  /// Adds `rel` (a path relative to the crate) at image path `dest`.
+  void add(const std::string& rel, const std::string& dest) {
+    const fs::path src = root_ / rel;
+    check_inside(src, rel);
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(src, ec);
+    if (ec) throw Error(ErrorCode::Io, "cannot stat asset " + src.string() + ": " + ec.message());
+    if (fs::is_symlink(st)) {
+      const fs::path target = fs::read_symlink(src, ec);
+      if (ec) throw Error(ErrorCode::Io, "cannot read symlink " + src.string() + ": " + ec.message());
+      const fs::path resolved = fs::weakly_canonical(target.is_absolute() ? target : src.parent_path() / target, ec);
+      if (ec || !is_within(resolved, root_))
+        escape(rel, "is a symlink to " + target.string() + ", which resolves outside the crate directory");
+      tree_.add_symlink(dest, target.string(), asset_.uid, asset_.gid);
+    } else if (fs::is_directory(st)) {
+      tree_.add_directory(dest, 0755, asset_.uid, asset_.gid);
+      for (const std::string& name : list_dir(src)) add(rel + "/" + name, dest + "/" + name);
+    } else if (fs::is_regular_file(st)) {
+      std::uint32_t mode = 0644;
+      if (asset_.mode) {
+        mode = *asset_.mode;
+      } else if ((st.permissions() & (fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec)) !=
+                 fs::perms::none) {
+        mode = 0755;
+      }
+      tree_.add_file(dest, src, mode, asset_.uid, asset_.gid);
+    } else {
+      throw Error(ErrorCode::InvalidArgument, "asset " + src.string() +
+                                                  " is not a regular file, directory or symlink; remove it from "
+                                                  "the asset glob \"" + asset_.source + "\"");
+    }
+  }
+
+ private:
+  /// The path itself (with its parent directories' symlinks resolved) must
+  /// stay inside the crate.
+  void check_inside(const fs::path& src, const std::string& rel) {
+    std::error_code ec;
+    const fs::path parent = fs::weakly_canonical(src.parent_path(), ec);
+    if (ec || !is_within(parent / src.filename(), root_))
+      escape(rel, "resolves outside the crate directory (through a symlinked directory)");
+  }
+
+  [[noreturn]] void escape(const std::string& rel, const std::string& why) {
+    throw Error(ErrorCode::InvalidArgument, "asset \"" + asset_.source + "\": " + rel + " " + why + " (" +
+                                                root_.string() +
+                                                "); assets must stay inside the crate: copy the file into the crate");
+  }
+
+  FileTree& tree_;
+  const Asset& asset_;
+  fs::path root_;
+};
+
+}  // namespace
+
+void add_assets(FileTree& tree, const std::vector<Asset>& assets, const fs::path& crate_dir) {
+  if (assets.empty()) return;
+  std::error_code ec;
+  const fs::path root = fs::canonical(crate_dir.empty() ? fs::current_path() : crate_dir, ec);
+  if (ec) throw Error(ErrorCode::NotFound, "crate directory " + crate_dir.string() + " does not exist: " + ec.message());
+
+  for (const Asset& asset : assets) {
+    if (asset.source.empty() || asset.source.front() == '/')
+      throw Error(ErrorCode::InvalidArgument, "asset source \"" + asset.source +
+                                                  "\" must be a glob relative to the crate directory " + root.string());
+    const std::vector<std::string> parts = split(asset.source);
+    if (std::find(parts.begin(), parts.end(), "..") != parts.end())
+      throw Error(ErrorCode::InvalidArgument, "asset source \"" + asset.source +
+                                                  "\" contains \"..\"; assets must stay inside the crate directory " +
+                                                  root.string());
+    if (asset.dest.empty() || asset.dest.front() != '/')
+      throw Error(ErrorCode::InvalidArgument,
+                  "asset \"" + asset.source + "\": dest \"" + asset.dest + "\" must be an absolute path in the image");
+
+    std::set<std::string> matches;
+    expand(root, "", parts, 0, matches);
+    if (matches.empty())
+      throw Error(ErrorCode::NotFound, "asset glob \"" + asset.source + "\" matches nothing in " + root.string() +
+                                           "; fix the pattern or remove the asset");
+
+    // Matches keep their path below the glob's literal leading directories:
+    // "static/**/*.css" -> dest/css/site.css for static/css/site.css.
+    std::size_t literal = 0;
+    while (literal + 1 < parts.size() && !has_wildcard(parts[literal])) ++literal;
+    std::string literal_prefix;
+    for (std::size_t i = 0; i < literal; ++i) literal_prefix = join(literal_prefix, parts[i]);
+
+    const bool into_dir = asset.dest.back() == '/';
+    if (!into_dir && matches.size() > 1)
+      throw Error(ErrorCode::InvalidArgument, "asset glob \"" + asset.source + "\" matches " +
+                                                  std::to_string(matches.size()) + " paths but dest \"" + asset.dest +
+                                                  "\" names one file; end dest with '/' to copy them into a directory");
+    AssetCopier copier(tree, asset, root);
+    for (const std::string& rel : matches) {
+      const std::string below = literal_prefix.empty() ? rel : rel.substr(literal_prefix.size() + 1);
+      copier.add(rel, into_dir ? asset.dest + below : asset.dest);
+    }
+  }
+}
+
+}  // namespace rustimg::layer

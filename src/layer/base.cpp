@@ -1,0 +1,89 @@
+// The built-in bases: "scratch" (empty) and "static" (a synthesised
+// equivalent of distroless/static, built from host files, never pulled).
+#include <system_error>
+
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+
+namespace rustimg::layer {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The same users and groups as distroless/static.
+constexpr const char* kPasswd =
+    "root:x:0:0:root:/root:/sbin/nologin\n"
+    "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"
+    "nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+constexpr const char* kGroup =
+    "root:x:0:\n"
+    "nobody:x:65534:\n"
+    "tty:x:5:\n"
+    "staff:x:50:\n"
+    "nonroot:x:65532:\n";
+constexpr const char* kNsswitch = "hosts: files dns\n";
+
+void add_ca_bundle(FileTree& tree, const BaseOptions& options) {
+  const fs::path src = options.ca_bundle.empty() ? fs::path(kHostCaBundle) : options.ca_bundle;
+  std::error_code ec;
+  const bool exists = fs::is_regular_file(src, ec);  // follows symlinks
+  if (!exists) {
+    std::string fix = options.ca_bundle.empty()
+                          ? "install the host's CA certificates (Debian/Ubuntu: apt-get install ca-certificates), "
+                            "or set \"ca-certificates\" in the spec to the path of a PEM bundle"
+                          : "point \"ca-certificates\" in the spec at an existing PEM bundle";
+    throw Error(ErrorCode::NotFound, "CA bundle " + src.string() + " does not exist or is not a regular file: " + fix +
+                                         ", or set \"ca-certificates\": false to build without certificates");
+  }
+  tree.add_file(kCaBundlePath, src, 0644);
+}
+
+void add_zoneinfo(FileTree& tree, const fs::path& root) {
+  std::error_code ec;
+  if (!fs::is_directory(root, ec))
+    throw Error(ErrorCode::NotFound, "time zone database " + root.string() +
+                                         " does not exist: install it (Debian/Ubuntu: apt-get install tzdata) or "
+                                         "set \"tzdata\": false in the spec");
+  const std::string image_root = "usr/share/zoneinfo";
+  tree.add_directory(image_root, 0755);
+  for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::none, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string dest = image_root + "/" + p.lexically_relative(root).generic_string();
+    const auto status = it->symlink_status(ec);
+    if (ec) break;
+    if (fs::is_symlink(status)) {
+      tree.add_symlink(dest, fs::read_symlink(p).string());
+    } else if (fs::is_directory(status)) {
+      tree.add_directory(dest, 0755);
+    } else if (fs::is_regular_file(status)) {
+      tree.add_file(dest, p, 0644);
+    }
+  }
+  if (ec) throw Error(ErrorCode::Io, "cannot read the time zone database " + root.string() + ": " + ec.message());
+}
+
+}  // namespace
+
+bool is_builtin_base(std::string_view base) noexcept { return base == "scratch" || base == "static"; }
+
+FileTree base_files(std::string_view base, const BaseOptions& options) {
+  FileTree tree;
+  if (base == "scratch") return tree;
+  if (base != "static")
+    throw Error(ErrorCode::Unsupported, "base image \"" + std::string(base) +
+                                            "\" is not supported yet: use \"scratch\" or \"static\"");
+  tree.add_directory("etc", 0755);
+  tree.add_content("etc/passwd", kPasswd, 0644);
+  tree.add_content("etc/group", kGroup, 0644);
+  tree.add_content("etc/nsswitch.conf", kNsswitch, 0644);
+  tree.add_directory("root", 0700);
+  tree.add_directory("home", 0755);
+  tree.add_directory("home/nonroot", 0700, kNonrootId, kNonrootId);
+  tree.add_directory("tmp", 01777);
+  if (options.ca_certificates) add_ca_bundle(tree, options);
+  if (options.tzdata) add_zoneinfo(tree, options.zoneinfo);
+  return tree;
+}
+
+}  // namespace rustimg::layer

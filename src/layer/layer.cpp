@@ -1,0 +1,78 @@
+// write_layer: tar -> compressor -> sink, hashing both sides in one pass.
+#include "compress.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+
+namespace rustimg::layer {
+namespace {
+
+/// Hashes what passes through on its way to `next`.
+class HashingSink final : public oci::ByteSink {
+ public:
+  explicit HashingSink(oci::ByteSink& next) : next_(next) {}
+  using oci::ByteSink::write;
+  void write(std::span<const std::byte> data) override {
+    hash.write(data);
+    next_.write(data);
+  }
+  oci::Sha256 hash;
+
+ private:
+  oci::ByteSink& next_;
+};
+
+/// Reports progress every kProgressInterval bytes and turns a "stop" answer
+/// into a Cancelled error (which libarchive's callback carries back out).
+class ProgressSink final : public oci::ByteSink {
+ public:
+  ProgressSink(oci::ByteSink& next, const std::function<bool(std::uint64_t)>& cb) : next_(next), cb_(cb) {}
+  using oci::ByteSink::write;
+  void write(std::span<const std::byte> data) override {
+    next_.write(data);
+    written_ += data.size();
+    if (cb_ && written_ >= next_report_) {
+      next_report_ = (written_ / kProgressInterval + 1) * kProgressInterval;
+      if (!cb_(written_)) throw Error(ErrorCode::Cancelled, "layer writing cancelled");
+    }
+  }
+
+ private:
+  oci::ByteSink& next_;
+  const std::function<bool(std::uint64_t)>& cb_;
+  std::uint64_t written_ = 0;
+  std::uint64_t next_report_ = kProgressInterval;
+};
+
+}  // namespace
+
+std::string_view compression_suffix(Compression c) noexcept {
+  switch (c) {
+    case Compression::Gzip: return "gzip";
+    case Compression::Zstd: return "zstd";
+    case Compression::None: return "";
+  }
+  return "";
+}
+
+Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSink& out) {
+  // tar -> [hash: diff_id] -> compressor -> [hash: digest] -> out
+  HashingSink compressed(out);
+  std::unique_ptr<Compressor> compressor;
+  if (options.compression == Compression::Gzip) compressor = make_gzip(compressed);
+  if (options.compression == Compression::Zstd) compressor = make_zstd(compressed);
+
+  HashingSink tar(compressor ? static_cast<oci::ByteSink&>(*compressor) : compressed);
+  ProgressSink progress(tar, options.on_progress);
+  write_tar(tree, options.mtime, progress);
+  if (compressor) compressor->finish();
+
+  Layer layer;
+  layer.uncompressed_size = tar.hash.size();
+  layer.diff_id = tar.hash.finish();
+  layer.descriptor.size = static_cast<std::int64_t>(compressed.hash.size());
+  layer.descriptor.digest = compressed.hash.finish();
+  layer.descriptor.media_type = oci::layer_media_type(options.format, compression_suffix(options.compression));
+  return layer;
+}
+
+}  // namespace rustimg::layer

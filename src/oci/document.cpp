@@ -1,0 +1,155 @@
+// Descriptors and the config / manifest / index documents as canonical JSON.
+#include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
+#include "rustimg/reference.hpp"
+
+namespace rustimg::oci {
+namespace {
+
+using nlohmann::json;
+
+json string_map(const std::map<std::string, std::string>& m) {
+  json out = json::object();
+  for (const auto& [k, v] : m) out[k] = v;
+  return out;
+}
+
+[[noreturn]] void bad_descriptor(const std::string& why) {
+  throw Error(ErrorCode::InvalidArgument, "invalid OCI descriptor: " + why);
+}
+
+}  // namespace
+
+json Descriptor::to_json() const {
+  json j = {{"mediaType", media_type}, {"digest", digest}, {"size", size}};
+  if (!annotations.empty()) j["annotations"] = string_map(annotations);
+  if (platform) {
+    json p = {{"architecture", platform->architecture}, {"os", platform->os}};
+    if (const std::string v = platform->descriptor_variant(); !v.empty()) p["variant"] = v;
+    j["platform"] = std::move(p);
+  }
+  return j;
+}
+
+Descriptor Descriptor::from_json(const json& j) {
+  if (!j.is_object()) bad_descriptor("expected a JSON object, got " + std::string(j.type_name()));
+  Descriptor d;
+  auto str = [&](const char* key) -> std::string {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) bad_descriptor(std::string("\"") + key + "\" is missing or not a string");
+    return it->get<std::string>();
+  };
+  d.media_type = str("mediaType");
+  d.digest = str("digest");
+  if (!is_valid_digest(d.digest)) bad_descriptor("bad digest \"" + d.digest + "\"");
+  const auto size = j.find("size");
+  if (size == j.end() || !size->is_number_integer() || size->get<std::int64_t>() < 0)
+    bad_descriptor("\"size\" is missing or not a non-negative integer");
+  d.size = size->get<std::int64_t>();
+  if (const auto a = j.find("annotations"); a != j.end() && a->is_object())
+    for (const auto& [k, v] : a->items())
+      if (v.is_string()) d.annotations[k] = v.get<std::string>();
+  if (const auto p = j.find("platform"); p != j.end() && p->is_object()) {
+    Platform plat;
+    plat.os = p->value("os", "");
+    plat.architecture = p->value("architecture", "");
+    plat.variant = p->value("variant", "");
+    d.platform = plat;
+  }
+  return d;
+}
+
+Blob make_blob(const json& doc, std::string type) {
+  Blob b;
+  b.bytes = canonical_json(doc);
+  b.descriptor.media_type = std::move(type);
+  b.descriptor.digest = sha256_digest(b.bytes);
+  b.descriptor.size = static_cast<std::int64_t>(b.bytes.size());
+  return b;
+}
+
+json ImageConfig::to_json() const {
+  json cfg = json::object();
+  if (!user.empty()) cfg["User"] = user;
+  if (!env.empty()) cfg["Env"] = env;
+  if (!entrypoint.empty()) cfg["Entrypoint"] = entrypoint;
+  if (!cmd.empty()) cfg["Cmd"] = cmd;
+  if (!working_dir.empty()) cfg["WorkingDir"] = working_dir;
+  if (!exposed_ports.empty()) {
+    json ports = json::object();
+    for (const auto& p : exposed_ports) ports[p] = json::object();
+    cfg["ExposedPorts"] = std::move(ports);
+  }
+  if (!labels.empty()) cfg["Labels"] = string_map(labels);
+  if (!stop_signal.empty()) cfg["StopSignal"] = stop_signal;
+  if (healthcheck) {
+    json h = {{"Test", healthcheck->test}};
+    if (healthcheck->interval_ns != 0) h["Interval"] = healthcheck->interval_ns;
+    if (healthcheck->timeout_ns != 0) h["Timeout"] = healthcheck->timeout_ns;
+    if (healthcheck->start_period_ns != 0) h["StartPeriod"] = healthcheck->start_period_ns;
+    if (healthcheck->retries != 0) h["Retries"] = healthcheck->retries;
+    cfg["Healthcheck"] = std::move(h);
+  }
+
+  json hist = json::array();
+  for (const auto& h : history) {
+    json e = json::object();
+    if (!h.created.empty()) e["created"] = h.created;
+    if (!h.created_by.empty()) e["created_by"] = h.created_by;
+    if (!h.comment.empty()) e["comment"] = h.comment;
+    if (h.empty_layer) e["empty_layer"] = true;
+    hist.push_back(std::move(e));
+  }
+
+  json j = {{"architecture", platform.architecture},
+            {"os", platform.os},
+            {"config", std::move(cfg)},
+            {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
+  if (const std::string v = platform.descriptor_variant(); !v.empty()) j["variant"] = v;
+  if (!created.empty()) j["created"] = created;
+  if (!history.empty()) j["history"] = std::move(hist);
+  return j;
+}
+
+json Manifest::to_json() const {
+  json layer_list = json::array();
+  for (const auto& l : layers) layer_list.push_back(l.to_json());
+  json j = {{"schemaVersion", 2},
+            {"mediaType", manifest_media_type(format)},
+            {"config", config.to_json()},
+            {"layers", std::move(layer_list)}};
+  if (format == Format::Oci && !annotations.empty()) j["annotations"] = string_map(annotations);
+  return j;
+}
+
+json Index::to_json() const {
+  json list = json::array();
+  for (const auto& m : manifests) list.push_back(m.to_json());
+  json j = {{"schemaVersion", 2}, {"mediaType", index_media_type(format)}, {"manifests", std::move(list)}};
+  if (format == Format::Oci && !annotations.empty()) j["annotations"] = string_map(annotations);
+  return j;
+}
+
+const char* config_media_type(Format format) noexcept {
+  return format == Format::Oci ? media_type::kOciConfig : media_type::kDockerConfig;
+}
+
+const char* manifest_media_type(Format format) noexcept {
+  return format == Format::Oci ? media_type::kOciManifest : media_type::kDockerManifest;
+}
+
+const char* index_media_type(Format format) noexcept {
+  return format == Format::Oci ? media_type::kOciIndex : media_type::kDockerManifestList;
+}
+
+const char* layer_media_type(Format format, std::string_view compression) noexcept {
+  if (compression == "gzip") return format == Format::Oci ? media_type::kOciLayerGzip : media_type::kDockerLayerGzip;
+  if (compression == "zstd") return format == Format::Oci ? media_type::kOciLayerZstd : media_type::kDockerLayerZstd;
+  return format == Format::Oci ? media_type::kOciLayerTar : media_type::kDockerLayerTar;
+}
+
+bool is_index_media_type(std::string_view type) noexcept {
+  return type == media_type::kOciIndex || type == media_type::kDockerManifestList;
+}
+
+}  // namespace rustimg::oci

@@ -1,0 +1,107 @@
+#include "atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "rustimg/error.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::store {
+namespace {
+
+constexpr std::size_t kBufferSize = 256 * 1024;
+
+std::string errno_text() { return std::strerror(errno); }
+
+}  // namespace
+
+AtomicFile::AtomicFile(const std::filesystem::path& dir) {
+  std::string tmpl = (dir / ".rustimg-tmp-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  fd_ = ::mkostemp(buf.data(), O_CLOEXEC);
+  if (fd_ < 0) throw Error(ErrorCode::Io, "cannot create a temporary file in " + dir.string() + ": " + errno_text());
+  temp_ = buf.data();
+  // Readable by every user, like any other file rustimg writes (never the umask).
+  if (::fchmod(fd_, 0644) != 0) {
+    const std::string why = errno_text();
+    ::close(fd_);
+    fd_ = -1;
+    std::filesystem::remove(temp_);
+    throw Error(ErrorCode::Io, "cannot set the mode of " + temp_.string() + ": " + why);
+  }
+  buffer_.reserve(kBufferSize);
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::flush() {
+  std::size_t done = 0;
+  while (done < buffer_.size()) {
+    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::Io, "cannot write " + temp_.string() + ": " + errno_text());
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  buffer_.clear();
+}
+
+void AtomicFile::write(std::span<const std::byte> data) {
+  if (fd_ < 0) throw Error(ErrorCode::Generic, "internal error: write after commit to " + temp_.string());
+  if (buffer_.size() + data.size() > kBufferSize) flush();
+  if (data.size() >= kBufferSize) {
+    buffer_.assign(reinterpret_cast<const char*>(data.data()), data.size());
+    flush();
+    return;
+  }
+  buffer_.append(reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+void AtomicFile::commit(const std::filesystem::path& target) {
+  flush();
+  if (::fsync(fd_) != 0) throw Error(ErrorCode::Io, "cannot sync " + temp_.string() + ": " + errno_text());
+  const int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0) throw Error(ErrorCode::Io, "cannot close " + temp_.string() + ": " + errno_text());
+  if (::rename(temp_.c_str(), target.c_str()) != 0)
+    throw Error(ErrorCode::Io, "cannot rename " + temp_.string() + " to " + target.string() + ": " + errno_text());
+  committed_ = true;
+}
+
+void write_file_atomically(const std::filesystem::path& target, std::string_view content) {
+  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  AtomicFile f(dir);
+  f.write(content);
+  f.commit(target);
+}
+
+TempDir::TempDir(const std::filesystem::path& parent) {
+  std::string tmpl = (parent / ".rustimg-staging-XXXXXX").string();
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  if (::mkdtemp(buf.data()) == nullptr)
+    throw Error(ErrorCode::Io, "cannot create a staging directory in " + parent.string() + ": " + errno_text());
+  path_ = buf.data();
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace rustimg::store

@@ -1,0 +1,58 @@
+// BlobStore: content-addressed blobs in an OCI-layout-shaped directory.
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "atomic_file.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::store {
+
+namespace fs = std::filesystem;
+
+BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {
+  std::error_code ec;
+  fs::create_directories(root_ / "blobs" / "sha256", ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot create " + (root_ / "blobs" / "sha256").string() + ": " + ec.message());
+}
+
+fs::path BlobStore::path_of(std::string_view digest) const {
+  return root_ / "blobs" / "sha256" / oci::digest_hex(digest);
+}
+
+bool BlobStore::contains(std::string_view digest) const {
+  std::error_code ec;
+  return fs::is_regular_file(path_of(digest), ec);
+}
+
+void BlobStore::put(const oci::Blob& blob) {
+  if (contains(blob.descriptor.digest)) return;
+  auto w = begin_blob();
+  w->write(blob.bytes);
+  w->commit(blob.descriptor.digest);
+}
+
+std::string BlobStore::read(std::string_view digest) const {
+  const fs::path p = path_of(digest);
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, "blob " + std::string(digest) + " is missing from " + root_.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+BlobStore::Writer::Writer(const BlobStore& store)
+    : store_(store), file_(std::make_unique<AtomicFile>(store.root() / "blobs" / "sha256")) {}
+
+BlobStore::Writer::~Writer() = default;
+
+void BlobStore::Writer::write(std::span<const std::byte> data) { file_->write(data); }
+
+void BlobStore::Writer::commit(std::string_view digest) { file_->commit(store_.path_of(digest)); }
+
+std::unique_ptr<BlobStore::Writer> BlobStore::begin_blob() const {
+  return std::unique_ptr<Writer>(new Writer(*this));
+}
+
+}  // namespace rustimg::store

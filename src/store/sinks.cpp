@@ -1,0 +1,208 @@
+// The image sinks: OCI layout directory, OCI archive, docker-archive.
+#include <array>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include "atomic_file.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::store {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kOciLayoutFile = "{\"imageLayoutVersion\":\"1.0.0\"}";
+
+json parse_blob_json(const BlobStore& blobs, const oci::Descriptor& d) {
+  const std::string bytes = blobs.read(d.digest);
+  try {
+    return json::parse(bytes);
+  } catch (const json::exception& e) {
+    throw Error(ErrorCode::InvalidArgument, "blob " + d.digest + " (" + d.media_type + ") is not valid JSON: " + e.what());
+  }
+}
+
+void walk(const BlobStore& blobs, const oci::Descriptor& d, std::set<std::string>& seen,
+          std::vector<oci::Descriptor>& out) {
+  if (!seen.insert(d.digest).second) return;
+  out.push_back(d);
+  if (oci::is_index_media_type(d.media_type)) {
+    const json doc = parse_blob_json(blobs, d);
+    for (const auto& m : doc.value("manifests", json::array())) walk(blobs, oci::Descriptor::from_json(m), seen, out);
+  } else if (d.media_type == oci::media_type::kOciManifest || d.media_type == oci::media_type::kDockerManifest) {
+    const json doc = parse_blob_json(blobs, d);
+    walk(blobs, oci::Descriptor::from_json(doc.at("config")), seen, out);
+    for (const auto& l : doc.value("layers", json::array())) walk(blobs, oci::Descriptor::from_json(l), seen, out);
+  }
+}
+
+/// Makes `to` hold the blob: a hard link when possible (same file system),
+/// else an atomic copy.
+void transfer_blob(const BlobStore& from, const BlobStore& to, const std::string& digest) {
+  if (to.contains(digest)) return;
+  const fs::path src = from.path_of(digest);
+  const fs::path dst = to.path_of(digest);
+  std::error_code ec;
+  fs::create_hard_link(src, dst, ec);
+  if (!ec || to.contains(digest)) return;
+  AtomicFile f(dst.parent_path());
+  std::ifstream in(src, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + from.root().string());
+  std::array<char, 64 * 1024> buf;
+  while (in) {
+    in.read(buf.data(), buf.size());
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n > 0) f.write(std::as_bytes(std::span(buf.data(), n)));
+  }
+  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + src.string());
+  f.commit(dst);
+}
+
+oci::Descriptor tagged(const oci::Descriptor& top, const std::string& tag) {
+  oci::Descriptor d = top;
+  d.annotations[oci::annotation::kRefName] = tag;
+  return d;
+}
+
+/// Writes `tree` as an uncompressed deterministic tar to `file`, atomically.
+void write_tar_file(const fs::path& file, const layer::FileTree& tree) {
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+  AtomicFile f(dir);
+  layer::write_tar(tree, 0, f);
+  f.commit(file);
+}
+
+/// rustimg's own temporary entries (".rustimg-tmp-*", ".rustimg-staging-*").
+bool is_rustimg_temp(const fs::path& p) { return p.filename().string().rfind(".rustimg-", 0) == 0; }
+
+/// `dir` may be missing, an OCI layout, or empty (but for rustimg's own
+/// temporary entries); anything else is refused so no one's files get mixed
+/// into a layout.
+void check_oci_layout_dir(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return;
+  if (!fs::is_directory(dir, ec))
+    throw Error(ErrorCode::InvalidArgument, dir.string() + " exists and is not a directory; choose another oci: path");
+  if (fs::exists(dir / "oci-layout", ec)) return;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (!is_rustimg_temp(it->path()))
+      throw Error(ErrorCode::InvalidArgument, dir.string() +
+                                                  " is not empty and is not an OCI image layout (no oci-layout file); "
+                                                  "choose an empty or new directory");
+}
+
+}  // namespace
+
+void check_destination(const Destination& dest) {
+  std::error_code ec;
+  if (dest.kind == Destination::Kind::OciLayout) {
+    check_oci_layout_dir(dest.path);
+  } else if (fs::exists(dest.path, ec) && !fs::is_regular_file(dest.path, ec)) {
+    throw Error(ErrorCode::InvalidArgument, dest.path.string() +
+                                                " exists and is not a regular file; choose another archive path");
+  }
+}
+
+std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top) {
+  std::set<std::string> seen;
+  std::vector<oci::Descriptor> out;
+  walk(blobs, top, seen, out);
+  return out;
+}
+
+void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::Descriptor& top, const std::string& tag) {
+  check_oci_layout_dir(dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+
+  // 1. Blobs first: unreferenced blobs are harmless if we stop here.
+  const BlobStore target(dir);
+  for (const oci::Descriptor& d : referenced_blobs(blobs, top)) transfer_blob(blobs, target, d.digest);
+
+  // 2. The layout marker.
+  if (!fs::exists(dir / "oci-layout", ec)) write_file_atomically(dir / "oci-layout", kOciLayoutFile);
+
+  // 3. index.json, replaced in one rename: keep other images, replace the tag.
+  json index = {{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
+  const fs::path index_path = dir / "index.json";
+  if (fs::exists(index_path, ec)) {
+    std::ifstream in(index_path, std::ios::binary);
+    try {
+      index = json::parse(in);
+    } catch (const json::exception& e) {
+      throw Error(ErrorCode::InvalidArgument, index_path.string() + " is not valid JSON (" + e.what() +
+                                                  "); repair or remove it before adding an image");
+    }
+    if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
+      throw Error(ErrorCode::InvalidArgument, index_path.string() + " is not an OCI image index (no \"manifests\" array)");
+  }
+  json kept = json::array();
+  for (const auto& m : index["manifests"]) {
+    const auto a = m.find("annotations");
+    const bool same_tag = a != m.end() && a->is_object() && a->value(oci::annotation::kRefName, "") == tag;
+    if (!same_tag) kept.push_back(m);
+  }
+  kept.push_back(tagged(top, tag).to_json());
+  index["manifests"] = std::move(kept);
+  write_file_atomically(index_path, oci::canonical_json(index));
+}
+
+void write_oci_archive(const fs::path& file, const BlobStore& blobs, const oci::Descriptor& top, const std::string& tag) {
+  layer::FileTree tree;
+  tree.add_content("oci-layout", kOciLayoutFile, 0644);
+  const oci::Index index{oci::Format::Oci, {tagged(top, tag)}, {}};
+  tree.add_content("index.json", oci::canonical_json(index.to_json()), 0644);
+  for (const oci::Descriptor& d : referenced_blobs(blobs, top))
+    tree.add_file("blobs/sha256/" + oci::digest_hex(d.digest), blobs.path_of(d.digest), 0644);
+  write_tar_file(file, tree);
+}
+
+void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oci::Descriptor& manifest,
+                          const std::string& repo_tag) {
+  if (oci::is_index_media_type(manifest.media_type))
+    throw Error(ErrorCode::InvalidArgument,
+                "a docker-archive holds one platform, but this image has several; build with a single --platform or "
+                "write an oci: or oci-archive: output");
+  const json doc = parse_blob_json(blobs, manifest);
+  const oci::Descriptor config = oci::Descriptor::from_json(doc.at("config"));
+
+  layer::FileTree tree;
+  const std::string config_name = oci::digest_hex(config.digest) + ".json";
+  tree.add_file(config_name, blobs.path_of(config.digest), 0644);
+  json layers = json::array();
+  for (const auto& l : doc.value("layers", json::array())) {
+    const oci::Descriptor d = oci::Descriptor::from_json(l);
+    std::string ext = ".tar";
+    if (d.media_type.ends_with("gzip")) ext = ".tar.gz";
+    if (d.media_type.ends_with("zstd")) ext = ".tar.zst";
+    const std::string name = oci::digest_hex(d.digest) + ext;
+    if (!tree.contains(name)) tree.add_file(name, blobs.path_of(d.digest), 0644);
+    layers.push_back(name);
+  }
+  json entry = {{"Config", config_name}, {"Layers", std::move(layers)}, {"RepoTags", json::array()}};
+  if (!repo_tag.empty()) entry["RepoTags"].push_back(repo_tag);
+  tree.add_content("manifest.json", oci::canonical_json(json::array({std::move(entry)})), 0644);
+  write_tar_file(file, tree);
+}
+
+}  // namespace rustimg::store
+
+namespace rustimg::store {
+
+void publish(const Destination& dest, const BlobStore& blobs, const oci::Descriptor& top) {
+  switch (dest.kind) {
+    case Destination::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag); return;
+    case Destination::Kind::OciArchive: write_oci_archive(dest.path, blobs, top, dest.tag); return;
+    case Destination::Kind::DockerArchive: write_docker_archive(dest.path, blobs, top, dest.tag); return;
+  }
+}
+
+}  // namespace rustimg::store

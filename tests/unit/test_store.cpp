@@ -1,0 +1,227 @@
+// Blob store, destinations, OCI layout updates and archives.
+#include <boost/test/unit_test.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "rustimg/error.hpp"
+#include "rustimg/image.hpp"
+#include "rustimg/layer.hpp"
+#include "rustimg/store.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using rustimg::store::BlobStore;
+using rustimg::store::Destination;
+using rustimg::test::read_file;
+using rustimg::test::read_tar;
+using rustimg::test::ScratchDir;
+
+namespace {
+
+/// Builds a one-layer image whose file holds `content`; returns its manifest.
+rustimg::oci::Descriptor make_image(BlobStore& blobs, const std::string& content) {
+  rustimg::layer::FileTree tree;
+  tree.add_content("/app", content, 0755);
+  auto w = blobs.begin_blob();
+  const auto l = rustimg::layer::write_layer(tree, {}, *w);
+  w->commit(l.descriptor.digest);
+  rustimg::Spec spec;
+  spec.bin = "app";
+  const auto img = rustimg::image::assemble(spec, rustimg::parse_platform("linux/amd64"), "app", {{l, "app"}}, {});
+  blobs.put(img.config);
+  blobs.put(img.manifest);
+  auto d = img.manifest.descriptor;
+  d.platform.reset();
+  return d;
+}
+
+json index_of(const fs::path& layout) { return json::parse(read_file(layout / "index.json")); }
+
+std::map<std::string, std::string> tags_of(const fs::path& layout) {
+  std::map<std::string, std::string> out;
+  const json index = index_of(layout);
+  for (const auto& m : index["manifests"])
+    out[m["annotations"]["org.opencontainers.image.ref.name"]] = m["digest"];
+  return out;
+}
+
+bool has_temp_files(const fs::path& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.path().filename().string().rfind(".rustimg-", 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(store)
+
+BOOST_AUTO_TEST_CASE(destinations) {
+  auto d = rustimg::store::parse_destination("oci:out/hello");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::OciLayout));
+  BOOST_TEST(d.path == "out/hello");
+  BOOST_TEST(d.tag == "latest");
+  d = rustimg::store::parse_destination("oci:out/hello:v1.2");
+  BOOST_TEST(d.tag == "v1.2");
+  d = rustimg::store::parse_destination("oci-archive:img.tar:test/hello:v2");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::OciArchive));
+  BOOST_TEST(d.path == "img.tar");
+  BOOST_TEST(d.tag == "test/hello:v2");
+  d = rustimg::store::parse_destination("docker-archive:img.tar:localhost:5000/test/hello:v1");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::DockerArchive));
+  BOOST_TEST(d.tag == "localhost:5000/test/hello:v1");
+  BOOST_TEST(rustimg::store::parse_destination("docker-archive:img.tar:test/hello").tag == "test/hello:latest");
+  BOOST_TEST(rustimg::store::parse_destination("docker-archive:img.tar").tag.empty());
+  BOOST_CHECK_THROW(rustimg::store::parse_destination("docker://x/y"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_destination("out/hello"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_destination("oci::latest"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_destination("oci:dir:bad tag"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_destination("docker-archive:f.tar:UPPER/case:v1"), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(blob_store_is_content_addressed_and_atomic) {
+  ScratchDir dir;
+  BlobStore blobs(dir.path());
+  const auto blob = rustimg::oci::make_blob(json{{"a", 1}}, "application/json");
+  blobs.put(blob);
+  BOOST_TEST(blobs.contains(blob.descriptor.digest));
+  BOOST_TEST(blobs.read(blob.descriptor.digest) == R"({"a":1})");
+  BOOST_TEST(blobs.path_of(blob.descriptor.digest) == dir / ("blobs/sha256/" + blob.descriptor.digest.substr(7)));
+  {
+    auto w = blobs.begin_blob();
+    w->write(std::string_view("abandoned"));
+  }  // never committed
+  BOOST_TEST(!has_temp_files(dir.path()));
+  BOOST_CHECK_THROW(blobs.read("sha256:" + std::string(64, '0')), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(layout_adds_and_replaces_tags_keeping_others) {
+  ScratchDir stage1, stage2, out;
+  BlobStore s1(stage1.path()), s2(stage2.path());
+  const auto one = make_image(s1, "one");
+  const auto two = make_image(s2, "two");
+  BOOST_REQUIRE(one.digest != two.digest);
+  const fs::path layout = out / "layout";
+
+  rustimg::store::write_oci_layout(layout, s1, one, "v1");
+  BOOST_TEST(read_file(layout / "oci-layout") == R"({"imageLayoutVersion":"1.0.0"})");
+  rustimg::store::write_oci_layout(layout, s2, two, "v2");
+  auto tags = tags_of(layout);
+  BOOST_TEST(tags.size() == 2u);
+  BOOST_TEST(tags["v1"] == one.digest);
+  BOOST_TEST(tags["v2"] == two.digest);
+
+  // Re-tag v1 with the second image: v1 replaced, v2 kept.
+  rustimg::store::write_oci_layout(layout, s2, two, "v1");
+  tags = tags_of(layout);
+  BOOST_TEST(tags.size() == 2u);
+  BOOST_TEST(tags["v1"] == two.digest);
+  BOOST_TEST(tags["v2"] == two.digest);
+
+  // Every referenced blob is present with the right digest.
+  const BlobStore target(layout);
+  for (const auto& d : rustimg::store::referenced_blobs(target, two)) {
+    BOOST_TEST(target.contains(d.digest));
+    BOOST_TEST(rustimg::oci::sha256_digest(read_file(target.path_of(d.digest))) == d.digest);
+  }
+  BOOST_TEST(!has_temp_files(layout));
+
+  // Foreign entries of index.json (other tools' annotations) survive.
+  json idx = index_of(layout);
+  idx["manifests"][0]["annotations"]["com.example.keep"] = "yes";
+  rustimg::test::write_file(layout / "index.json", idx.dump());
+  rustimg::store::write_oci_layout(layout, s1, one, "v3");
+  BOOST_TEST(index_of(layout)["manifests"][0]["annotations"]["com.example.keep"] == "yes");
+}
+
+BOOST_AUTO_TEST_CASE(failed_update_leaves_previous_state) {
+  ScratchDir stage, broken_stage, out;
+  BlobStore s(stage.path());
+  const auto good = make_image(s, "good");
+  const fs::path layout = out / "layout";
+  rustimg::store::write_oci_layout(layout, s, good, "latest");
+  const std::string before = read_file(layout / "index.json");
+
+  // An image whose layer blob is missing: the update must fail before
+  // index.json changes.
+  BlobStore broken(broken_stage.path());
+  const auto bad = make_image(broken, "bad");
+  const json manifest = json::parse(broken.read(bad.digest));
+  fs::remove(broken.path_of(manifest["layers"][0]["digest"].get<std::string>()));
+  BOOST_CHECK_THROW(rustimg::store::write_oci_layout(layout, broken, bad, "latest"), rustimg::Error);
+  BOOST_TEST(read_file(layout / "index.json") == before);
+  BOOST_TEST(!has_temp_files(layout));
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_directory_that_is_not_a_layout) {
+  ScratchDir stage, out;
+  BlobStore s(stage.path());
+  const auto img = make_image(s, "x");
+  rustimg::test::write_file(out / "notes.txt", "mine");
+  try {
+    rustimg::store::write_oci_layout(out.path(), s, img, "latest");
+    BOOST_FAIL("expected an error");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(std::string(e.what()).find("not an OCI image layout") != std::string::npos);
+  }
+  BOOST_TEST(!fs::exists(out / "blobs"));
+}
+
+BOOST_AUTO_TEST_CASE(destination_checks) {
+  ScratchDir dir;
+  using rustimg::store::check_destination;
+  using rustimg::store::parse_destination;
+  check_destination(parse_destination("oci:" + (dir / "new").string()));  // missing: fine
+  fs::create_directories(dir / "staged/.rustimg-staging-abc");
+  check_destination(parse_destination("oci:" + (dir / "staged").string()));  // only our own temp entries
+  rustimg::test::write_file(dir / "file", "x");
+  BOOST_CHECK_THROW(check_destination(parse_destination("oci:" + (dir / "file").string())), rustimg::Error);
+  check_destination(parse_destination("oci-archive:" + (dir / "file").string()));  // replaced atomically
+  BOOST_CHECK_THROW(check_destination(parse_destination("docker-archive:" + (dir / "staged").string())),
+                    rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(oci_archive_is_deterministic_layout_tar) {
+  ScratchDir stage, out;
+  BlobStore s(stage.path());
+  const auto img = make_image(s, "payload");
+  rustimg::store::write_oci_archive(out / "a.tar", s, img, "test/app:v1");
+  rustimg::store::write_oci_archive(out / "b.tar", s, img, "test/app:v1");
+  const std::string a = read_file(out / "a.tar");
+  BOOST_TEST(a == read_file(out / "b.tar"));
+  std::map<std::string, std::string> files;
+  for (const auto& m : read_tar(a).members) files[m.name] = m.data;
+  BOOST_TEST(files["oci-layout"] == R"({"imageLayoutVersion":"1.0.0"})");
+  const json idx = json::parse(files["index.json"]);
+  BOOST_TEST(idx["manifests"].size() == 1u);
+  BOOST_TEST(idx["manifests"][0]["digest"] == img.digest);
+  BOOST_TEST(idx["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "test/app:v1");
+  for (const auto& d : rustimg::store::referenced_blobs(s, img))
+    BOOST_TEST(rustimg::oci::sha256_digest(files["blobs/sha256/" + d.digest.substr(7)]) == d.digest);
+}
+
+BOOST_AUTO_TEST_CASE(docker_archive_manifest_json) {
+  ScratchDir stage, out;
+  BlobStore s(stage.path());
+  const auto img = make_image(s, "payload");
+  rustimg::store::write_docker_archive(out / "d.tar", s, img, "test/app:v1");
+  std::map<std::string, std::string> files;
+  for (const auto& m : read_tar(read_file(out / "d.tar")).members) files[m.name] = m.data;
+  const json mj = json::parse(files.at("manifest.json"));
+  BOOST_REQUIRE(mj.is_array());
+  BOOST_REQUIRE(mj.size() == 1u);
+  BOOST_TEST(mj[0]["RepoTags"] == json::array({"test/app:v1"}));
+  const json manifest = json::parse(s.read(img.digest));
+  BOOST_TEST(mj[0]["Config"] == manifest["config"]["digest"].get<std::string>().substr(7) + ".json");
+  BOOST_TEST(rustimg::oci::sha256_digest(files.at(mj[0]["Config"])) == manifest["config"]["digest"]);
+  BOOST_TEST(mj[0]["Layers"].size() == manifest["layers"].size());
+  BOOST_TEST(rustimg::oci::sha256_digest(files.at(mj[0]["Layers"][0])) == manifest["layers"][0]["digest"]);
+
+  // An index cannot go into a docker-archive.
+  const auto idx = rustimg::image::assemble_index({img}, {}, rustimg::oci::Format::Oci);
+  s.put(idx);
+  BOOST_CHECK_THROW(rustimg::store::write_docker_archive(out / "e.tar", s, idx.descriptor, ""), rustimg::Error);
+  BOOST_TEST(!fs::exists(out / "e.tar"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
