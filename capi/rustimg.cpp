@@ -2,6 +2,7 @@
 // and turns every exception into a rustimg_error. Nothing else lives here.
 #include "rustimg.h"
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -10,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/build.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/spec.hpp"
@@ -30,6 +32,15 @@ struct rustimg_elf_report {
 
 struct rustimg_spec {
   rustimg::Spec spec;
+  std::string json;
+};
+
+struct rustimg_cancel_token {
+  std::atomic<bool> cancelled{false};
+};
+
+struct rustimg_build_result {
+  std::string digest;
   std::string json;
 };
 
@@ -181,6 +192,99 @@ int rustimg_spec_load(rustimg_spec** out, const rustimg_spec_load_options* opts,
     *out = s.release();
   });
 }
+
+int rustimg_cancel_token_new(rustimg_cancel_token** out, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = new rustimg_cancel_token();
+  });
+}
+void rustimg_cancel_token_cancel(rustimg_cancel_token* token) {
+  if (token != nullptr) token->cancelled.store(true);
+}
+int rustimg_cancel_token_is_cancelled(const rustimg_cancel_token* token) {
+  return token != nullptr && token->cancelled.load() ? 1 : 0;
+}
+void rustimg_cancel_token_free(rustimg_cancel_token* token) { delete token; }
+
+int rustimg_build_options_init(rustimg_build_options* opts, unsigned version) {
+  if (opts == nullptr || version == 0 || version > RUSTIMG_BUILD_OPTIONS_VERSION) return RUSTIMG_EINVALID;
+  const rustimg_build_options defaults = RUSTIMG_BUILD_OPTIONS_INIT;
+  *opts = defaults;
+  return RUSTIMG_OK;
+}
+
+int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(opts, "opts");
+    if (opts->version == 0 || opts->version > RUSTIMG_BUILD_OPTIONS_VERSION)
+      invalid("rustimg_build_options.version " + std::to_string(opts->version) +
+              " is not supported by this library (max " + std::to_string(RUSTIMG_BUILD_OPTIONS_VERSION) +
+              "); initialise options with RUSTIMG_BUILD_OPTIONS_INIT");
+    if ((opts->crate_dir == nullptr) == (opts->binary == nullptr))
+      invalid("give exactly one of crate_dir (build with cargo) and binary (a prebuilt binary)");
+    require(opts->output, "output");
+
+    rustimg::SpecLoadOptions load;
+    if (opts->crate_dir != nullptr) load.crate_dir = opts->crate_dir;
+    if (opts->spec_file != nullptr) load.spec_file = opts->spec_file;
+    if (opts->overrides_json != nullptr) {
+      load.overrides = nlohmann::json::parse(opts->overrides_json, nullptr, false);
+      if (load.overrides.is_discarded() || !load.overrides.is_object()) invalid("overrides_json is not a JSON object");
+    }
+    load.overrides_source = "overrides";
+
+    rustimg::build::BuildOptions image;
+    image.output = rustimg::store::parse_destination(opts->output);
+    image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::build::source_date_epoch();
+    image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
+    image.allow_dynamic = opts->allow_dynamic != 0;
+    const rustimg_cancel_token* token = opts->cancel;
+    const rustimg_progress_cb cb = opts->progress;
+    void* payload = opts->progress_payload;
+    image.progress = [token, cb, payload](const rustimg::build::ProgressEvent& e) {
+      if (cb != nullptr) {
+        const rustimg_progress_event event{RUSTIMG_PROGRESS_EVENT_VERSION, e.stage.c_str(), e.message.c_str()};
+        if (cb(&event, payload) != 0) return false;
+      }
+      return token == nullptr || !token->cancelled.load();
+    };
+
+    rustimg::build::BuildResult result;
+    if (opts->crate_dir != nullptr) {
+      rustimg::build::CrateBuildOptions crate;
+      crate.spec = load;
+      crate.image = std::move(image);
+      crate.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
+      result = rustimg::build::build_crate(std::move(crate));
+    } else {
+      load.use_cargo_metadata = false;
+      image.spec = rustimg::load_spec(load);
+      image.crate_dir = std::filesystem::current_path();
+      rustimg::build::PlatformBinary binary;
+      binary.binary = opts->binary;
+      if (opts->platform != nullptr) binary.platform = rustimg::parse_platform(opts->platform);
+      image.binaries.push_back(std::move(binary));
+      result = rustimg::build::build_image(image);
+    }
+    nlohmann::json reports = nlohmann::json::array();
+    for (const auto& r : result.reports) reports.push_back(rustimg::elf::to_json(r));
+    auto r = std::make_unique<rustimg_build_result>();
+    r->digest = result.descriptor.digest;
+    r->json = nlohmann::json{{"digest", result.descriptor.digest},
+                             {"media_type", result.descriptor.media_type},
+                             {"size", result.descriptor.size},
+                             {"reports", reports}}
+                  .dump();
+    *out = r.release();
+  });
+}
+
+const char* rustimg_build_result_digest(const rustimg_build_result* r) { return r != nullptr ? r->digest.c_str() : ""; }
+const char* rustimg_build_result_json(const rustimg_build_result* r) { return r != nullptr ? r->json.c_str() : "{}"; }
+void rustimg_build_result_free(rustimg_build_result* r) { delete r; }
 
 const char* rustimg_spec_json(const rustimg_spec* spec) { return spec != nullptr ? spec->json.c_str() : "{}"; }
 void rustimg_spec_free(rustimg_spec* spec) { delete spec; }

@@ -146,6 +146,92 @@ RUSTIMG_EXTERN(const char *) rustimg_spec_json(const rustimg_spec *spec);
 /** Frees `spec`; NULL is a no-op. */
 RUSTIMG_EXTERN(void) rustimg_spec_free(rustimg_spec *spec);
 
+/* ---- progress and cancellation ----------------------------------------- */
+
+/** One progress event. Valid only during the callback. */
+typedef struct rustimg_progress_event {
+  unsigned version;    /**< RUSTIMG_PROGRESS_EVENT_VERSION; fields may be added at the end */
+  const char *stage;   /**< "cargo", "verify", "layer", "image", "write" */
+  const char *message; /**< one human-readable line */
+} rustimg_progress_event;
+
+#define RUSTIMG_PROGRESS_EVENT_VERSION 1
+
+/**
+ * Progress callback, called on the thread that made the call. Return 0 to
+ * go on; any other value cancels the operation, which then fails with
+ * RUSTIMG_ECANCELLED and leaves no output behind.
+ */
+typedef int (*rustimg_progress_cb)(const rustimg_progress_event *event, void *payload);
+
+/**
+ * A cancellation flag that any thread may raise while an operation that was
+ * given it runs (e.g. from a Go context or a signal-handling thread). A
+ * running cargo is killed with everything it started.
+ */
+typedef struct rustimg_cancel_token rustimg_cancel_token;
+
+RUSTIMG_EXTERN(int) rustimg_cancel_token_new(rustimg_cancel_token **out, rustimg_error **err);
+/** Raises the flag; safe from any thread, any number of times. */
+RUSTIMG_EXTERN(void) rustimg_cancel_token_cancel(rustimg_cancel_token *token);
+/** 1 once the flag is raised. */
+RUSTIMG_EXTERN(int) rustimg_cancel_token_is_cancelled(const rustimg_cancel_token *token);
+/** Frees `token` (not while an operation uses it); NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_cancel_token_free(rustimg_cancel_token *token);
+
+/* ---- building images --------------------------------------------------- */
+
+typedef struct rustimg_build_options {
+  unsigned version;
+  /** Build this crate with cargo for every platform of its spec... */
+  const char *crate_dir;
+  /** ...or put this prebuilt binary in the image (exactly one of the two). */
+  const char *binary;
+  /** With `binary`: its platform ("linux/arm64"); NULL: from the ELF header. */
+  const char *platform;
+  /** Spec file; NULL: crate_dir/rustimg.json when it exists. */
+  const char *spec_file;
+  /** Overrides, a JSON object in the spec schema; NULL for none. */
+  const char *overrides_json;
+  /** "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]". */
+  const char *output;
+  /** Non-zero: accept a dynamically linked binary on scratch/static. */
+  int allow_dynamic;
+  /** Non-zero: Docker schema 2 media types (docker-archive only). */
+  int docker_media_types;
+  /** Seconds since the epoch for every timestamp; negative: SOURCE_DATE_EPOCH or 0. */
+  long long source_date_epoch;
+  rustimg_progress_cb progress;
+  void *progress_payload;
+  /** Optional; see rustimg_cancel_token. */
+  rustimg_cancel_token *cancel;
+} rustimg_build_options;
+
+#define RUSTIMG_BUILD_OPTIONS_VERSION 1
+#define RUSTIMG_BUILD_OPTIONS_INIT \
+  { RUSTIMG_BUILD_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, NULL, NULL, NULL }
+
+/** Initialises `opts` to defaults for `version`; RUSTIMG_EINVALID for an unknown version. */
+RUSTIMG_EXTERN(int) rustimg_build_options_init(rustimg_build_options *opts, unsigned version);
+
+/** What a build produced. */
+typedef struct rustimg_build_result rustimg_build_result;
+
+/**
+ * Builds an image and writes it to `opts->output`. Expected errors:
+ * RUSTIMG_ESPEC, RUSTIMG_ECARGO (with the compiler's message),
+ * RUSTIMG_EVERIFY (a binary unfit for the base or its platform),
+ * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID, RUSTIMG_ECANCELLED.
+ */
+RUSTIMG_EXTERN(int) rustimg_build(rustimg_build_result **out, const rustimg_build_options *opts,
+                                  rustimg_error **err);
+/** Digest of the manifest (one platform) or index (several): "sha256:...". */
+RUSTIMG_EXTERN(const char *) rustimg_build_result_digest(const rustimg_build_result *result);
+/** {"digest", "media_type", "size", "reports": [verify report per binary]} as JSON. */
+RUSTIMG_EXTERN(const char *) rustimg_build_result_json(const rustimg_build_result *result);
+/** Frees `result`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_build_result_free(rustimg_build_result *result);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,8 +19,10 @@ RUSTIMG_SKIP_APT=1 RUSTIMG_PRESET=asan scripts/setup.sh
 ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E integration
 
 echo "== Python binding" >&2
-python3 -m pip install --quiet ./bindings/python
+python3 -m pip install --quiet ./bindings/python mypy
 python3 -m pytest -q bindings/python/tests
+python3 -m mypy --strict examples/python/deploy.py
+python3 -m mypy.stubtest rustimg._core --allowlist bindings/python/stubtest-allowlist.txt
 
 echo "== Go binding" >&2
 (cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go test -race -count=1 ./...)

@@ -1,8 +1,11 @@
 /* Tests of the C ABI from plain C99: error objects, verification, spec
  * loading, options versioning and NULL handling. argv[1]: source dir. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rustimg.h"
 
@@ -144,6 +147,104 @@ static void test_options_versioning(void) {
   rustimg_error_free(err);
 }
 
+static char workdir[] = "/tmp/rustimg-capi-XXXXXX";
+
+static int path_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+static void test_build_options(void) {
+  rustimg_build_options opts = RUSTIMG_BUILD_OPTIONS_INIT;
+  rustimg_build_result *result = NULL;
+  rustimg_error *err = NULL;
+  CHECK(opts.source_date_epoch < 0);
+  CHECK(rustimg_build_options_init(&opts, 2) == RUSTIMG_EINVALID);
+  CHECK(rustimg_build_options_init(&opts, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
+  opts.output = "oci:/nonexistent-dir/x";
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID); /* neither crate nor binary */
+  CHECK(contains(rustimg_error_message(err), "exactly one of crate_dir"));
+  rustimg_error_free(err);
+  err = NULL;
+  opts.version = 7;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  rustimg_error_free(err);
+  CHECK(rustimg_build(&result, NULL, NULL) == RUSTIMG_EINVALID);
+}
+
+static int progress_events = 0;
+static int count_progress(const rustimg_progress_event *event, void *payload) {
+  (void)payload;
+  if (event->version == RUSTIMG_PROGRESS_EVENT_VERSION && event->stage != NULL && event->message != NULL)
+    ++progress_events;
+  return 0;
+}
+static int cancel_at_once(const rustimg_progress_event *event, void *payload) {
+  (void)event;
+  ++*(int *)payload;
+  return 1;
+}
+
+static void test_build_prebuilt_binary(void) {
+  char out[256], output[300];
+  rustimg_build_options opts = RUSTIMG_BUILD_OPTIONS_INIT;
+  rustimg_build_result *result = NULL;
+  rustimg_error *err = NULL;
+  int calls = 0;
+  rustimg_cancel_token *token = NULL;
+
+  snprintf(out, sizeof out, "%s/layout", workdir);
+  snprintf(output, sizeof output, "oci:%s:v1", out);
+  opts.binary = "/bin/ls";
+  opts.output = output;
+  opts.source_date_epoch = 0;
+  opts.overrides_json = "{\"base\": \"scratch\"}";
+
+  /* a dynamic binary is refused on scratch, with a message saying why */
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EVERIFY);
+  CHECK(contains(rustimg_error_message(err), "/bin/ls"));
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(!path_exists(out));
+
+  /* a progress callback that returns non-zero cancels; nothing is written */
+  opts.allow_dynamic = 1;
+  opts.progress = cancel_at_once;
+  opts.progress_payload = &calls;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_ECANCELLED);
+  CHECK(calls == 1);
+  CHECK(!path_exists(out));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* so does a raised cancel token */
+  CHECK(rustimg_cancel_token_new(&token, NULL) == RUSTIMG_OK);
+  rustimg_cancel_token_cancel(token);
+  CHECK(rustimg_cancel_token_is_cancelled(token) == 1);
+  opts.progress = count_progress;
+  opts.progress_payload = NULL;
+  opts.cancel = token;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_ECANCELLED);
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(!path_exists(out));
+
+  /* allowed explicitly, it builds */
+  opts.cancel = NULL;
+  progress_events = 0;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_OK);
+  CHECK(err == NULL);
+  if (result != NULL) {
+    CHECK(strncmp(rustimg_build_result_digest(result), "sha256:", 7) == 0);
+    CHECK(strlen(rustimg_build_result_digest(result)) == 71);
+    CHECK(contains(rustimg_build_result_json(result), "\"linkage\":\"dynamic\""));
+  }
+  CHECK(progress_events > 0);
+  CHECK(path_exists(out));
+  rustimg_build_result_free(result);
+  rustimg_cancel_token_free(token);
+}
+
 int main(int argc, char **argv) {
   const char *srcdir = argc > 1 ? argv[1] : ".";
   test_free_null_is_noop();
@@ -154,6 +255,17 @@ int main(int argc, char **argv) {
   test_spec_errors_carry_details();
   test_spec_load_ok();
   test_options_versioning();
+  if (mkdtemp(workdir) == NULL) {
+    perror("mkdtemp");
+    return EXIT_FAILURE;
+  }
+  test_build_options();
+  test_build_prebuilt_binary();
+  {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", workdir);
+  }
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -13,7 +13,8 @@ Errors are subclasses of :class:`rustimg.Error` (see rustimg._errors).
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _core
 from ._core import Report
@@ -27,8 +28,25 @@ PathLike = Union[str, "os.PathLike[str]"]
 __all__ = [
     "AuthError", "CancelledError", "CargoError", "ElfError", "Error", "InvalidArgumentError", "IoError",
     "NotFoundError", "RegistryError", "Report", "SpecError", "UnsupportedError", "VerifyError",
-    "load_spec", "verify", "__version__",
+    "BuildResult", "build", "load_spec", "verify", "__version__",
 ]
+
+#: A progress callback: called with (stage, message), e.g. ("cargo", "Compiling app v0.1.0").
+Progress = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build` produced."""
+
+    digest: str
+    """The manifest digest (one platform) or index digest (several), "sha256:..."."""
+    media_type: str
+    size: int
+    reports: List[Dict[str, Any]]
+    """The verification report of every binary, as ``Report.to_dict()`` gives it."""
+    output: str
+    """Where the image was written."""
 
 
 def _path(p: Optional[PathLike]) -> Optional[str]:
@@ -52,3 +70,31 @@ def load_spec(crate: Optional[PathLike] = None, spec_file: Optional[PathLike] = 
     problem (``.diagnostics``)."""
     return _core.load_spec(_path(crate), _path(spec_file), dict(overrides) if overrides is not None else None,
                            use_cargo_metadata, cargo)
+
+
+def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None, output: str,
+          platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
+          spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
+          allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
+          progress: Optional[Progress] = None) -> BuildResult:
+    """Builds an image and writes it to ``output`` ("oci:DIR[:TAG]",
+    "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]").
+
+    Give ``crate`` to build a crate with cargo for every platform of its spec
+    (``platforms`` overrides them), or ``binary`` for a prebuilt binary
+    (``platform`` names its platform; default: read from the ELF header).
+    ``base`` and ``overrides`` override the spec. ``progress(stage, message)``
+    is called for every step; an exception it raises cancels the build and
+    propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
+    output. The GIL is released while building, so other threads run."""
+    merged: Dict[str, Any] = dict(overrides or {})
+    if platforms is not None:
+        if binary is not None:
+            raise InvalidArgumentError("platforms= is for crate builds; give a prebuilt binary's platform with platform=")
+        merged["platforms"] = list(platforms)
+    if base is not None:
+        merged["base"] = base
+    raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
+                      allow_dynamic, source_date_epoch, progress)
+    return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
+                       reports=raw["reports"], output=output)

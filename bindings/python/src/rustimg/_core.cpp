@@ -5,11 +5,13 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/build.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
@@ -74,6 +76,90 @@ py::object load_spec(const std::optional<std::filesystem::path>& crate, const st
   return json_to_python(resolved);
 }
 
+/// Runs Python callbacks for a build: progress events and Ctrl-C checks,
+/// each under the GIL. The first Python exception (from the callback, or a
+/// KeyboardInterrupt) cancels the build and is re-raised unchanged after it.
+class PythonHooks {
+ public:
+  explicit PythonHooks(py::object progress) : progress_(std::move(progress)) {}
+
+  bool on_event(const rustimg::build::ProgressEvent& e) {
+    py::gil_scoped_acquire gil;
+    if (failed()) return false;
+    try {
+      if (!progress_.is_none()) progress_(e.stage, e.message);
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+    } catch (py::error_already_set& err) {
+      error_ = std::make_unique<py::error_already_set>(std::move(err));
+    }
+    return !failed();
+  }
+
+  bool cancelled() {
+    py::gil_scoped_acquire gil;
+    if (!failed() && PyErr_CheckSignals() != 0) error_ = std::make_unique<py::error_already_set>();
+    return failed();
+  }
+
+  bool failed() const { return error_ != nullptr; }
+  /// Re-raises the stored Python exception (with the GIL held).
+  [[noreturn]] void rethrow() { throw std::move(*error_); }
+
+ private:
+  py::object progress_;
+  std::unique_ptr<py::error_already_set> error_;
+};
+
+py::object build(const std::optional<std::filesystem::path>& crate, const std::optional<std::filesystem::path>& binary,
+                 const std::optional<std::string>& platform, const std::optional<std::filesystem::path>& spec_file,
+                 const py::object& overrides, const std::string& output, bool allow_dynamic,
+                 std::optional<std::int64_t> source_date_epoch, const py::object& progress) {
+  if (crate.has_value() == binary.has_value())
+    throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
+  rustimg::SpecLoadOptions load;
+  if (crate) load.crate_dir = *crate;
+  if (spec_file) load.spec_file = *spec_file;
+  load.overrides = python_to_json(overrides);
+  load.overrides_source = "arguments";
+
+  rustimg::build::BuildOptions image;
+  image.output = rustimg::store::parse_destination(output);
+  image.created = source_date_epoch ? *source_date_epoch : rustimg::build::source_date_epoch();
+  image.allow_dynamic = allow_dynamic;
+  auto hooks = std::make_shared<PythonHooks>(progress);
+  image.progress = [hooks](const rustimg::build::ProgressEvent& e) { return hooks->on_event(e); };
+
+  rustimg::build::BuildResult result;
+  try {
+    py::gil_scoped_release release;
+    if (crate) {
+      rustimg::build::CrateBuildOptions c;
+      c.spec = load;
+      c.image = std::move(image);
+      c.cancelled = [hooks] { return hooks->cancelled(); };
+      result = rustimg::build::build_crate(std::move(c));
+    } else {
+      load.use_cargo_metadata = false;
+      image.spec = rustimg::load_spec(load);
+      image.crate_dir = std::filesystem::current_path();
+      rustimg::build::PlatformBinary b;
+      b.binary = *binary;
+      if (platform) b.platform = rustimg::parse_platform(*platform);
+      image.binaries.push_back(std::move(b));
+      result = rustimg::build::build_image(image);
+    }
+  } catch (const rustimg::Error& e) {
+    if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
+    throw;
+  }
+  nlohmann::json reports = nlohmann::json::array();
+  for (const auto& r : result.reports) reports.push_back(rustimg::elf::to_json(r));
+  return json_to_python({{"digest", result.descriptor.digest},
+                         {"media_type", result.descriptor.media_type},
+                         {"size", result.descriptor.size},
+                         {"reports", reports}});
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -120,4 +206,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("load_spec", &load_spec, py::arg("crate") = std::nullopt, py::arg("spec_file") = std::nullopt,
         py::arg("overrides") = py::none(), py::arg("use_cargo_metadata") = true, py::arg("cargo") = "cargo",
         "Reads, validates, merges and resolves the image spec; returns it as a dict.");
+  m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
+        py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
+        py::arg("progress"),
+        "Builds an image from a crate (cargo) or a prebuilt binary; returns digest, media_type, size, reports.");
 }

@@ -1,9 +1,11 @@
 from os import PathLike
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 __version__: str
 
 class Report:
+    # Made by verify() and build(); pybind11 refuses direct construction.
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
     @property
     def architecture(self) -> str: ...
     @property
@@ -49,3 +51,7 @@ def load_spec(crate: Optional[Union[str, PathLike[str]]] = None,
               spec_file: Optional[Union[str, PathLike[str]]] = None,
               overrides: Optional[Dict[str, Any]] = None, use_cargo_metadata: bool = True,
               cargo: str = "cargo") -> Any: ...
+def build(crate: Optional[Union[str, PathLike[str]]], binary: Optional[Union[str, PathLike[str]]],
+          platform: Optional[str], spec_file: Optional[Union[str, PathLike[str]]],
+          overrides: Optional[Dict[str, Any]], output: str, allow_dynamic: bool,
+          source_date_epoch: Optional[int], progress: Optional[Callable[[str, str], None]]) -> Dict[str, Any]: ...

@@ -1,0 +1,145 @@
+package rustimg
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <rustimg.h>
+
+// Implemented in Go (callbacks.go); payload points at a cgo.Handle.
+extern int goProgress(rustimg_progress_event *event, void *payload);
+
+static int call_build(rustimg_build_result **out, rustimg_build_options *opts, rustimg_error **err) {
+	if (opts->progress_payload != NULL) opts->progress = (rustimg_progress_cb)goProgress;
+	return rustimg_build(out, opts, err);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// ProgressEvent is one step of a build: Stage is "cargo", "verify",
+// "layer", "image" or "write"; Message is a human-readable line.
+type ProgressEvent struct {
+	Stage   string
+	Message string
+}
+
+// BuildOptions describes one image build. Set exactly one of CrateDir and
+// Binary.
+type BuildOptions struct {
+	CrateDir  string         // build this crate with cargo for every platform of its spec
+	Binary    string         // or put this prebuilt binary in the image
+	Platform  string         // with Binary: its platform; "" reads it from the ELF header
+	SpecFile  string         // "" : CrateDir/rustimg.json when it exists
+	Overrides map[string]any // spec overrides (same schema as the spec file)
+	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
+	// "docker-archive:FILE[:NAME:TAG]".
+	Output       string
+	AllowDynamic bool
+	// SourceDateEpoch sets every timestamp; nil uses $SOURCE_DATE_EPOCH or 0.
+	SourceDateEpoch *int64
+	// Progress, when set, receives each step; it runs on the building goroutine.
+	Progress func(ProgressEvent)
+}
+
+// BuildResult is what a build produced.
+type BuildResult struct {
+	Digest    string    `json:"digest"`     // manifest (one platform) or index digest
+	MediaType string    `json:"media_type"` // of that manifest or index
+	Size      int64     `json:"size"`
+	Reports   []*Report `json:"reports"` // verification of every binary
+}
+
+type progressState struct {
+	fn  func(ProgressEvent)
+	ctx context.Context
+}
+
+// Build builds an image. Cancelling ctx stops the build (cargo included)
+// and leaves no output behind; the error then matches ErrCancelled.
+func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
+	var copts C.rustimg_build_options
+	if rc := C.rustimg_build_options_init(&copts, C.RUSTIMG_BUILD_OPTIONS_VERSION); rc < 0 {
+		return nil, &Error{Code: Code(rc), Message: "unsupported options version"}
+	}
+	var frees []unsafe.Pointer
+	defer func() {
+		for _, p := range frees {
+			C.free(p)
+		}
+	}()
+	cstr := func(s string) *C.char {
+		if s == "" {
+			return nil
+		}
+		p := C.CString(s)
+		frees = append(frees, unsafe.Pointer(p))
+		return p
+	}
+	copts.crate_dir = cstr(opts.CrateDir)
+	copts.binary = cstr(opts.Binary)
+	copts.platform = cstr(opts.Platform)
+	copts.spec_file = cstr(opts.SpecFile)
+	copts.output = cstr(opts.Output)
+	if opts.AllowDynamic {
+		copts.allow_dynamic = 1
+	}
+	if opts.SourceDateEpoch != nil {
+		copts.source_date_epoch = C.longlong(*opts.SourceDateEpoch)
+	}
+	if opts.Overrides != nil {
+		b, err := json.Marshal(opts.Overrides)
+		if err != nil {
+			return nil, &Error{Code: CodeInvalidArgument, Message: "overrides are not JSON: " + err.Error()}
+		}
+		copts.overrides_json = cstr(string(b))
+	}
+
+	// A cancel token raised from another goroutine when ctx ends.
+	var token *C.rustimg_cancel_token
+	var cerr *C.rustimg_error
+	if rc := C.rustimg_cancel_token_new(&token, &cerr); rc < 0 {
+		return nil, takeError(rc, cerr)
+	}
+	defer C.rustimg_cancel_token_free(token)
+	copts.cancel = token
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			C.rustimg_cancel_token_cancel(token)
+		case <-done:
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+
+	// The progress callback gets a handle to the Go function, stored in C
+	// memory so no Go pointer crosses into C.
+	h := cgo.NewHandle(&progressState{fn: opts.Progress, ctx: ctx})
+	defer h.Delete()
+	slot := (*C.uintptr_t)(C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0)))))
+	frees = append(frees, unsafe.Pointer(slot))
+	*slot = C.uintptr_t(h)
+	copts.progress_payload = unsafe.Pointer(slot)
+
+	var result *C.rustimg_build_result
+	rc := C.call_build(&result, &copts, &cerr)
+	runtime.KeepAlive(opts)
+	if rc < 0 {
+		return nil, takeError(rc, cerr)
+	}
+	defer C.rustimg_build_result_free(result)
+	var out BuildResult
+	if err := json.Unmarshal([]byte(C.GoString(C.rustimg_build_result_json(result))), &out); err != nil {
+		return nil, &Error{Code: CodeGeneric, Message: "decoding the build result: " + err.Error()}
+	}
+	return &out, nil
+}

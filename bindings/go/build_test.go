@@ -1,0 +1,97 @@
+package rustimg_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	rustimg "github.com/rustimg/rustimg/bindings/go"
+)
+
+// copyCrate copies the example crate (without its target dir) into a temp dir.
+func copyCrate(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "hello")
+	if out, err := exec.Command("cp", "-r", "../../examples/hello", dst).CombinedOutput(); err != nil {
+		t.Fatalf("copy: %v: %s", err, out)
+	}
+	os.RemoveAll(filepath.Join(dst, "target"))
+	return dst
+}
+
+func TestBuildCrateToLayout(t *testing.T) {
+	crate := copyCrate(t)
+	layout := filepath.Join(t.TempDir(), "layout")
+	var stages []string
+	res, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
+		CrateDir: crate,
+		Output:   "oci:" + layout + ":v1",
+		Progress: func(e rustimg.ProgressEvent) { stages = append(stages, e.Stage) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Digest, "sha256:") || len(res.Digest) != 71 {
+		t.Fatalf("bad digest %q", res.Digest)
+	}
+	if len(res.Reports) != 1 || res.Reports[0].Linkage != "static-pie" || !res.Reports[0].FitForScratch {
+		t.Fatalf("unexpected reports: %+v", res.Reports)
+	}
+	if !strings.Contains(strings.Join(stages, ","), "cargo") || !strings.Contains(strings.Join(stages, ","), "write") {
+		t.Fatalf("progress stages: %v", stages)
+	}
+	raw, err := exec.Command("skopeo", "inspect", "--raw", "oci:"+layout+":v1").Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(raw)); got != res.Digest {
+		t.Fatalf("layout holds %s, Build returned %s", got, res.Digest)
+	}
+}
+
+func TestBuildCancelledLeavesNothing(t *testing.T) {
+	crate := copyCrate(t)
+	layout := filepath.Join(t.TempDir(), "layout")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := rustimg.Build(ctx, rustimg.BuildOptions{
+		CrateDir: crate,
+		Output:   "oci:" + layout,
+		Progress: func(e rustimg.ProgressEvent) {
+			if e.Stage == "cargo" {
+				cancel() // as a CI tool would on a timeout
+			}
+		},
+	})
+	if !errors.Is(err, rustimg.ErrCancelled) {
+		t.Fatalf("want ErrCancelled, got %v", err)
+	}
+	if _, statErr := os.Stat(layout); !os.IsNotExist(statErr) {
+		t.Fatalf("cancelled build left %s behind", layout)
+	}
+}
+
+func TestBuildErrorsKeepCodeAndMessage(t *testing.T) {
+	_, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
+		CrateDir:  copyCrate(t),
+		Output:    "oci:" + filepath.Join(t.TempDir(), "x"),
+		Overrides: map[string]any{"enviroment": map[string]any{"A": "b"}},
+	})
+	var e *rustimg.Error
+	if !errors.As(err, &e) || !errors.Is(err, rustimg.ErrSpec) {
+		t.Fatalf("want a spec error, got %v", err)
+	}
+	if len(e.Details) != 1 || !strings.Contains(e.Details[0], `$.enviroment: unknown key; did you mean "env"?`) {
+		t.Fatalf("details: %#v", e.Details)
+	}
+	_, err = rustimg.Build(context.Background(), rustimg.BuildOptions{Binary: "/bin/ls", Output: "oci:" + t.TempDir() + "/y"})
+	if !errors.Is(err, rustimg.ErrVerify) {
+		t.Fatalf("want ErrVerify for a dynamic binary, got %v", err)
+	}
+}
