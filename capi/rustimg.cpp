@@ -89,6 +89,14 @@ void require(const void* p, const char* what) {
   if (p == nullptr) invalid(std::string(what) + " must not be NULL");
 }
 
+/// The overrides_json option: NULL means none, anything else must be a JSON object.
+nlohmann::json parse_overrides(const char* text) {
+  if (text == nullptr) return nullptr;
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) invalid("overrides_json is not a JSON object");
+  return j;
+}
+
 const char* item(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : nullptr; }
 
 int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const char* platform) {
@@ -179,11 +187,7 @@ int rustimg_spec_load(rustimg_spec** out, const rustimg_spec_load_options* opts,
     rustimg::SpecLoadOptions load;
     if (o.crate_dir != nullptr) load.crate_dir = o.crate_dir;
     if (o.spec_file != nullptr) load.spec_file = o.spec_file;
-    if (o.overrides_json != nullptr) {
-      load.overrides = nlohmann::json::parse(o.overrides_json, nullptr, false);
-      if (load.overrides.is_discarded() || !load.overrides.is_object())
-        invalid("overrides_json is not a JSON object");
-    }
+    load.overrides = parse_overrides(o.overrides_json);
     load.use_cargo_metadata = o.use_cargo_metadata != 0;
     if (o.cargo != nullptr) load.cargo = o.cargo;
     auto s = std::make_unique<rustimg_spec>();
@@ -230,10 +234,7 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     rustimg::SpecLoadOptions load;
     if (opts->crate_dir != nullptr) load.crate_dir = opts->crate_dir;
     if (opts->spec_file != nullptr) load.spec_file = opts->spec_file;
-    if (opts->overrides_json != nullptr) {
-      load.overrides = nlohmann::json::parse(opts->overrides_json, nullptr, false);
-      if (load.overrides.is_discarded() || !load.overrides.is_object()) invalid("overrides_json is not a JSON object");
-    }
+    load.overrides = parse_overrides(opts->overrides_json);
     load.overrides_source = "overrides";
 
     rustimg::build::BuildOptions image;
@@ -260,24 +261,19 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
       crate.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
       result = rustimg::build::build_crate(std::move(crate));
     } else {
-      load.use_cargo_metadata = false;
-      image.spec = rustimg::load_spec(load);
-      image.crate_dir = std::filesystem::current_path();
-      rustimg::build::PlatformBinary binary;
-      binary.binary = opts->binary;
-      if (opts->platform != nullptr) binary.platform = rustimg::parse_platform(opts->platform);
-      image.binaries.push_back(std::move(binary));
-      result = rustimg::build::build_image(image);
+      rustimg::build::BinaryBuildOptions binary;
+      binary.spec = load;
+      binary.spec.use_cargo_metadata = false;
+      binary.image = std::move(image);
+      rustimg::build::PlatformBinary pb;
+      pb.binary = opts->binary;
+      if (opts->platform != nullptr) pb.platform = rustimg::parse_platform(opts->platform);
+      binary.binaries.push_back(std::move(pb));
+      result = rustimg::build::build_binaries(std::move(binary));
     }
-    nlohmann::json reports = nlohmann::json::array();
-    for (const auto& r : result.reports) reports.push_back(rustimg::elf::to_json(r));
     auto r = std::make_unique<rustimg_build_result>();
     r->digest = result.descriptor.digest;
-    r->json = nlohmann::json{{"digest", result.descriptor.digest},
-                             {"media_type", result.descriptor.media_type},
-                             {"size", result.descriptor.size},
-                             {"reports", reports}}
-                  .dump();
+    r->json = rustimg::build::to_json(result).dump();
     *out = r.release();
   });
 }

@@ -68,38 +68,24 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if rc := C.rustimg_build_options_init(&copts, C.RUSTIMG_BUILD_OPTIONS_VERSION); rc < 0 {
 		return nil, &Error{Code: Code(rc), Message: "unsupported options version"}
 	}
-	var frees []unsafe.Pointer
-	defer func() {
-		for _, p := range frees {
-			C.free(p)
-		}
-	}()
-	cstr := func(s string) *C.char {
-		if s == "" {
-			return nil
-		}
-		p := C.CString(s)
-		frees = append(frees, unsafe.Pointer(p))
-		return p
-	}
-	copts.crate_dir = cstr(opts.CrateDir)
-	copts.binary = cstr(opts.Binary)
-	copts.platform = cstr(opts.Platform)
-	copts.spec_file = cstr(opts.SpecFile)
-	copts.output = cstr(opts.Output)
+	var mem cArena
+	defer mem.free()
+	copts.crate_dir = mem.str(opts.CrateDir)
+	copts.binary = mem.str(opts.Binary)
+	copts.platform = mem.str(opts.Platform)
+	copts.spec_file = mem.str(opts.SpecFile)
+	copts.output = mem.str(opts.Output)
 	if opts.AllowDynamic {
 		copts.allow_dynamic = 1
 	}
 	if opts.SourceDateEpoch != nil {
 		copts.source_date_epoch = C.longlong(*opts.SourceDateEpoch)
 	}
-	if opts.Overrides != nil {
-		b, err := json.Marshal(opts.Overrides)
-		if err != nil {
-			return nil, &Error{Code: CodeInvalidArgument, Message: "overrides are not JSON: " + err.Error()}
-		}
-		copts.overrides_json = cstr(string(b))
+	overrides, err := mem.jsonStr(opts.Overrides)
+	if err != nil {
+		return nil, err
 	}
+	copts.overrides_json = overrides
 
 	// A cancel token raised from another goroutine when ctx ends.
 	var token *C.rustimg_cancel_token
@@ -125,8 +111,7 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	// memory so no Go pointer crosses into C.
 	h := cgo.NewHandle(&progressState{fn: opts.Progress, ctx: ctx})
 	defer h.Delete()
-	slot := (*C.uintptr_t)(C.malloc(C.size_t(unsafe.Sizeof(C.uintptr_t(0)))))
-	frees = append(frees, unsafe.Pointer(slot))
+	slot := (*C.uintptr_t)(mem.alloc(unsafe.Sizeof(C.uintptr_t(0))))
 	*slot = C.uintptr_t(h)
 	copts.progress_payload = unsafe.Pointer(slot)
 

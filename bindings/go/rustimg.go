@@ -12,7 +12,6 @@ import "C"
 import (
 	"encoding/json"
 	"runtime"
-	"unsafe"
 )
 
 // Version is the version of the rustimg library in use.
@@ -47,13 +46,10 @@ type Report struct {
 // ("linux/arm64") makes a binary for another platform unfit. An unfit binary
 // is not an error: check Report.FitForScratch and Report.Problems.
 func Verify(path string, platform string) (*Report, error) {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
-	var cplatform *C.char
-	if platform != "" {
-		cplatform = C.CString(platform)
-		defer C.free(unsafe.Pointer(cplatform))
-	}
+	var mem cArena
+	defer mem.free()
+	cpath := mem.str(path)
+	cplatform := mem.str(platform)
 	var report *C.rustimg_elf_report
 	var cerr *C.rustimg_error
 	if rc := C.rustimg_verify_file(&report, cpath, cplatform, &cerr); rc < 0 {
@@ -85,33 +81,19 @@ func LoadSpec(opts SpecOptions) (json.RawMessage, error) {
 	if rc := C.rustimg_spec_load_options_init(&copts, C.RUSTIMG_SPEC_LOAD_OPTIONS_VERSION); rc < 0 {
 		return nil, &Error{Code: Code(rc), Message: "unsupported options version"}
 	}
-	var frees []unsafe.Pointer
-	defer func() {
-		for _, p := range frees {
-			C.free(p)
-		}
-	}()
-	cstr := func(s string) *C.char {
-		if s == "" {
-			return nil
-		}
-		p := C.CString(s)
-		frees = append(frees, unsafe.Pointer(p))
-		return p
-	}
-	copts.crate_dir = cstr(opts.CrateDir)
-	copts.spec_file = cstr(opts.SpecFile)
-	copts.cargo = cstr(opts.Cargo)
+	var mem cArena
+	defer mem.free()
+	copts.crate_dir = mem.str(opts.CrateDir)
+	copts.spec_file = mem.str(opts.SpecFile)
+	copts.cargo = mem.str(opts.Cargo)
 	if opts.SkipCargoMetadata {
 		copts.use_cargo_metadata = 0
 	}
-	if opts.Overrides != nil {
-		b, err := json.Marshal(opts.Overrides)
-		if err != nil {
-			return nil, &Error{Code: CodeInvalidArgument, Message: "overrides are not JSON: " + err.Error()}
-		}
-		copts.overrides_json = cstr(string(b))
+	overrides, err := mem.jsonStr(opts.Overrides)
+	if err != nil {
+		return nil, err
 	}
+	copts.overrides_json = overrides
 	var spec *C.rustimg_spec
 	var cerr *C.rustimg_error
 	rc := C.rustimg_spec_load(&spec, &copts, &cerr)

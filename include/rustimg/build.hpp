@@ -82,9 +82,24 @@ struct CrateBuildOptions {
 /// cancelled, in which case no output exists.
 BuildResult build_crate(CrateBuildOptions options);
 
-/// Adds org.opencontainers.image.version from the crate's package version
-/// unless the spec sets it.
-void annotate_crate_version(Spec& spec, const cargo::Metadata& metadata, const std::filesystem::path& crate_dir);
+/// A build from prebuilt binaries: the spec comes from `spec` (a spec file
+/// and overrides, and the crate's metadata when `spec.crate_dir` is set and
+/// `spec.use_cargo_metadata`), and the crate directory (else the current
+/// one) is where assets are found.
+struct BinaryBuildOptions {
+  SpecLoadOptions spec;
+  std::vector<PlatformBinary> binaries;
+  /// As for CrateBuildOptions: `image.spec`, `image.binaries` and
+  /// `image.crate_dir` are filled in.
+  BuildOptions image;
+};
+
+/// Loads the spec and runs build_image().
+BuildResult build_binaries(BinaryBuildOptions options);
+
+/// {"digest", "media_type", "size", "reports": [elf::to_json per binary]}:
+/// what the bindings hand back.
+nlohmann::json to_json(const BuildResult& result);
 
 /// SOURCE_DATE_EPOCH from the environment: 0 when unset or empty. Throws
 /// rustimg::Error (InvalidArgument) when it is not a decimal integer.

@@ -237,17 +237,16 @@ int build_main(std::span<const std::string> args) {
       c.cancelled = [] { return g_interrupted.load(); };
       r = build::build_crate(std::move(c));
     } else {
-      cargo::Metadata metadata;
-      b.spec = load_spec(load, system_process_runner(), &metadata);
-      if (load.use_cargo_metadata) build::annotate_crate_version(b.spec, metadata, o.crate_dir);
-      b.crate_dir = load.crate_dir.empty() ? fs::current_path() : load.crate_dir;
+      build::BinaryBuildOptions bb;
+      bb.spec = load;
+      bb.image = std::move(b);
       for (std::size_t i = 0; i < o.binaries.size(); ++i) {
         build::PlatformBinary pb;
         pb.binary = o.binaries[i];
         if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
-        b.binaries.push_back(std::move(pb));
+        bb.binaries.push_back(std::move(pb));
       }
-      r = build::build_image(b);
+      r = build::build_binaries(std::move(bb));
     }
     std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
     std::printf("%s\n", r.descriptor.digest.c_str());

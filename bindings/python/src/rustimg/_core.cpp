@@ -139,25 +139,21 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
       c.cancelled = [hooks] { return hooks->cancelled(); };
       result = rustimg::build::build_crate(std::move(c));
     } else {
-      load.use_cargo_metadata = false;
-      image.spec = rustimg::load_spec(load);
-      image.crate_dir = std::filesystem::current_path();
-      rustimg::build::PlatformBinary b;
-      b.binary = *binary;
-      if (platform) b.platform = rustimg::parse_platform(*platform);
-      image.binaries.push_back(std::move(b));
-      result = rustimg::build::build_image(image);
+      rustimg::build::BinaryBuildOptions b;
+      b.spec = load;
+      b.spec.use_cargo_metadata = false;
+      b.image = std::move(image);
+      rustimg::build::PlatformBinary pb;
+      pb.binary = *binary;
+      if (platform) pb.platform = rustimg::parse_platform(*platform);
+      b.binaries.push_back(std::move(pb));
+      result = rustimg::build::build_binaries(std::move(b));
     }
   } catch (const rustimg::Error& e) {
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
     throw;
   }
-  nlohmann::json reports = nlohmann::json::array();
-  for (const auto& r : result.reports) reports.push_back(rustimg::elf::to_json(r));
-  return json_to_python({{"digest", result.descriptor.digest},
-                         {"media_type", result.descriptor.media_type},
-                         {"size", result.descriptor.size},
-                         {"reports", reports}});
+  return json_to_python(rustimg::build::to_json(result));
 }
 
 }  // namespace

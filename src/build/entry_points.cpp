@@ -1,5 +1,5 @@
-// The crate path of the facade: spec from the crate, cargo for every
-// platform, then the same image assembly as for prebuilt binaries.
+// The facade's entry points: from a crate (spec from the crate, cargo for
+// every platform) and from prebuilt binaries; both end in build_image().
 #include <atomic>
 
 #include "rustimg/build.hpp"
@@ -9,11 +9,17 @@
 
 namespace rustimg::build {
 
+namespace {
+
+/// Adds org.opencontainers.image.version from the crate's package version
+/// unless the spec sets it.
 void annotate_crate_version(Spec& spec, const cargo::Metadata& metadata, const std::filesystem::path& crate_dir) {
   if (spec.annotations.count(oci::annotation::kVersion) != 0) return;
   const cargo::Package& package = metadata.select_package(crate_dir, spec.package);
   if (!package.version.empty()) spec.annotations[oci::annotation::kVersion] = package.version;
 }
+
+}  // namespace
 
 BuildResult build_crate(CrateBuildOptions o) {
   if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
@@ -42,6 +48,25 @@ BuildResult build_crate(CrateBuildOptions o) {
   o.image.binaries.clear();
   for (const auto& b : binaries) o.image.binaries.push_back(PlatformBinary{b.platform, b.path});
   return build_image(o.image);
+}
+
+BuildResult build_binaries(BinaryBuildOptions o) {
+  const bool with_cargo = !o.spec.crate_dir.empty() && o.spec.use_cargo_metadata;
+  cargo::Metadata metadata;
+  o.image.spec = load_spec(o.spec, system_process_runner(), with_cargo ? &metadata : nullptr);
+  if (with_cargo) annotate_crate_version(o.image.spec, metadata, o.spec.crate_dir);
+  o.image.crate_dir = o.spec.crate_dir.empty() ? std::filesystem::current_path() : o.spec.crate_dir;
+  o.image.binaries = std::move(o.binaries);
+  return build_image(o.image);
+}
+
+nlohmann::json to_json(const BuildResult& result) {
+  nlohmann::json reports = nlohmann::json::array();
+  for (const auto& r : result.reports) reports.push_back(elf::to_json(r));
+  return {{"digest", result.descriptor.digest},
+          {"media_type", result.descriptor.media_type},
+          {"size", result.descriptor.size},
+          {"reports", reports}};
 }
 
 }  // namespace rustimg::build
