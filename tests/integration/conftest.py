@@ -85,3 +85,6 @@ def podman_run(p, image):
     res = run(*p, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image,
               timeout=300)
     return dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line), res.stdout
+
+
+from registries import *  # noqa: E402,F401,F403  registry fixtures (issue 5): tests/integration/registries.py

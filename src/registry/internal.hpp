@@ -1,0 +1,83 @@
+// Private helpers shared by the registry module's translation units.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "rustimg/registry.hpp"
+
+namespace rustimg::registry::detail {
+
+/// What kind of transport failure happened; decides retries, the HTTPS->HTTP
+/// fallback for loopback/insecure registries, and the advice in messages.
+enum class FailureKind { Resolve, Refused, Connect, Tls, TlsVerify, Timeout, Dropped, PlainHttpReply, Other };
+
+/// Thrown by the curl transport when no complete HTTP response arrived.
+class TransportFailure : public RegistryError {
+ public:
+  TransportFailure(FailureKind kind, const std::string& message, bool transient)
+      : RegistryError(ErrorCode::Registry, message, 0, {}, {}, transient), kind_(kind) {}
+  FailureKind kind() const noexcept { return kind_; }
+
+ private:
+  FailureKind kind_;
+};
+
+std::string base64_encode(std::string_view in);
+/// Decodes standard base64 (padding optional, whitespace ignored); throws
+/// std::invalid_argument on bad input.
+std::string base64_decode(std::string_view in);
+
+/// Streaming SHA-256 over OpenSSL EVP, "sha256:<hex>" on finish().
+class Hasher {
+ public:
+  Hasher();
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
+  void update(const void* data, std::size_t len);
+  std::string finish();
+
+ private:
+  void* ctx_;
+};
+std::string sha256_of(std::string_view bytes);
+
+/// Parts of an absolute URL.
+struct UrlParts {
+  std::string scheme;     ///< "https"
+  std::string authority;  ///< "host:port"
+  std::string path;       ///< "/v2/..." (may be empty)
+  std::string query;      ///< without '?'
+};
+UrlParts split_url(const std::string& url);
+/// "host" of an authority "host:port" / "[::1]:5000".
+std::string authority_host(const std::string& authority);
+std::string percent_encode(std::string_view s);
+/// URL without its query string, for log lines (queries may hold signatures).
+std::string url_for_log(const std::string& url);
+bool is_loopback_host(const std::string& host);
+
+std::string to_lower(std::string_view s);
+std::string trim(std::string_view s);
+
+}  // namespace rustimg::registry::detail
+
+namespace rustimg::registry::detail {
+
+/// A registry answered with an unexpected HTTP status; carries Retry-After.
+class StatusFailure : public RegistryError {
+ public:
+  StatusFailure(ErrorCode code, const std::string& message, int status, std::string reg_code,
+                std::string reg_message, std::optional<std::chrono::milliseconds> retry_after)
+      : RegistryError(code, message, status, std::move(reg_code), std::move(reg_message)),
+        retry_after_(retry_after) {}
+  std::optional<std::chrono::milliseconds> retry_after() const noexcept { return retry_after_; }
+
+ private:
+  std::optional<std::chrono::milliseconds> retry_after_;
+};
+
+}  // namespace rustimg::registry::detail

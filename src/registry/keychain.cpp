@@ -1,0 +1,239 @@
+// Credentials from docker's config.json, podman's auth.json and the
+// docker-credential-* helper protocol.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "registry/internal.hpp"
+#include "rustimg/process.hpp"
+#include "rustimg/registry.hpp"
+
+namespace rustimg::registry {
+
+using namespace detail;
+
+namespace {
+
+std::string get_string(const nlohmann::json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return {};
+  return it->get<std::string>();
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? std::string() : std::string(v);
+}
+
+// Docker Hub is stored under its legacy index URL.
+bool is_docker_hub(const std::string& registry) {
+  return registry == "docker.io" || registry == "index.docker.io" || registry == "registry-1.docker.io";
+}
+constexpr const char* kDockerHubKey = "https://index.docker.io/v1/";
+
+}  // namespace
+
+AuthConfig parse_auth_config(std::string_view json_text, const std::string& source) {
+  auto doc = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    throw Error(ErrorCode::InvalidArgument,
+                source + ": not a JSON object; fix or remove the file (docker login rewrites it)");
+  AuthConfig cfg;
+  cfg.creds_store = get_string(doc, "credsStore");
+  if (auto h = doc.find("credHelpers"); h != doc.end() && h->is_object()) {
+    for (const auto& [host, helper] : h->items())
+      if (helper.is_string()) cfg.cred_helpers[host] = helper.get<std::string>();
+  }
+  if (auto a = doc.find("auths"); a != doc.end() && a->is_object()) {
+    for (const auto& [key, val] : a->items()) {
+      if (!val.is_object()) continue;
+      AuthConfigEntry e;
+      e.username = get_string(val, "username");
+      e.password = get_string(val, "password");
+      e.identity_token = get_string(val, "identitytoken");
+      e.registry_token = get_string(val, "registrytoken");
+      std::string auth = get_string(val, "auth");
+      if (!auth.empty()) {
+        std::string decoded;
+        try {
+          decoded = base64_decode(auth);
+        } catch (const std::invalid_argument&) {
+          throw Error(ErrorCode::InvalidArgument,
+                      source + ": auths[\"" + key + "\"].auth is not valid base64; log in again to rewrite it");
+        }
+        auto colon = decoded.find(':');
+        if (colon == std::string::npos)
+          throw Error(ErrorCode::InvalidArgument,
+                      source + ": auths[\"" + key + "\"].auth does not hold \"user:password\"; log in again to rewrite it");
+        e.username = decoded.substr(0, colon);
+        std::string pw = decoded.substr(colon + 1);
+        while (!pw.empty() && pw.back() == '\0') pw.pop_back();
+        e.password = pw;
+        if (e.username.empty() && e.identity_token.empty())
+          throw Error(ErrorCode::InvalidArgument,
+                      source + ": auths[\"" + key + "\"].auth has an empty user name; log in again to rewrite it");
+      }
+      cfg.auths[key] = std::move(e);
+    }
+  }
+  return cfg;
+}
+
+std::string normalize_auth_key(std::string_view key) {
+  std::string k(key);
+  if (auto p = k.find("://"); p != std::string::npos) k = k.substr(p + 3);
+  if (auto s = k.find('/'); s != std::string::npos) k.resize(s);
+  return to_lower(k);
+}
+
+CredentialLookup lookup_credentials(const AuthConfig& config, const std::string& registry) {
+  CredentialLookup out;
+  const bool hub = is_docker_hub(registry);
+  const std::string server_url = hub ? kDockerHubKey : registry;
+  auto helper = config.cred_helpers.find(registry);
+  if (helper == config.cred_helpers.end() && hub) helper = config.cred_helpers.find(kDockerHubKey);
+  if (helper != config.cred_helpers.end() && !helper->second.empty()) {
+    out.kind = CredentialSourceKind::Helper;
+    out.helper = helper->second;
+    out.server_url = server_url;
+    return out;
+  }
+  // Exact key, then keys normalised to host[:port].
+  const AuthConfigEntry* found = nullptr;
+  for (const auto& key : {registry, server_url}) {
+    if (auto it = config.auths.find(key); it != config.auths.end()) {
+      found = &it->second;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    const std::string want = hub ? std::string("index.docker.io") : to_lower(registry);
+    for (const auto& [key, entry] : config.auths) {
+      std::string norm = normalize_auth_key(key);
+      if (norm == want || (hub && is_docker_hub(norm))) {
+        found = &entry;
+        break;
+      }
+    }
+  }
+  bool has_secret = found != nullptr && (!found->password.empty() || !found->identity_token.empty() ||
+                                         !found->registry_token.empty());
+  if (!config.creds_store.empty()) {
+    // Like docker: the store wins; an inline entry is only a fallback when
+    // the store has nothing for this registry.
+    out.kind = CredentialSourceKind::Helper;
+    out.helper = config.creds_store;
+    out.server_url = server_url;
+    if (has_secret) out.entry = *found;
+    return out;
+  }
+  if (found != nullptr && (has_secret || !found->username.empty())) {
+    out.kind = CredentialSourceKind::File;
+    out.entry = *found;
+    out.server_url = server_url;
+  }
+  return out;
+}
+
+Keychain::Keychain(ProcessRunner* runner, std::vector<std::string> files)
+    : runner_(runner), files_(files.empty() ? default_files() : std::move(files)) {}
+
+std::vector<std::string> Keychain::default_files() {
+  std::vector<std::string> out;
+  const std::string home = env("HOME");
+  const std::string docker_config = env("DOCKER_CONFIG");
+  if (!docker_config.empty())
+    out.push_back(docker_config + "/config.json");
+  else if (!home.empty())
+    out.push_back(home + "/.docker/config.json");
+  if (auto f = env("REGISTRY_AUTH_FILE"); !f.empty()) out.push_back(f);
+  if (auto x = env("XDG_RUNTIME_DIR"); !x.empty()) out.push_back(x + "/containers/auth.json");
+  if (auto x = env("XDG_CONFIG_HOME"); !x.empty())
+    out.push_back(x + "/containers/auth.json");
+  else if (!home.empty())
+    out.push_back(home + "/.config/containers/auth.json");
+  return out;
+}
+
+namespace {
+
+Credentials from_entry(const AuthConfigEntry& e) {
+  Credentials c;
+  c.username = e.username;
+  c.password = e.password;
+  c.identity_token = e.identity_token;
+  c.registry_token = e.registry_token;
+  return c;
+}
+
+std::optional<Credentials> run_helper(ProcessRunner& runner, const std::string& helper,
+                                      const std::string& server_url, const std::string& config_file) {
+  const std::string program = "docker-credential-" + helper;
+  // ProcessRunner gives the child /dev/null as stdin, and the helper protocol
+  // reads the server URL from stdin: feed it through sh, with the URL passed
+  // in the environment (never interpolated into the script).
+  ProcessRequest req;
+  req.argv = {"/bin/sh", "-c",
+              "command -v \"$0\" >/dev/null 2>&1 || exit 127; printf '%s' \"$RUSTIMG_CRED_SERVER\" | exec \"$0\" get",
+              program};
+  req.env["RUSTIMG_CRED_SERVER"] = server_url;
+  ProcessResult res = runner.run(req);
+  if (res.exit_code == 127)
+    throw Error(ErrorCode::Auth, config_file + " names the credential helper \"" + helper + "\" for " + server_url +
+                                     ", but " + program +
+                                     " is not on PATH: install it, add its directory to PATH, or remove the "
+                                     "helper from the config file");
+  if (res.exit_code != 0) {
+    std::string text = trim(res.out + " " + res.err);
+    if (text.find("credentials not found") != std::string::npos) return std::nullopt;
+    // Helper output is an error text, not a secret; keep it short anyway.
+    if (text.size() > 300) text = text.substr(0, 300) + "...";
+    throw Error(ErrorCode::Auth, program + " get failed for " + server_url + " (exit " +
+                                     std::to_string(res.exit_code) + "): " + text);
+  }
+  auto doc = nlohmann::json::parse(res.out, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    throw Error(ErrorCode::Auth, program + " get returned no JSON object for " + server_url +
+                                     "; check that the helper works: echo " + server_url + " | " + program + " get");
+  Credentials c;
+  std::string user = get_string(doc, "Username");
+  std::string secret = get_string(doc, "Secret");
+  if (user == "<token>") {
+    c.identity_token = secret;
+  } else {
+    c.username = user;
+    c.password = secret;
+  }
+  if (c.empty()) return std::nullopt;
+  return c;
+}
+
+}  // namespace
+
+std::optional<Credentials> Keychain::resolve(const std::string& registry) const {
+  for (const auto& file : files_) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) continue;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) continue;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    AuthConfig cfg = parse_auth_config(ss.str(), file);
+    CredentialLookup look = lookup_credentials(cfg, registry);
+    if (look.kind == CredentialSourceKind::File) return from_entry(look.entry);
+    if (look.kind == CredentialSourceKind::Helper) {
+      ProcessRunner& runner = runner_ != nullptr ? *runner_ : system_process_runner();
+      auto c = run_helper(runner, look.helper, look.server_url, file);
+      if (c) return c;
+      if (!look.entry.username.empty() || !look.entry.identity_token.empty() || !look.entry.registry_token.empty())
+        return from_entry(look.entry);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace rustimg::registry
