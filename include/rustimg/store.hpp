@@ -121,4 +121,28 @@ void publish(const Destination& dest, const BlobStore& blobs, const oci::Descrip
 /// in a stable order (top first, then depth first).
 std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top);
 
+/// An image read back from one of the destinations above, e.g. to push it.
+/// An oci: layout is used in place; an archive is unpacked into a temporary
+/// directory that lives as long as the object. A docker-archive's image gets
+/// an OCI manifest made for it (layers keep their bytes; their media type
+/// follows their compression).
+class StoredImage {
+ public:
+  /// Throws rustimg::Error: NotFound when the file, directory or tag does not
+  /// exist, InvalidArgument when it is not an image of that kind.
+  explicit StoredImage(const Destination& source);
+  ~StoredImage();
+  StoredImage(const StoredImage&) = delete;
+  StoredImage& operator=(const StoredImage&) = delete;
+
+  /// The manifest or index the source names.
+  const oci::Descriptor& top() const noexcept { return top_; }
+  const BlobStore& blobs() const noexcept { return *blobs_; }
+
+ private:
+  std::unique_ptr<TempDir> scratch_;
+  std::unique_ptr<BlobStore> blobs_;
+  oci::Descriptor top_;
+};
+
 }  // namespace rustimg::store

@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "registry_flags.hpp"
+#include "rustimg/publish.hpp"
 #include "rustimg/build.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
@@ -22,7 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr int kExitInterrupted = 130;  // 128 + SIGINT, as shells report it
 
 constexpr const char* kBuildUsage =
     "usage: rustimg build [CRATE_DIR] [options] --output DEST\n"
@@ -60,13 +61,16 @@ constexpr const char* kBuildUsage =
     "  --crate DIR          the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
     "                       rustimg.json, asset root\n"
     "  --allow-dynamic      accept a dynamically linked binary on scratch/static\n"
+    "  --push REF           push the image to REF after building (repeatable; the last\n"
+    "                       lines on stdout are then REF@sha256:...); with no --output the\n"
+    "                       image is staged in a temporary directory\n"
     "  -h, --help           print this help\n"
     "\n"
     "Timestamps come from SOURCE_DATE_EPOCH (default 0, 1970-01-01). The last\n"
     "line on stdout is the image (or index) digest; progress goes to stderr.\n"
     "\n"
-    "exit status: 0 built, 1 a binary is unfit for the image, 2 bad usage or input,\n"
-    "130 interrupted (SIGINT/SIGTERM; the destination is left as it was).\n";
+    "exit status: 0 built, 1 cargo failed, a binary is unfit or a registry refused,\n"
+    "2 bad usage or input, 130 interrupted (SIGINT/SIGTERM; the destination is left as it was).\n";
 
 struct Options {
   std::vector<std::string> binaries;
@@ -77,6 +81,8 @@ struct Options {
   bool allow_dynamic = false;
   oci::Format format = oci::Format::Oci;
   json overrides = json::object();
+  std::vector<std::string> push;  ///< references to push the result to
+  RegistryFlags registry;
 };
 
 struct UsageError {
@@ -151,6 +157,10 @@ Options parse(std::span<const std::string> args) {
       o.overrides[a == "--env" ? "env" : a == "--label" ? "labels" : "annotations"][k] = v;
     } else if (a == "--port") {
       o.overrides["ports"].push_back(value());
+    } else if (a == "--push") {
+      o.push.push_back(value());
+    } else if (o.registry.parse(a, value)) {
+      // a registry flag, for --push and for base images
     } else if (a.rfind("-", 0) != 0 && !inline_value) {
       if (!o.crate_dir.empty()) throw UsageError{"more than one crate directory given: " + o.crate_dir.string() + ", " + a};
       o.crate_dir = a;
@@ -158,7 +168,7 @@ Options parse(std::span<const std::string> args) {
       throw UsageError{"unknown option \"" + a + "\""};
     }
   }
-  if (!o.output) throw UsageError{"--output is required"};
+  if (!o.output && o.push.empty()) throw UsageError{"--output (or --push) is required"};
   if (o.binaries.empty()) {
     // A crate build: the platforms are the spec's, or the ones given here.
     if (o.crate_dir.empty()) {
@@ -199,6 +209,7 @@ int build_main(std::span<const std::string> args) {
   for (const std::string& a : args)
     if (a == "-h" || a == "--help") {
       std::fputs(kBuildUsage, stdout);
+      std::fputs(kRegistryFlagsUsage, stdout);
       return kExitOk;
     }
   Options o;
@@ -210,6 +221,13 @@ int build_main(std::span<const std::string> args) {
   }
 
   try {
+    const registry::Options registry_options = o.registry.finish();
+    // With only --push, the image is staged in a temporary OCI layout.
+    std::optional<store::TempDir> staging;
+    if (!o.output) {
+      staging.emplace(fs::temp_directory_path());
+      o.output = "oci:" + (staging->path() / "image").string();
+    }
     build::BuildOptions b;
     b.output = store::parse_destination(*o.output);
     b.created = build::source_date_epoch();
@@ -248,13 +266,17 @@ int build_main(std::span<const std::string> args) {
       }
       r = build::build_binaries(std::move(bb));
     }
-    std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
+    if (!staging) std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
     std::printf("%s\n", r.descriptor.digest.c_str());
+    if (!o.push.empty()) {
+      std::fflush(stdout);
+      for (const auto& pushed : build::push(store::parse_destination(*o.output), o.push, registry_options))
+        std::printf("%s\n", pushed.reference.c_str());
+    }
     return kExitOk;
   } catch (const Error& e) {
     std::fprintf(stderr, "rustimg build: %s\n", e.what());
-    if (e.code() == ErrorCode::Cancelled) return kExitInterrupted;
-    return e.code() == ErrorCode::Verify || e.code() == ErrorCode::Cargo ? kExitFailed : kExitBadInput;
+    return exit_code_for(e);
   }
 }
 

@@ -16,8 +16,11 @@ constexpr const char* kUsage =
     "  verify [--json] [--platform P] BINARY...   is each binary fit for a scratch image?\n"
     "  spec [--spec FILE] [--set KEY=VALUE]... [CRATE_DIR]\n"
     "                                             print the resolved image spec as JSON\n"
+    "  build [CRATE_DIR] [options] --output DEST [--push REF]...\n"
     "  build --binary PATH [options] --output DEST\n"
-    "                                             put a prebuilt binary into a reproducible image\n"
+    "                                             build a crate (or take a binary) into an image\n"
+    "  push [options] SRC REF...                  push an image to registries\n"
+    "  pull [options] REF --output DEST           pull an image into a local format\n"
     "  version                                    print the rustimg version\n"
     "\n"
     "Run 'rustimg <command> --help' for a command's options.\n";
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
     if (command == "verify") return rustimg::cli::verify_main(rest);
     if (command == "spec") return rustimg::cli::spec_main(rest);
     if (command == "build") return rustimg::cli::build_main(rest);
+    if (command == "push") return rustimg::cli::push_main(rest);
+    if (command == "pull") return rustimg::cli::pull_main(rest);
     if (command == "version" || command == "--version") {
       std::printf("rustimg %s\n", rustimg::version_string());
       return rustimg::cli::kExitOk;

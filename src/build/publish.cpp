@@ -1,0 +1,132 @@
+// Push and pull between the local image formats and registries.
+#include "rustimg/publish.hpp"
+
+#include <fstream>
+#include <mutex>
+
+#include "rustimg/error.hpp"
+#include "rustimg/reference.hpp"
+
+namespace rustimg::build {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+/// Serves a BlobStore's files to the registry client.
+class StoreSource final : public registry::BlobSource {
+ public:
+  explicit StoreSource(const store::BlobStore& blobs) : blobs_(blobs) {}
+  std::unique_ptr<std::istream> open(const std::string& digest) override {
+    auto in = std::make_unique<std::ifstream>(blobs_.path_of(digest), std::ios::binary);
+    if (!*in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
+    return in;
+  }
+  std::uint64_t size(const std::string& digest) override {
+    std::error_code ec;
+    const auto n = fs::file_size(blobs_.path_of(digest), ec);
+    if (ec) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
+    return n;
+  }
+
+ private:
+  const store::BlobStore& blobs_;
+};
+
+/// Writes verified blobs from the registry client into a BlobStore.
+class StoreSink final : public registry::BlobSink {
+ public:
+  explicit StoreSink(const store::BlobStore& blobs) : blobs_(blobs) {}
+  void put(const std::string& digest, const std::string&, std::istream& data, std::uint64_t) override {
+    auto w = blobs_.begin_blob();
+    std::vector<char> buf(1 << 16);
+    while (data) {
+      data.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      w->write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(data.gcount()))));
+    }
+    w->commit(digest);
+  }
+  bool has(const std::string& digest) override { return blobs_.contains(digest); }
+
+ private:
+  const store::BlobStore& blobs_;
+};
+
+/// Layer digests of every image under `top`, mapped to the repository of the
+/// image's recorded base when that base lives on `target`'s registry.
+std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, const oci::Descriptor& top,
+                                               const Reference& target) {
+  std::map<std::string, std::string> out;
+  std::vector<oci::Descriptor> manifests;
+  const json doc = json::parse(blobs.read(top.digest));
+  if (doc.contains("manifests")) {
+    for (const auto& m : doc["manifests"]) manifests.push_back(oci::Descriptor::from_json(m));
+  } else {
+    manifests.push_back(top);
+  }
+  for (const auto& m : manifests) {
+    const json manifest = json::parse(blobs.read(m.digest));
+    const auto annotations = manifest.value("annotations", json::object());
+    const auto base = annotations.find("org.opencontainers.image.base.name");
+    if (base == annotations.end() || !base->is_string()) continue;
+    Reference base_ref;
+    try {
+      base_ref = parse_reference(base->get<std::string>());
+    } catch (const Error&) {
+      continue;  // not a reference we can mount from
+    }
+    if (base_ref.registry != target.registry) continue;
+    for (const auto& layer : manifest.value("layers", json::array()))
+      out.emplace(layer.at("digest").get<std::string>(), base_ref.repository);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<PushedImage> push(const store::Destination& source, const std::vector<std::string>& targets,
+                              const registry::Options& options) {
+  if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
+  std::vector<Reference> refs;
+  for (const auto& t : targets) refs.push_back(parse_reference(t));
+  const store::StoredImage image(source);
+  StoreSource blobs(image.blobs());
+  const std::string root = image.blobs().read(image.top().digest);
+  registry::Client client(options);
+  std::vector<PushedImage> out;
+  for (const auto& ref : refs) {
+    registry::PushOptions po;
+    po.mount_sources = base_mounts(image.blobs(), image.top(), ref);
+    registry::PushResult r = client.push(ref, image.top().media_type, root, blobs, po);
+    out.push_back(PushedImage{r.reference, std::move(r)});
+  }
+  return out;
+}
+
+std::string pull(const std::string& reference, const store::Destination& output, const registry::Options& options,
+                 const std::optional<Platform>& platform) {
+  const Reference ref = parse_reference(reference);
+  store::check_destination(output);
+  const fs::path parent = output.path.has_parent_path() ? output.path.parent_path() : fs::current_path();
+  fs::create_directories(parent);
+  const store::TempDir staging(parent);
+  const store::BlobStore blobs(staging.path());
+  StoreSink sink(blobs);
+  registry::Client client(options);
+  registry::PullOptions po;
+  po.platform = platform;
+  const registry::PullResult result = client.pull(ref, sink, po);
+  // With a platform picked from an index, the image is that platform's manifest.
+  const registry::RawManifest& top =
+      platform && result.manifests.size() == 1 && result.root.digest != result.manifests.front().digest
+          ? result.manifests.front()
+          : result.root;
+  oci::Descriptor d;
+  d.media_type = top.media_type;
+  d.digest = top.digest;
+  d.size = static_cast<std::int64_t>(top.bytes.size());
+  store::publish(output, blobs, d);
+  return d.digest;
+}
+
+}  // namespace rustimg::build

@@ -1,0 +1,172 @@
+// Reading images back from the sinks' formats: OCI layout, OCI archive,
+// docker-archive.
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <fstream>
+
+#include "rustimg/error.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::store {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+json read_json_file(const fs::path& file, const std::string& what) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::InvalidArgument, what + ": " + file.string() + " is missing");
+  json doc = json::parse(in, nullptr, false);
+  if (doc.is_discarded()) throw Error(ErrorCode::InvalidArgument, what + ": " + file.string() + " is not valid JSON");
+  return doc;
+}
+
+/// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
+/// "latest" entry, else the only entry.
+oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
+  const json index = read_json_file(dir / "index.json", source + " is not an OCI image layout");
+  std::vector<oci::Descriptor> all;
+  for (const auto& m : index.value("manifests", json::array())) all.push_back(oci::Descriptor::from_json(m));
+  const std::string wanted = tag.empty() ? "latest" : tag;
+  std::string tags;
+  for (const auto& d : all) {
+    auto it = d.annotations.find(oci::annotation::kRefName);
+    const std::string name = it == d.annotations.end() ? "" : it->second;
+    if (name == wanted) return d;
+    if (!name.empty()) tags += (tags.empty() ? "" : ", ") + name;
+  }
+  if (tag.empty() && all.size() == 1) return all.front();
+  throw Error(ErrorCode::NotFound, source + " has no image tagged \"" + wanted + "\"" +
+                                       (tags.empty() ? std::string() : " (tags: " + tags + ")"));
+}
+
+/// A tar entry name that stays inside the extraction directory.
+bool safe_name(std::string_view name) {
+  if (name.empty() || name.front() == '/') return false;
+  for (const auto& part : fs::path(name)) if (part == "..") return false;
+  return true;
+}
+
+/// Unpacks the regular files of the tar `file` into `dir`.
+void unpack(const fs::path& file, const fs::path& dir, const std::string& source) {
+  std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
+  archive_read_support_format_tar(a.get());
+  archive_read_support_filter_all(a.get());
+  if (archive_read_open_filename(a.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
+    throw Error(fs::exists(file) ? ErrorCode::InvalidArgument : ErrorCode::NotFound,
+                "cannot read " + source + ": " + archive_error_string(a.get()));
+  archive_entry* entry = nullptr;
+  int rc = 0;
+  while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
+    if (archive_entry_filetype(entry) != AE_IFREG) continue;
+    const std::string name = archive_entry_pathname(entry);
+    if (!safe_name(name)) throw Error(ErrorCode::InvalidArgument, source + " holds an unsafe path: " + name);
+    const fs::path target = dir / name;
+    fs::create_directories(target.parent_path());
+    std::ofstream out(target, std::ios::binary | std::ios::trunc);
+    const void* buf = nullptr;
+    size_t len = 0;
+    la_int64_t offset = 0;
+    int r = 0;
+    while ((r = archive_read_data_block(a.get(), &buf, &len, &offset)) == ARCHIVE_OK)
+      out.write(static_cast<const char*>(buf), static_cast<std::streamsize>(len));
+    if (r != ARCHIVE_EOF || !out)
+      throw Error(ErrorCode::Io, "unpacking " + name + " from " + source + " failed: " +
+                                     (r != ARCHIVE_EOF ? archive_error_string(a.get()) : "write error"));
+  }
+  if (rc != ARCHIVE_EOF) throw Error(ErrorCode::InvalidArgument, source + " is not a readable tar: " + archive_error_string(a.get()));
+}
+
+/// sha256 digest and size of a file.
+std::pair<std::string, std::int64_t> hash_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, file.string() + " is missing");
+  oci::Sha256 sha;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    sha.write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(in.gcount()))));
+  }
+  const auto size = static_cast<std::int64_t>(sha.size());
+  return {sha.finish(), size};
+}
+
+/// The OCI layer media type for a layer file, from its first bytes.
+std::string layer_media_type(const fs::path& file) {
+  unsigned char magic[4] = {0, 0, 0, 0};
+  std::ifstream in(file, std::ios::binary);
+  in.read(reinterpret_cast<char*>(magic), 4);
+  if (magic[0] == 0x1f && magic[1] == 0x8b) return oci::media_type::kOciLayerGzip;
+  if (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd) return oci::media_type::kOciLayerZstd;
+  return oci::media_type::kOciLayerTar;
+}
+
+/// Moves `file` into `blobs` under `digest`.
+void adopt(const BlobStore& blobs, const fs::path& file, const std::string& digest) {
+  std::error_code ec;
+  fs::rename(file, blobs.path_of(digest), ec);
+  if (ec) throw Error(ErrorCode::Io, "cannot move " + file.string() + " into the blob store: " + ec.message());
+}
+
+/// Makes an OCI manifest for the single image of an unpacked docker-archive.
+oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, const std::string& source) {
+  const json manifest = read_json_file(dir / "manifest.json", source + " is not a docker-archive");
+  if (!manifest.is_array() || manifest.size() != 1)
+    throw Error(ErrorCode::InvalidArgument, source + " must hold exactly one image (its manifest.json lists " +
+                                                std::to_string(manifest.is_array() ? manifest.size() : 0) + ")");
+  const json& entry = manifest.front();
+  auto inside = [&](const std::string& name) {
+    if (!safe_name(name)) throw Error(ErrorCode::InvalidArgument, source + " names an unsafe path: " + name);
+    return dir / name;
+  };
+  const fs::path config_file = inside(entry.value("Config", ""));
+  const auto [config_digest, config_size] = hash_file(config_file);
+  adopt(blobs, config_file, config_digest);
+  json layers = json::array();
+  for (const auto& name : entry.value("Layers", json::array())) {
+    const fs::path layer = inside(name.get<std::string>());
+    const std::string type = layer_media_type(layer);
+    const auto [digest, size] = hash_file(layer);
+    if (!blobs.contains(digest)) adopt(blobs, layer, digest);
+    layers.push_back({{"mediaType", type}, {"digest", digest}, {"size", size}});
+  }
+  const oci::Blob doc = oci::make_blob(
+      {{"schemaVersion", 2},
+       {"mediaType", oci::media_type::kOciManifest},
+       {"config", {{"mediaType", oci::media_type::kOciConfig}, {"digest", config_digest}, {"size", config_size}}},
+       {"layers", layers}},
+      oci::media_type::kOciManifest);
+  blobs.put(doc);
+  return doc.descriptor;
+}
+
+}  // namespace
+
+StoredImage::StoredImage(const Destination& source) {
+  const std::string name = source.to_string();
+  switch (source.kind) {
+    case Destination::Kind::OciLayout:
+      if (!fs::is_directory(source.path)) throw Error(ErrorCode::NotFound, name + ": no such directory");
+      top_ = find_tagged(source.path, source.tag, name);
+      blobs_ = std::make_unique<BlobStore>(source.path);
+      break;
+    case Destination::Kind::OciArchive:
+      scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
+      unpack(source.path, scratch_->path(), name);
+      top_ = find_tagged(scratch_->path(), source.tag, name);
+      blobs_ = std::make_unique<BlobStore>(scratch_->path());
+      break;
+    case Destination::Kind::DockerArchive:
+      scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
+      unpack(source.path, scratch_->path() / "archive", name);
+      blobs_ = std::make_unique<BlobStore>(scratch_->path() / "layout");
+      top_ = docker_archive_image(scratch_->path() / "archive", *blobs_, name);
+      break;
+  }
+  top_.annotations.erase(oci::annotation::kRefName);
+}
+
+StoredImage::~StoredImage() = default;
+
+}  // namespace rustimg::store
