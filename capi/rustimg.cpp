@@ -14,6 +14,8 @@
 #include "rustimg/build.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/publish.hpp"
+#include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
 
@@ -22,6 +24,18 @@ struct rustimg_error {
   std::string klass;
   std::string message;
   std::vector<std::string> details;
+  int http_status = 0;
+  std::string registry_code;
+};
+
+struct rustimg_credentials {
+  rustimg::registry::Credentials value;
+};
+
+struct rustimg_transfer_result {
+  std::string reference;
+  std::string digest;
+  std::string json;
 };
 
 struct rustimg_elf_report {
@@ -50,11 +64,11 @@ namespace {
 template <typename Fn>
 int guarded(rustimg_error** err, Fn&& fn) noexcept {
   if (err != nullptr) *err = nullptr;
-  auto report = [err](int code, const char* klass, const char* message,
-                      std::vector<std::string> details = {}) noexcept {
+  auto report = [err](int code, const char* klass, const char* message, std::vector<std::string> details = {},
+                      int http_status = 0, const std::string& registry_code = {}) noexcept {
     if (err == nullptr) return code;
     try {
-      *err = new rustimg_error{code, klass, message, std::move(details)};
+      *err = new rustimg_error{code, klass, message, std::move(details), http_status, registry_code};
     } catch (...) {
       *err = nullptr;  // out of memory: the code alone must do
     }
@@ -70,6 +84,9 @@ int guarded(rustimg_error** err, Fn&& fn) noexcept {
     } catch (...) {
     }
     return report(static_cast<int>(e.code()), rustimg::error_code_name(e.code()), e.what(), std::move(details));
+  } catch (const rustimg::registry::RegistryError& e) {
+    return report(static_cast<int>(e.code()), rustimg::error_code_name(e.code()), e.what(), {}, e.http_status(),
+                  e.registry_code());
   } catch (const rustimg::Error& e) {
     return report(static_cast<int>(e.code()), rustimg::error_code_name(e.code()), e.what());
   } catch (const std::bad_alloc&) {
@@ -112,6 +129,53 @@ int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const c
   return RUSTIMG_OK;
 }
 
+/// The C++ registry options for `opts` (NULL: defaults).
+rustimg::registry::Options registry_options(const rustimg_registry_options* opts) {
+  rustimg::registry::Options o;
+  if (opts == nullptr) return o;
+  if (opts->version == 0 || opts->version > RUSTIMG_REGISTRY_OPTIONS_VERSION)
+    invalid("rustimg_registry_options.version " + std::to_string(opts->version) +
+            " is not supported by this library (max " + std::to_string(RUSTIMG_REGISTRY_OPTIONS_VERSION) +
+            "); initialise options with RUSTIMG_REGISTRY_OPTIONS_INIT");
+  for (size_t i = 0; i < opts->insecure_registries_count; ++i) {
+    if (opts->insecure_registries == nullptr || opts->insecure_registries[i] == nullptr)
+      invalid("insecure_registries has a NULL entry");
+    o.insecure_registries.emplace_back(opts->insecure_registries[i]);
+  }
+  if (opts->ca_file != nullptr) o.ca_file = opts->ca_file;
+  if (opts->username != nullptr || opts->password != nullptr) {
+    rustimg::registry::Credentials c;
+    if (opts->username != nullptr) c.username = opts->username;
+    if (opts->password != nullptr) c.password = opts->password;
+    o.credentials["*"] = c;
+  }
+  if (opts->credentials != nullptr) {
+    const rustimg_credentials_cb cb = opts->credentials;
+    void* payload = opts->credentials_payload;
+    o.credentials_callback = [cb, payload](const std::string& registry) -> std::optional<rustimg::registry::Credentials> {
+      rustimg_credentials out;
+      const int rc = cb(registry.c_str(), &out, payload);
+      if (rc < 0) throw rustimg::Error(rustimg::ErrorCode::Auth, "the credentials callback refused " + registry);
+      if (rc > 0) return std::nullopt;
+      return out.value;
+    };
+  }
+  o.use_config_files = opts->use_config_files != 0;
+  if (opts->jobs != 0) o.jobs = opts->jobs;
+  o.chunk_size = opts->chunk_size;
+  const rustimg_progress_cb cb = opts->progress;
+  void* payload = opts->progress_payload;
+  const rustimg_cancel_token* token = opts->cancel;
+  o.progress = [cb, payload, token](const rustimg::registry::Progress& p) {
+    if (token != nullptr && token->cancelled.load()) return true;
+    if (cb == nullptr) return false;
+    const std::string message = p.digest + " " + std::to_string(p.bytes_done) + "/" + std::to_string(p.bytes_total);
+    const rustimg_progress_event event{RUSTIMG_PROGRESS_EVENT_VERSION, "transfer", message.c_str()};
+    return cb(&event, payload) != 0;
+  };
+  return o;
+}
+
 }  // namespace
 
 extern "C" {
@@ -119,6 +183,10 @@ extern "C" {
 int rustimg_error_code(const rustimg_error* err) { return err != nullptr ? err->code : RUSTIMG_OK; }
 const char* rustimg_error_class(const rustimg_error* err) { return err != nullptr ? err->klass.c_str() : ""; }
 const char* rustimg_error_message(const rustimg_error* err) { return err != nullptr ? err->message.c_str() : ""; }
+int rustimg_error_http_status(const rustimg_error* err) { return err != nullptr ? err->http_status : 0; }
+const char* rustimg_error_registry_code(const rustimg_error* err) {
+  return err != nullptr ? err->registry_code.c_str() : "";
+}
 size_t rustimg_error_detail_count(const rustimg_error* err) { return err != nullptr ? err->details.size() : 0; }
 const char* rustimg_error_detail(const rustimg_error* err, size_t i) {
   return err != nullptr ? item(err->details, i) : nullptr;
@@ -281,6 +349,66 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
 const char* rustimg_build_result_digest(const rustimg_build_result* r) { return r != nullptr ? r->digest.c_str() : ""; }
 const char* rustimg_build_result_json(const rustimg_build_result* r) { return r != nullptr ? r->json.c_str() : "{}"; }
 void rustimg_build_result_free(rustimg_build_result* r) { delete r; }
+
+void rustimg_credentials_set(rustimg_credentials* creds, const char* username, const char* password) {
+  if (creds == nullptr) return;
+  creds->value.username = username != nullptr ? username : "";
+  creds->value.password = password != nullptr ? password : "";
+}
+
+int rustimg_registry_options_init(rustimg_registry_options* opts, unsigned version) {
+  if (opts == nullptr || version == 0 || version > RUSTIMG_REGISTRY_OPTIONS_VERSION) return RUSTIMG_EINVALID;
+  const rustimg_registry_options defaults = RUSTIMG_REGISTRY_OPTIONS_INIT;
+  *opts = defaults;
+  return RUSTIMG_OK;
+}
+
+int rustimg_push(rustimg_transfer_result** out, const char* source, const char* target,
+                 const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(source, "source");
+    require(target, "target");
+    const auto pushed =
+        rustimg::build::push(rustimg::store::parse_destination(source), {target}, registry_options(opts)).front();
+    auto r = std::make_unique<rustimg_transfer_result>();
+    r->reference = pushed.reference;
+    r->digest = pushed.result.digest;
+    r->json = nlohmann::json{{"reference", pushed.reference},
+                             {"digest", pushed.result.digest},
+                             {"blobs_uploaded", pushed.result.blobs_uploaded},
+                             {"blobs_mounted", pushed.result.blobs_mounted},
+                             {"blobs_existing", pushed.result.blobs_existing},
+                             {"bytes_uploaded", pushed.result.bytes_uploaded}}
+                  .dump();
+    *out = r.release();
+  });
+}
+
+int rustimg_pull(rustimg_transfer_result** out, const char* reference, const char* output, const char* platform,
+                 const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(reference, "reference");
+    require(output, "output");
+    std::optional<rustimg::Platform> p;
+    if (platform != nullptr) p = rustimg::parse_platform(platform);
+    auto r = std::make_unique<rustimg_transfer_result>();
+    r->reference = reference;
+    r->digest = rustimg::build::pull(reference, rustimg::store::parse_destination(output), registry_options(opts), p);
+    r->json = nlohmann::json{{"reference", r->reference}, {"digest", r->digest}}.dump();
+    *out = r.release();
+  });
+}
+
+const char* rustimg_transfer_result_reference(const rustimg_transfer_result* r) {
+  return r != nullptr ? r->reference.c_str() : "";
+}
+const char* rustimg_transfer_result_digest(const rustimg_transfer_result* r) { return r != nullptr ? r->digest.c_str() : ""; }
+const char* rustimg_transfer_result_json(const rustimg_transfer_result* r) { return r != nullptr ? r->json.c_str() : "{}"; }
+void rustimg_transfer_result_free(rustimg_transfer_result* r) { delete r; }
 
 const char* rustimg_spec_json(const rustimg_spec* spec) { return spec != nullptr ? spec->json.c_str() : "{}"; }
 void rustimg_spec_free(rustimg_spec* spec) { delete spec; }

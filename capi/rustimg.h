@@ -63,6 +63,10 @@ RUSTIMG_EXTERN(int) rustimg_error_code(const rustimg_error *err);
 RUSTIMG_EXTERN(const char *) rustimg_error_class(const rustimg_error *err);
 /** The full message: names the input at fault and, where possible, the fix. */
 RUSTIMG_EXTERN(const char *) rustimg_error_message(const rustimg_error *err);
+/** The HTTP status of a registry failure; 0 when none was received or not a registry error. */
+RUSTIMG_EXTERN(int) rustimg_error_http_status(const rustimg_error *err);
+/** The registry's own error code ("UNAUTHORIZED", "BLOB_UNKNOWN"...); "" when none. */
+RUSTIMG_EXTERN(const char *) rustimg_error_registry_code(const rustimg_error *err);
 /** Number of individual problems (spec errors list one per invalid value). */
 RUSTIMG_EXTERN(size_t) rustimg_error_detail_count(const rustimg_error *err);
 /** Problem `i` (0-based), or NULL when out of range. */
@@ -231,6 +235,74 @@ RUSTIMG_EXTERN(const char *) rustimg_build_result_digest(const rustimg_build_res
 RUSTIMG_EXTERN(const char *) rustimg_build_result_json(const rustimg_build_result *result);
 /** Frees `result`; NULL is a no-op. */
 RUSTIMG_EXTERN(void) rustimg_build_result_free(rustimg_build_result *result);
+
+/* ---- registries ------------------------------------------------------- */
+
+/** Filled by a credentials callback; the library copies the strings. */
+typedef struct rustimg_credentials rustimg_credentials;
+RUSTIMG_EXTERN(void) rustimg_credentials_set(rustimg_credentials *creds, const char *username, const char *password);
+
+/**
+ * Asked for credentials for `registry` ("ghcr.io", "127.0.0.1:5000"). Return
+ * 0 after rustimg_credentials_set(), 1 to fall through to the config files,
+ * a negative value to fail the operation.
+ */
+typedef int (*rustimg_credentials_cb)(const char *registry, rustimg_credentials *out, void *payload);
+
+typedef struct rustimg_registry_options {
+  unsigned version;
+  /** Registries ("host" or "host:port") to reach over plain HTTP or unverified TLS. */
+  const char *const *insecure_registries;
+  size_t insecure_registries_count;
+  /** PEM file of CA certificates to trust for the registry; NULL: the system's. */
+  const char *ca_file;
+  /** Explicit credentials for every registry; NULL: callback, then config files. */
+  const char *username;
+  const char *password;
+  rustimg_credentials_cb credentials;
+  void *credentials_payload;
+  /** Non-zero (default): read ~/.docker/config.json, credential helpers, podman auth.json. */
+  int use_config_files;
+  /** Parallel blob transfers; 0: the default (4). */
+  unsigned jobs;
+  /** Upload in chunks of this many bytes; 0: one request per blob. */
+  unsigned long long chunk_size;
+  /** Progress (stage "push"/"pull"); non-zero return cancels. */
+  rustimg_progress_cb progress;
+  void *progress_payload;
+  rustimg_cancel_token *cancel;
+} rustimg_registry_options;
+
+#define RUSTIMG_REGISTRY_OPTIONS_VERSION 1
+#define RUSTIMG_REGISTRY_OPTIONS_INIT \
+  { RUSTIMG_REGISTRY_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, 1, 0, 0, NULL, NULL, NULL }
+
+RUSTIMG_EXTERN(int) rustimg_registry_options_init(rustimg_registry_options *opts, unsigned version);
+
+/** What a push or pull did. */
+typedef struct rustimg_transfer_result rustimg_transfer_result;
+
+/**
+ * Pushes the image at `source` ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]",
+ * "docker-archive:FILE") to `target` ("host/repo:tag"). Expected errors:
+ * RUSTIMG_EREGISTRY, RUSTIMG_EAUTH (with rustimg_error_http_status),
+ * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID, RUSTIMG_ECANCELLED.
+ */
+RUSTIMG_EXTERN(int) rustimg_push(rustimg_transfer_result **out, const char *source, const char *target,
+                                 const rustimg_registry_options *opts, rustimg_error **err);
+/**
+ * Pulls `reference` into `output` (any destination form). With `platform`
+ * (e.g. "linux/arm64"), only that platform of an index.
+ */
+RUSTIMG_EXTERN(int) rustimg_pull(rustimg_transfer_result **out, const char *reference, const char *output,
+                                 const char *platform, const rustimg_registry_options *opts, rustimg_error **err);
+/** "host/repo:tag@sha256:..." for a push; the reference as given for a pull. */
+RUSTIMG_EXTERN(const char *) rustimg_transfer_result_reference(const rustimg_transfer_result *result);
+/** Digest of the manifest or index pushed or written. */
+RUSTIMG_EXTERN(const char *) rustimg_transfer_result_digest(const rustimg_transfer_result *result);
+/** Counts as JSON: {"reference","digest","blobs_uploaded","blobs_mounted","blobs_existing","bytes_uploaded"}. */
+RUSTIMG_EXTERN(const char *) rustimg_transfer_result_json(const rustimg_transfer_result *result);
+RUSTIMG_EXTERN(void) rustimg_transfer_result_free(rustimg_transfer_result *result);
 
 #ifdef __cplusplus
 }

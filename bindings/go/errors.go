@@ -49,6 +49,9 @@ type Error struct {
 	Class   string   // stable short name: "spec", "elf", "registry", ...
 	Message string   // the full message, naming the input and the fix
 	Details []string // one entry per problem (spec errors list every invalid value)
+	// HTTPStatus and RegistryCode describe a registry failure (0 and "" otherwise).
+	HTTPStatus   int
+	RegistryCode string
 }
 
 func (e *Error) Error() string {
@@ -71,9 +74,11 @@ func takeError(rc C.int, cerr *C.rustimg_error) error {
 	}
 	defer C.rustimg_error_free(cerr)
 	e := &Error{
-		Code:    Code(C.rustimg_error_code(cerr)),
-		Class:   C.GoString(C.rustimg_error_class(cerr)),
-		Message: C.GoString(C.rustimg_error_message(cerr)),
+		Code:         Code(C.rustimg_error_code(cerr)),
+		Class:        C.GoString(C.rustimg_error_class(cerr)),
+		Message:      C.GoString(C.rustimg_error_message(cerr)),
+		HTTPStatus:   int(C.rustimg_error_http_status(cerr)),
+		RegistryCode: C.GoString(C.rustimg_error_registry_code(cerr)),
 	}
 	n := int(C.rustimg_error_detail_count(cerr))
 	for i := 0; i < n; i++ {

@@ -2,6 +2,56 @@
 //
 //   verify each binary (ELF) -> base layer + assets layer + app layer
 //   -> config + manifest per platform (-> index) -> OCI layout / archive.
+//
+// Base images. When spec.base is an image reference ("host/repo:tag",
+// "host/repo@sha256:..."; anything but "scratch" and "static"), the base is
+// pulled for every platform built (the platform's manifest is picked from an
+// index) into the build's staging store, and each platform's image is:
+//
+//   layers   the base's layers exactly as the base has them (same digests,
+//            sizes and compressed bytes, never recompressed), then the
+//            assets layer and the app layer. No built-in base files
+//            (passwd, CA bundle, tzdata) are added: the base provides them,
+//            and "ca-certificates"/"tzdata" apply only to the built-in bases.
+//            Layer media types are mapped into the output's family with the
+//            same compression (Docker rootfs.diff.tar.gzip <-> OCI
+//            tar+gzip, tar, zstd), so a Docker schema 2 base gives an OCI
+//            image in oci:/oci-archive: outputs, and Docker types in a
+//            docker-archive built with the Docker format.
+//   history  the base's entries, then rustimg's.
+//   config   the base's config document, with these runtime fields:
+//     Entrypoint  the spec's, else the app (/usr/local/bin/<bin>), as ko
+//                 does: the image runs the app, never the base's entrypoint.
+//     Cmd         the spec's when it sets "cmd" (even to []); else the
+//                 base's only if the resulting entrypoint equals the base's
+//                 (the base's arguments were meant for its own entrypoint);
+//                 else none.
+//     User, WorkingDir, StopSignal, Healthcheck
+//                 the spec's when it sets the key (Spec::given), else the
+//                 base's, even when empty: rustimg's defaults ("65532:65532",
+//                 "/") apply only to the built-in bases.
+//     Env         the base's entries in order, each replaced by the spec's
+//                 value for the same name; then the spec's other entries.
+//                 PATH is the base's (or the spec's); the default PATH is
+//                 added only when neither sets one. SSL_CERT_FILE is not added.
+//     ExposedPorts the base's plus the spec's.
+//     Labels      the base's, overridden by this image's provenance
+//                 annotations (source, revision, version), overridden by the
+//                 spec's labels.
+//                 Other config fields (Volumes, Shell, OnBuild...) and
+//                 top-level fields are kept; "created" is this build's.
+//   manifest annotations
+//                 as for any rustimg image, plus
+//                 org.opencontainers.image.base.name (the normalised
+//                 reference, e.g. "127.0.0.1:5000/base:v1") and
+//                 org.opencontainers.image.base.digest (the digest of the
+//                 platform's base manifest; an index over several platforms
+//                 records the digest the reference resolved to) unless the
+//                 spec sets them.
+//
+// The same base digest and the same inputs give the same image digest: pin
+// the base by digest ("repo@sha256:...") for builds that must not change
+// when the base's tag moves.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +64,7 @@
 #include "rustimg/elf.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/platform.hpp"
+#include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/store.hpp"
 
@@ -47,6 +98,12 @@ struct BuildOptions {
   /// scratch/static base anyway.
   bool allow_dynamic = false;
   ProgressCallback progress;
+  /// How to reach the registry of an image base (spec.base): insecure
+  /// registries, a CA file, credentials, retries, the transport. Unused for
+  /// "scratch" and "static". Loopback registries speak plain HTTP without
+  /// being listed. Pull progress is reported through `progress` (stage
+  /// "pull") as well as through `registry.progress` when that is set.
+  registry::Options registry;
 };
 
 struct BuildResult {
@@ -58,7 +115,9 @@ struct BuildResult {
 /// Runs the whole pipeline. Throws rustimg::Error: Verify when a binary is
 /// unfit for the base or does not match its platform (the message says how
 /// to fix it), NotFound/Io for missing or unreadable inputs, InvalidArgument
-/// for inconsistent options.
+/// for inconsistent options; for an image base, what the registry client
+/// throws (registry::RegistryError, Auth, NotFound when the base has no
+/// image for a platform), with a message naming the base reference.
 BuildResult build_image(const BuildOptions& options);
 
 /// A build from a crate: the spec comes from the crate (Cargo.toml metadata,

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,13 @@ struct Spec {
   bool ca_certificates = true;         ///< add a CA bundle and SSL_CERT_FILE
   std::string ca_bundle;               ///< file to take it from; empty: the host's
   bool tzdata = false;                 ///< add /usr/share/zoneinfo
+
+  /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
+  /// as opposed to defaults; filled by resolve_spec() and load_spec(). On an
+  /// image base, the base's config is kept for every field whose key is not
+  /// here (see build.hpp); a Spec built by hand lists the keys it means.
+  /// Not part of to_json().
+  std::set<std::string, std::less<>> given;
 
   /// The spec as JSON, in the same schema it is read in (every key present).
   nlohmann::json to_json() const;

@@ -3,9 +3,11 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <system_error>
 
+#include "base_image.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
@@ -86,6 +88,26 @@ layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, con
 
 std::string short_digest(const std::string& d) { return d.substr(0, 19); }
 
+/// The registry options for pulling the base: the caller's, with pull
+/// progress also reported as "pull" events (serialised: the client calls
+/// from several threads, the build's callback need not be thread-safe). A
+/// cancelling answer from either callback stops the pull.
+registry::Options pull_options(const BuildOptions& o, std::mutex& mu) {
+  registry::Options options = o.registry;
+  registry::ProgressCallback theirs = o.registry.progress;
+  const ProgressCallback& ours = o.progress;
+  options.progress = [theirs, &ours, &mu](const registry::Progress& p) {
+    if (theirs && theirs(p)) return true;
+    if (!ours || (p.phase != registry::Progress::Phase::Done && p.phase != registry::Progress::Phase::Skipped))
+      return false;
+    const std::lock_guard<std::mutex> lock(mu);
+    const std::string what = p.phase == registry::Progress::Phase::Done ? "downloaded " : "have ";
+    return !ours(ProgressEvent{"pull", what + short_digest(p.digest) + " (" + std::to_string(p.bytes_total) +
+                                           " bytes)"});
+  };
+  return options;
+}
+
 /// Where to stage blobs: inside an existing layout directory, else beside
 /// the destination, so publishing is a rename or a hard link.
 fs::path staging_parent(const store::Destination& dest) {
@@ -149,9 +171,28 @@ BuildResult build_image(const BuildOptions& o) {
   const store::TempDir staging(parent);
   store::BlobStore blobs(staging.path());
 
-  // 3. Layers shared by every platform: the base, then the assets.
+  // 3. An image base: pulled for every platform into the staging store.
+  const bool image_base = !layer::is_builtin_base(o.spec.base);
+  std::vector<PulledBase> bases;
+  if (image_base) {
+    const Reference ref = parse_reference(o.spec.base);
+    std::mutex progress_mu;
+    registry::Client client(pull_options(o, progress_mu));
+    for (const Platform& platform : platforms) {
+      report("pull", "base " + ref.to_string() + " for " + platform.to_string());
+      bases.push_back(pull_base(client, ref, platform, blobs));
+      report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
+                         " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
+    }
+    for (const char* key : {"ca-certificates", "tzdata"})
+      if (o.spec.given.count(key) != 0)
+        report("layer", std::string("warning: \"") + key + "\" applies to the built-in bases only; " +
+                            ref.to_string() + " provides its own files");
+  }
+
+  // 4. Layers shared by every platform: the built-in base, then the assets.
   std::vector<image::AppliedLayer> shared;
-  const layer::FileTree base = layer::base_files(
+  const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(
       o.spec.base, layer::BaseOptions{o.spec.ca_certificates, o.spec.ca_bundle, o.spec.tzdata, layer::kHostZoneinfo});
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", o, blobs, report);
@@ -172,7 +213,7 @@ BuildResult build_image(const BuildOptions& o) {
     shared.push_back({l, "rustimg: assets " + join(sources, ", ")});
   }
 
-  // 4. Per platform: the app layer, the config and the manifest. Every
+  // 5. Per platform: the app layer, the config and the manifest. Every
   //    platform's binary goes to the same path (named after the spec's bin,
   //    else the first binary's file name).
   const bool has_certificates = o.spec.base == "static" && o.spec.ca_certificates;
@@ -188,26 +229,32 @@ BuildResult build_image(const BuildOptions& o) {
                         std::to_string(l.descriptor.size) + " bytes)");
     std::vector<image::AppliedLayer> layers = shared;
     layers.push_back({l, "rustimg: app " + dest});
-    const image::PlatformImage img = image::assemble(o.spec, platforms[i], name, layers, image_options);
+    const image::PlatformImage img =
+        image_base ? image::assemble_on_base(bases[i].image, o.spec, platforms[i], name, layers, image_options)
+                   : image::assemble(o.spec, platforms[i], name, layers, image_options);
     blobs.put(img.config);
     blobs.put(img.manifest);
     report("image", platforms[i].to_string() + " manifest " + img.manifest.descriptor.digest);
     manifests.push_back(img.manifest.descriptor);
   }
 
-  // 5. One platform: the manifest is the image; several: an index.
+  // 6. One platform: the manifest is the image; several: an index.
   if (manifests.size() == 1) {
     result.descriptor = manifests.front();
   } else {
-    const oci::Blob index =
-        image::assemble_index(manifests, image::manifest_annotations(o.spec, name, image_options), o.format);
+    std::map<std::string, std::string> annotations = image::manifest_annotations(o.spec, name, image_options);
+    if (image_base) {
+      annotations.emplace(image::kBaseNameAnnotation, bases.front().image.name);
+      annotations.emplace(image::kBaseDigestAnnotation, bases.front().root_digest);
+    }
+    const oci::Blob index = image::assemble_index(manifests, annotations, o.format);
     blobs.put(index);
     result.descriptor = index.descriptor;
     report("image", "index " + index.descriptor.digest);
   }
   result.descriptor.platform.reset();
 
-  // 6. Publish.
+  // 7. Publish.
   report("write", o.output.to_string());
   store::publish(o.output, blobs, result.descriptor);
   return result;

@@ -1,6 +1,8 @@
 // Push and pull between the local image formats and registries.
 #include "rustimg/publish.hpp"
 
+#include "base_image.hpp"
+
 #include <fstream>
 #include <mutex>
 
@@ -28,25 +30,6 @@ class StoreSource final : public registry::BlobSource {
     if (ec) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
     return n;
   }
-
- private:
-  const store::BlobStore& blobs_;
-};
-
-/// Writes verified blobs from the registry client into a BlobStore.
-class StoreSink final : public registry::BlobSink {
- public:
-  explicit StoreSink(const store::BlobStore& blobs) : blobs_(blobs) {}
-  void put(const std::string& digest, const std::string&, std::istream& data, std::uint64_t) override {
-    auto w = blobs_.begin_blob();
-    std::vector<char> buf(1 << 16);
-    while (data) {
-      data.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-      w->write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(data.gcount()))));
-    }
-    w->commit(digest);
-  }
-  bool has(const std::string& digest) override { return blobs_.contains(digest); }
 
  private:
   const store::BlobStore& blobs_;
@@ -111,7 +94,7 @@ std::string pull(const std::string& reference, const store::Destination& output,
   fs::create_directories(parent);
   const store::TempDir staging(parent);
   const store::BlobStore blobs(staging.path());
-  StoreSink sink(blobs);
+  BlobStoreSink sink(blobs);
   registry::Client client(options);
   registry::PullOptions po;
   po.platform = platform;

@@ -46,7 +46,8 @@ constexpr const char* kBuildUsage =
     "                       with --binary: its platform (default: from the ELF header)\n"
     "  --package NAME       the cargo package (workspaces)\n"
     "  --bin NAME           the bin target\n"
-    "  --base B             scratch or static (default: the spec's, else static)\n"
+    "  --base B             scratch, static or an image reference such as ghcr.io/org/base:v1\n"
+    "                       (default: the spec's, else static)\n"
     "  --entrypoint CMD     the entrypoint: a path, or a JSON array [\"/app\", \"--flag\"]\n"
     "  --cmd ARG            an argument for the default command (repeatable)\n"
     "  --env K=V            an environment variable (repeatable)\n"
@@ -229,6 +230,7 @@ int build_main(std::span<const std::string> args) {
       o.output = "oci:" + (staging->path() / "image").string();
     }
     build::BuildOptions b;
+    b.registry = registry_options;  // for a base image named by reference
     b.output = store::parse_destination(*o.output);
     b.created = build::source_date_epoch();
     b.format = o.format;
@@ -271,7 +273,7 @@ int build_main(std::span<const std::string> args) {
     if (!o.push.empty()) {
       std::fflush(stdout);
       for (const auto& pushed : build::push(store::parse_destination(*o.output), o.push, registry_options))
-        std::printf("%s\n", pushed.reference.c_str());
+        report_pushed("build", pushed);
     }
     return kExitOk;
   } catch (const Error& e) {

@@ -6,7 +6,10 @@
 
 namespace rustimg {
 class Error;
+namespace build {
+struct PushedImage;
 }
+}  // namespace rustimg
 
 namespace rustimg::cli {
 
@@ -22,6 +25,9 @@ int spec_main(std::span<const std::string> args);
 int build_main(std::span<const std::string> args);
 int push_main(std::span<const std::string> args);
 int pull_main(std::span<const std::string> args);
+
+/// Prints what a push did (stderr) and "REF@sha256:..." (stdout).
+void report_pushed(const char* command, const build::PushedImage& pushed);
 
 /// The exit code for a failure: 1 when a registry, cargo or the verifier said
 /// no, 130 when cancelled, 2 for bad input.

@@ -86,6 +86,13 @@ int exit_code_for(const Error& e) {
   }
 }
 
+void report_pushed(const char* command, const build::PushedImage& pushed) {
+  std::fprintf(stderr, "rustimg %s: %s: %u blobs uploaded, %u mounted, %u already there\n", command,
+               pushed.reference.c_str(), pushed.result.blobs_uploaded, pushed.result.blobs_mounted,
+               pushed.result.blobs_existing);
+  std::printf("%s\n", pushed.reference.c_str());
+}
+
 int push_main(std::span<const std::string> args) {
   if (wants_help(args)) {
     std::printf("%s%s", kPushUsage, kRegistryFlagsUsage);
@@ -96,12 +103,7 @@ int push_main(std::span<const std::string> args) {
     if (p.positional.size() < 2) throw Error(ErrorCode::InvalidArgument, "give SRC and at least one REF");
     const store::Destination source = store::parse_destination(p.positional[0]);
     const std::vector<std::string> refs(p.positional.begin() + 1, p.positional.end());
-    for (const auto& pushed : build::push(source, refs, p.options)) {
-      std::fprintf(stderr, "rustimg push: %s: %u blobs uploaded, %u mounted, %u already there\n",
-                   pushed.reference.c_str(), pushed.result.blobs_uploaded, pushed.result.blobs_mounted,
-                   pushed.result.blobs_existing);
-      std::printf("%s\n", pushed.reference.c_str());
-    }
+    for (const auto& pushed : build::push(source, refs, p.options)) report_pushed("push", pushed);
     return kExitOk;
   } catch (const Error& e) {
     std::fprintf(stderr, "rustimg push: %s\n", e.what());

@@ -37,6 +37,8 @@ bool RegistryFlags::parse(const std::string& flag, const std::function<std::stri
     options_.jobs = static_cast<unsigned>(n);
   } else if (flag == "--chunk-size") {
     options_.chunk_size = number(flag, value());
+  } else if (flag == "--verbose") {
+    verbose_ = true;
   } else {
     return false;
   }
@@ -56,7 +58,7 @@ registry::Options RegistryFlags::finish() {
     c.password = password;
     options_.credentials["*"] = c;
   }
-  options_.log = [](const std::string& line) { std::fprintf(stderr, "rustimg: %s\n", line.c_str()); };
+  if (verbose_) options_.log = [](const std::string& line) { std::fprintf(stderr, "rustimg: %s\n", line.c_str()); };
   return options_;
 }
 

@@ -17,6 +17,7 @@ inline constexpr const char* kRegistryFlagsUsage =
     "  --username USER           log in as USER; the password is read from standard input\n"
     "  --jobs N                  parallel blob uploads/downloads (default 4)\n"
     "  --chunk-size BYTES        upload blobs in chunks of BYTES (default: one request)\n"
+    "  --verbose                 log every registry request (never credentials)\n"
     "Credentials otherwise come from ~/.docker/config.json ($DOCKER_CONFIG), its credential\n"
     "helpers, and podman's auth.json ($REGISTRY_AUTH_FILE).\n";
 
@@ -32,6 +33,7 @@ class RegistryFlags {
  private:
   registry::Options options_;
   std::string username_;
+  bool verbose_ = false;
 };
 
 }  // namespace rustimg::cli

@@ -979,6 +979,7 @@ Spec resolve_collect(const std::vector<SpecLayer>& layers, const fs::path& crate
   for (const auto& layer : layers) apply_layer(layer, spec, origins, diags, crate_dir);
   resolve_platforms(spec, origins, diags);
   if (origins.count("entrypoint") == 0 && !spec.bin.empty()) spec.entrypoint = {"/usr/local/bin/" + spec.bin};
+  for (const auto& [key, source] : origins) spec.given.insert(key);
   return spec;
 }
 

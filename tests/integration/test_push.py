@@ -141,3 +141,23 @@ def test_clear_errors_for_bad_targets(rustimg, hello_layout, tmp_path):
     proc = cli(rustimg, "pull", "127.0.0.1:1/x:v1", "--output", f"oci:{tmp_path / 'o'}")
     assert proc.returncode == 1 and "127.0.0.1:1" in proc.stderr, proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_image_on_registry_base_mounts_base_layers_and_runs(rustimg, hello_layout, registry_plain, podman):
+    layout, _, crate = hello_layout
+    base = f"{registry_plain.host}/base/hello:v1"
+    assert cli(rustimg, "push", f"oci:{layout}:v1", base).returncode == 0
+    binary = crate / "target" / "x86_64-unknown-linux-gnu" / "rustimg" / "hello"
+    app = f"{registry_plain.host}/apps/hello:v2"
+    proc = cli(rustimg, "build", "--binary", binary, "--base", base, "--entrypoint", "/app/hello",
+               "--env", "GREETING=Hello on a base", "--push", app)
+    assert proc.returncode == 0, proc.stderr
+    # the base's two layers came from the base repository, only the app layer was uploaded
+    assert "2 mounted" in proc.stderr, proc.stderr
+    manifest = json.loads(skopeo_raw(app, "--tls-verify=false"))
+    base_manifest = json.loads(skopeo_raw(base, "--tls-verify=false"))
+    assert [l["digest"] for l in manifest["layers"][:2]] == [l["digest"] for l in base_manifest["layers"]]
+    run(*podman, "pull", "--tls-verify=false", app)
+    out = run(*podman, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", app).stdout
+    assert "Hello on a base, world!" in out
+    assert "exe=/app/hello" in out

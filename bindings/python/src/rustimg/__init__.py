@@ -28,7 +28,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 __all__ = [
     "AuthError", "CancelledError", "CargoError", "ElfError", "Error", "InvalidArgumentError", "IoError",
     "NotFoundError", "RegistryError", "Report", "SpecError", "UnsupportedError", "VerifyError",
-    "BuildResult", "build", "load_spec", "verify", "__version__",
+    "BuildResult", "build", "load_spec", "pull", "push", "verify", "__version__",
 ]
 
 #: A progress callback: called with (stage, message), e.g. ("cargo", "Compiling app v0.1.0").
@@ -47,6 +47,41 @@ class BuildResult:
     """The verification report of every binary, as ``Report.to_dict()`` gives it."""
     output: str
     """Where the image was written."""
+    pushed: List[str]
+    """"host/repo:tag@sha256:..." for every reference in ``push=``."""
+
+
+def _registry(insecure_registries: Sequence[str], ca_file: Optional[PathLike], username: Optional[str],
+              password: Optional[str], use_config_files: bool) -> Any:
+    return _core.registry_options(list(insecure_registries), _path(ca_file) or "", username, password,
+                                  use_config_files)
+
+
+def push(source: str, *targets: str, insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
+         username: Optional[str] = None, password: Optional[str] = None,
+         use_config_files: bool = True) -> List[str]:
+    """Pushes the image at ``source`` ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]"
+    or "docker-archive:FILE") to every target reference and returns
+    "REF@sha256:..." for each. Blobs a registry has are skipped. Credentials
+    come from ``username``/``password``, else the docker/podman config files.
+    Raises RegistryError (``http_status``, ``registry_code``) or AuthError."""
+    if not targets:
+        raise InvalidArgumentError("push() needs at least one target reference")
+    return _push(source, targets, _registry(insecure_registries, ca_file, username, password, use_config_files))
+
+
+def _push(source: str, targets: Sequence[str], options: Any) -> List[str]:
+    return [p["reference"] for p in _core.push(source, list(targets), options)]
+
+
+def pull(reference: str, output: str, *, platform: Optional[str] = None, insecure_registries: Sequence[str] = (),
+         ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
+         use_config_files: bool = True) -> str:
+    """Pulls ``reference`` into ``output`` (any destination form); with
+    ``platform``, one platform of an index. Every digest is verified. Returns
+    the digest written."""
+    opts = _registry(insecure_registries, ca_file, username, password, use_config_files)
+    return str(_core.pull(reference, output, platform, opts))
 
 
 def _path(p: Optional[PathLike]) -> Optional[str]:
@@ -76,7 +111,9 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
           platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
           spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
           allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
-          progress: Optional[Progress] = None) -> BuildResult:
+          progress: Optional[Progress] = None, push: Sequence[str] = (),
+          insecure_registries: Sequence[str] = (), username: Optional[str] = None,
+          password: Optional[str] = None) -> BuildResult:
     """Builds an image and writes it to ``output`` ("oci:DIR[:TAG]",
     "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]").
 
@@ -86,7 +123,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     ``base`` and ``overrides`` override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
-    output. The GIL is released while building, so other threads run."""
+    output. The GIL is released while building, so other threads run.
+    ``push=`` references are pushed after the build (see :func:`push`)."""
     merged: Dict[str, Any] = dict(overrides or {})
     if platforms is not None:
         if binary is not None:
@@ -96,5 +134,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         merged["base"] = base
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
                       allow_dynamic, source_date_epoch, progress)
+    pushed: List[str] = []
+    if push:
+        pushed = _push(output, push, _registry(insecure_registries, None, username, password, True))
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
-                       reports=raw["reports"], output=output)
+                       reports=raw["reports"], output=output, pushed=pushed)

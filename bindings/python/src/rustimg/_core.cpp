@@ -15,6 +15,8 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/publish.hpp"
+#include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
 
@@ -24,6 +26,13 @@ namespace {
 
 /// Raises the rustimg._errors class for `e` with its extra attributes.
 void raise_python_error(const rustimg::Error& e) {
+  if (const auto* reg = dynamic_cast<const rustimg::registry::RegistryError*>(&e)) {
+    py::module_ errors = py::module_::import("rustimg._errors");
+    py::object cls = errors.attr("_class_for")(rustimg::error_code_name(e.code()));
+    py::object exc = cls(e.what(), reg->http_status(), reg->registry_code());
+    PyErr_SetObject(cls.ptr(), exc.ptr());
+    return;
+  }
   py::module_ errors = py::module_::import("rustimg._errors");
   py::object cls = errors.attr("_class_for")(rustimg::error_code_name(e.code()));
   py::object exc;
@@ -156,6 +165,42 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   return json_to_python(rustimg::build::to_json(result));
 }
 
+rustimg::registry::Options registry_options(const std::vector<std::string>& insecure, const std::string& ca_file,
+                                            const std::optional<std::string>& username,
+                                            const std::optional<std::string>& password, bool use_config_files) {
+  rustimg::registry::Options o;
+  o.insecure_registries = insecure;
+  o.ca_file = ca_file;
+  if (username || password) o.credentials["*"] = rustimg::registry::Credentials{username.value_or(""), password.value_or(""), "", ""};
+  o.use_config_files = use_config_files;
+  return o;
+}
+
+py::object push(const std::string& source, const std::vector<std::string>& targets, const rustimg::registry::Options& o) {
+  std::vector<rustimg::build::PushedImage> pushed;
+  {
+    py::gil_scoped_release release;
+    pushed = rustimg::build::push(rustimg::store::parse_destination(source), targets, o);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : pushed)
+    out.push_back({{"reference", p.reference},
+                   {"digest", p.result.digest},
+                   {"blobs_uploaded", p.result.blobs_uploaded},
+                   {"blobs_mounted", p.result.blobs_mounted},
+                   {"blobs_existing", p.result.blobs_existing},
+                   {"bytes_uploaded", p.result.bytes_uploaded}});
+  return json_to_python(out);
+}
+
+std::string pull(const std::string& reference, const std::string& output, const std::optional<std::string>& platform,
+                 const rustimg::registry::Options& o) {
+  std::optional<rustimg::Platform> p;
+  if (platform) p = rustimg::parse_platform(*platform);
+  py::gil_scoped_release release;
+  return rustimg::build::pull(reference, rustimg::store::parse_destination(output), o, p);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -202,6 +247,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("load_spec", &load_spec, py::arg("crate") = std::nullopt, py::arg("spec_file") = std::nullopt,
         py::arg("overrides") = py::none(), py::arg("use_cargo_metadata") = true, py::arg("cargo") = "cargo",
         "Reads, validates, merges and resolves the image spec; returns it as a dict.");
+  py::class_<rustimg::registry::Options>(m, "RegistryOptions", "How to reach registries (see rustimg.push).");
+  m.def("registry_options", &registry_options, py::arg("insecure_registries"), py::arg("ca_file"), py::arg("username"),
+        py::arg("password"), py::arg("use_config_files"));
+  m.def("push", &push, py::arg("source"), py::arg("targets"), py::arg("options"),
+        "Pushes the image at `source` to every reference in `targets`.");
+  m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),
+        "Pulls `reference` into `output`; returns the digest written.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
         py::arg("progress"),

@@ -79,9 +79,16 @@ class CargoError(Error):
 
 
 class RegistryError(Error):
-    """The registry refused or failed a request."""
+    """The registry refused or failed a request. ``http_status`` is 0 when no
+    HTTP answer came (DNS, refused connection, TLS); ``registry_code`` is the
+    registry's own code ("UNAUTHORIZED", "BLOB_UNKNOWN"...), "" when none."""
 
     code = "registry"
+
+    def __init__(self, message: str, http_status: int = 0, registry_code: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.registry_code = registry_code
 
 
 class AuthError(RegistryError, PermissionError):

@@ -1,0 +1,150 @@
+package rustimg
+
+/*
+#include <stdint.h>
+#include <stdlib.h>
+#include <rustimg.h>
+
+extern int goProgress(rustimg_progress_event *event, void *payload);
+
+static void set_progress(rustimg_registry_options *opts) { opts->progress = (rustimg_progress_cb)goProgress; }
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"runtime/cgo"
+	"unsafe"
+)
+
+// RegistryOptions says how to reach and authenticate with registries.
+// Credentials otherwise come from ~/.docker/config.json ($DOCKER_CONFIG),
+// its credential helpers and podman's auth.json.
+type RegistryOptions struct {
+	InsecureRegistries []string // "host[:port]" reached over plain HTTP or unverified TLS
+	CAFile             string   // PEM CA bundle to trust for the registry
+	Username           string   // explicit credentials for every registry
+	Password           string
+	SkipConfigFiles    bool   // do not read docker/podman config files
+	Jobs               uint   // parallel blob transfers (0: 4)
+	ChunkSize          uint64 // upload in chunks of this size (0: one request per blob)
+	// Progress receives transfer events (Stage "transfer"); it runs on a
+	// goroutine of the calling call.
+	Progress func(ProgressEvent)
+}
+
+// TransferResult is what a push or pull did.
+type TransferResult struct {
+	Reference     string `json:"reference"` // "host/repo:tag@sha256:..." for a push
+	Digest        string `json:"digest"`
+	BlobsUploaded int    `json:"blobs_uploaded"`
+	BlobsMounted  int    `json:"blobs_mounted"`
+	BlobsExisting int    `json:"blobs_existing"`
+	BytesUploaded int64  `json:"bytes_uploaded"`
+}
+
+// withRegistryOptions fills C options for one call and runs fn with them;
+// ctx cancellation reaches the library through a cancel token.
+func withRegistryOptions(ctx context.Context, opts RegistryOptions,
+	fn func(*C.rustimg_registry_options, **C.rustimg_error) C.int) error {
+	var copts C.rustimg_registry_options
+	if rc := C.rustimg_registry_options_init(&copts, C.RUSTIMG_REGISTRY_OPTIONS_VERSION); rc < 0 {
+		return &Error{Code: Code(rc), Message: "unsupported options version"}
+	}
+	var mem cArena
+	defer mem.free()
+	if n := len(opts.InsecureRegistries); n > 0 {
+		arr := (*[1 << 20]*C.char)(mem.alloc(uintptr(n) * unsafe.Sizeof((*C.char)(nil))))[:n:n]
+		for i, h := range opts.InsecureRegistries {
+			arr[i] = mem.str(h)
+		}
+		copts.insecure_registries = &arr[0]
+		copts.insecure_registries_count = C.size_t(n)
+	}
+	copts.ca_file = mem.str(opts.CAFile)
+	copts.username = mem.str(opts.Username)
+	copts.password = mem.str(opts.Password)
+	if opts.SkipConfigFiles {
+		copts.use_config_files = 0
+	}
+	copts.jobs = C.uint(opts.Jobs)
+	copts.chunk_size = C.ulonglong(opts.ChunkSize)
+
+	var token *C.rustimg_cancel_token
+	var cerr *C.rustimg_error
+	if rc := C.rustimg_cancel_token_new(&token, &cerr); rc < 0 {
+		return takeError(rc, cerr)
+	}
+	defer C.rustimg_cancel_token_free(token)
+	copts.cancel = token
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		select {
+		case <-ctx.Done():
+			C.rustimg_cancel_token_cancel(token)
+		case <-done:
+		}
+	}()
+	defer func() { close(done); <-stopped }()
+
+	if opts.Progress != nil {
+		h := cgo.NewHandle(&progressState{fn: opts.Progress, ctx: ctx})
+		defer h.Delete()
+		slot := (*C.uintptr_t)(mem.alloc(unsafe.Sizeof(C.uintptr_t(0))))
+		*slot = C.uintptr_t(h)
+		copts.progress_payload = unsafe.Pointer(slot)
+		C.set_progress(&copts)
+	}
+	rc := fn(&copts, &cerr)
+	runtime.KeepAlive(opts)
+	if rc < 0 {
+		return takeError(rc, cerr)
+	}
+	return nil
+}
+
+// Push pushes the image at source ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]"
+// or "docker-archive:FILE") to target ("host/repo:tag"). Blobs the registry
+// has are skipped. Registry failures are *Error with Code CodeRegistry or
+// CodeAuth; cancelling ctx stops the transfer.
+func Push(ctx context.Context, source, target string, opts RegistryOptions) (*TransferResult, error) {
+	var mem cArena
+	defer mem.free()
+	csource, ctarget := mem.str(source), mem.str(target)
+	var out *C.rustimg_transfer_result
+	err := withRegistryOptions(ctx, opts, func(copts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		return C.rustimg_push(&out, csource, ctarget, copts, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return transfer(out)
+}
+
+// Pull pulls reference into output (any destination form); a non-empty
+// platform picks one platform of an index.
+func Pull(ctx context.Context, reference, output, platform string, opts RegistryOptions) (*TransferResult, error) {
+	var mem cArena
+	defer mem.free()
+	cref, coutput, cplatform := mem.str(reference), mem.str(output), mem.str(platform)
+	var out *C.rustimg_transfer_result
+	err := withRegistryOptions(ctx, opts, func(copts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		return C.rustimg_pull(&out, cref, coutput, cplatform, copts, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return transfer(out)
+}
+
+func transfer(out *C.rustimg_transfer_result) (*TransferResult, error) {
+	defer C.rustimg_transfer_result_free(out)
+	var r TransferResult
+	if err := json.Unmarshal([]byte(C.GoString(C.rustimg_transfer_result_json(out))), &r); err != nil {
+		return nil, &Error{Code: CodeGeneric, Message: "decoding the result: " + err.Error()}
+	}
+	return &r, nil
+}

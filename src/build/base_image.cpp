@@ -1,0 +1,85 @@
+// Pulling an image base into the build's staging store.
+#include "base_image.hpp"
+
+#include <array>
+#include <istream>
+
+#include "rustimg/error.hpp"
+
+namespace rustimg::build {
+
+void BlobStoreSink::put(const std::string& digest, const std::string& /*media_type*/, std::istream& data,
+                        std::uint64_t size) {
+  if (blobs_.contains(digest)) return;
+  auto writer = blobs_.begin_blob();
+  std::array<char, 1 << 16> buf{};
+  std::uint64_t copied = 0;
+  while (data) {
+    data.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const std::streamsize n = data.gcount();
+    if (n <= 0) break;
+    writer->write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(n))));
+    copied += static_cast<std::uint64_t>(n);
+  }
+  if (data.bad() || copied != size)
+    throw Error(ErrorCode::Io, "blob " + digest + ": read " + std::to_string(copied) + " of " + std::to_string(size) +
+                                   " bytes while storing it in " + blobs_.root().string());
+  writer->commit(digest);
+}
+
+namespace {
+
+std::string advice(const Error& e) {
+  switch (e.code()) {
+    case ErrorCode::Auth:
+      return "; check the credentials for that registry (docker login / podman login)";
+    case ErrorCode::NotFound:
+      return "; check the base reference (spec key \"base\", or --base)";
+    case ErrorCode::Registry:
+      if (const auto* r = dynamic_cast<const registry::RegistryError*>(&e); r != nullptr && r->http_status() == 404)
+        return "; check that the repository and tag exist (spec key \"base\", or --base)";
+      return "";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
+                     store::BlobStore& blobs) {
+  const std::string name = ref.to_string();
+  const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
+  BlobStoreSink sink(blobs);
+  registry::PullResult pulled;
+  try {
+    pulled = client.pull(ref, sink, registry::PullOptions{platform});
+  } catch (const registry::RegistryError& e) {
+    throw registry::RegistryError(e.code(), context + e.what() + advice(e), e.http_status(), e.registry_code(),
+                                  e.registry_message(), e.retryable());
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::Cancelled) throw;
+    throw Error(e.code(), context + e.what() + advice(e));
+  }
+  if (pulled.manifests.size() != 1)
+    throw Error(ErrorCode::Unsupported, context + "expected one image manifest for the platform, got " +
+                                            std::to_string(pulled.manifests.size()));
+  const registry::RawManifest& manifest = pulled.manifests.front();
+  const nlohmann::json doc = nlohmann::json::parse(manifest.bytes, nullptr, false);
+  std::string config_digest;
+  if (doc.is_object() && doc.contains("config") && doc["config"].is_object() && doc["config"].contains("digest") &&
+      doc["config"]["digest"].is_string())
+    config_digest = doc["config"]["digest"].get<std::string>();
+  if (config_digest.empty())
+    throw Error(ErrorCode::InvalidArgument, context + "manifest " + manifest.digest + " names no config blob");
+
+  PulledBase out;
+  out.image = image::parse_base_image(name, manifest.digest, manifest.bytes, blobs.read(config_digest));
+  out.root_digest = pulled.root.digest;
+  for (const auto& l : out.image.layers)
+    if (!blobs.contains(l.digest))
+      throw Error(ErrorCode::Registry, context + "layer " + l.digest + " was not downloaded");
+  return out;
+}
+
+}  // namespace rustimg::build

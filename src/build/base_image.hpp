@@ -1,0 +1,41 @@
+// Pulling an image base into the build's staging store (internal to build).
+#pragma once
+
+#include <string>
+
+#include "rustimg/image.hpp"
+#include "rustimg/platform.hpp"
+#include "rustimg/reference.hpp"
+#include "rustimg/registry.hpp"
+#include "rustimg/store.hpp"
+
+namespace rustimg::build {
+
+/// A registry::BlobSink over a store::BlobStore: pulled blobs (already
+/// verified by the client) are written under their digest, atomically;
+/// blobs the store holds are not downloaded again. Thread-safe, as the
+/// client requires (each put writes its own temporary file).
+class BlobStoreSink final : public registry::BlobSink {
+ public:
+  explicit BlobStoreSink(const store::BlobStore& blobs) : blobs_(blobs) {}
+  void put(const std::string& digest, const std::string& media_type, std::istream& data,
+           std::uint64_t size) override;
+  bool has(const std::string& digest) override { return blobs_.contains(digest); }
+
+ private:
+  const store::BlobStore& blobs_;
+};
+
+/// A base image pulled for one platform.
+struct PulledBase {
+  image::BaseImage image;
+  std::string root_digest;  ///< what the reference resolved to (an index or the manifest)
+};
+
+/// Pulls `ref` for `platform` into `blobs` and reads its manifest and config.
+/// Errors keep their class (RegistryError keeps its HTTP status) and name
+/// the base reference, the platform and what to check.
+PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
+                     store::BlobStore& blobs);
+
+}  // namespace rustimg::build
