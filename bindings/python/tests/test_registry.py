@@ -15,6 +15,7 @@ HTPASSWD = "testuser:$2y$05$GeRT2tq5JnOHSjjIRSJiq.gQKdeAOCC1WwUWxI5LGXyZhs1IxxO5
 
 
 def start_registry(tmp_path, htpasswd=""):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
