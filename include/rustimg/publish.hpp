@@ -12,6 +12,34 @@
 
 namespace rustimg::build {
 
+/// A registry::BlobSource over a store::BlobStore: push reads blobs and
+/// child manifests from the store's files.
+class BlobStoreSource final : public registry::BlobSource {
+ public:
+  explicit BlobStoreSource(const store::BlobStore& blobs) : blobs_(blobs) {}
+  std::unique_ptr<std::istream> open(const std::string& digest) override;
+  std::uint64_t size(const std::string& digest) override;
+
+ private:
+  const store::BlobStore& blobs_;
+};
+
+/// A registry::BlobSink over a store::BlobStore: pulled blobs (already
+/// verified by the client) are written under their digest, atomically;
+/// blobs the store holds are not downloaded again. Thread-safe, as the
+/// client requires (each put writes its own temporary file).
+class BlobStoreSink final : public registry::BlobSink {
+ public:
+  explicit BlobStoreSink(const store::BlobStore& blobs) : blobs_(blobs) {}
+  void put(const std::string& digest, const std::string& media_type, std::istream& data,
+           std::uint64_t size) override;
+  bool has(const std::string& digest) override { return blobs_.contains(digest); }
+
+ private:
+  const store::BlobStore& blobs_;
+};
+
+
 struct PushedImage {
   std::string reference;  ///< "host/repo:tag@sha256:..." (what `rustimg push` prints last)
   registry::PushResult result;

@@ -8,25 +8,6 @@
 
 namespace rustimg::build {
 
-void BlobStoreSink::put(const std::string& digest, const std::string& /*media_type*/, std::istream& data,
-                        std::uint64_t size) {
-  if (blobs_.contains(digest)) return;
-  auto writer = blobs_.begin_blob();
-  std::array<char, 1 << 16> buf{};
-  std::uint64_t copied = 0;
-  while (data) {
-    data.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    const std::streamsize n = data.gcount();
-    if (n <= 0) break;
-    writer->write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(n))));
-    copied += static_cast<std::uint64_t>(n);
-  }
-  if (data.bad() || copied != size)
-    throw Error(ErrorCode::Io, "blob " + digest + ": read " + std::to_string(copied) + " of " + std::to_string(size) +
-                                   " bytes while storing it in " + blobs_.root().string());
-  writer->commit(digest);
-}
-
 namespace {
 
 std::string advice(const Error& e) {

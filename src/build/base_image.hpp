@@ -7,24 +7,10 @@
 #include "rustimg/platform.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
+#include "rustimg/publish.hpp"
 #include "rustimg/store.hpp"
 
 namespace rustimg::build {
-
-/// A registry::BlobSink over a store::BlobStore: pulled blobs (already
-/// verified by the client) are written under their digest, atomically;
-/// blobs the store holds are not downloaded again. Thread-safe, as the
-/// client requires (each put writes its own temporary file).
-class BlobStoreSink final : public registry::BlobSink {
- public:
-  explicit BlobStoreSink(const store::BlobStore& blobs) : blobs_(blobs) {}
-  void put(const std::string& digest, const std::string& media_type, std::istream& data,
-           std::uint64_t size) override;
-  bool has(const std::string& digest) override { return blobs_.contains(digest); }
-
- private:
-  const store::BlobStore& blobs_;
-};
 
 /// A base image pulled for one platform.
 struct PulledBase {

@@ -1,10 +1,8 @@
 // Push and pull between the local image formats and registries.
 #include "rustimg/publish.hpp"
 
-#include "base_image.hpp"
-
+#include <array>
 #include <fstream>
-#include <mutex>
 
 #include "rustimg/error.hpp"
 #include "rustimg/reference.hpp"
@@ -14,26 +12,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-/// Serves a BlobStore's files to the registry client.
-class StoreSource final : public registry::BlobSource {
- public:
-  explicit StoreSource(const store::BlobStore& blobs) : blobs_(blobs) {}
-  std::unique_ptr<std::istream> open(const std::string& digest) override {
-    auto in = std::make_unique<std::ifstream>(blobs_.path_of(digest), std::ios::binary);
-    if (!*in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
-    return in;
-  }
-  std::uint64_t size(const std::string& digest) override {
-    std::error_code ec;
-    const auto n = fs::file_size(blobs_.path_of(digest), ec);
-    if (ec) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
-    return n;
-  }
-
- private:
-  const store::BlobStore& blobs_;
-};
 
 /// Layer digests of every image under `top`, mapped to the repository of the
 /// image's recorded base when that base lives on `target`'s registry.
@@ -67,13 +45,45 @@ std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, co
 
 }  // namespace
 
+std::unique_ptr<std::istream> BlobStoreSource::open(const std::string& digest) {
+  auto in = std::make_unique<std::ifstream>(blobs_.path_of(digest), std::ios::binary);
+  if (!*in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
+  return in;
+}
+
+std::uint64_t BlobStoreSource::size(const std::string& digest) {
+  std::error_code ec;
+  const auto n = fs::file_size(blobs_.path_of(digest), ec);
+  if (ec) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
+  return n;
+}
+
+void BlobStoreSink::put(const std::string& digest, const std::string& /*media_type*/, std::istream& data,
+                        std::uint64_t size) {
+  if (blobs_.contains(digest)) return;
+  auto writer = blobs_.begin_blob();
+  std::array<char, 1 << 16> buf{};
+  std::uint64_t copied = 0;
+  while (data) {
+    data.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const std::streamsize n = data.gcount();
+    if (n <= 0) break;
+    writer->write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(n))));
+    copied += static_cast<std::uint64_t>(n);
+  }
+  if (data.bad() || copied != size)
+    throw Error(ErrorCode::Io, "blob " + digest + ": read " + std::to_string(copied) + " of " + std::to_string(size) +
+                                   " bytes while storing it in " + blobs_.root().string());
+  writer->commit(digest);
+}
+
 std::vector<PushedImage> push(const store::Destination& source, const std::vector<std::string>& targets,
                               const registry::Options& options) {
   if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
   std::vector<Reference> refs;
   for (const auto& t : targets) refs.push_back(parse_reference(t));
   const store::StoredImage image(source);
-  StoreSource blobs(image.blobs());
+  BlobStoreSource blobs(image.blobs());
   const std::string root = image.blobs().read(image.top().digest);
   registry::Client client(options);
   std::vector<PushedImage> out;

@@ -147,7 +147,7 @@ def test_multi_platform_index(registry_plain, registry_tool, tmp_path):
     assert res.summary["digest"] == root["digest"]
     assert res.summary["manifests"] == 1
     pulled = blob_files(tmp_path / "arm")
-    assert len(pulled) == 1 + 1 + 1 + 2  # index, manifest, config, 2 layers
+    assert len(pulled) == 1 + 1 + 2  # the arm64 manifest (the layout's root), config, 2 layers
     for name, data in pulled.items():
         assert hashlib.sha256(data).hexdigest() == name
     # A platform the index does not offer is a clear error.

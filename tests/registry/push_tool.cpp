@@ -8,81 +8,30 @@
 // --tag TAG (extra tag, repeatable), --no-config, --verbose,
 // --cancel-after-bytes N (the progress callback cancels once a transfer passes N bytes).
 //
-// The layout is read directly per the OCI image-layout spec: index.json names
-// the root (the first entry, or the one whose org.opencontainers.image.ref.name
-// equals --name), and blobs/<alg>/<hex> holds every blob and manifest.
+// The layout is read with store::StoredImage (the entry tagged --name, else
+// "latest", else the only one) and pulled into with the same blob store
+// adapters rustimg push/pull use.
 //
 // Exit status 0 on success; 1 with "error [<code>] (HTTP <status>): <message>"
 // on stderr otherwise. A successful push prints "REF@sha256:..." as the last
 // stdout line and a JSON summary line before it.
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
+#include "rustimg/publish.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
+#include "rustimg/store.hpp"
 
 namespace fs = std::filesystem;
 namespace reg = rustimg::registry;
 
 namespace {
-
-fs::path blob_path(const fs::path& layout, const std::string& digest) {
-  auto colon = digest.find(':');
-  if (colon == std::string::npos || !rustimg::is_valid_digest(digest))
-    throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "invalid digest " + digest);
-  return layout / "blobs" / digest.substr(0, colon) / digest.substr(colon + 1);
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw rustimg::Error(rustimg::ErrorCode::NotFound, "cannot read " + p.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class LayoutSource final : public reg::BlobSource {
- public:
-  explicit LayoutSource(fs::path dir) : dir_(std::move(dir)) {}
-  std::unique_ptr<std::istream> open(const std::string& digest) override {
-    auto in = std::make_unique<std::ifstream>(blob_path(dir_, digest), std::ios::binary);
-    if (!*in)
-      throw rustimg::Error(rustimg::ErrorCode::NotFound, "layout " + dir_.string() + " has no blob " + digest);
-    return in;
-  }
-  std::uint64_t size(const std::string& digest) override { return fs::file_size(blob_path(dir_, digest)); }
-
- private:
-  fs::path dir_;
-};
-
-class LayoutSink final : public reg::BlobSink {
- public:
-  explicit LayoutSink(fs::path dir) : dir_(std::move(dir)) {}
-  void put(const std::string& digest, const std::string&, std::istream& data, std::uint64_t) override {
-    fs::path p = blob_path(dir_, digest);
-    fs::create_directories(p.parent_path());
-    fs::path tmp = p;
-    tmp += ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << data.rdbuf();
-      if (!out) throw rustimg::Error(rustimg::ErrorCode::Io, "cannot write " + tmp.string());
-    }
-    fs::rename(tmp, p);
-  }
-  bool has(const std::string& digest) override { return fs::exists(blob_path(dir_, digest)); }
-
- private:
-  fs::path dir_;
-};
 
 [[noreturn]] void usage() {
   std::cerr << "usage: rustimg_registry_tool push LAYOUT REF [options]\n"
@@ -147,26 +96,18 @@ int main(int argc, char** argv) {
     if (cmd == "push") {
       fs::path layout = pos[0];
       auto ref = rustimg::parse_reference(pos[1]);
-      auto index = nlohmann::json::parse(read_file(layout / "index.json"));
-      const nlohmann::json* root = nullptr;
-      for (const auto& m : index.at("manifests")) {
-        std::string n = m.contains("annotations") ? m["annotations"].value("org.opencontainers.image.ref.name", "") : "";
-        if (name.empty() || n == name) {
-          root = &m;
-          break;
-        }
-      }
-      if (root == nullptr) throw rustimg::Error(rustimg::ErrorCode::NotFound, "no manifest named " + name + " in " + layout.string());
-      const std::string digest = root->at("digest").get<std::string>();
-      const std::string media_type = root->value("mediaType", "");
-      std::string bytes = read_file(blob_path(layout, digest));
+      rustimg::store::Destination src;
+      src.path = layout;
+      src.tag = name;
+      const rustimg::store::StoredImage image(src);
+      const std::string bytes = image.blobs().read(image.top().digest);
       if (!mount_from.empty()) {
         for (const auto& e : fs::recursive_directory_iterator(layout / "blobs"))
           if (e.is_regular_file())
             popt.mount_sources[e.path().parent_path().filename().string() + ":" + e.path().filename().string()] = mount_from;
       }
-      LayoutSource source(layout);
-      auto res = client.push(ref, media_type, bytes, source, popt);
+      rustimg::build::BlobStoreSource source(image.blobs());
+      auto res = client.push(ref, image.top().media_type, bytes, source, popt);
       nlohmann::json summary = {{"digest", res.digest},           {"bytes_uploaded", res.bytes_uploaded},
                                 {"blobs_uploaded", res.blobs_uploaded}, {"blobs_mounted", res.blobs_mounted},
                                 {"blobs_existing", res.blobs_existing}, {"manifests_pushed", res.manifests_pushed},
@@ -175,20 +116,20 @@ int main(int argc, char** argv) {
     } else if (cmd == "pull") {
       auto ref = rustimg::parse_reference(pos[0]);
       fs::path out = pos[1];
-      fs::create_directories(out);
       reg::PullOptions pl;
       if (!platform.empty()) pl.platform = rustimg::parse_platform(platform);
-      LayoutSink sink(out);
+      const rustimg::store::TempDir staging(fs::absolute(out).parent_path());
+      const rustimg::store::BlobStore blobs(staging.path());
+      rustimg::build::BlobStoreSink sink(blobs);
       auto res = client.pull(ref, sink, pl);
-      nlohmann::json desc = {{"mediaType", res.root.media_type},
-                             {"digest", res.root.digest},
-                             {"size", res.root.bytes.size()}};
-      if (!ref.tag.empty()) desc["annotations"] = {{"org.opencontainers.image.ref.name", ref.tag}};
-      nlohmann::json idx = {{"schemaVersion", 2},
-                            {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                            {"manifests", nlohmann::json::array({desc})}};
-      std::ofstream(out / "index.json") << idx.dump();
-      std::ofstream(out / "oci-layout") << R"({"imageLayoutVersion":"1.0.0"})";
+      // With a platform picked from an index, the layout holds that image.
+      const reg::RawManifest& top =
+          pl.platform && res.manifests.size() == 1 ? res.manifests.front() : res.root;
+      rustimg::oci::Descriptor root;
+      root.media_type = top.media_type;
+      root.digest = top.digest;
+      root.size = static_cast<std::int64_t>(top.bytes.size());
+      rustimg::store::write_oci_layout(out, blobs, root, ref.tag.empty() ? "latest" : ref.tag);
       nlohmann::json summary = {{"digest", res.root.digest}, {"bytes_downloaded", res.bytes_downloaded},
                                 {"manifests", res.manifests.size()}, {"progress_done_bytes", progress_done_bytes}};
       std::cout << summary.dump() << "\n" << ref.name() << "@" << res.root.digest << std::endl;
