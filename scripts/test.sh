@@ -26,6 +26,7 @@ python3 -m mypy.stubtest rustimg._core --allowlist bindings/python/stubtest-allo
 
 echo "== Go binding" >&2
 (cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go test -race -count=1 ./...)
+(cd examples/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go build -o /dev/null .)
 
 echo "== fuzzing the ELF reader" >&2
 scripts/fuzz.sh

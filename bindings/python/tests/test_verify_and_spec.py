@@ -53,6 +53,14 @@ def test_errors_are_typed_and_builtin_compatible(tmp_path):
     with pytest.raises(rustimg.InvalidArgumentError):
         rustimg.verify("/bin/ls", platform="linux/pdp11")
 
+    with pytest.raises(rustimg.UnsupportedError) as unsupported:
+        rustimg.verify("/bin/ls", platform="windows/amd64")
+    assert isinstance(unsupported.value, ValueError) and "Linux images only" in str(unsupported.value)
+
+    with pytest.raises(rustimg.IoError) as io:  # a directory is not a binary
+        rustimg.verify(tmp_path)
+    assert isinstance(io.value, OSError) and str(tmp_path) in str(io.value)
+
 
 def test_load_spec_from_a_workspace_crate():
     spec = rustimg.load_spec(crate=FIXTURES / "crates" / "ws" / "app", overrides={"user": "1000"})
