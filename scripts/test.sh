@@ -16,7 +16,7 @@ ctest --preset dev
 
 echo "== unit and C ABI tests under ASan+UBSan" >&2
 RUSTIMG_SKIP_APT=1 RUSTIMG_PRESET=asan scripts/setup.sh
-ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E integration
+ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E "integration|install"
 
 echo "== Python binding" >&2
 python3 -m pip install --quiet ./bindings/python mypy
