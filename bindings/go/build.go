@@ -19,8 +19,6 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
-	"runtime/cgo"
-	"unsafe"
 )
 
 // ProgressEvent is one step of a build: Stage is "cargo", "verify",
@@ -87,34 +85,15 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	}
 	copts.overrides_json = overrides
 
-	// A cancel token raised from another goroutine when ctx ends.
-	var token *C.rustimg_cancel_token
-	var cerr *C.rustimg_error
-	if rc := C.rustimg_cancel_token_new(&token, &cerr); rc < 0 {
-		return nil, takeError(rc, cerr)
+	hooks, err := newCallHooks(ctx, opts.Progress, &mem)
+	if err != nil {
+		return nil, err
 	}
-	defer C.rustimg_cancel_token_free(token)
-	copts.cancel = token
-	done := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		select {
-		case <-ctx.Done():
-			C.rustimg_cancel_token_cancel(token)
-		case <-done:
-		}
-	}()
-	defer func() { close(done); <-stopped }()
+	defer hooks.close()
+	copts.cancel = hooks.token
+	copts.progress_payload = hooks.payload
 
-	// The progress callback gets a handle to the Go function, stored in C
-	// memory so no Go pointer crosses into C.
-	h := cgo.NewHandle(&progressState{fn: opts.Progress, ctx: ctx})
-	defer h.Delete()
-	slot := (*C.uintptr_t)(mem.alloc(unsafe.Sizeof(C.uintptr_t(0))))
-	*slot = C.uintptr_t(h)
-	copts.progress_payload = unsafe.Pointer(slot)
-
+	var cerr *C.rustimg_error
 	var result *C.rustimg_build_result
 	rc := C.call_build(&result, &copts, &cerr)
 	runtime.KeepAlive(opts)

@@ -15,7 +15,6 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
-	"runtime/cgo"
 	"unsafe"
 )
 
@@ -72,32 +71,18 @@ func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 	copts.jobs = C.uint(opts.Jobs)
 	copts.chunk_size = C.ulonglong(opts.ChunkSize)
 
-	var token *C.rustimg_cancel_token
-	var cerr *C.rustimg_error
-	if rc := C.rustimg_cancel_token_new(&token, &cerr); rc < 0 {
-		return takeError(rc, cerr)
+	hooks, err := newCallHooks(ctx, opts.Progress, &mem)
+	if err != nil {
+		return err
 	}
-	defer C.rustimg_cancel_token_free(token)
-	copts.cancel = token
-	done, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		select {
-		case <-ctx.Done():
-			C.rustimg_cancel_token_cancel(token)
-		case <-done:
-		}
-	}()
-	defer func() { close(done); <-stopped }()
-
-	if opts.Progress != nil {
-		h := cgo.NewHandle(&progressState{fn: opts.Progress, ctx: ctx})
-		defer h.Delete()
-		slot := (*C.uintptr_t)(mem.alloc(unsafe.Sizeof(C.uintptr_t(0))))
-		*slot = C.uintptr_t(h)
-		copts.progress_payload = unsafe.Pointer(slot)
+	defer hooks.close()
+	copts.cancel = hooks.token
+	if hooks.payload != nil {
+		copts.progress_payload = hooks.payload
 		C.set_progress(&copts)
 	}
+
+	var cerr *C.rustimg_error
 	rc := fn(&copts, &cerr)
 	runtime.KeepAlive(opts)
 	if rc < 0 {

@@ -19,6 +19,9 @@
 
 namespace rustimg::image {
 
+/// The spec's healthcheck as the config's Healthcheck field.
+oci::HealthConfig health_config(const Healthcheck& healthcheck);
+
 /// The PATH every rustimg image gets unless the spec sets one.
 inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 

@@ -190,17 +190,7 @@ oci::ImageConfig merge_config(const Spec& spec, const oci::ImageConfig& base, st
   c.user = spec_sets(spec, "user") ? spec.user : base.user;
   c.working_dir = spec_sets(spec, "workdir") ? spec.workdir : base.working_dir;
   c.stop_signal = spec_sets(spec, "stop-signal") ? spec.stop_signal : base.stop_signal;
-  if (spec.healthcheck) {
-    oci::HealthConfig h;
-    h.test = spec.healthcheck->test;
-    h.interval_ns = spec.healthcheck->interval_ns;
-    h.timeout_ns = spec.healthcheck->timeout_ns;
-    h.start_period_ns = spec.healthcheck->start_period_ns;
-    h.retries = spec.healthcheck->retries;
-    c.healthcheck = std::move(h);
-  } else {
-    c.healthcheck = base.healthcheck;
-  }
+  c.healthcheck = spec.healthcheck ? health_config(*spec.healthcheck) : base.healthcheck;
 
   // Env: the base's entries in their order, each replaced by the spec's
   // value of the same name; then the spec's other entries by name. PATH is

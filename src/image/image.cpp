@@ -4,6 +4,16 @@
 #include "rustimg/error.hpp"
 
 namespace rustimg::image {
+
+oci::HealthConfig health_config(const Healthcheck& h) {
+  oci::HealthConfig out;
+  out.test = h.test;
+  out.interval_ns = h.interval_ns;
+  out.timeout_ns = h.timeout_ns;
+  out.start_period_ns = h.start_period_ns;
+  out.retries = h.retries;
+  return out;
+}
 namespace {
 
 std::string binary_name_for(const Spec& spec, std::string_view binary_name) {
@@ -53,15 +63,7 @@ oci::ImageConfig make_config(const Spec& spec, const Platform& platform, std::st
   for (const char* key : {oci::annotation::kSource, oci::annotation::kRevision, oci::annotation::kVersion})
     if (const auto it = spec.annotations.find(key); it != spec.annotations.end()) c.labels.emplace(key, it->second);
 
-  if (spec.healthcheck) {
-    oci::HealthConfig h;
-    h.test = spec.healthcheck->test;
-    h.interval_ns = spec.healthcheck->interval_ns;
-    h.timeout_ns = spec.healthcheck->timeout_ns;
-    h.start_period_ns = spec.healthcheck->start_period_ns;
-    h.retries = spec.healthcheck->retries;
-    c.healthcheck = std::move(h);
-  }
+  if (spec.healthcheck) c.healthcheck = health_config(*spec.healthcheck);
 
   for (const AppliedLayer& l : layers) {
     c.diff_ids.push_back(l.layer.diff_id);

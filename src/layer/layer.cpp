@@ -58,8 +58,9 @@ Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSi
   // tar -> [hash: diff_id] -> compressor -> [hash: digest] -> out
   HashingSink compressed(out);
   std::unique_ptr<Compressor> compressor;
-  if (options.compression == Compression::Gzip) compressor = make_gzip(compressed);
-  if (options.compression == Compression::Zstd) compressor = make_zstd(compressed);
+  const unsigned workers = compression_workers(options.threads);
+  if (options.compression == Compression::Gzip) compressor = make_gzip(compressed, workers, options.gzip_level);
+  if (options.compression == Compression::Zstd) compressor = make_zstd(compressed, workers);
 
   HashingSink tar(compressor ? static_cast<oci::ByteSink&>(*compressor) : compressed);
   ProgressSink progress(tar, options.on_progress);

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "rustimg/error.hpp"
@@ -72,9 +74,9 @@ void AtomicFile::write(std::span<const std::byte> data) {
   buffer_.append(reinterpret_cast<const char*>(data.data()), data.size());
 }
 
-void AtomicFile::commit(const std::filesystem::path& target) {
+void AtomicFile::commit(const std::filesystem::path& target, bool sync) {
   flush();
-  if (::fsync(fd_) != 0) throw Error(ErrorCode::Io, "cannot sync " + temp_.string() + ": " + errno_text());
+  if (sync && ::fsync(fd_) != 0) throw Error(ErrorCode::Io, "cannot sync " + temp_.string() + ": " + errno_text());
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) throw Error(ErrorCode::Io, "cannot close " + temp_.string() + ": " + errno_text());
@@ -90,8 +92,51 @@ void write_file_atomically(const std::filesystem::path& target, std::string_view
   f.commit(target);
 }
 
+namespace {
+
+constexpr const char* kStagingPrefix = ".rustimg-staging-";
+constexpr std::size_t kMaxConcurrentSyncs = 16;
+
+/// fsyncs one file; returns an error message, empty on success.
+std::string sync_one(const std::filesystem::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot open " + file.string() + " to sync it: " + errno_text();
+  std::string error;
+  if (::fsync(fd) != 0) error = "cannot sync " + file.string() + ": " + errno_text();
+  ::close(fd);
+  return error;
+}
+
+}  // namespace
+
+void sync_files(const std::vector<std::filesystem::path>& files) {
+  std::vector<std::string> errors(files.size());
+  for (std::size_t begin = 0; begin < files.size(); begin += kMaxConcurrentSyncs) {
+    const std::size_t end = std::min(files.size(), begin + kMaxConcurrentSyncs);
+    std::vector<std::thread> threads;
+    threads.reserve(end - begin);  // so emplace_back never reallocates with threads running
+    for (std::size_t i = begin + 1; i < end; ++i) {
+      try {
+        threads.emplace_back([&files, &errors, i] { errors[i] = sync_one(files[i]); });
+      } catch (const std::system_error&) {
+        errors[i] = sync_one(files[i]);  // no thread to spare: sync it here
+      }
+    }
+    errors[begin] = sync_one(files[begin]);
+    for (auto& t : threads) t.join();
+  }
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(ErrorCode::Io, e);
+}
+
+bool is_staging_dir(const std::filesystem::path& dir) {
+  std::filesystem::path p = dir;
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string().rfind(kStagingPrefix, 0) == 0;
+}
+
 TempDir::TempDir(const std::filesystem::path& parent) {
-  std::string tmpl = (parent / ".rustimg-staging-XXXXXX").string();
+  std::string tmpl = (parent / (std::string(kStagingPrefix) + "XXXXXX")).string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   if (::mkdtemp(buf.data()) == nullptr)

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "rustimg/oci.hpp"
 
@@ -20,8 +21,10 @@ class AtomicFile final : public oci::ByteSink {
 
   using oci::ByteSink::write;
   void write(std::span<const std::byte> data) override;
-  /// Flushes, fsyncs, closes and renames the file to `target` (replacing it).
-  void commit(const std::filesystem::path& target);
+  /// Flushes, fsyncs (unless `sync` is false: for scratch files that are
+  /// made durable later, or never), closes and renames the file to `target`
+  /// (replacing it).
+  void commit(const std::filesystem::path& target, bool sync = true);
 
  private:
   void flush();
@@ -33,6 +36,16 @@ class AtomicFile final : public oci::ByteSink {
 
 /// Writes `content` to `target` atomically.
 void write_file_atomically(const std::filesystem::path& target, std::string_view content);
+
+/// fsyncs every file, several at a time, so the file system can commit them
+/// in one journal transaction rather than one after another. Throws Io
+/// naming the first file that fails.
+void sync_files(const std::vector<std::filesystem::path>& files);
+
+/// True for a directory rustimg stages blobs in (a TempDir,
+/// ".rustimg-staging-*"): its files are scratch, removed when the build
+/// ends, and made durable only when published.
+bool is_staging_dir(const std::filesystem::path& dir);
 
 
 }  // namespace rustimg::store

@@ -49,7 +49,12 @@ BlobStore::Writer::~Writer() = default;
 
 void BlobStore::Writer::write(std::span<const std::byte> data) { file_->write(data); }
 
-void BlobStore::Writer::commit(std::string_view digest) { file_->commit(store_.path_of(digest)); }
+// Blobs staged for a build are scratch: they are synced when published
+// (write_oci_layout syncs them before linking them into the layout), so a
+// crash can never leave a published blob name without its content.
+void BlobStore::Writer::commit(std::string_view digest) {
+  file_->commit(store_.path_of(digest), !is_staging_dir(store_.root()));
+}
 
 std::unique_ptr<BlobStore::Writer> BlobStore::begin_blob() const {
   return std::unique_ptr<Writer>(new Writer(*this));

@@ -123,9 +123,22 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   fs::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
 
-  // 1. Blobs first: unreferenced blobs are harmless if we stop here.
+  // 1. Blobs first: unreferenced blobs are harmless if we stop here. Each
+  //    is durable before its name appears in the layout (staged blobs are
+  //    written without fsync); syncing them together lets the file system
+  //    commit them at once.
   const BlobStore target(dir);
-  for (const oci::Descriptor& d : referenced_blobs(blobs, top)) transfer_blob(blobs, target, d.digest);
+  std::vector<std::string> missing;
+  std::vector<fs::path> sources;
+  for (const oci::Descriptor& d : referenced_blobs(blobs, top)) {
+    if (target.contains(d.digest)) continue;
+    if (!blobs.contains(d.digest))
+      throw Error(ErrorCode::NotFound, "blob " + d.digest + " is missing from " + blobs.root().string());
+    missing.push_back(d.digest);
+    sources.push_back(blobs.path_of(d.digest));
+  }
+  sync_files(sources);
+  for (const std::string& digest : missing) transfer_blob(blobs, target, digest);
 
   // 2. The layout marker.
   if (!fs::exists(dir / "oci-layout", ec)) write_file_atomically(dir / "oci-layout", kOciLayoutFile);

@@ -461,3 +461,165 @@ BOOST_AUTO_TEST_CASE(escapes_are_rejected) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// --- parallel compression (more of the layer suite) ------------------------
+
+BOOST_AUTO_TEST_SUITE(layer)
+
+namespace {
+
+/// Deterministic, compressible-but-not-trivial bytes: words from a small
+/// vocabulary mixed with runs of pseudo-random bytes.
+std::string synthetic_data(std::size_t size, std::uint32_t seed) {
+  static const char* const words[] = {"layer ", "image ", "rust ", "deflate ", "block ", "\n", "0x7f454c46 ",
+                                      "static ", "manifest ", "sha256 ", "tar ", "registry "};
+  std::string out;
+  out.reserve(size + 64);
+  std::uint32_t x = seed;
+  auto next = [&] {
+    x = x * 1664525u + 1013904223u;
+    return x >> 8;
+  };
+  while (out.size() < size) {
+    if (next() % 8 == 0) {
+      const std::uint32_t n = 16 + next() % 200;
+      for (std::uint32_t i = 0; i < n; ++i) out += static_cast<char>(next() & 0xff);
+    } else {
+      out += words[next() % (sizeof words / sizeof *words)];
+    }
+  }
+  out.resize(size);
+  return out;
+}
+
+/// The same tar as one ordinary zlib gzip stream at level 6.
+std::string single_stream_gzip(const std::string& in) {
+  z_stream zs{};
+  BOOST_REQUIRE(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  BOOST_REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+rustimg::layer::Layer layer_with_threads(const FileTree& t, Compression c, unsigned threads, std::string& bytes) {
+  MemorySink sink;
+  LayerOptions o{c};
+  o.threads = threads;
+  const auto l = rustimg::layer::write_layer(t, o, sink);
+  bytes = sink.bytes;
+  return l;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(gzip_same_bytes_for_any_thread_count_and_decompresses) {
+  ScratchDir dir;
+  // ~3 MiB: about 24 blocks of 128 KiB, more than the workers can hold in flight.
+  write_file(dir.path() / "big", synthetic_data(3u << 20, 42));
+  write_file(dir.path() / "small", "hello\n");
+  FileTree t;
+  t.add_file("/data/big", dir.path() / "big", 0644);
+  t.add_file("/data/small", dir.path() / "small", 0644);
+  const std::string tar = tar_of(t);
+  BOOST_REQUIRE(tar.size() > 20 * 128 * 1024);
+
+  std::string one, two, four, seven;
+  const auto l1 = layer_with_threads(t, Compression::Gzip, 1, one);
+  const auto l2 = layer_with_threads(t, Compression::Gzip, 2, two);
+  const auto l4 = layer_with_threads(t, Compression::Gzip, 4, four);
+  const auto l7 = layer_with_threads(t, Compression::Gzip, 7, seven);
+  BOOST_TEST(one == two);
+  BOOST_TEST(one == four);
+  BOOST_TEST(one == seven);
+  BOOST_TEST(l1.descriptor.digest == l4.descriptor.digest);
+  BOOST_TEST(l1.descriptor.digest == rustimg::oci::sha256_digest(one));
+  BOOST_TEST(l2.diff_id == rustimg::oci::sha256_digest(tar));
+
+  // One valid gzip member (the helper checks the trailer's CRC and size
+  // through zlib and that nothing follows), holding exactly the tar.
+  BOOST_TEST(gunzip(one) == tar);
+  const unsigned char want[10] = {0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff};
+  for (std::size_t i = 0; i < 10; ++i) BOOST_TEST(static_cast<unsigned char>(one[i]) == want[i], "header byte " << i);
+
+  // Independent blocks cost little: within 1% (+1 KiB) of one zlib stream.
+  const std::size_t single = single_stream_gzip(tar).size();
+  BOOST_TEST_MESSAGE("parallel gzip " << one.size() << " bytes, single stream " << single);
+  BOOST_TEST(one.size() <= single + single / 100 + 1024);
+}
+
+BOOST_AUTO_TEST_CASE(gzip_block_boundaries_and_tiny_streams) {
+  ScratchDir dir;
+  // One file whose tar (512 header + data + 1024 end) is exactly 4 blocks,
+  // then one byte less and one block more: the last-block logic at the edges.
+  const std::size_t block = 128 * 1024;
+  for (const std::size_t tar_size : {4 * block, 4 * block + 512, block, 2048ul}) {
+    const std::size_t data = tar_size - 1536;
+    write_file(dir.path() / "f", synthetic_data(data, static_cast<std::uint32_t>(tar_size)));
+    FileTree t;
+    t.add_file("f", dir.path() / "f", 0644);
+    const std::string tar = tar_of(t);
+    BOOST_REQUIRE(tar.size() == tar_size);
+    std::string a, b;
+    layer_with_threads(t, Compression::Gzip, 1, a);
+    layer_with_threads(t, Compression::Gzip, 3, b);
+    BOOST_TEST(a == b, "tar size " << tar_size);
+    BOOST_TEST(gunzip(a) == tar, "tar size " << tar_size);
+  }
+  // The empty tree: 1024 zero bytes, one block.
+  std::string a, b;
+  layer_with_threads(FileTree{}, Compression::Gzip, 1, a);
+  layer_with_threads(FileTree{}, Compression::Gzip, 8, b);
+  BOOST_TEST(a == b);
+  BOOST_TEST(gunzip(a) == std::string(1024, '\0'));
+}
+
+BOOST_AUTO_TEST_CASE(gzip_level_is_explicit_and_checked) {
+  ScratchDir dir;
+  write_file(dir.path() / "f", synthetic_data(600000, 3));
+  FileTree t;
+  t.add_file("f", dir.path() / "f", 0644);
+  auto with_level = [&](int level, unsigned threads) {
+    MemorySink sink;
+    LayerOptions o{Compression::Gzip};
+    o.gzip_level = level;
+    o.threads = threads;
+    rustimg::layer::write_layer(t, o, sink);
+    return sink.bytes;
+  };
+  const std::string fast = with_level(1, 1), fast4 = with_level(1, 4), best = with_level(9, 2);
+  const std::string def = with_level(6, 1);
+  BOOST_TEST(fast == fast4);
+  BOOST_TEST(fast != def);
+  BOOST_TEST(gunzip(fast) == tar_of(t));
+  BOOST_TEST(gunzip(best) == tar_of(t));
+  BOOST_TEST(fast.size() > def.size());
+  // XFL as zlib writes it: 4 for the fastest level, 2 for the slowest, else 0.
+  BOOST_TEST(static_cast<unsigned char>(fast[8]) == 4u);
+  BOOST_TEST(static_cast<unsigned char>(best[8]) == 2u);
+  BOOST_TEST(static_cast<unsigned char>(def[8]) == 0u);
+  expect_error([&] { with_level(0, 1); }, ErrorCode::InvalidArgument, "gzip level 0");
+  expect_error([&] { with_level(10, 1); }, ErrorCode::InvalidArgument, "gzip level 10");
+}
+
+BOOST_AUTO_TEST_CASE(zstd_same_bytes_for_any_thread_count_and_decompresses) {
+  ScratchDir dir;
+  write_file(dir.path() / "big", synthetic_data(12u << 20, 7));
+  FileTree t;
+  t.add_file("/data/big", dir.path() / "big", 0644);
+  std::string one, two, four;
+  const auto l1 = layer_with_threads(t, Compression::Zstd, 1, one);
+  layer_with_threads(t, Compression::Zstd, 2, two);
+  layer_with_threads(t, Compression::Zstd, 4, four);
+  BOOST_TEST(one == two);
+  BOOST_TEST(one == four);
+  BOOST_TEST(unzstd(one) == tar_of(t));
+  BOOST_TEST(l1.diff_id == rustimg::oci::sha256_digest(tar_of(t)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -153,6 +153,31 @@ BOOST_AUTO_TEST_CASE(failed_update_leaves_previous_state) {
   BOOST_TEST(!has_temp_files(layout));
 }
 
+BOOST_AUTO_TEST_CASE(blobs_staged_in_a_temp_dir_are_published_intact) {
+  // Staged blobs are written without fsync and synced (several at once)
+  // when published: every referenced blob must arrive whole.
+  ScratchDir out;
+  const fs::path layout = out.path() / "layout";
+  rustimg::oci::Descriptor top;
+  {
+    const rustimg::store::TempDir staging(out.path());
+    BlobStore s(staging.path());
+    top = make_image(s, "staged content");
+    rustimg::store::write_oci_layout(layout, s, top, "latest");
+  }
+  const BlobStore target(layout);
+  const auto blobs = rustimg::store::referenced_blobs(target, top);
+  BOOST_TEST(blobs.size() == 3u);  // manifest, config, layer
+  for (const auto& d : blobs) {
+    const std::string bytes = read_file(target.path_of(d.digest));
+    BOOST_TEST(rustimg::oci::sha256_digest(bytes) == d.digest);
+    BOOST_TEST(static_cast<std::int64_t>(bytes.size()) == d.size);
+  }
+  std::size_t left = 0;
+  for (const auto& e : fs::directory_iterator(out.path())) left += e.path().filename() != "layout";
+  BOOST_TEST(left == 0u);  // the staging directory is gone
+}
+
 BOOST_AUTO_TEST_CASE(refuses_a_directory_that_is_not_a_layout) {
   ScratchDir stage, out;
   BlobStore s(stage.path());
