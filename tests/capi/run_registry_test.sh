@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Starts the real docker-registry with htpasswd auth on a free loopback port,
+# builds a small image with the CLI, and runs the C registry test against it.
+set -euo pipefail
+test_exe=$1 rustimg=$2
+work=$(mktemp -d)
+registry_pid=
+cleanup() { [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# testuser / testpass (bcrypt)
+echo 'testuser:$2y$05$GeRT2tq5JnOHSjjIRSJiq.gQKdeAOCC1WwUWxI5LGXyZhs1IxxO5u' > "$work/htpasswd"
+cat > "$work/config.yml" <<YAML
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/data}}
+http: {addr: 127.0.0.1:$port}
+auth: {htpasswd: {realm: test, path: $work/htpasswd}}
+YAML
+docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+registry_pid=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+"$rustimg" build --binary /bin/ls --base scratch --allow-dynamic --output "oci:$work/layout" >/dev/null 2>&1
+"$test_exe" "127.0.0.1:$port" "$work/layout" "$work"
