@@ -53,36 +53,36 @@ void FileTree::add(Entry entry) {
                                               "); give each file one destination");
 }
 
-void FileTree::add_directory(std::string_view image_path, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
+namespace {
+
+/// An entry with the fields every kind shares.
+Entry make_entry(std::string_view image_path, EntryType type, std::uint32_t mode, std::uint32_t uid,
+                           std::uint32_t gid) {
   Entry e;
-  e.path = normalize(image_path);
-  e.type = EntryType::Directory;
+  e.path = FileTree::normalize(image_path);
+  e.type = type;
   e.mode = mode & 07777;
   e.uid = uid;
   e.gid = gid;
-  add(std::move(e));
+  return e;
+}
+
+}  // namespace
+
+void FileTree::add_directory(std::string_view image_path, std::uint32_t mode, std::uint32_t uid, std::uint32_t gid) {
+  add(make_entry(image_path, EntryType::Directory, mode, uid, gid));
 }
 
 void FileTree::add_file(std::string_view image_path, const std::filesystem::path& source, std::uint32_t mode,
                         std::uint32_t uid, std::uint32_t gid) {
-  Entry e;
-  e.path = normalize(image_path);
-  e.type = EntryType::File;
-  e.mode = mode & 07777;
-  e.uid = uid;
-  e.gid = gid;
+  Entry e = make_entry(image_path, EntryType::File, mode, uid, gid);
   e.source = source;
   add(std::move(e));
 }
 
 void FileTree::add_content(std::string_view image_path, std::string content, std::uint32_t mode, std::uint32_t uid,
                            std::uint32_t gid) {
-  Entry e;
-  e.path = normalize(image_path);
-  e.type = EntryType::File;
-  e.mode = mode & 07777;
-  e.uid = uid;
-  e.gid = gid;
+  Entry e = make_entry(image_path, EntryType::File, mode, uid, gid);
   e.content = std::move(content);
   add(std::move(e));
 }
@@ -90,12 +90,7 @@ void FileTree::add_content(std::string_view image_path, std::string content, std
 void FileTree::add_symlink(std::string_view image_path, std::string target, std::uint32_t uid, std::uint32_t gid) {
   if (target.empty() || target.find('\0') != std::string::npos)
     bad_path(image_path, "a symlink needs a non-empty target without NUL bytes");
-  Entry e;
-  e.path = normalize(image_path);
-  e.type = EntryType::Symlink;
-  e.mode = 0777;
-  e.uid = uid;
-  e.gid = gid;
+  Entry e = make_entry(image_path, EntryType::Symlink, 0777, uid, gid);
   e.link_target = std::move(target);
   add(std::move(e));
 }

@@ -7,19 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "rustimg.h"
 
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                     \
-  do {                                                                  \
-    ++checks;                                                           \
-    if (!(cond)) {                                                      \
-      ++failures;                                                       \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                   \
-  } while (0)
+CHECK_COUNTERS;
 
 static int contains(const char *haystack, const char *needle) {
   return haystack != NULL && strstr(haystack, needle) != NULL;

@@ -5,17 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "rustimg.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    ++checks;                                                                        \
-    if (!(cond)) {                                                                   \
-      ++failures;                                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-    }                                                                                \
-  } while (0)
+CHECK_COUNTERS;
 
 struct creds_state {
   const char *password; /* NULL: answer "not mine" (fall through) */
