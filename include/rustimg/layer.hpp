@@ -13,10 +13,11 @@
 // 512-byte zero blocks (no padding to a 10 KiB record, like Go's archive/tar).
 // gzip: one member (MTIME 0, no name/comment/extra, OS byte 0xff, like Go's
 // compress/gzip) whose deflate stream is made pigz-style of independently
-// compressed 128 KiB blocks (zlib level 6 unless LayerOptions::gzip_level
-// says otherwise; each block primed with the 32 KiB before it, blocks joined
-// by sync flushes), so every core can compress a large layer.
-// zstd: level 3, checksum on, libzstd's multi-threaded format. Compressed
+// compressed 128 KiB blocks (zlib level 6 unless LayerOptions::level says
+// otherwise; each block primed with the 32 KiB before it, blocks joined by
+// sync flushes), so every core can compress a large layer.
+// zstd: level 3 unless LayerOptions::level says otherwise, checksum on,
+// libzstd's multi-threaded format. Compressed
 // bytes never depend on the number of threads, and are identical for the
 // same zlib/libzstd version; the diff_id is identical everywhere.
 #pragma once
@@ -99,10 +100,12 @@ struct LayerOptions {
   /// Compression threads: 0 uses every CPU this process may run on. The
   /// output bytes are the same for any value.
   unsigned threads = 0;
-  /// zlib level for gzip, 1..9 (InvalidArgument otherwise). Part of the
-  /// layer's identity: another level gives other bytes. 6 is zlib's default;
-  /// Go's BestSpeed (crane, ko) is 1, about 3x faster and 8-12% larger.
-  int gzip_level = 6;
+  /// Compression level: gzip 1..9, zstd 1..19 (InvalidArgument otherwise);
+  /// 0 is the default (gzip 6, zlib's default; zstd 3). Ignored without
+  /// compression. Part of the layer's identity: another level gives other
+  /// bytes. Go's gzip BestSpeed (crane, ko) is level 1: about 3x faster than
+  /// 6, layers 8-12% larger.
+  int level = 0;
 };
 
 inline constexpr std::uint64_t kProgressInterval = 64ull << 20;

@@ -38,6 +38,13 @@ struct Metadata;
 enum class Compression { Gzip, Zstd, None };
 const char* to_string(Compression c) noexcept;  // "gzip", "zstd", "none"
 
+/// Compression levels: gzip (zlib) 1..9, zstd 1..19; the defaults are zlib's
+/// 6 and zstd's 3.
+inline constexpr int kGzipMaxLevel = 9;
+inline constexpr int kZstdMaxLevel = 19;
+inline constexpr int kGzipDefaultLevel = 6;
+inline constexpr int kZstdDefaultLevel = 3;
+
 /// Files copied from the crate into the image.
 struct Asset {
   std::string source;                  ///< glob relative to the crate directory
@@ -96,6 +103,8 @@ struct Spec {
   std::optional<Healthcheck> healthcheck;
   std::vector<std::string> tags;
   Compression compression = Compression::Gzip;
+  /// gzip 1..9, zstd 1..19; 0: the compression's default (gzip 6, zstd 3).
+  int compression_level = 0;
   std::vector<Asset> assets;
   bool ca_certificates = true;         ///< add a CA bundle and SSL_CERT_FILE
   std::string ca_bundle;               ///< file to take it from; empty: the host's

@@ -77,6 +77,7 @@ layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, con
                        store::BlobStore& blobs, const Reporter& report) {
   auto writer = blobs.begin_blob();
   layer::LayerOptions options{o.spec.compression, o.format, o.created, {}};
+  options.level = o.spec.compression_level;
   options.on_progress = [&](std::uint64_t bytes) {
     report("layer", what + ": " + std::to_string(bytes >> 20) + " MiB so far");
     return true;

@@ -1,4 +1,5 @@
 // rustimg build: prebuilt binaries + spec -> a reproducible OCI image.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -57,6 +58,8 @@ constexpr const char* kBuildUsage =
     "  --label K=V          a config label (repeatable)\n"
     "  --annotation K=V     a manifest annotation (repeatable)\n"
     "  --compression C      gzip (default), zstd or none\n"
+    "  --compression-level N  gzip 1-9 (default 6; 1 is crane's and ko's), zstd 1-19\n"
+    "                       (default 3)\n"
     "  --format F           oci (default) or docker (Docker schema 2 media types)\n"
     "  --spec FILE          read the image spec from FILE (flags override it)\n"
     "  --crate DIR          the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
@@ -144,6 +147,14 @@ Options parse(std::span<const std::string> args) {
       o.format = f == "oci" ? oci::Format::Oci : oci::Format::Docker;
     } else if (a == "--base" || a == "--user" || a == "--workdir" || a == "--compression") {
       o.overrides[a.substr(2)] = value();
+    } else if (a == "--compression-level") {
+      // A number goes to the spec as one; anything else too, as a string,
+      // for the spec's own error.
+      const std::string v = value();
+      const bool digits = !v.empty() && v.size() < 10 && std::all_of(v.begin(), v.end(), [](char ch) {
+        return ch >= '0' && ch <= '9';
+      });
+      o.overrides["compression-level"] = digits ? json(std::stoi(v)) : json(v);
     } else if (a == "--entrypoint") {
       o.overrides["entrypoint"] = command_value(a, value());
     } else if (a == "--cmd") {

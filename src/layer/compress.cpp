@@ -37,7 +37,6 @@ namespace {
 constexpr std::size_t kOutChunk = 64 * 1024;
 constexpr int kGzipMemLevel = 8;
 constexpr unsigned char kGzipOsUnknown = 0xff;
-constexpr int kZstdLevel = 3;
 constexpr unsigned kMaxWorkers = 64;
 
 static_assert(kGzipDictSize <= kGzipBlockSize, "a block must hold a whole dictionary");
@@ -122,7 +121,7 @@ class Gzip final : public Compressor {
         max_in_flight_(2 * workers_),
         level_(level),
         inline_(level) {
-    if (level < 1 || level > 9)
+    if (level < 1 || level > kGzipMaxLevel)
       throw Error(ErrorCode::InvalidArgument, "gzip level " + std::to_string(level) + " is not between 1 and 9");
     cur_ = acquire();
   }
@@ -312,9 +311,13 @@ class Gzip final : public Compressor {
 
 class Zstd final : public Compressor {
  public:
-  Zstd(oci::ByteSink& out, unsigned workers) : out_(out), cctx_(ZSTD_createCCtx()) {
+  Zstd(oci::ByteSink& out, unsigned workers, int level) : out_(out) {
+    if (level < 1 || level > kZstdMaxLevel)
+      throw Error(ErrorCode::InvalidArgument, "zstd level " + std::to_string(level) + " is not between 1 and " +
+                                                  std::to_string(kZstdMaxLevel));
+    cctx_.reset(ZSTD_createCCtx());
     if (cctx_ == nullptr) throw Error(ErrorCode::Generic, "zstd: cannot create a compression context");
-    set(ZSTD_c_compressionLevel, kZstdLevel, "the compression level");
+    set(ZSTD_c_compressionLevel, level, "the compression level");
     set(ZSTD_c_checksumFlag, 1, "the checksum flag");
     // libzstd's multi-threaded format (nbWorkers >= 1) gives the same bytes
     // for any worker count, but not the same as single-threaded mode
@@ -322,9 +325,6 @@ class Zstd final : public Compressor {
     const int n = static_cast<int>(std::clamp(workers, 1u, kZstdMaxWorkers));
     set(ZSTD_c_nbWorkers, n, "the worker count (is libzstd built without multi-threading?)");
   }
-  ~Zstd() override { ZSTD_freeCCtx(cctx_); }
-  Zstd(const Zstd&) = delete;
-  Zstd& operator=(const Zstd&) = delete;
 
   using oci::ByteSink::write;
   void write(std::span<const std::byte> data) override {
@@ -340,20 +340,23 @@ class Zstd final : public Compressor {
 
  private:
   void set(ZSTD_cParameter p, int v, const char* what) {
-    if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx_, p, v)))
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx_.get(), p, v)))
       throw Error(ErrorCode::Generic, std::string("zstd: cannot set ") + what);
   }
 
   std::size_t pump(ZSTD_inBuffer& in, ZSTD_EndDirective mode) {
     ZSTD_outBuffer outb{buf_.data(), buf_.size(), 0};
-    const std::size_t rc = ZSTD_compressStream2(cctx_, &outb, &in, mode);
+    const std::size_t rc = ZSTD_compressStream2(cctx_.get(), &outb, &in, mode);
     if (ZSTD_isError(rc)) throw Error(ErrorCode::Generic, std::string("zstd: ") + ZSTD_getErrorName(rc));
     if (outb.pos > 0) out_.write(std::span<const std::byte>(buf_.data(), outb.pos));
     return rc;
   }
 
+  struct FreeCCtx {
+    void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
+  };
   oci::ByteSink& out_;
-  ZSTD_CCtx* cctx_;
+  std::unique_ptr<ZSTD_CCtx, FreeCCtx> cctx_;
   std::array<std::byte, kOutChunk> buf_{};
 };
 
@@ -372,8 +375,8 @@ unsigned compression_workers(unsigned requested) noexcept {
 std::unique_ptr<Compressor> make_gzip(oci::ByteSink& out, unsigned workers, int level) {
   return std::make_unique<Gzip>(out, workers, level);
 }
-std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers) {
-  return std::make_unique<Zstd>(out, workers);
+std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers, int level) {
+  return std::make_unique<Zstd>(out, workers, level);
 }
 
 }  // namespace rustimg::layer

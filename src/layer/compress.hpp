@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "rustimg/oci.hpp"
+#include "rustimg/spec.hpp"
 
 namespace rustimg::layer {
 
@@ -23,7 +24,6 @@ inline constexpr std::size_t kGzipBlockSize = 128 * 1024;
 inline constexpr std::size_t kGzipDictSize = 32 * 1024;
 /// The default gzip level (zlib's default; Go's compress/gzip BestSpeed, which
 /// crane and ko use, is level 1: faster, about 8-12% larger layers).
-inline constexpr int kGzipDefaultLevel = 6;
 /// zstd multi-threading never uses more workers than this (memory: about
 /// 20 MB per worker at level 3, so peak RSS stays well under 100 MB;
 /// the output is the same for any worker count >= 1).
@@ -42,9 +42,9 @@ unsigned compression_workers(unsigned requested) noexcept;
 /// (1: inline, no thread); the bytes never depend on `workers`. At most
 /// 2 * workers + 2 blocks are in memory at once.
 std::unique_ptr<Compressor> make_gzip(oci::ByteSink& out, unsigned workers = 1, int level = kGzipDefaultLevel);
-/// zstd via libzstd: level 3, checksum, libzstd's multi-threaded mode with
+/// zstd via libzstd: `level` 1..19, checksum, libzstd's multi-threaded mode with
 /// min(workers, kZstdMaxWorkers) workers (always >= 1: libzstd's output
 /// with 1..N workers is identical, and differs from its single-threaded mode).
-std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers = 1);
+std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers = 1, int level = kZstdDefaultLevel);
 
 }  // namespace rustimg::layer

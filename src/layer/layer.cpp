@@ -59,8 +59,10 @@ Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSi
   HashingSink compressed(out);
   std::unique_ptr<Compressor> compressor;
   const unsigned workers = compression_workers(options.threads);
-  if (options.compression == Compression::Gzip) compressor = make_gzip(compressed, workers, options.gzip_level);
-  if (options.compression == Compression::Zstd) compressor = make_zstd(compressed, workers);
+  if (options.compression == Compression::Gzip)
+    compressor = make_gzip(compressed, workers, options.level == 0 ? kGzipDefaultLevel : options.level);
+  if (options.compression == Compression::Zstd)
+    compressor = make_zstd(compressed, workers, options.level == 0 ? kZstdDefaultLevel : options.level);
 
   HashingSink tar(compressor ? static_cast<oci::ByteSink&>(*compressor) : compressed);
   ProgressSink progress(tar, options.on_progress);

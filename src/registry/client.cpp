@@ -121,6 +121,22 @@ std::string media_type_of(const std::string& declared, const nlohmann::json& doc
 }
 
 /// OCI-Chunk-Min-Length: the smallest chunk a registry accepts (0: no limit).
+/// The distinct blobs (config, then layers) an image manifest refers to.
+std::vector<Descriptorish> image_blobs(const nlohmann::json& doc, const std::string& what) {
+  std::vector<Descriptorish> blobs;
+  if (doc.contains("config")) {
+    if (!doc["config"].is_object()) throw Error(ErrorCode::InvalidArgument, what + ": \"config\" is not an object");
+    nlohmann::json wrap = {{"c", nlohmann::json::array({doc["config"]})}};
+    blobs = descriptors_of(wrap, "c", what);
+  }
+  for (auto& l : descriptors_of(doc, "layers", what)) blobs.push_back(std::move(l));
+  std::set<std::string> seen;
+  std::vector<Descriptorish> unique;
+  for (auto& b : blobs)
+    if (seen.insert(b.digest).second) unique.push_back(std::move(b));
+  return unique;
+}
+
 std::uint64_t parse_min_chunk(const std::string& value) {
   if (value.empty() || value.size() > 18 || !std::all_of(value.begin(), value.end(), [](char c) {
         return c >= '0' && c <= '9';
@@ -443,8 +459,17 @@ struct Client::Impl {
     try {
       HttpRequest req;
       req.url = base + "/v2/";
-      req.verify_tls = verify;
+      // Where plain HTTP is allowed, first learn whether the port speaks TLS
+      // at all with an unverified handshake (it sends no credentials): a
+      // verified one loads the whole CA store, which costs more than every
+      // request of a small push to a plain-HTTP loopback registry. A TLS
+      // registry is then pinged again, verified.
+      req.verify_tls = verify && !http_ok;
       resp = raw(req);
+      if (req.verify_tls != verify) {
+        req.verify_tls = verify;
+        resp = raw(req);
+      }
     } catch (const TransportFailure& f) {
       // Without a port, https and http use different ports (443, 80): a
       // refused https connection says nothing about http.
@@ -912,6 +937,31 @@ struct Client::Impl {
     return d.empty() && is_valid_digest(identifier) ? identifier : d;
   }
 
+  /// A child manifest of an index, read from the push source and checked
+  /// against its digest: {media type, bytes}.
+  static std::pair<std::string, std::string> read_child(BlobSource& source, const Descriptorish& child) {
+    std::string bytes = read_all(*open_source(source, child.digest));
+    if (sha256_of(bytes) != child.digest)
+      throw Error(ErrorCode::InvalidArgument,
+                  "manifest " + child.digest + " read from the push source does not match its digest");
+    std::string type = media_type_of(child.media_type, parse_doc(bytes, "manifest " + child.digest));
+    return {std::move(type), std::move(bytes)};
+  }
+
+  /// The distinct blobs under a manifest or index.
+  static void tree_blobs(const std::string& media_type, const std::string& bytes, BlobSource& source,
+                         std::set<std::string>& out) {
+    const nlohmann::json doc = parse_doc(bytes, "manifest " + sha256_of(bytes));
+    if (is_index_type(media_type)) {
+      for (const auto& child : descriptors_of(doc, "manifests", "the pushed index")) {
+        auto [child_type, child_bytes] = read_child(source, child);
+        tree_blobs(child_type, child_bytes, source, out);
+      }
+    } else {
+      for (const auto& b : image_blobs(doc, "the pushed manifest")) out.insert(b.digest);
+    }
+  }
+
   /// Collects the blobs of an image manifest, or recursively of an index's
   /// children, pushing children (by digest) after their blobs.
   void push_tree(RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
@@ -929,26 +979,11 @@ struct Client::Impl {
     }
     if (is_index_type(media_type)) {
       for (const auto& child : descriptors_of(doc, "manifests", what)) {
-        std::string child_bytes = read_all(*open_source(source, child.digest));
-        if (sha256_of(child_bytes) != child.digest)
-          throw Error(ErrorCode::InvalidArgument,
-                      "manifest " + child.digest + " read from the push source does not match its digest");
-        std::string child_type = media_type_of(child.media_type, parse_doc(child_bytes, "manifest " + child.digest));
+        auto [child_type, child_bytes] = read_child(source, child);
         push_tree(st, repo, scopes, child_type, child_bytes, child.digest, source, po, counters, manifests, false);
       }
     } else {
-      std::vector<Descriptorish> blobs;
-      if (doc.contains("config")) {
-        if (!doc["config"].is_object())
-          throw Error(ErrorCode::InvalidArgument, what + ": \"config\" is not an object");
-        nlohmann::json wrap = {{"c", nlohmann::json::array({doc["config"]})}};
-        blobs = descriptors_of(wrap, "c", what);
-      }
-      for (auto& l : descriptors_of(doc, "layers", what)) blobs.push_back(std::move(l));
-      std::set<std::string> seen;
-      std::vector<Descriptorish> unique;
-      for (auto& b : blobs)
-        if (seen.insert(b.digest).second) unique.push_back(std::move(b));
+      const std::vector<Descriptorish> unique = image_blobs(doc, what);
       parallel_for(unique.size(), opt.jobs, [&](std::size_t i) {
         push_blob(st, repo, scopes, unique[i], source, po, counters);
       });
@@ -974,11 +1009,6 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
                                                 digest + "; drop the digest from the reference or push the matching manifest");
   RegistryState& st = im.state(target.registry);
   const std::vector<std::string> scopes = {repository_scope(target.repository, "pull,push")};
-  Impl::Counters counters;
-  PushResult result;
-  result.digest = digest;
-  unsigned manifests = 0;
-  im.push_tree(st, target.repository, scopes, mt, root, digest, source, options, counters, manifests, true);
   std::vector<std::string> tags;
   if (!target.tag.empty()) tags.push_back(target.tag);
   for (const auto& t : options.extra_tags) {
@@ -986,6 +1016,31 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
     if (std::find(tags.begin(), tags.end(), t) == tags.end()) tags.push_back(t);
   }
   if (tags.empty()) tags.push_back(digest);
+  PushResult result;
+  result.digest = digest;
+  result.reference = target.name() + (target.tag.empty() ? std::string() : ":" + target.tag) + "@" + digest;
+  // An unchanged image: every tag already names this digest. A registry
+  // accepts a manifest only once it holds everything the manifest refers to,
+  // so there is nothing left to send.
+  bool unchanged = false;
+  try {
+    unchanged = std::all_of(tags.begin(), tags.end(), [&](const std::string& t) {
+      return im.with_retry("HEAD manifest " + target.repository + ":" + t,
+                           [&] { return im.manifest_digest_at(st, target.repository, scopes, t); }) == digest;
+    });
+  } catch (const RegistryError& e) {
+    im.log("could not check whether " + target.name() + " is up to date (" + e.what() + "); pushing it");
+  }
+  if (unchanged) {
+    std::set<std::string> blobs;
+    Impl::tree_blobs(mt, root, source, blobs);
+    result.blobs_existing = static_cast<unsigned>(blobs.size());
+    im.log("every tag of " + target.name() + " already names " + digest + "; nothing to push");
+    return result;
+  }
+  Impl::Counters counters;
+  unsigned manifests = 0;
+  im.push_tree(st, target.repository, scopes, mt, root, digest, source, options, counters, manifests, true);
   for (const auto& t : tags) {
     im.put_manifest(st, target.repository, scopes, t, mt, root, digest);
     ++manifests;
@@ -995,7 +1050,6 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
   result.blobs_mounted = counters.mounted;
   result.blobs_existing = counters.existing;
   result.manifests_pushed = manifests;
-  result.reference = target.name() + (target.tag.empty() ? std::string() : ":" + target.tag) + "@" + digest;
   return result;
 }
 

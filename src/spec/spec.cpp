@@ -296,6 +296,17 @@ std::optional<Compression> read_compression(const json& v, Ctx& c, const std::st
   return Compression::Gzip;
 }
 
+/// A compression level, 1..19 (gzip's limit of 9 is checked once the
+/// compression is known: see check_compression_level).
+std::optional<int> read_compression_level(const json& v, Ctx& c, const std::string& path) {
+  if ((v.is_number_integer() || v.is_number_unsigned()) && v.get<std::int64_t>() >= 1 &&
+      v.get<std::int64_t>() <= kZstdMaxLevel)
+    return static_cast<int>(v.get<std::int64_t>());
+  c.error(path, "expected a compression level between 1 and " + std::to_string(kZstdMaxLevel) +
+                    " (gzip: 1 to " + std::to_string(kGzipMaxLevel) + "), got " + v.dump());
+  return std::nullopt;
+}
+
 /// A string made only of decimal digits, as an unsigned value (nullopt on overflow).
 std::optional<std::uint64_t> parse_digits(std::string_view text) {
   if (text.empty() || !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
@@ -861,6 +872,7 @@ const std::array kRules = {
     RUSTIMG_RULE("healthcheck", if (auto h = read_healthcheck(v, c, p)) s.healthcheck = std::move(*h)),
     RUSTIMG_RULE("tags", assign(s.tags, read_tags(v, c, p))),
     RUSTIMG_RULE("compression", assign(s.compression, read_compression(v, c, p))),
+    RUSTIMG_RULE("compression-level", assign(s.compression_level, read_compression_level(v, c, p))),
     RUSTIMG_RULE("assets", assign(s.assets, read_assets(v, c, p))),
     RUSTIMG_RULE("ca-certificates", apply_ca_certificates(v, c, p, s)),
     RUSTIMG_RULE("tzdata", assign(s.tzdata, read_bool(v, c, p))),
@@ -956,6 +968,16 @@ void resolve_from_platforms(Spec& spec, const Origins& origins, std::vector<Spec
   }
 }
 
+/// gzip stops at level 9; zstd goes to 19 (checked by read_compression_level).
+void check_compression_level(const Spec& spec, const Origins& origins, std::vector<SpecDiagnostic>& diags) {
+  if (spec.compression != Compression::Gzip || spec.compression_level <= kGzipMaxLevel) return;
+  const std::string level_from = origin_of(origins, "compression-level");
+  diags.push_back({level_from, "$.compression-level",
+                   "gzip levels are 1 to " + std::to_string(kGzipMaxLevel) + ", got " +
+                       std::to_string(spec.compression_level) +
+                       "; pick a gzip level or set \"compression\": \"zstd\""});
+}
+
 void resolve_platforms(Spec& spec, const Origins& origins, std::vector<SpecDiagnostic>& diags) {
   const bool have_platforms = origins.count("platforms") != 0;
   const bool have_targets = origins.count("targets") != 0;
@@ -978,6 +1000,7 @@ Spec resolve_collect(const std::vector<SpecLayer>& layers, const fs::path& crate
   Origins origins;
   for (const auto& layer : layers) apply_layer(layer, spec, origins, diags, crate_dir);
   resolve_platforms(spec, origins, diags);
+  check_compression_level(spec, origins, diags);
   if (origins.count("entrypoint") == 0 && !spec.bin.empty()) spec.entrypoint = {"/usr/local/bin/" + spec.bin};
   for (const auto& [key, source] : origins) spec.given.insert(key);
   return spec;
@@ -1160,6 +1183,7 @@ json Spec::to_json() const {
       {"healthcheck", healthcheck_json(healthcheck)},
       {"tags", tags},
       {"compression", rustimg::to_string(compression)},
+      {"compression-level", compression_level == 0 ? json(nullptr) : json(compression_level)},
       {"assets", assets_json(assets)},
       {"ca-certificates", ca_bundle.empty() ? json(ca_certificates) : json(ca_bundle)},
       {"tzdata", tzdata},

@@ -418,3 +418,31 @@ def test_zstd_layers_run(rustimg, hello_binary, podman, tmp_path):
     run(*podman, "load", "-i", archive)
     facts, text = podman_run(podman, "test/zstd:v1")
     assert text.startswith("Hello from rustimg, world!\n") and facts["uid"] == "65532", text
+
+
+def test_compression_level_shapes_layers_not_content(rustimg, hello_binary, tmp_path):
+    """--compression-level picks zlib's level: other bytes, the same tar (diff_id), a valid image."""
+    layers = {}
+    for level in ("1", "9"):
+        out = tmp_path / f"level{level}"
+        digest = build(rustimg, hello_binary, f"oci:{out}:v1", "--compression-level", level)
+        manifest, config = manifest_and_config(out, digest)
+        layers[level] = (manifest["layers"], config["rootfs"]["diff_ids"])
+        res = run("oci-image-tool", "validate", "--type", "image", "--ref", "name=v1", out)
+        assert "Validation succeeded" in res.stdout + res.stderr
+    (fast, fast_ids), (best, best_ids) = layers["1"], layers["9"]
+    assert fast_ids == best_ids
+    assert [l["digest"] for l in fast] != [l["digest"] for l in best]
+    assert sum(l["size"] for l in fast) > sum(l["size"] for l in best)
+    # The gzip header says which end of the scale made it (XFL: 4 fastest, 2 best).
+    big = max(range(len(fast)), key=lambda i: fast[i]["size"])
+    assert blob(tmp_path / "level1", fast[big]["digest"])[8] == 4
+    assert blob(tmp_path / "level9", best[big]["digest"])[8] == 2
+
+    res = rustimg("build", "--binary", hello_binary, "--compression-level", "12",
+                  "--output", f"oci:{tmp_path / 'bad'}")
+    assert res.code == 2 and "compression-level" in res.err and "gzip levels are 1 to 9, got 12" in res.err, res
+    assert not (tmp_path / "bad").exists()
+    res = rustimg("build", "--binary", hello_binary, "--compression-level", "fast",
+                  "--output", f"oci:{tmp_path / 'bad'}")
+    assert res.code == 2 and "between 1 and 19" in res.err and '"fast"' in res.err, res

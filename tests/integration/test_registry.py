@@ -373,12 +373,18 @@ def test_index_children_pushed_by_digest_before_tag(registry_tool, tmp_path, fau
     assert puts[-1] == "/v2/test/order/manifests/v1"
     children = json.loads((tmp_path / "img" / "blobs" / "sha256" / root["digest"][7:]).read_bytes())["manifests"]
     assert sorted(puts[:2]) == sorted(f"/v2/test/order/manifests/{c['digest']}" for c in children)
-    # Pushing the index again: children exist (HEAD by digest), only the tag is written.
+    # Pushing the index again: the tag names it already, nothing is written.
     proxy.clear()
     res = registry_tool("push", tmp_path / "img", f"{proxy.host}/test/order:v1")
     assert res.code == 0, res
+    assert res.summary["manifests_pushed"] == 0 and res.summary["blobs_existing"] == 4, res
+    assert [r for r in proxy.requests() if r["method"] != "HEAD" and r["path"] != "/v2/"] == [], proxy.requests()
+    # With a new tag as well: children exist (HEAD by digest), only the tags are written.
+    proxy.clear()
+    res = registry_tool("push", tmp_path / "img", f"{proxy.host}/test/order:v1", "--tag", "v2")
+    assert res.code == 0, res
     writes = [(r["method"], r["path"]) for r in proxy.requests() if r["method"] in ("PUT", "POST", "PATCH")]
-    assert writes == [("PUT", "/v2/test/order/manifests/v1")], proxy.requests()
+    assert writes == [("PUT", "/v2/test/order/manifests/v1"), ("PUT", "/v2/test/order/manifests/v2")], writes
     assert not [r for r in proxy.requests() if "/blobs/" in r["path"]], proxy.requests()
     # Every blob upload finished before the first manifest naming it could be pushed.
     assert any(r["method"] == "PUT" and "/blobs/uploads/" in r["path"] for r in first_push[:first_manifest])
@@ -393,7 +399,7 @@ def test_http_proxy_environment_is_honoured(variable, registry_tool, tmp_path, f
     res = registry_tool("push", tmp_path / "img", ref, env={variable: f"http://{proxy.host}"})
     assert res.code == 0, res
     reqs = proxy.requests()
-    assert ("PUT", "/v2/test/viaproxy/manifests/v1") in [(r["method"], r["path"]) for r in reqs], reqs
+    assert "/v2/test/viaproxy/manifests/v1" in [r["path"] for r in reqs], reqs
     proxy.clear()
     res = registry_tool("push", tmp_path / "img", ref,
                         env={variable: f"http://{proxy.host}", "NO_PROXY": "127.0.0.1"})
@@ -410,10 +416,20 @@ def test_repush_uploads_no_blob(registry_tool, tmp_path, fault_proxy):
     res = registry_tool("push", tmp_path / "img", ref)
     assert res.code == 0, res
     assert res.summary["blobs_existing"] == 4 and res.summary["bytes_uploaded"] == 0, res
+    assert res.summary["manifests_pushed"] == 0, res
+    # The tag already names the digest: one HEAD of the tag, nothing else.
+    reqs = [(r["method"], r["path"]) for r in proxy.requests()]
+    assert [r for r in reqs if r[1] != "/v2/"] == [("HEAD", "/v2/test/again/manifests/v1")], reqs
+    # A new tag for the same image is checked blob by blob and pushed.
+    proxy.clear()
+    res = registry_tool("push", tmp_path / "img", ref, "--tag", "v2")
+    assert res.code == 0, res
+    assert res.summary["blobs_existing"] == 4 and res.summary["bytes_uploaded"] == 0, res
     reqs = [(r["method"], r["path"]) for r in proxy.requests()]
     blob_reqs = [r for r in reqs if "/blobs/" in r[1]]
     assert blob_reqs and all(m == "HEAD" for m, _ in blob_reqs), reqs
-    assert [r for r in reqs if r[0] in ("PUT", "POST", "PATCH")] == [("PUT", "/v2/test/again/manifests/v1")], reqs
+    assert [r for r in reqs if r[0] in ("PUT", "POST", "PATCH")] == [
+        ("PUT", "/v2/test/again/manifests/v1"), ("PUT", "/v2/test/again/manifests/v2")], reqs
 
 
 @pytest.mark.parametrize("seed", [7, 1234, 98765])

@@ -587,7 +587,7 @@ BOOST_AUTO_TEST_CASE(gzip_level_is_explicit_and_checked) {
   auto with_level = [&](int level, unsigned threads) {
     MemorySink sink;
     LayerOptions o{Compression::Gzip};
-    o.gzip_level = level;
+    o.level = level;
     o.threads = threads;
     rustimg::layer::write_layer(t, o, sink);
     return sink.bytes;
@@ -603,7 +603,8 @@ BOOST_AUTO_TEST_CASE(gzip_level_is_explicit_and_checked) {
   BOOST_TEST(static_cast<unsigned char>(fast[8]) == 4u);
   BOOST_TEST(static_cast<unsigned char>(best[8]) == 2u);
   BOOST_TEST(static_cast<unsigned char>(def[8]) == 0u);
-  expect_error([&] { with_level(0, 1); }, ErrorCode::InvalidArgument, "gzip level 0");
+  BOOST_TEST(with_level(0, 2) == def);  // 0: the default level
+  expect_error([&] { with_level(-1, 1); }, ErrorCode::InvalidArgument, "gzip level -1");
   expect_error([&] { with_level(10, 1); }, ErrorCode::InvalidArgument, "gzip level 10");
 }
 
@@ -620,6 +621,28 @@ BOOST_AUTO_TEST_CASE(zstd_same_bytes_for_any_thread_count_and_decompresses) {
   BOOST_TEST(one == four);
   BOOST_TEST(unzstd(one) == tar_of(t));
   BOOST_TEST(l1.diff_id == rustimg::oci::sha256_digest(tar_of(t)));
+}
+
+BOOST_AUTO_TEST_CASE(zstd_level_is_checked_and_shapes_the_bytes) {
+  ScratchDir dir;
+  write_file(dir.path() / "f", synthetic_data(600000, 5));
+  FileTree t;
+  t.add_file("f", dir.path() / "f", 0644);
+  auto with_level = [&](int level) {
+    MemorySink sink;
+    LayerOptions o{Compression::Zstd};
+    o.level = level;
+    rustimg::layer::write_layer(t, o, sink);
+    return sink.bytes;
+  };
+  const std::string def = with_level(0), three = with_level(3), fast = with_level(1), high = with_level(19);
+  BOOST_TEST(def == three);  // 0: the default level, 3
+  BOOST_TEST(fast != def);
+  BOOST_TEST(high.size() < fast.size());
+  BOOST_TEST(unzstd(fast) == tar_of(t));
+  BOOST_TEST(unzstd(high) == tar_of(t));
+  expect_error([&] { with_level(20); }, ErrorCode::InvalidArgument, "zstd level 20");
+  expect_error([&] { with_level(-3); }, ErrorCode::InvalidArgument, "zstd level -3");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -120,6 +120,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(s.ports.empty());
   BOOST_TEST(!s.healthcheck.has_value());
   BOOST_TEST(std::string(rustimg::to_string(s.compression)) == "gzip");
+  BOOST_TEST(s.compression_level == 0);  // the compression's default
+  BOOST_TEST(s.to_json()["compression-level"].is_null());
   BOOST_TEST(s.ca_certificates);
   BOOST_TEST(s.ca_bundle.empty());
   BOOST_TEST(!s.tzdata);
@@ -408,6 +410,29 @@ BOOST_AUTO_TEST_CASE(bad_choices) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(compression_levels) {
+  BOOST_TEST(resolve({{"compression-level", 1}}).compression_level == 1);
+  BOOST_TEST(resolve({{"compression-level", 9}}).to_json()["compression-level"] == 9);
+  BOOST_TEST(resolve({{"compression", "zstd"}, {"compression-level", 19}}).compression_level == 19);
+  BOOST_TEST(resolve({{"compression", "none"}, {"compression-level", 12}}).compression_level == 12);  // unused
+  const std::string range = "expected a compression level between 1 and 19 (gzip: 1 to 9), got ";
+  expect_each({
+      {{{"compression-level", 0}}, "rustimg.json: $.compression-level: " + range + "0"},
+      {{{"compression-level", 20}}, "rustimg.json: $.compression-level: " + range + "20"},
+      {{{"compression-level", "fast"}}, "rustimg.json: $.compression-level: " + range + "\"fast\""},
+      {{{"compression-level", 12}},
+       "rustimg.json: $.compression-level: gzip levels are 1 to 9, got 12; pick a gzip level or set "
+       "\"compression\": \"zstd\""},
+  });
+  // The level and the compression may come from different layers; the
+  // check sees the result, and names where the level came from.
+  BOOST_TEST(layer_errors({SpecLayer{"rustimg.json", {{"compression", "zstd"}, {"compression-level", 15}}},
+                           SpecLayer{"--compression", {{"compression", "gzip"}}}}) ==
+                 Strings{"rustimg.json: $.compression-level: gzip levels are 1 to 9, got 15; pick a gzip level or "
+                         "set \"compression\": \"zstd\""},
+             boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(bad_base_reference) {
   const std::string message = message_of([] { rustimg::parse_reference("Foo:bar:baz"); });
   BOOST_TEST(errors_of({{"base", "Foo:bar:baz"}}) == Strings{"rustimg.json: $.base: " + message},
@@ -636,7 +661,7 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
   };
   const json out = resolve(input).to_json();
   const Strings keys = {"all-features", "annotations", "assets", "base", "bin", "ca-certificates", "cmd",
-                        "compression", "default-features", "entrypoint", "env", "features", "healthcheck", "labels",
+                        "compression", "compression-level", "default-features", "entrypoint", "env", "features", "healthcheck", "labels",
                         "libc", "locked", "offline", "package", "platforms", "ports", "profile", "size-optimize",
                         "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
   Strings got;
