@@ -6,18 +6,25 @@ wall-clock from the outside, peak RSS comes from /usr/bin/time -v):
 
   1  a static binary (~1 MB: examples/hello; ~20 MB: the same with a 19 MiB
      section added by objcopy) -> a scratch image on disk
-       rustimg  build --binary B --base scratch --output oci:DIR
+       rustimg  build --binary B --base scratch --compression-level L --output oci:DIR
+                (L: --level, default 1, the gzip level crane always writes, so
+                both tools compress alike; a second row at rustimg's default
+                level 6 is for reference)
        crane    tar the binary, then append --oci-empty-base -f L.tar -o IMAGE.tar
        podman   build --no-cache (FROM scratch, COPY, ENTRYPOINT) into its store
   2  that image pushed cold to a local docker-registry (a fresh repository)
-       rustimg  push oci:DIR (or, while the CLI has no push command, the core
-                library's push through build/bin/rustimg_registry_tool)
+       rustimg  push oci:DIR REF
        crane    push IMAGE.tar REF
        podman   push --tls-verify=false
+       floor    the registry's own cost: the fewest requests a push needs
+                (ping, then HEAD, POST and a monolithic PUT per blob, then
+                the manifest PUT), sent in this process on one kept-alive
+                connection, without starting a process
   3  the same push again, unchanged (every blob is already there)
+       floor    ping + HEAD of the tag, in this process
   4  an image with a 200 MB asset layer, built and pushed; the layer
      throughput is compared with single-threaded zlib at the same level
-     (Python's zlib, level 6, on the same tar, measured here)
+     (Python's zlib, levels L and 6, on the same tar, measured here)
   5  a four-platform index (linux/amd64, arm64, arm/v7, riscv64), on disk
      (crane has no local index: it builds per-platform images in the registry)
 
@@ -25,10 +32,12 @@ Each tool's output is checked once per scenario (outside the timing):
 skopeo inspects it and podman runs it (or, for foreign platforms, its
 manifest list is inspected), so no tool wins by doing less.
 
-Medians over --runs runs; ratios are peer median / rustimg median.
+Medians over --runs runs; ratios are peer median / rustimg median (the
+rustimg row at level L).
 """
 import argparse
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -68,9 +77,15 @@ def run(cmd, check=True, capture=True, env=None, cwd=None, input=None):
 
 def timed(cmds, env=None, cwd=None):
     """Runs commands one after another; returns (seconds, peak RSS KiB, CPU
-    seconds (user + system, children included), last stdout)."""
+    seconds (user + system, children included), last stdout). A command may
+    be a Python callable, timed in this process (no RSS or CPU figure)."""
     total, peak, cpu, out = 0.0, 0, 0.0, ""
     for cmd in cmds:
+        if callable(cmd):
+            t0 = time.perf_counter()
+            cmd()
+            total += time.perf_counter() - t0
+            continue
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             t0 = time.perf_counter()
             r = subprocess.run(["/usr/bin/time", "-v", "-o", tf.name, *map(str, cmd)], capture_output=True,
@@ -241,22 +256,9 @@ class Tools:
             raise Failed("crane is missing: run bench/run.sh (it installs crane) or set CRANE")
         self.podman = Podman(work)
         self.registry = Registry(work) if {2, 3, 4}.intersection(args.only) or "crane" in args.tools else None
-        help_text = run([self.rustimg, "--help"], check=False).stdout
-        self.has_push = re.search(r"^\s+push\b", help_text, re.M) is not None
-        tool = self.rustimg.parent / "rustimg_registry_tool"
-        self.push_tool = tool if tool.exists() else None
 
     def rustimg_push(self, layout, ref):
-        if self.has_push:
-            return [self.rustimg, "push", f"oci:{layout}:bench", ref]
-        if self.push_tool is None:
-            return None
-        return [self.push_tool, "push", layout, ref, "--insecure", self.registry.host]
-
-    def push_label(self):
-        if self.has_push:
-            return "rustimg push"
-        return "rustimg_registry_tool push (core library push; `rustimg push` CLI pending)"
+        return [self.rustimg, "push", f"oci:{layout}:bench", ref]
 
 
 def check_output_run(tools, image, entrypoint=None, expect="world!"):
@@ -353,26 +355,34 @@ class Bench:
         outs.mkdir()
         log(f"bench: scenarios 1-3, {case} binary ({binary.stat().st_size} bytes)")
         if "rustimg" in a.tools:
-            def build(i):
-                return [[t.rustimg, "build", "--binary", binary, "--base", "scratch", "--output",
-                         f"oci:{outs}/rustimg-{i}:bench"]], None
+            def builder(level, name):
+                def build(i):
+                    return [[t.rustimg, "build", "--binary", binary, "--base", "scratch", "--compression-level", level,
+                             "--output", f"oci:{outs}/{name}-{i}:bench"]], None
+                return build
 
-            def check(i):
-                check_output_run_layout(t, outs / f"rustimg-{i}")
+            build = builder(a.level, "rustimg")
             if 1 in a.only:
-                self.repeat(1, case, "rustimg", build, check)
-            push = t.rustimg_push(outs / "rustimg-0", "x")
-            if push and {2, 3}.intersection(a.only):
-                note = t.push_label()
+                self.repeat(1, case, "rustimg", build, lambda i: check_output_run_layout(t, outs / f"rustimg-{i}"),
+                            f"--compression-level {a.level}")
+                if a.level != "6":
+                    self.repeat(1, case, "rustimg, level 6", builder("6", "rustimg6"),
+                                lambda i: check_output_run_layout(t, outs / f"rustimg6-{i}"), "rustimg's default level")
+            if {2, 3}.intersection(a.only):
                 if 1 not in a.only:
                     for i in range(a.runs):
                         run(build(i)[0][0])
-                self.repeat(2, case, "rustimg", lambda i: ([t.rustimg_push(outs / f"rustimg-{i}",
-                                                                             f"{reg}/rustimg-{case.lower()}-{i}:bench")], None),
-                            lambda i: check_registry(t, f"{reg}/rustimg-{case.lower()}-{i}:bench", 1), note)
-                self.repeat(3, case, "rustimg", lambda i: ([t.rustimg_push(outs / f"rustimg-{i}",
-                                                                             f"{reg}/rustimg-{case.lower()}-{i}:bench")], None),
-                            None, note)
+                ref = lambda i: f"{reg}/rustimg-{case.lower()}-{i}:bench"
+                push = lambda i: ([t.rustimg_push(outs / f"rustimg-{i}", ref(i))], None)
+                self.repeat(2, case, "rustimg", push, lambda i: check_registry(t, ref(i), 1))
+                self.repeat(3, case, "rustimg", push)
+                floor_ref = lambda i: f"floor-{case.lower()}-{i}"
+                self.repeat(2, case, "floor", lambda i: ([lambda: floor_push(reg, outs / f"rustimg-{i}", floor_ref(i))],
+                                                         None),
+                            lambda i: check_registry(t, f"{reg}/{floor_ref(i)}:bench", 1),
+                            "the registry's own cost: fewest requests, in-process, one connection")
+                self.repeat(3, case, "floor", lambda i: ([lambda: floor_push_again(reg, floor_ref(i))], None), None,
+                            "ping + HEAD of the tag, in-process")
         if "crane" in a.tools:
             root = self.inputs.layer_root(case, files)
 
@@ -427,21 +437,23 @@ class Bench:
                  "--compression", "none", "--output", f"oci:{w}/asset-plain:bench"])
             tar = largest_blob(w / "asset-plain")
             self.extra["tar_bytes"] = tar.stat().st_size
-            self.repeat(4, "baseline", "zlib -6, 1 thread", lambda i: ([[sys.executable, "-c", ZLIB_BASELINE, tar]],
-                                                                        None))
-            self.repeat(4, "baseline", "gzip -6, 1 thread",
-                        lambda i: ([["sh", "-c", f"gzip -6 -n -c {tar} >/dev/null"]], None))
+            levels = [a.level] + (["6"] if a.level != "6" else [])
+            for level in levels:
+                self.repeat(4, "baseline", f"zlib -{level}, 1 thread",
+                            lambda i, level=level: ([[sys.executable, "-c", ZLIB_BASELINE, level, tar]], None))
+            for level in levels:
+                name = "rustimg" if level == a.level else f"rustimg, level {level}"
+                out = lambda i, level=level: outs / f"rustimg{level}-{i}"
 
-            def build(i):
-                return [[t.rustimg, "build", "--binary", self.inputs.hello, "--spec",
-                         self.inputs.asset_dir / "rustimg.json", "--output",
-                         f"oci:{outs}/rustimg-{i}:bench"]], None
-            self.repeat(4, "build", "rustimg", build, lambda i: check_output_run_layout(t, outs / f"rustimg-{i}"))
-            push = t.rustimg_push(outs / "rustimg-0", "x")
-            if push:
-                self.repeat(4, "push", "rustimg", lambda i: ([t.rustimg_push(outs / f"rustimg-{i}",
-                                                                               f"{reg}/rustimg-asset-{i}:bench")], None),
-                            lambda i: check_registry(t, f"{reg}/rustimg-asset-{i}:bench", 2), t.push_label())
+                def build(i, level=level, out=out):
+                    return [[t.rustimg, "build", "--binary", self.inputs.hello, "--spec",
+                             self.inputs.asset_dir / "rustimg.json", "--compression-level", level, "--output",
+                             f"oci:{out(i)}:bench"]], None
+                self.repeat(4, "build", name, build, lambda i, out=out: check_output_run_layout(t, out(i)),
+                            f"--compression-level {level}")
+            self.repeat(4, "push", "rustimg", lambda i: ([t.rustimg_push(outs / f"rustimg{a.level}-{i}",
+                                                                           f"{reg}/rustimg-asset-{i}:bench")], None),
+                        lambda i: check_registry(t, f"{reg}/rustimg-asset-{i}:bench", 2))
         if "crane" in a.tools:
             root = self.inputs.layer_root("asset", files)
             lt = outs / "crane.layer.tar"
@@ -472,7 +484,7 @@ class Bench:
         log("bench: scenario 5, a four-platform index")
         if "rustimg" in a.tools:
             def build(i):
-                cmd = [t.rustimg, "build", "--base", "scratch"]
+                cmd = [t.rustimg, "build", "--base", "scratch", "--compression-level", a.level]
                 for p, b in bins.items():
                     cmd += ["--binary", b, "--platform", p]
                 return [cmd + ["--output", f"oci:{outs}/rustimg-{i}:bench"]], None
@@ -483,7 +495,7 @@ class Bench:
                 if got != sorted(x[1] for x in PLATFORMS):
                     raise Failed(f"rustimg index platforms: {got}")
                 check_output_run_layout(t, outs / f"rustimg-{i}")
-            self.repeat(5, "index", "rustimg", build, check)
+            self.repeat(5, "index", "rustimg", build, check, f"--compression-level {a.level}")
         if "podman" in a.tools:
             ctx = self.work / "ctx-index"
             ctx.mkdir()
@@ -536,16 +548,64 @@ def check_output_run_layout(tools, layout):
     check_output_run(tools, r.stdout.strip().splitlines()[-1])
 
 
+# The registry floor: the requests a push cannot do without, on one
+# kept-alive connection from this process (no process start, no TLS probe,
+# blobs one after another). What is left of a tool's time is the tool's own.
+
+def _layout_image(layout):
+    layout = Path(layout)
+    top = json.loads((layout / "index.json").read_text())["manifests"][0]
+    raw = (layout / "blobs/sha256" / top["digest"][7:]).read_bytes()
+    manifest = json.loads(raw)
+    return raw, top["mediaType"], [manifest["config"]] + manifest["layers"]
+
+
+def floor_push(host, layout, repo):
+    raw, media_type, blobs = _layout_image(layout)
+    c = http.client.HTTPConnection(*host.split(":"))
+    try:
+        def req(method, path, body=None, headers=None, want=None):
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            r.read()
+            if want and r.status not in want:
+                raise Failed(f"floor: {method} {path} -> {r.status}")
+            return r
+        req("GET", "/v2/", want=(200,))
+        for b in blobs:
+            req("HEAD", f"/v2/{repo}/blobs/{b['digest']}", want=(200, 404))
+            loc = req("POST", f"/v2/{repo}/blobs/uploads/", body=b"", want=(202,)).getheader("Location")
+            data = (Path(layout) / "blobs/sha256" / b["digest"][7:]).read_bytes()
+            req("PUT", loc + ("&" if "?" in loc else "?") + "digest=" + b["digest"], body=data,
+                headers={"Content-Type": "application/octet-stream"}, want=(201,))
+        req("PUT", f"/v2/{repo}/manifests/bench", body=raw, headers={"Content-Type": media_type}, want=(201,))
+    finally:
+        c.close()
+
+
+def floor_push_again(host, repo):
+    c = http.client.HTTPConnection(*host.split(":"))
+    try:
+        for method, path in (("GET", "/v2/"), ("HEAD", f"/v2/{repo}/manifests/bench")):
+            c.request(method, path, headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+            r = c.getresponse()
+            r.read()
+            if r.status != 200:
+                raise Failed(f"floor: {method} {path} -> {r.status}")
+    finally:
+        c.close()
+
+
 def largest_blob(layout):
     blobs = Path(layout) / "blobs/sha256"
     return max(blobs.iterdir(), key=lambda p: p.stat().st_size)
 
 
-# Single-threaded zlib, level 6, gzip wrapper, 1 MiB reads: the baseline.
+# Single-threaded zlib at level argv[1], gzip wrapper, 1 MiB reads: the baseline.
 ZLIB_BASELINE = """
 import sys, zlib
-c = zlib.compressobj(6, zlib.DEFLATED, 31)
-with open(sys.argv[1], "rb") as f:
+c = zlib.compressobj(int(sys.argv[1]), zlib.DEFLATED, 31)
+with open(sys.argv[2], "rb") as f:
     while chunk := f.read(1 << 20):
         c.compress(chunk)
 c.flush()
@@ -588,31 +648,47 @@ def markdown(results, extra, mach, vers, args):
     by = {}
     for r in results:
         by[(r["scenario"], r["case"], r["tool"])] = r
+    peers = ("crane", "podman")
     for r in results:
         base = by.get((r["scenario"], r["case"], "rustimg"))
-        ratio = f"{r['median_s'] / base['median_s']:.2f}x" if base and r["tool"] != "rustimg" else ""
+        ratio = f"{r['median_s'] / base['median_s']:.2f}x" if base and r["tool"] in peers else ""
+        rss = f"{r['rss_kb'] / 1024:.1f}" if r["rss_kb"] else "-"
+        cpu = f"{r['cpu_s']:.2f}" if r["rss_kb"] else "-"
         lines.append(f"| {r['scenario']} {NAMES[r['scenario']]} | {r['case']} | {r['tool']} | {r['median_s']:.3f} | "
-                     f"{min(r['times']):.3f} | {ratio} | {r['cpu_s']:.2f} | {r['rss_kb'] / 1024:.1f} | {r['note']} |")
-    base = by.get((4, "baseline", "zlib -6, 1 thread"))
-    b = by.get((4, "build", "rustimg"))
-    if base and b:
+                     f"{min(r['times']):.3f} | {ratio} | {cpu} | {rss} | {r['note']} |")
+    floors = [(s, c) for (s, c, tool) in by if tool == "floor"]
+    if floors:
+        lines += ["", "The registry floor bounds every client: no tool can be faster than crane by more than "
+                      "crane / floor."]
+        for s, c in sorted(floors):
+            floor, crane = by[(s, c, "floor")], by.get((s, c, "crane"))
+            if crane:
+                lines.append(f"- ({s}) {NAMES[s]}, {c}: floor {floor['median_s']:.3f} s; crane / floor = "
+                             f"{crane['median_s'] / floor['median_s']:.2f}x")
+    rows = [(r["tool"], r) for r in results if r["scenario"] == 4 and r["case"] == "build"
+            and r["tool"].startswith("rustimg")]
+    if rows:
         size = extra["tar_bytes"]
-        z = size / base["median_s"] / 1e6
-        r = size / b["median_s"] / 1e6
-        lines += ["", f"Layer throughput (scenario 4): the asset layer's tar is {size} bytes.",
-                  f"- single-threaded zlib {zlib.ZLIB_RUNTIME_VERSION} level 6 (Python zlib, compression only): "
-                  f"{z:.1f} MB/s, {base['cpu_s']:.2f} CPU-s",
-                  f"- rustimg build (whole command: verify, tar, gzip, two SHA-256, write, publish): {r:.1f} MB/s "
-                  f"= {r / z:.2f}x single-threaded zlib, {b['cpu_s']:.2f} CPU-s "
-                  f"({(b['cpu_s'] / base['cpu_s'] - 1) * 100:+.1f}%), peak RSS {b['rss_kb'] / 1024:.1f} MiB",
-                  f"- fastest runs: zlib {size / min(base['times']) / 1e6:.1f} MB/s, rustimg "
-                  f"{size / min(b['times']) / 1e6:.1f} MB/s = {min(base['times']) / min(b['times']):.2f}x"]
+        lines += ["", f"Layer throughput (scenario 4): the asset layer's tar is {size} bytes; rustimg's figure is "
+                      "the whole command (verify, tar, gzip, two SHA-256, write, publish), zlib's compression only "
+                      f"(Python's zlib {zlib.ZLIB_RUNTIME_VERSION}, one thread, same tar)."]
+        for tool, b in rows:
+            level = b["note"].split()[-1]
+            base = by.get((4, "baseline", f"zlib -{level}, 1 thread"))
+            if not base:
+                continue
+            z, r = size / base["median_s"] / 1e6, size / b["median_s"] / 1e6
+            lines.append(f"- level {level}: zlib {z:.1f} MB/s ({base['cpu_s']:.2f} CPU-s); rustimg {r:.1f} MB/s = "
+                         f"**{r / z:.2f}x** ({b['cpu_s']:.2f} CPU-s, peak RSS {b['rss_kb'] / 1024:.1f} MiB); "
+                         f"fastest runs {min(base['times']) / min(b['times']):.2f}x")
     return "\n".join(lines) + "\n"
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--level", default="1", choices=[str(n) for n in range(1, 10)],
+                   help="rustimg's gzip level (default 1: crane's; 6, rustimg's default, is measured too)")
     p.add_argument("--only", default="1,2,3,4,5", help="scenarios, e.g. 1,4")
     p.add_argument("--tools", default="rustimg,crane,podman")
     p.add_argument("--big-mb", type=int, default=20, help="size of the large binary (MiB)")

@@ -2,12 +2,13 @@
 // TLS verification on unless the request says otherwise. Proxies come from
 // the environment (http_proxy / HTTPS_PROXY / NO_PROXY), as libcurl reads them.
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <mutex>
+#include <type_traits>
 
 #include "registry/internal.hpp"
 #include "rustimg/registry.hpp"
@@ -24,6 +25,62 @@ std::string HttpResponse::header(std::string_view name) const {
 }
 
 namespace {
+
+/// libcurl's entry points, loaded on first use. libcurl links about thirty
+/// libraries (TLS, Kerberos, LDAP, IDN, SSH...); loading them is most of the
+/// start-up time of a process, so one that never talks to a registry
+/// (building, verifying, or a binding that only builds) does not pay for it.
+struct CurlApi {
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+};
+
+constexpr const char* kLibcurl = "libcurl.so.4";
+
+CurlApi load_curl() {
+  void* lib = dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) {
+    const char* why = dlerror();
+    throw Error(ErrorCode::Generic, std::string("cannot load ") + kLibcurl + ", which registry access needs: " +
+                                        (why != nullptr ? why : "unknown error") +
+                                        ". Install libcurl (Debian/Ubuntu: apt-get install libcurl4)");
+  }
+  CurlApi api;
+  auto bind = [&](auto& fn, const char* name) {
+    void* sym = dlsym(lib, name);
+    if (sym == nullptr)
+      throw Error(ErrorCode::Generic, std::string(kLibcurl) + " has no " + name + "; install libcurl 7.62 or newer");
+    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+  };
+  bind(api.global_init, "curl_global_init");
+  bind(api.easy_init, "curl_easy_init");
+  bind(api.easy_cleanup, "curl_easy_cleanup");
+  bind(api.easy_reset, "curl_easy_reset");
+  bind(api.easy_setopt, "curl_easy_setopt");
+  bind(api.easy_perform, "curl_easy_perform");
+  bind(api.easy_getinfo, "curl_easy_getinfo");
+  bind(api.easy_strerror, "curl_easy_strerror");
+  bind(api.slist_append, "curl_slist_append");
+  bind(api.slist_free_all, "curl_slist_free_all");
+  if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    throw Error(ErrorCode::Generic, std::string(kLibcurl) + " failed to initialise (curl_global_init)");
+  return api;
+}
+
+/// The loaded API; the first call loads it (thread-safe; a failed load is
+/// retried by the next call).
+const CurlApi& curl() {
+  static const CurlApi api = load_curl();
+  return api;
+}
 
 constexpr std::size_t kMaxBufferedBody = 16u << 20;
 
@@ -53,7 +110,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
   std::size_t len = size * n;
   try {
     long status = 0;
-    curl_easy_getinfo(st->handle, CURLINFO_RESPONSE_CODE, &status);
+    curl().easy_getinfo(st->handle, CURLINFO_RESPONSE_CODE, &status);
     if (st->req->on_body && status >= 200 && status < 300) {
       st->req->on_body(data, len);
     } else {
@@ -81,17 +138,17 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
 }
 
 struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(CURL* c) const { curl().easy_cleanup(c); }
 };
 
 // One easy handle per thread keeps connections alive between requests.
 CURL* thread_handle() {
   thread_local std::unique_ptr<CURL, EasyDeleter> handle;
   if (!handle) {
-    handle.reset(curl_easy_init());
+    handle.reset(curl().easy_init());
     if (!handle) throw Error(ErrorCode::Generic, "libcurl could not create a handle (out of memory?)");
   } else {
-    curl_easy_reset(handle.get());
+    curl().easy_reset(handle.get());
   }
   return handle.get();
 }
@@ -99,7 +156,7 @@ CURL* thread_handle() {
 std::string host_of(const std::string& url) { return split_url(url).authority; }
 
 [[noreturn]] void throw_curl(CURLcode rc, const char* errbuf, const HttpRequest& req, long os_errno) {
-  std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+  std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl().easy_strerror(rc));
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
   const std::string host = host_of(req.url);
   const std::string what = req.method + " " + url_for_log(req.url);
@@ -169,11 +226,11 @@ std::string host_of(const std::string& url) { return split_url(url).authority; }
 class CurlTransport final : public Transport {
  public:
   CurlTransport() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    curl();  // load libcurl now: a missing libcurl is an error here, not mid-push
   }
 
   HttpResponse perform(const HttpRequest& req) override {
+    const CurlApi& api = curl();
     CURL* c = thread_handle();
     HttpResponse resp;
     CallState st;
@@ -182,61 +239,61 @@ class CurlTransport final : public Transport {
     st.resp = &resp;
     char errbuf[CURL_ERROR_SIZE] = {0};
 
-    curl_easy_setopt(c, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    api.easy_setopt(c, CURLOPT_URL, req.url.c_str());
+    api.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L);
-    if (!req.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
+    api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout.count()));
+    api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_timeout.count()));
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L);
+    api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L);
+    if (!req.ca_file.empty()) api.easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
     // libcurl reads http_proxy only in lower case (a CGI precaution); honour
     // HTTP_PROXY as well, like Go's ProxyFromEnvironment, outside CGI.
     // NO_PROXY still applies: libcurl checks it for explicit proxies too.
     const char* upper_proxy = std::getenv("HTTP_PROXY");
     if (req.url.rfind("http://", 0) == 0 && std::getenv("http_proxy") == nullptr && upper_proxy != nullptr &&
         *upper_proxy != '\0' && std::getenv("REQUEST_METHOD") == nullptr)
-      curl_easy_setopt(c, CURLOPT_PROXY, upper_proxy);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &st);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &st);
+      api.easy_setopt(c, CURLOPT_PROXY, upper_proxy);
+    api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    api.easy_setopt(c, CURLOPT_HEADERDATA, &st);
+    api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    api.easy_setopt(c, CURLOPT_WRITEDATA, &st);
 
     if (req.method == "HEAD") {
-      curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+      api.easy_setopt(c, CURLOPT_NOBODY, 1L);
     } else if (req.method != "GET") {
-      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
-      curl_easy_setopt(c, CURLOPT_READDATA, &st);
+      api.easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      api.easy_setopt(c, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      api.easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+      api.easy_setopt(c, CURLOPT_READDATA, &st);
       if (req.body_size >= 0)
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
+        api.easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(req.body_size));
     }
 
     curl_slist* headers = nullptr;
-    for (const auto& [k, v] : req.headers) headers = curl_slist_append(headers, (k + ": " + v).c_str());
-    headers = curl_slist_append(headers, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    for (const auto& [k, v] : req.headers) headers = api.slist_append(headers, (k + ": " + v).c_str());
+    headers = api.slist_append(headers, "Expect:");
+    api.easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(headers);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
+    CURLcode rc = api.easy_perform(c);
+    api.slist_free_all(headers);
+    api.easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
     if (st.error) std::rethrow_exception(st.error);
     if (st.too_big)
       throw TransportFailure(FailureKind::Other,
                              "response to " + req.method + " " + url_for_log(req.url) + " exceeds 16 MiB", false);
     if (rc != CURLE_OK) {
       long os_errno = 0;
-      curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
+      api.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
       throw_curl(rc, errbuf, req, os_errno);
     }
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     resp.status = static_cast<int>(status);
     return resp;
   }
