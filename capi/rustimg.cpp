@@ -3,6 +3,7 @@
 #include "rustimg.h"
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -282,7 +283,9 @@ void rustimg_cancel_token_free(rustimg_cancel_token* token) { delete token; }
 int rustimg_build_options_init(rustimg_build_options* opts, unsigned version) {
   if (opts == nullptr || version == 0 || version > RUSTIMG_BUILD_OPTIONS_VERSION) return RUSTIMG_EINVALID;
   const rustimg_build_options defaults = RUSTIMG_BUILD_OPTIONS_INIT;
-  *opts = defaults;
+  // A caller built against version 1 has a shorter struct: write only its fields.
+  std::memcpy(opts, &defaults, version == 1 ? offsetof(rustimg_build_options, registry) : sizeof defaults);
+  opts->version = version;
   return RUSTIMG_OK;
 }
 
@@ -310,6 +313,7 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::build::source_date_epoch();
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
+    if (opts->version >= 2) image.registry = registry_options(opts->registry);
     const rustimg_cancel_token* token = opts->cancel;
     const rustimg_progress_cb cb = opts->progress;
     void* payload = opts->progress_payload;

@@ -185,6 +185,8 @@ RUSTIMG_EXTERN(void) rustimg_cancel_token_free(rustimg_cancel_token *token);
 
 /* ---- building images --------------------------------------------------- */
 
+struct rustimg_registry_options; /* below, under "registries" */
+
 typedef struct rustimg_build_options {
   unsigned version;
   /** Build this crate with cargo for every platform of its spec... */
@@ -209,13 +211,24 @@ typedef struct rustimg_build_options {
   void *progress_payload;
   /** Optional; see rustimg_cancel_token. */
   rustimg_cancel_token *cancel;
+  /* -- version 2 -- */
+  /**
+   * How to reach the registry of an image base (the spec's "base" when it
+   * is a reference): insecure registries, CA file, credentials. NULL: the
+   * defaults (config files for credentials, TLS verified). Its progress
+   * callback, if any, sees the base's download.
+   */
+  const struct rustimg_registry_options *registry;
 } rustimg_build_options;
 
-#define RUSTIMG_BUILD_OPTIONS_VERSION 1
+#define RUSTIMG_BUILD_OPTIONS_VERSION 2
 #define RUSTIMG_BUILD_OPTIONS_INIT \
-  { RUSTIMG_BUILD_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, NULL, NULL, NULL }
+  { RUSTIMG_BUILD_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, NULL, NULL, NULL, NULL }
 
-/** Initialises `opts` to defaults for `version`; RUSTIMG_EINVALID for an unknown version. */
+/**
+ * Initialises `opts` to defaults for `version` (1 or 2), writing only the
+ * fields that version has; RUSTIMG_EINVALID for an unknown version.
+ */
 RUSTIMG_EXTERN(int) rustimg_build_options_init(rustimg_build_options *opts, unsigned version);
 
 /** What a build produced. */

@@ -44,6 +44,10 @@ type BuildOptions struct {
 	SourceDateEpoch *int64
 	// Progress, when set, receives each step; it runs on the building goroutine.
 	Progress func(ProgressEvent)
+	// Registry says how to reach the registry of an image base (the spec's
+	// base when it is a reference): insecure registries, CA file,
+	// credentials. The zero value uses the defaults.
+	Registry RegistryOptions
 }
 
 // BuildResult is what a build produced.
@@ -93,12 +97,17 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	copts.cancel = hooks.token
 	copts.progress_payload = hooks.payload
 
-	var cerr *C.rustimg_error
 	var result *C.rustimg_build_result
-	rc := C.call_build(&result, &copts, &cerr)
+	err = withRegistryOptions(ctx, opts.Registry, func(ropts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		// copts is Go memory handed to C: what it points to must be C memory.
+		registry := (*C.rustimg_registry_options)(mem.alloc(uintptr(C.sizeof_rustimg_registry_options)))
+		*registry = *ropts
+		copts.registry = registry
+		return C.call_build(&result, &copts, cerr)
+	})
 	runtime.KeepAlive(opts)
-	if rc < 0 {
-		return nil, takeError(rc, cerr)
+	if err != nil {
+		return nil, err
 	}
 	defer C.rustimg_build_result_free(result)
 	var out BuildResult

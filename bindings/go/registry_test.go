@@ -111,3 +111,39 @@ func TestRegistryAuthErrorReachesGo(t *testing.T) {
 		t.Fatalf("auth error lost its details or leaked the password: %#v", e)
 	}
 }
+
+func TestBuildOnABaseFromAPrivateRegistry(t *testing.T) {
+	host := startRegistry(t, "testuser:$2y$05$GeRT2tq5JnOHSjjIRSJiq.gQKdeAOCC1WwUWxI5LGXyZhs1IxxO5u\n")
+	ctx := context.Background()
+	binary := filepath.Join(fixtures, "x86_64-static-pie")
+	creds := rustimg.RegistryOptions{SkipConfigFiles: true, Username: "testuser", Password: "testpass"}
+	layout := filepath.Join(t.TempDir(), "base")
+	if _, err := rustimg.Build(ctx, rustimg.BuildOptions{Binary: binary, Output: "oci:" + layout}); err != nil {
+		t.Fatal(err)
+	}
+	base := host + "/go/base:v1"
+	if _, err := rustimg.Push(ctx, "oci:"+layout, base, creds); err != nil {
+		t.Fatal(err)
+	}
+	opts := rustimg.BuildOptions{
+		Binary: binary, Overrides: map[string]any{"base": base},
+		Output: "oci:" + filepath.Join(t.TempDir(), "app") + ":v1",
+	}
+	// Without credentials the base cannot be pulled...
+	opts.Registry = rustimg.RegistryOptions{SkipConfigFiles: true}
+	_, err := rustimg.Build(ctx, opts)
+	var e *rustimg.Error
+	if !errors.As(err, &e) || !errors.Is(err, rustimg.ErrAuth) || e.HTTPStatus != 401 {
+		t.Fatalf("want a 401 auth error pulling the base, got %v", err)
+	}
+	// ...with the build's registry options it is, and the image names it.
+	opts.Registry = creds
+	built, err := rustimg.Build(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("skopeo", "inspect", "--raw", opts.Output).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), base) || !strings.Contains(string(out), "org.opencontainers.image.base.name") {
+		t.Fatalf("skopeo inspect %s (%s): %v: %s", opts.Output, built.Digest, err, out)
+	}
+}

@@ -150,7 +150,7 @@ static void test_build_options(void) {
   rustimg_build_result *result = NULL;
   rustimg_error *err = NULL;
   CHECK(opts.source_date_epoch < 0);
-  CHECK(rustimg_build_options_init(&opts, 2) == RUSTIMG_EINVALID);
+  CHECK(rustimg_build_options_init(&opts, RUSTIMG_BUILD_OPTIONS_VERSION + 1) == RUSTIMG_EINVALID);
   CHECK(rustimg_build_options_init(&opts, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
   opts.output = "oci:/nonexistent-dir/x";
   CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID); /* neither crate nor binary */

@@ -1,5 +1,6 @@
 /* The C API against a real registry with htpasswd auth: push and pull, the
- * credentials callback, and registry errors with their HTTP status.
+ * credentials callback, registry errors with their HTTP status, and a build
+ * on a base image from that registry with the build's registry options.
  * argv: REGISTRY_HOST (127.0.0.1:PORT), LAYOUT_DIR (an image to push), WORK_DIR */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,33 @@ static int give_credentials(const char *registry, rustimg_credentials *out, void
   return 0;
 }
 
+/* Builds /bin/ls on the base image `base` into WORK/based; returns the status. */
+static int build_on(const char *base, const char *work, const rustimg_registry_options *registry, rustimg_error **err) {
+  char overrides[600], output[512];
+  rustimg_build_options b;
+  rustimg_build_result *built = NULL;
+  int rc;
+  snprintf(overrides, sizeof overrides, "{\"base\": \"%s\"}", base);
+  snprintf(output, sizeof output, "oci:%s/based:v1", work);
+  CHECK(rustimg_build_options_init(&b, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
+  b.binary = "/bin/ls";
+  b.allow_dynamic = 1;
+  b.overrides_json = overrides;
+  b.output = output;
+  b.registry = registry;
+  rc = rustimg_build(&built, &b, err);
+  if (rc == RUSTIMG_OK) CHECK(strncmp(rustimg_build_result_digest(built), "sha256:", 7) == 0);
+  rustimg_build_result_free(built);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   char source[512], target[512], output[512];
   rustimg_registry_options opts;
   rustimg_transfer_result *result = NULL;
   rustimg_error *err = NULL;
   struct creds_state st = {NULL, 0, ""};
+  rustimg_build_options v1;
 
   if (argc != 4) {
     fprintf(stderr, "usage: %s HOST LAYOUT WORKDIR\n", argv[0]);
@@ -76,6 +98,33 @@ int main(int argc, char **argv) {
   if (err != NULL) fprintf(stderr, "pull: %s\n", rustimg_error_message(err));
   rustimg_transfer_result_free(result);
   rustimg_error_free(err);
+  err = NULL;
+
+  /* a build on that image as its base: the build's registry options carry
+   * the credentials; without them the pull of the base is refused */
+  st.password = NULL;
+  st.calls = 0;
+  CHECK(build_on(target, argv[3], &opts, &err) == RUSTIMG_EAUTH);
+  CHECK(rustimg_error_http_status(err) == 401);
+  CHECK(st.calls >= 1);
+  rustimg_error_free(err);
+  err = NULL;
+  st.password = "testpass";
+  CHECK(build_on(target, argv[3], &opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "build on %s: %s\n", target, rustimg_error_message(err));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* version 1 options end before `registry`: init writes nothing past them */
+  memset(&v1, 0xab, sizeof v1);
+  CHECK(rustimg_build_options_init(&v1, 1) == RUSTIMG_OK);
+  CHECK(v1.version == 1 && v1.source_date_epoch == -1 && v1.cancel == NULL);
+  {
+    const unsigned char *tail = (const unsigned char *)&v1.registry;
+    size_t i;
+    for (i = 0; i < sizeof v1.registry; ++i) CHECK(tail[i] == 0xab);
+  }
+  CHECK(rustimg_build_options_init(&v1, RUSTIMG_BUILD_OPTIONS_VERSION + 1) == RUSTIMG_EINVALID);
 
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

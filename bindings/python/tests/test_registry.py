@@ -91,3 +91,25 @@ def test_unreachable_registry(tmp_path):
         rustimg.push(f"oci:{tmp_path / 'l'}", "127.0.0.1:1/py/x:v1", use_config_files=False)
     assert err.value.http_status == 0
     assert "127.0.0.1:1" in str(err.value)
+
+
+def test_build_on_a_base_from_a_private_registry(tmp_path):
+    """build()'s registry arguments reach the pull of an image base."""
+    proc, host = start_registry(tmp_path / "reg", HTPASSWD)
+    try:
+        rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=f"oci:{tmp_path / 'base'}")
+        base = f"{host}/py/base:v1"
+        rustimg.push(f"oci:{tmp_path / 'base'}", base, username="testuser", password="testpass",
+                     use_config_files=False)
+        out = f"oci:{tmp_path / 'app'}:v1"
+        with pytest.raises(rustimg.AuthError) as err:
+            rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=out, use_config_files=False)
+        assert err.value.http_status == 401 and host in str(err.value)
+        assert not (tmp_path / "app").exists()
+        res = rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=out, username="testuser",
+                            password="testpass", use_config_files=False)
+        raw = subprocess.run(["skopeo", "inspect", "--raw", out], capture_output=True, text=True, check=True).stdout
+        assert res.digest.startswith("sha256:") and base in raw
+    finally:
+        proc.kill()
+        proc.wait()

@@ -112,8 +112,9 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
           spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
           allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
           progress: Optional[Progress] = None, push: Sequence[str] = (),
-          insecure_registries: Sequence[str] = (), username: Optional[str] = None,
-          password: Optional[str] = None) -> BuildResult:
+          insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
+          username: Optional[str] = None, password: Optional[str] = None,
+          use_config_files: bool = True) -> BuildResult:
     """Builds an image and writes it to ``output`` ("oci:DIR[:TAG]",
     "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]").
 
@@ -124,7 +125,10 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
-    ``push=`` references are pushed after the build (see :func:`push`)."""
+    ``push=`` references are pushed after the build (see :func:`push`).
+    ``insecure_registries``, ``ca_file``, ``username``, ``password`` and
+    ``use_config_files`` reach the registry of an image ``base`` (pulled for
+    the build) and the ``push=`` targets."""
     merged: Dict[str, Any] = dict(overrides or {})
     if platforms is not None:
         if binary is not None:
@@ -132,10 +136,11 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         merged["platforms"] = list(platforms)
     if base is not None:
         merged["base"] = base
+    registry = _registry(insecure_registries, ca_file, username, password, use_config_files)
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
-                      allow_dynamic, source_date_epoch, progress)
+                      allow_dynamic, source_date_epoch, progress, registry)
     pushed: List[str] = []
     if push:
-        pushed = _push(output, push, _registry(insecure_registries, None, username, password, True))
+        pushed = _push(output, push, registry)
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
                        reports=raw["reports"], output=output, pushed=pushed)

@@ -122,7 +122,8 @@ class PythonHooks {
 py::object build(const std::optional<std::filesystem::path>& crate, const std::optional<std::filesystem::path>& binary,
                  const std::optional<std::string>& platform, const std::optional<std::filesystem::path>& spec_file,
                  const py::object& overrides, const std::string& output, bool allow_dynamic,
-                 std::optional<std::int64_t> source_date_epoch, const py::object& progress) {
+                 std::optional<std::int64_t> source_date_epoch, const py::object& progress,
+                 const rustimg::registry::Options& registry) {
   if (crate.has_value() == binary.has_value())
     throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
   rustimg::SpecLoadOptions load;
@@ -135,6 +136,7 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   image.output = rustimg::store::parse_destination(output);
   image.created = source_date_epoch ? *source_date_epoch : rustimg::build::source_date_epoch();
   image.allow_dynamic = allow_dynamic;
+  image.registry = registry;  // for an image base
   auto hooks = std::make_shared<PythonHooks>(progress);
   image.progress = [hooks](const rustimg::build::ProgressEvent& e) { return hooks->on_event(e); };
 
@@ -256,6 +258,6 @@ PYBIND11_MODULE(_core, m) {
         "Pulls `reference` into `output`; returns the digest written.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
-        py::arg("progress"),
+        py::arg("progress"), py::arg("registry"),
         "Builds an image from a crate (cargo) or a prebuilt binary; returns digest, media_type, size, reports.");
 }

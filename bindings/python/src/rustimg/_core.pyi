@@ -54,7 +54,8 @@ def load_spec(crate: Optional[Union[str, PathLike[str]]] = None,
 def build(crate: Optional[Union[str, PathLike[str]]], binary: Optional[Union[str, PathLike[str]]],
           platform: Optional[str], spec_file: Optional[Union[str, PathLike[str]]],
           overrides: Optional[Dict[str, Any]], output: str, allow_dynamic: bool,
-          source_date_epoch: Optional[int], progress: Optional[Callable[[str, str], None]]) -> Dict[str, Any]: ...
+          source_date_epoch: Optional[int], progress: Optional[Callable[[str, str], None]],
+          registry: RegistryOptions) -> Dict[str, Any]: ...
 class RegistryOptions:
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
 
