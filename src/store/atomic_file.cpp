@@ -85,11 +85,9 @@ void AtomicFile::commit(const std::filesystem::path& target, bool sync) {
   committed_ = true;
 }
 
-void write_file_atomically(const std::filesystem::path& target, std::string_view content) {
-  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  AtomicFile f(dir);
-  f.write(content);
-  f.commit(target);
+const std::filesystem::path& AtomicFile::flushed() {
+  flush();
+  return temp_;
 }
 
 namespace {

@@ -25,6 +25,10 @@ class AtomicFile final : public oci::ByteSink {
   /// made durable later, or never), closes and renames the file to `target`
   /// (replacing it).
   void commit(const std::filesystem::path& target, bool sync = true);
+  /// Flushes what was written and returns the temporary file's path, so a
+  /// caller can sync it together with other files (sync_files) and then
+  /// commit(target, false).
+  const std::filesystem::path& flushed();
 
  private:
   void flush();
@@ -33,9 +37,6 @@ class AtomicFile final : public oci::ByteSink {
   std::string buffer_;
   bool committed_ = false;
 };
-
-/// Writes `content` to `target` atomically.
-void write_file_atomically(const std::filesystem::path& target, std::string_view content);
 
 /// fsyncs every file, several at a time, so the file system can commit them
 /// in one journal transaction rather than one after another. Throws Io

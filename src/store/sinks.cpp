@@ -1,6 +1,7 @@
 // The image sinks: OCI layout directory, OCI archive, docker-archive.
 #include <array>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <system_error>
 
@@ -123,10 +124,12 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   fs::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
 
-  // 1. Blobs first: unreferenced blobs are harmless if we stop here. Each
-  //    is durable before its name appears in the layout (staged blobs are
-  //    written without fsync); syncing them together lets the file system
-  //    commit them at once.
+  // Every file is made durable before its name appears in the layout, all
+  // in one batch (staged blobs are written without fsync), so the file
+  // system commits them at once: the blobs, the layout marker and the new
+  // index.json. Then the names appear: blobs first (unreferenced blobs are
+  // harmless if we stop there), then the marker, then index.json, replaced
+  // in one rename.
   const BlobStore target(dir);
   std::vector<std::string> missing;
   std::vector<fs::path> sources;
@@ -137,13 +140,14 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
     missing.push_back(d.digest);
     sources.push_back(blobs.path_of(d.digest));
   }
-  sync_files(sources);
-  for (const std::string& digest : missing) transfer_blob(blobs, target, digest);
+  std::unique_ptr<AtomicFile> marker;
+  if (!fs::exists(dir / "oci-layout", ec)) {
+    marker = std::make_unique<AtomicFile>(dir);
+    marker->write(kOciLayoutFile);
+    sources.push_back(marker->flushed());
+  }
 
-  // 2. The layout marker.
-  if (!fs::exists(dir / "oci-layout", ec)) write_file_atomically(dir / "oci-layout", kOciLayoutFile);
-
-  // 3. index.json, replaced in one rename: keep other images, replace the tag.
+  // index.json: keep other images, replace the tag.
   json index = {{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
   const fs::path index_path = dir / "index.json";
   if (fs::exists(index_path, ec)) {
@@ -165,7 +169,14 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   }
   kept.push_back(tagged(top, tag).to_json());
   index["manifests"] = std::move(kept);
-  write_file_atomically(index_path, oci::canonical_json(index));
+  AtomicFile index_file(dir);
+  index_file.write(oci::canonical_json(index));
+  sources.push_back(index_file.flushed());
+
+  sync_files(sources);
+  for (const std::string& digest : missing) transfer_blob(blobs, target, digest);
+  if (marker) marker->commit(dir / "oci-layout", /*sync=*/false);
+  index_file.commit(index_path, /*sync=*/false);
 }
 
 void write_oci_archive(const fs::path& file, const BlobStore& blobs, const oci::Descriptor& top, const std::string& tag) {
