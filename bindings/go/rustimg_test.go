@@ -25,6 +25,8 @@ func TestMain(m *testing.M) {
 		panic(string(out))
 	}
 	fixtures = dir
+	// Image bases are cached here, not in the user's cache.
+	os.Setenv("RUSTIMG_CACHE_DIR", filepath.Join(dir, "base-cache"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

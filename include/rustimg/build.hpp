@@ -85,6 +85,11 @@ struct PlatformBinary {
   std::filesystem::path binary;
 };
 
+/// The default cache of image-base blobs: $RUSTIMG_CACHE_DIR when set (set
+/// and empty: no cache), else $XDG_CACHE_HOME/rustimg, else
+/// $HOME/.cache/rustimg; empty when none of these is known.
+std::filesystem::path default_base_cache();
+
 struct BuildOptions {
   Spec spec;
   std::vector<PlatformBinary> binaries;
@@ -104,6 +109,13 @@ struct BuildOptions {
   /// being listed. Pull progress is reported through `progress` (stage
   /// "pull") as well as through `registry.progress` when that is set.
   registry::Options registry;
+  /// Where blobs of image bases are kept between builds, so a base is
+  /// downloaded once: DIR/blobs/sha256/<hex>, shared by every build that
+  /// names it. A cached blob is hashed before each use (one that does not
+  /// match its digest is downloaded again); only manifests are fetched
+  /// every time, so a moved tag is seen. Empty: no cache. A cache that
+  /// cannot be created or written is skipped with a warning.
+  std::filesystem::path base_cache = default_base_cache();
 };
 
 struct BuildResult {

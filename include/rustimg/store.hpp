@@ -34,6 +34,15 @@ class BlobStore {
   void put(const oci::Blob& blob);
   /// Reads a (small) blob, e.g. a manifest. Throws NotFound.
   std::string read(std::string_view digest) const;
+  /// Makes this store hold blob `digest` of `from`: a hard link when both
+  /// are on one file system, else an atomic copy. A no-op when present.
+  /// Throws NotFound when `from` lacks it, Io when it cannot be written.
+  void take(const BlobStore& from, std::string_view digest) const;
+  /// True when the stored blob exists and its content hashes to `digest`
+  /// (reads the whole file).
+  bool verify(std::string_view digest) const;
+  /// Removes a blob; a no-op when absent.
+  void remove(std::string_view digest) const;
 
   /// A blob being written: a ByteSink into a temporary file. commit() moves
   /// it into place under `digest`; destroying it uncommitted removes it.

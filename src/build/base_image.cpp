@@ -27,11 +27,36 @@ std::string advice(const Error& e) {
 
 }  // namespace
 
+void BaseBlobSink::put(const std::string& digest, const std::string& media_type, std::istream& data,
+                       std::uint64_t size) {
+  BlobStoreSink(staging_).put(digest, media_type, data, size);
+  if (cache_ == nullptr) return;
+  try {
+    cache_->take(staging_, digest);
+  } catch (const Error&) {
+    // Best effort: the build has the blob; the next one downloads it again.
+  }
+}
+
+bool BaseBlobSink::has(const std::string& digest) {
+  if (staging_.contains(digest)) return true;
+  if (cache_ == nullptr || !cache_->contains(digest)) return false;
+  if (!cache_->verify(digest)) {
+    cache_->remove(digest);  // damaged: download it again
+    return false;
+  }
+  try {
+    staging_.take(*cache_, digest);
+  } catch (const Error&) {
+    return false;
+  }
+  return true;
+}
+
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     store::BlobStore& blobs) {
+                     BaseBlobSink& sink, const store::BlobStore& blobs) {
   const std::string name = ref.to_string();
   const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
-  BlobStoreSink sink(blobs);
   registry::PullResult pulled;
   try {
     pulled = client.pull(ref, sink, registry::PullOptions{platform});

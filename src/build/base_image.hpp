@@ -18,10 +18,28 @@ struct PulledBase {
   std::string root_digest;  ///< what the reference resolved to (an index or the manifest)
 };
 
-/// Pulls `ref` for `platform` into `blobs` and reads its manifest and config.
-/// Errors keep their class (RegistryError keeps its HTTP status) and name
-/// the base reference, the platform and what to check.
+/// Where pulled base blobs go: the build's staging store, and a cache of
+/// blobs kept between builds (BuildOptions::base_cache) when there is one.
+/// A cached blob is hashed before it is used; one that does not match its
+/// digest is removed and downloaded again. The cache is best effort: a blob
+/// that cannot be cached is simply not. Thread-safe, as the client needs.
+class BaseBlobSink final : public registry::BlobSink {
+ public:
+  BaseBlobSink(const store::BlobStore& staging, const store::BlobStore* cache) : staging_(staging), cache_(cache) {}
+  void put(const std::string& digest, const std::string& media_type, std::istream& data,
+           std::uint64_t size) override;
+  bool has(const std::string& digest) override;
+
+ private:
+  const store::BlobStore& staging_;
+  const store::BlobStore* cache_;
+};
+
+/// Pulls `ref` for `platform` through `sink` into `blobs` (the sink's
+/// staging store) and reads its manifest and config. Errors keep their
+/// class (RegistryError keeps its HTTP status) and name the base reference,
+/// the platform and what to check.
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     store::BlobStore& blobs);
+                     BaseBlobSink& sink, const store::BlobStore& blobs);
 
 }  // namespace rustimg::build

@@ -121,6 +121,14 @@ fs::path staging_parent(const store::Destination& dest) {
 
 }  // namespace
 
+fs::path default_base_cache() {
+  if (const char* dir = std::getenv("RUSTIMG_CACHE_DIR")) return dir;  // "" turns the cache off
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return fs::path(xdg) / "rustimg";
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/')
+    return fs::path(home) / ".cache" / "rustimg";
+  return {};
+}
+
 std::int64_t source_date_epoch() {
   const char* v = std::getenv("SOURCE_DATE_EPOCH");
   if (v == nullptr || *v == '\0') return 0;
@@ -179,9 +187,18 @@ BuildResult build_image(const BuildOptions& o) {
     const Reference ref = parse_reference(o.spec.base);
     std::mutex progress_mu;
     registry::Client client(pull_options(o, progress_mu));
+    std::optional<store::BlobStore> cache;
+    if (!o.base_cache.empty()) {
+      try {
+        cache.emplace(o.base_cache);
+      } catch (const Error& e) {
+        report("pull", std::string("warning: not caching base blobs: ") + e.what());
+      }
+    }
+    BaseBlobSink sink(blobs, cache ? &*cache : nullptr);
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
-      bases.push_back(pull_base(client, ref, platform, blobs));
+      bases.push_back(pull_base(client, ref, platform, sink, blobs));
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }

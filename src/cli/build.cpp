@@ -65,6 +65,10 @@ constexpr const char* kBuildUsage =
     "  --crate DIR          the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
     "                       rustimg.json, asset root\n"
     "  --allow-dynamic      accept a dynamically linked binary on scratch/static\n"
+    "  --base-cache DIR     keep the blobs of image bases here between builds (default:\n"
+    "                       $RUSTIMG_CACHE_DIR, else $XDG_CACHE_HOME/rustimg, else\n"
+    "                       ~/.cache/rustimg)\n"
+    "  --no-base-cache      download image bases without a cache\n"
     "  --push REF           push the image to REF after building (repeatable; the last\n"
     "                       lines on stdout are then REF@sha256:...); with no --output the\n"
     "                       image is staged in a temporary directory\n"
@@ -83,6 +87,7 @@ struct Options {
   fs::path spec_file;
   fs::path crate_dir;
   bool allow_dynamic = false;
+  std::optional<fs::path> base_cache;  ///< empty path: no cache
   oci::Format format = oci::Format::Oci;
   json overrides = json::object();
   std::vector<std::string> push;  ///< references to push the result to
@@ -141,6 +146,12 @@ Options parse(std::span<const std::string> args) {
       o.overrides[a.substr(2)] = value();
     } else if (a == "--allow-dynamic") {
       o.allow_dynamic = true;
+    } else if (a == "--base-cache") {
+      const std::string dir = value();
+      if (dir.empty()) throw UsageError{"--base-cache needs a directory (--no-base-cache turns the cache off)"};
+      o.base_cache = dir;
+    } else if (a == "--no-base-cache") {
+      o.base_cache = fs::path();
     } else if (a == "--format") {
       const std::string f = value();
       if (f != "oci" && f != "docker") throw UsageError{"--format must be oci or docker, got \"" + f + "\""};
@@ -246,6 +257,7 @@ int build_main(std::span<const std::string> args) {
     b.created = build::source_date_epoch();
     b.format = o.format;
     b.allow_dynamic = o.allow_dynamic;
+    if (o.base_cache) b.base_cache = *o.base_cache;
     install_interrupt_handlers();
     b.progress = [](const build::ProgressEvent& e) {
       progress_line(e);

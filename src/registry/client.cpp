@@ -13,12 +13,14 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <span>
 #include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "registry/internal.hpp"
+#include "rustimg/oci.hpp"
 #include "rustimg/registry.hpp"
 
 namespace rustimg::registry {
@@ -831,15 +833,15 @@ struct Client::Impl {
                          const std::function<void(const char*, std::size_t)>& write) {
     std::uint64_t size = 0;
     with_retry("download of " + blob.digest, [&] {
-      std::shared_ptr<Hasher> hasher;
+      std::shared_ptr<oci::Sha256> hasher;
       auto begin = [&] {
         restart();
-        hasher = std::make_shared<Hasher>();
+        hasher = std::make_shared<oci::Sha256>();
         size = 0;
       };
       auto on_body = [&](const char* data, std::size_t len) {
         write(data, len);
-        hasher->update(data, len);
+        hasher->write(std::as_bytes(std::span(data, len)));
         size += len;
         progress(Progress::Phase::Downloading, blob.digest, size, blob.size);
       };
@@ -941,7 +943,7 @@ struct Client::Impl {
   /// against its digest: {media type, bytes}.
   static std::pair<std::string, std::string> read_child(BlobSource& source, const Descriptorish& child) {
     std::string bytes = read_all(*open_source(source, child.digest));
-    if (sha256_of(bytes) != child.digest)
+    if (oci::sha256_digest(bytes) != child.digest)
       throw Error(ErrorCode::InvalidArgument,
                   "manifest " + child.digest + " read from the push source does not match its digest");
     std::string type = media_type_of(child.media_type, parse_doc(bytes, "manifest " + child.digest));
@@ -951,7 +953,7 @@ struct Client::Impl {
   /// The distinct blobs under a manifest or index.
   static void tree_blobs(const std::string& media_type, const std::string& bytes, BlobSource& source,
                          std::set<std::string>& out) {
-    const nlohmann::json doc = parse_doc(bytes, "manifest " + sha256_of(bytes));
+    const nlohmann::json doc = parse_doc(bytes, "manifest " + oci::sha256_digest(bytes));
     if (is_index_type(media_type)) {
       for (const auto& child : descriptors_of(doc, "manifests", "the pushed index")) {
         auto [child_type, child_bytes] = read_child(source, child);
@@ -1003,7 +1005,7 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
   auto& im = *impl_;
   nlohmann::json doc = parse_doc(root, "the manifest to push to " + target.to_string());
   const std::string mt = media_type_of(media_type, doc);
-  const std::string digest = sha256_of(root);
+  const std::string digest = oci::sha256_digest(root);
   if (!target.digest.empty() && target.digest != digest)
     throw Error(ErrorCode::InvalidArgument, "cannot push to " + target.to_string() + ": the manifest's digest is " +
                                                 digest + "; drop the digest from the reference or push the matching manifest");
@@ -1068,7 +1070,7 @@ RawManifest Client::get_manifest(const Reference& ref) {
     if (resp.status != 200) im.fail(st, resp, "fetching manifest " + ref.to_string());
     RawManifest m;
     m.bytes = std::move(resp.body);
-    m.digest = sha256_of(m.bytes);
+    m.digest = oci::sha256_digest(m.bytes);
     const std::string want = !ref.digest.empty() ? ref.digest : resp.header("docker-content-digest");
     if (!want.empty() && want.rfind("sha256:", 0) == 0 && want != m.digest)
       throw RegistryError(ErrorCode::Registry,

@@ -30,20 +30,6 @@ std::string base64_encode(std::string_view in);
 /// std::invalid_argument on bad input.
 std::string base64_decode(std::string_view in);
 
-/// Streaming SHA-256 over OpenSSL EVP, "sha256:<hex>" on finish().
-class Hasher {
- public:
-  Hasher();
-  ~Hasher();
-  Hasher(const Hasher&) = delete;
-  Hasher& operator=(const Hasher&) = delete;
-  void update(const void* data, std::size_t len);
-  std::string finish();
-
- private:
-  void* ctx_;
-};
-std::string sha256_of(std::string_view bytes);
 
 /// Parts of an absolute URL.
 struct UrlParts {

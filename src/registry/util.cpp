@@ -1,6 +1,5 @@
 // Pure helpers of the registry client: errors, challenges, scopes, retry
 // timing, URLs, base64 and hashing. No network I/O here.
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
@@ -357,31 +356,6 @@ std::string base64_decode(std::string_view in) {
   return out;
 }
 
-Hasher::Hasher() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
-    throw Error(ErrorCode::Generic, "OpenSSL could not initialise SHA-256");
-}
-Hasher::~Hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
-void Hasher::update(const void* data, std::size_t len) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data, len);
-}
-std::string Hasher::finish() {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-  unsigned len = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md.data(), &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out = "sha256:";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
-std::string sha256_of(std::string_view bytes) {
-  Hasher h;
-  h.update(bytes.data(), bytes.size());
-  return h.finish();
-}
 
 }  // namespace detail
 

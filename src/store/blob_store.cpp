@@ -1,4 +1,5 @@
 // BlobStore: content-addressed blobs in an OCI-layout-shaped directory.
+#include <array>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -40,6 +41,44 @@ std::string BlobStore::read(std::string_view digest) const {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void BlobStore::take(const BlobStore& from, std::string_view digest) const {
+  if (contains(digest)) return;
+  const fs::path src = from.path_of(digest);
+  const fs::path dst = path_of(digest);
+  std::error_code ec;
+  fs::create_hard_link(src, dst, ec);
+  if (!ec || contains(digest)) return;
+  std::ifstream in(src, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, "blob " + std::string(digest) + " is missing from " + from.root().string());
+  AtomicFile f(dst.parent_path());
+  std::array<char, 64 * 1024> buf;
+  while (in) {
+    in.read(buf.data(), buf.size());
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n > 0) f.write(std::as_bytes(std::span(buf.data(), n)));
+  }
+  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + src.string());
+  f.commit(dst, !is_staging_dir(root_));
+}
+
+bool BlobStore::verify(std::string_view digest) const {
+  std::ifstream in(path_of(digest), std::ios::binary);
+  if (!in) return false;
+  oci::Sha256 hash;
+  std::array<char, 256 * 1024> buf;
+  while (in) {
+    in.read(buf.data(), buf.size());
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n > 0) hash.write(std::as_bytes(std::span(buf.data(), n)));
+  }
+  return !in.bad() && hash.finish() == digest;
+}
+
+void BlobStore::remove(std::string_view digest) const {
+  std::error_code ec;
+  fs::remove(path_of(digest), ec);
 }
 
 BlobStore::Writer::Writer(const BlobStore& store)

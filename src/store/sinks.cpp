@@ -41,28 +41,6 @@ void walk(const BlobStore& blobs, const oci::Descriptor& d, std::set<std::string
   }
 }
 
-/// Makes `to` hold the blob: a hard link when possible (same file system),
-/// else an atomic copy.
-void transfer_blob(const BlobStore& from, const BlobStore& to, const std::string& digest) {
-  if (to.contains(digest)) return;
-  const fs::path src = from.path_of(digest);
-  const fs::path dst = to.path_of(digest);
-  std::error_code ec;
-  fs::create_hard_link(src, dst, ec);
-  if (!ec || to.contains(digest)) return;
-  AtomicFile f(dst.parent_path());
-  std::ifstream in(src, std::ios::binary);
-  if (!in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + from.root().string());
-  std::array<char, 64 * 1024> buf;
-  while (in) {
-    in.read(buf.data(), buf.size());
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) f.write(std::as_bytes(std::span(buf.data(), n)));
-  }
-  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + src.string());
-  f.commit(dst);
-}
-
 oci::Descriptor tagged(const oci::Descriptor& top, const std::string& tag) {
   oci::Descriptor d = top;
   d.annotations[oci::annotation::kRefName] = tag;
@@ -174,7 +152,7 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   sources.push_back(index_file.flushed());
 
   sync_files(sources);
-  for (const std::string& digest : missing) transfer_blob(blobs, target, digest);
+  for (const std::string& digest : missing) target.take(blobs, digest);
   if (marker) marker->commit(dir / "oci-layout", /*sync=*/false);
   index_file.commit(index_path, /*sync=*/false);
 }

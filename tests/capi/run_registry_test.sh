@@ -21,4 +21,4 @@ docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
 registry_pid=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 "$rustimg" build --binary /bin/ls --base scratch --allow-dynamic --output "oci:$work/layout" >/dev/null 2>&1
-"$test_exe" "127.0.0.1:$port" "$work/layout" "$work"
+RUSTIMG_CACHE_DIR="$work/base-cache" "$test_exe" "127.0.0.1:$port" "$work/layout" "$work"

@@ -31,14 +31,16 @@ class Result:
 
 
 @pytest.fixture(scope="session")
-def rustimg():
-    """Runs the built CLI: rustimg("verify", "--json", path) -> Result."""
+def rustimg(tmp_path_factory):
+    """Runs the built CLI: rustimg("verify", "--json", path) -> Result. Image
+    bases are cached in a directory of the session, not the user's."""
     exe = rustimg_bin()
     if not exe.exists():
         pytest.fail(f"{exe} is missing: build first (scripts/setup.sh)")
+    cache = tmp_path_factory.mktemp("base-cache")
 
     def run(*args, cwd=None, env=None, check_code=None):
-        full_env = dict(os.environ)
+        full_env = dict(os.environ, RUSTIMG_CACHE_DIR=str(cache))
         if env:
             full_env.update(env)
         proc = subprocess.run([str(exe), *map(str, args)], cwd=cwd, env=full_env,

@@ -192,3 +192,41 @@ def test_multi_platform_base_gives_each_platform_its_base(rustimg, hello_binary,
                   f"oci:{tmp_path / 'riscv'}:latest")
     assert res.code == 2, res
     assert f"base image {ref} for linux/riscv64" in res.err and "linux/amd64" in res.err, res
+
+
+def test_base_blobs_are_cached_between_builds(rustimg, hello_binary, bases, fault_proxy, registry_plain,
+                                              tmp_path):  # noqa: F811
+    """A base's layers are downloaded once; a damaged cache entry is noticed and fetched again."""
+    proxy = fault_proxy(upstream=registry_plain)
+    ref = f"{proxy.host}/base:v1"
+    cache = tmp_path / "cache"
+    layers = [d["digest"] for d in bases["base"]["manifest"]["layers"]]
+
+    def build_once(name, *extra):
+        proxy.clear()
+        res = rustimg("build", "--binary", hello_binary, "--base", ref, *extra, "--output",
+                      f"oci:{tmp_path / name}:v1", env={"SOURCE_DATE_EPOCH": "", "RUSTIMG_CACHE_DIR": str(cache)})
+        assert res.code == 0, res
+        gets = [r["path"].rsplit("/", 1)[-1] for r in proxy.requests()
+                if r["method"] == "GET" and "/blobs/" in r["path"]]
+        return res.out.strip().splitlines()[-1], [g for g in gets if g in layers]
+
+    first, fetched = build_once("first")
+    assert sorted(fetched) == sorted(layers)
+    cached = {p.name for p in (cache / "blobs" / "sha256").iterdir()}
+    assert {d.split(":", 1)[1] for d in layers} <= cached
+
+    second, fetched = build_once("second")
+    assert fetched == [] and second == first
+
+    # A cache entry that no longer matches its digest is replaced by a fresh download.
+    victim = cache / "blobs" / "sha256" / layers[0].split(":", 1)[1]
+    victim.unlink()  # it may be a hard link to a layout's blob: never write through it
+    victim.write_bytes(b"not the layer")
+    third, fetched = build_once("third")
+    assert fetched == [layers[0]] and third == first
+    assert "sha256:" + hashlib.sha256(victim.read_bytes()).hexdigest() == layers[0]
+
+    # Without the cache every layer is downloaded again.
+    fourth, fetched = build_once("fourth", "--no-base-cache")
+    assert sorted(fetched) == sorted(layers) and fourth == first

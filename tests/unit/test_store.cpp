@@ -95,6 +95,31 @@ BOOST_AUTO_TEST_CASE(blob_store_is_content_addressed_and_atomic) {
   BOOST_CHECK_THROW(blobs.read("sha256:" + std::string(64, '0')), rustimg::Error);
 }
 
+BOOST_AUTO_TEST_CASE(blob_store_take_verify_remove) {
+  ScratchDir a, b;
+  BlobStore from(a.path());
+  const BlobStore to(b.path());
+  const auto blob = rustimg::oci::make_blob(json{{"b", 2}}, "application/json");
+  const std::string& digest = blob.descriptor.digest;
+  from.put(blob);
+  BOOST_TEST(from.verify(digest));
+  to.take(from, digest);
+  BOOST_TEST(to.read(digest) == from.read(digest));
+  to.take(from, digest);  // present: a no-op
+  BOOST_TEST(!has_temp_files(b.path()));
+  // Content that no longer matches its name fails verify and can be removed.
+  const auto path = to.path_of(digest);
+  std::filesystem::remove(path);  // a hard link to `from`'s copy: do not write through it
+  { std::ofstream(path) << "tampered"; }
+  BOOST_TEST(!to.verify(digest));
+  BOOST_TEST(from.verify(digest));
+  to.remove(digest);
+  BOOST_TEST(!to.contains(digest));
+  BOOST_TEST(!to.verify(digest));
+  to.remove(digest);  // absent: a no-op
+  BOOST_CHECK_THROW(to.take(from, "sha256:" + std::string(64, '1')), rustimg::Error);
+}
+
 BOOST_AUTO_TEST_CASE(layout_adds_and_replaces_tags_keeping_others) {
   ScratchDir stage1, stage2, out;
   BlobStore s1(stage1.path()), s2(stage2.path());

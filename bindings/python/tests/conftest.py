@@ -7,6 +7,15 @@ ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def base_cache(tmp_path_factory):
+    """Image bases are cached in a directory of the session, not the user's."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RUSTIMG_CACHE_DIR", str(tmp_path_factory.mktemp("base-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def elf_fixtures(tmp_path_factory) -> Path:
     """Real ELF binaries made by the project's fixture script (gcc, cross binutils)."""
