@@ -57,7 +57,7 @@ CurlApi load_curl() {
   auto bind = [&](auto& fn, const char* name) {
     void* sym = dlsym(lib, name);
     if (sym == nullptr)
-      throw Error(ErrorCode::Generic, std::string(kLibcurl) + " has no " + name + "; install libcurl 7.62 or newer");
+      throw Error(ErrorCode::Generic, std::string(kLibcurl) + " has no " + name + ": it is not a usable libcurl");
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
   };
   bind(api.global_init, "curl_global_init");
