@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -325,24 +326,11 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
       return token == nullptr || !token->cancelled.load();
     };
 
-    rustimg::build::BuildResult result;
-    if (opts->crate_dir != nullptr) {
-      rustimg::build::CrateBuildOptions crate;
-      crate.spec = load;
-      crate.image = std::move(image);
-      crate.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
-      result = rustimg::build::build_crate(std::move(crate));
-    } else {
-      rustimg::build::BinaryBuildOptions binary;
-      binary.spec = load;
-      binary.spec.use_cargo_metadata = false;
-      binary.image = std::move(image);
-      rustimg::build::PlatformBinary pb;
-      pb.binary = opts->binary;
-      if (opts->platform != nullptr) pb.platform = rustimg::parse_platform(opts->platform);
-      binary.binaries.push_back(std::move(pb));
-      result = rustimg::build::build_binaries(std::move(binary));
-    }
+    const rustimg::build::BuildResult result = rustimg::build::build_crate_or_binary(
+        std::move(load), std::move(image),
+        opts->binary != nullptr ? std::optional<std::filesystem::path>(opts->binary) : std::nullopt,
+        opts->platform != nullptr ? std::optional(rustimg::parse_platform(opts->platform)) : std::nullopt,
+        [token] { return token != nullptr && token->cancelled.load(); });
     auto r = std::make_unique<rustimg_build_result>();
     r->digest = result.descriptor.digest;
     r->json = rustimg::build::to_json(result).dump();

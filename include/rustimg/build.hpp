@@ -57,6 +57,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -167,6 +168,14 @@ struct BinaryBuildOptions {
 
 /// Loads the spec and runs build_image().
 BuildResult build_binaries(BinaryBuildOptions options);
+
+/// What the C and Python APIs build: without `binary`, the crate at
+/// `spec.crate_dir` (build_crate, polling `cancelled`); with it, that one
+/// prebuilt binary for `platform` (nullopt: the platform its ELF header
+/// names), with the spec from `spec`'s file and overrides.
+BuildResult build_crate_or_binary(SpecLoadOptions spec, BuildOptions image,
+                                  const std::optional<std::filesystem::path>& binary,
+                                  const std::optional<Platform>& platform, std::function<bool()> cancelled);
 
 /// {"digest", "media_type", "size", "reports": [elf::to_json per binary]}:
 /// what the bindings hand back.

@@ -54,7 +54,8 @@ bool BaseBlobSink::has(const std::string& digest) {
 }
 
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const store::BlobStore& blobs) {
+                     BaseBlobSink& sink) {
+  const store::BlobStore& blobs = sink.staging();
   const std::string name = ref.to_string();
   const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
   registry::PullResult pulled;

@@ -29,17 +29,18 @@ class BaseBlobSink final : public registry::BlobSink {
   void put(const std::string& digest, const std::string& media_type, std::istream& data,
            std::uint64_t size) override;
   bool has(const std::string& digest) override;
+  const store::BlobStore& staging() const noexcept { return staging_; }
 
  private:
   const store::BlobStore& staging_;
   const store::BlobStore* cache_;
 };
 
-/// Pulls `ref` for `platform` through `sink` into `blobs` (the sink's
-/// staging store) and reads its manifest and config. Errors keep their
+/// Pulls `ref` for `platform` through `sink` into its staging store and
+/// reads its manifest and config. Errors keep their
 /// class (RegistryError keeps its HTTP status) and name the base reference,
 /// the platform and what to check.
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const store::BlobStore& blobs);
+                     BaseBlobSink& sink);
 
 }  // namespace rustimg::build

@@ -198,7 +198,7 @@ BuildResult build_image(const BuildOptions& o) {
     BaseBlobSink sink(blobs, cache ? &*cache : nullptr);
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
-      bases.push_back(pull_base(client, ref, platform, sink, blobs));
+      bases.push_back(pull_base(client, ref, platform, sink));
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }

@@ -60,6 +60,23 @@ BuildResult build_binaries(BinaryBuildOptions o) {
   return build_image(o.image);
 }
 
+BuildResult build_crate_or_binary(SpecLoadOptions spec, BuildOptions image,
+                                  const std::optional<std::filesystem::path>& binary,
+                                  const std::optional<Platform>& platform, std::function<bool()> cancelled) {
+  if (!binary) {
+    CrateBuildOptions c;
+    c.spec = std::move(spec);
+    c.image = std::move(image);
+    c.cancelled = std::move(cancelled);
+    return build_crate(std::move(c));
+  }
+  BinaryBuildOptions b;
+  b.spec = std::move(spec);
+  b.image = std::move(image);
+  b.binaries.push_back(PlatformBinary{platform.value_or(Platform{}), *binary});
+  return build_binaries(std::move(b));
+}
+
 nlohmann::json to_json(const BuildResult& result) {
   nlohmann::json reports = nlohmann::json::array();
   for (const auto& r : result.reports) reports.push_back(elf::to_json(r));

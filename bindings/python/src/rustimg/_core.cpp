@@ -143,23 +143,10 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   rustimg::build::BuildResult result;
   try {
     py::gil_scoped_release release;
-    if (crate) {
-      rustimg::build::CrateBuildOptions c;
-      c.spec = load;
-      c.image = std::move(image);
-      c.cancelled = [hooks] { return hooks->cancelled(); };
-      result = rustimg::build::build_crate(std::move(c));
-    } else {
-      rustimg::build::BinaryBuildOptions b;
-      b.spec = load;
-      b.spec.use_cargo_metadata = false;
-      b.image = std::move(image);
-      rustimg::build::PlatformBinary pb;
-      pb.binary = *binary;
-      if (platform) pb.platform = rustimg::parse_platform(*platform);
-      b.binaries.push_back(std::move(pb));
-      result = rustimg::build::build_binaries(std::move(b));
-    }
+    result = rustimg::build::build_crate_or_binary(
+        std::move(load), std::move(image), binary,
+        platform ? std::optional(rustimg::parse_platform(*platform)) : std::nullopt,
+        [hooks] { return hooks->cancelled(); });
   } catch (const rustimg::Error& e) {
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
     throw;
