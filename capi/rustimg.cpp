@@ -16,6 +16,7 @@
 #include "rustimg/build.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/publish.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
@@ -111,8 +112,8 @@ void require(const void* p, const char* what) {
 /// The overrides_json option: NULL means none, anything else must be a JSON object.
 nlohmann::json parse_overrides(const char* text) {
   if (text == nullptr) return nullptr;
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) invalid("overrides_json is not a JSON object");
+  nlohmann::json j = rustimg::parse_json(text, "overrides_json");
+  if (!j.is_object()) invalid("overrides_json is not a JSON object");
   return j;
 }
 
@@ -121,7 +122,7 @@ const char* item(const std::vector<std::string>& v, size_t i) { return i < v.siz
 int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const char* platform) {
   if (platform != nullptr) {
     for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(platform)))
-      report.problems.push_back(std::move(p));
+      report.problems.push_back({rustimg::elf::ProblemKind::PlatformMismatch, std::move(p)});
   }
   auto r = std::make_unique<rustimg_elf_report>();
   r->linkage = rustimg::elf::to_string(report.linkage);
@@ -131,8 +132,12 @@ int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const c
   return RUSTIMG_OK;
 }
 
-/// The C++ registry options for `opts` (NULL: defaults).
-rustimg::registry::Options registry_options(const rustimg_registry_options* opts) {
+/// The C++ registry options for `opts` (NULL: defaults). Explicit
+/// credentials are for opts->credentials_registry, else for `call_registry`,
+/// the registry the call is about; an empty `call_registry` (a build, whose
+/// base only the spec names) leaves them in `*unbound`.
+rustimg::registry::Options registry_options(const rustimg_registry_options* opts, const std::string& call_registry,
+                                            rustimg::registry::Credentials* unbound = nullptr) {
   rustimg::registry::Options o;
   if (opts == nullptr) return o;
   if (opts->version == 0 || opts->version > RUSTIMG_REGISTRY_OPTIONS_VERSION)
@@ -145,11 +150,32 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
     o.insecure_registries.emplace_back(opts->insecure_registries[i]);
   }
   if (opts->ca_file != nullptr) o.ca_file = opts->ca_file;
+  // Version 1 structs end before credentials_registry.
+  const char* for_registry = opts->version >= 2 ? opts->credentials_registry : nullptr;
+  if (opts->version >= 2 && opts->request_timeout_seconds != 0)
+    o.request_timeout = std::chrono::seconds(opts->request_timeout_seconds);
+  if (opts->version >= 2 && opts->stall_timeout_seconds != 0)
+    o.stall_timeout = std::chrono::seconds(opts->stall_timeout_seconds);
+  std::string host = call_registry;
+  if (for_registry != nullptr) {
+    if (opts->username == nullptr && opts->password == nullptr)
+      invalid(std::string("credentials_registry \"") + for_registry +
+              "\" names the registry of username and password, but neither is set");
+    try {
+      host = rustimg::registry::normalize_registry_host(for_registry);
+    } catch (const rustimg::Error& e) {
+      invalid(std::string("credentials_registry: ") + e.what());
+    }
+  }
   if (opts->username != nullptr || opts->password != nullptr) {
     rustimg::registry::Credentials c;
     if (opts->username != nullptr) c.username = opts->username;
     if (opts->password != nullptr) c.password = opts->password;
-    o.credentials["*"] = c;
+    if (!host.empty()) {
+      o.credentials[host] = c;
+    } else if (unbound != nullptr) {
+      *unbound = c;
+    }
   }
   if (opts->credentials != nullptr) {
     const rustimg_credentials_cb cb = opts->credentials;
@@ -168,6 +194,7 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
   const rustimg_progress_cb cb = opts->progress;
   void* payload = opts->progress_payload;
   const rustimg_cancel_token* token = opts->cancel;
+  o.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
   o.progress = [cb, payload, token](const rustimg::registry::Progress& p) {
     if (token != nullptr && token->cancelled.load()) return true;
     if (cb == nullptr) return false;
@@ -230,7 +257,7 @@ size_t rustimg_elf_report_problem_count(const rustimg_elf_report* r) {
   return r != nullptr ? r->report.problems.size() : 0;
 }
 const char* rustimg_elf_report_problem(const rustimg_elf_report* r, size_t i) {
-  return r != nullptr ? item(r->report.problems, i) : nullptr;
+  return r != nullptr && i < r->report.problems.size() ? r->report.problems[i].message.c_str() : nullptr;
 }
 const char* rustimg_elf_report_json(const rustimg_elf_report* r) { return r != nullptr ? r->json.c_str() : "{}"; }
 void rustimg_elf_report_free(rustimg_elf_report* r) { delete r; }
@@ -314,7 +341,7 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::build::source_date_epoch();
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
-    if (opts->version >= 2) image.registry = registry_options(opts->registry);
+    if (opts->version >= 2) image.registry = registry_options(opts->registry, "", &image.base_credentials);
     const rustimg_cancel_token* token = opts->cancel;
     const rustimg_progress_cb cb = opts->progress;
     void* payload = opts->progress_payload;
@@ -351,7 +378,10 @@ void rustimg_credentials_set(rustimg_credentials* creds, const char* username, c
 int rustimg_registry_options_init(rustimg_registry_options* opts, unsigned version) {
   if (opts == nullptr || version == 0 || version > RUSTIMG_REGISTRY_OPTIONS_VERSION) return RUSTIMG_EINVALID;
   const rustimg_registry_options defaults = RUSTIMG_REGISTRY_OPTIONS_INIT;
-  *opts = defaults;
+  // A caller built against version 1 has a shorter struct: write only its fields.
+  std::memcpy(opts, &defaults,
+              version == 1 ? offsetof(rustimg_registry_options, credentials_registry) : sizeof defaults);
+  opts->version = version;
   return RUSTIMG_OK;
 }
 
@@ -362,8 +392,9 @@ int rustimg_push(rustimg_transfer_result** out, const char* source, const char* 
     *out = nullptr;
     require(source, "source");
     require(target, "target");
+    const std::string host = rustimg::parse_reference(target).registry;
     const auto pushed =
-        rustimg::build::push(rustimg::store::parse_destination(source), {target}, registry_options(opts)).front();
+        rustimg::build::push(rustimg::store::parse_destination(source), {target}, registry_options(opts, host)).front();
     auto r = std::make_unique<rustimg_transfer_result>();
     r->reference = pushed.reference;
     r->digest = pushed.result.digest;
@@ -389,7 +420,8 @@ int rustimg_pull(rustimg_transfer_result** out, const char* reference, const cha
     if (platform != nullptr) p = rustimg::parse_platform(platform);
     auto r = std::make_unique<rustimg_transfer_result>();
     r->reference = reference;
-    r->digest = rustimg::build::pull(reference, rustimg::store::parse_destination(output), registry_options(opts), p);
+    const std::string host = rustimg::parse_reference(reference).registry;
+    r->digest = rustimg::build::pull(reference, rustimg::store::parse_destination(output), registry_options(opts, host), p);
     r->json = nlohmann::json{{"reference", r->reference}, {"digest", r->digest}}.dump();
     *out = r.release();
   });

@@ -269,7 +269,12 @@ typedef struct rustimg_registry_options {
   size_t insecure_registries_count;
   /** PEM file of CA certificates to trust for the registry; NULL: the system's. */
   const char *ca_file;
-  /** Explicit credentials for every registry; NULL: callback, then config files. */
+  /**
+   * Explicit credentials for one registry: `credentials_registry` (version
+   * 2), else the registry the call is about (the target of rustimg_push,
+   * the reference of rustimg_pull, the image base of rustimg_build). No
+   * other registry ever receives them. NULL: callback, then config files.
+   */
   const char *username;
   const char *password;
   rustimg_credentials_cb credentials;
@@ -284,12 +289,30 @@ typedef struct rustimg_registry_options {
   rustimg_progress_cb progress;
   void *progress_payload;
   rustimg_cancel_token *cancel;
+  /* -- version 2 -- */
+  /**
+   * The registry host ("ghcr.io", "127.0.0.1:5000") that `username` and
+   * `password` are for; no other registry gets them. NULL: the registry
+   * the call is about (see `username`).
+   */
+  const char *credentials_registry;
+  /**
+   * Seconds after which a request without blob data (ping, token, HEAD,
+   * manifest) is given up on; 0: the default (300).
+   */
+  unsigned request_timeout_seconds;
+  /** Seconds a transfer may stay below 1 KiB/s before it is given up on; 0: the default (60). */
+  unsigned stall_timeout_seconds;
 } rustimg_registry_options;
 
-#define RUSTIMG_REGISTRY_OPTIONS_VERSION 1
+#define RUSTIMG_REGISTRY_OPTIONS_VERSION 2
 #define RUSTIMG_REGISTRY_OPTIONS_INIT \
-  { RUSTIMG_REGISTRY_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, 1, 0, 0, NULL, NULL, NULL }
+  { RUSTIMG_REGISTRY_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0 }
 
+/**
+ * Initialises `opts` to defaults for `version` (1 or 2), writing only the
+ * fields that version has; RUSTIMG_EINVALID for an unknown version.
+ */
 RUSTIMG_EXTERN(int) rustimg_registry_options_init(rustimg_registry_options *opts, unsigned version);
 
 /** What a push or pull did. */

@@ -6,7 +6,9 @@
 #   2. unit and C ABI tests again under AddressSanitizer + UBSan [asan build]
 #   3. the Python binding (pip install + pytest) and the Go binding (go vet,
 #      go test -race) over the dev build
-#   4. the ELF reader fuzz target for a bounded time under ASan [fuzz build]
+#   4. every fuzz target (ELF, headers, references, specs, cargo metadata,
+#      OCI documents, registry pulls, archives) for a bounded time under
+#      ASan+UBSan, about 4 minutes in all                       [fuzz build]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +30,5 @@ echo "== Go binding" >&2
 (cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go test -race -count=1 ./...)
 (cd examples/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go build -o /dev/null .)
 
-echo "== fuzzing the ELF reader" >&2
+echo "== fuzzing the readers of untrusted input" >&2
 scripts/fuzz.sh

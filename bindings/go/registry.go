@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -24,11 +25,21 @@ import (
 type RegistryOptions struct {
 	InsecureRegistries []string // "host[:port]" reached over plain HTTP or unverified TLS
 	CAFile             string   // PEM CA bundle to trust for the registry
-	Username           string   // explicit credentials for every registry
-	Password           string
-	SkipConfigFiles    bool   // do not read docker/podman config files
-	Jobs               uint   // parallel blob transfers (0: 4)
-	ChunkSize          uint64 // upload in chunks of this size (0: one request per blob)
+	// Username and Password are explicit credentials for one registry:
+	// CredentialsRegistry ("ghcr.io", "127.0.0.1:5000"), or when that is
+	// empty, the registry the call is about (Push's target, Pull's
+	// reference, Build's image base). No other registry gets them.
+	Username            string
+	Password            string
+	CredentialsRegistry string
+	SkipConfigFiles     bool   // do not read docker/podman config files
+	Jobs                uint   // parallel blob transfers (0: 4)
+	ChunkSize           uint64 // upload in chunks of this size (0: one request per blob)
+	// RequestTimeout bounds each request without blob data (0: 5 minutes);
+	// StallTimeout gives up on a transfer slower than 1 KiB/s for that
+	// long (0: 1 minute). The context's deadline bounds the whole call.
+	RequestTimeout time.Duration
+	StallTimeout   time.Duration
 	// Progress receives transfer events (Stage "transfer"); it runs on a
 	// goroutine of the calling call.
 	Progress func(ProgressEvent)
@@ -65,11 +76,14 @@ func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 	copts.ca_file = mem.str(opts.CAFile)
 	copts.username = mem.str(opts.Username)
 	copts.password = mem.str(opts.Password)
+	copts.credentials_registry = mem.str(opts.CredentialsRegistry)
 	if opts.SkipConfigFiles {
 		copts.use_config_files = 0
 	}
 	copts.jobs = C.uint(opts.Jobs)
 	copts.chunk_size = C.ulonglong(opts.ChunkSize)
+	copts.request_timeout_seconds = C.uint(seconds(opts.RequestTimeout))
+	copts.stall_timeout_seconds = C.uint(seconds(opts.StallTimeout))
 
 	hooks, err := newCallHooks(ctx, opts.Progress, &mem)
 	if err != nil {
@@ -132,4 +146,13 @@ func transfer(out *C.rustimg_transfer_result) (*TransferResult, error) {
 		return nil, &Error{Code: CodeGeneric, Message: "decoding the result: " + err.Error()}
 	}
 	return &r, nil
+}
+
+// seconds rounds a positive duration up to whole seconds (at least 1); 0
+// and negative durations mean "the library's default".
+func seconds(d time.Duration) uint {
+	if d <= 0 {
+		return 0
+	}
+	return uint((d + time.Second - 1) / time.Second)
 }

@@ -147,3 +147,88 @@ func TestBuildOnABaseFromAPrivateRegistry(t *testing.T) {
 		t.Fatalf("skopeo inspect %s (%s): %v: %s", opts.Output, built.Digest, err, out)
 	}
 }
+
+func TestCredentialsAreForOneRegistry(t *testing.T) {
+	host := startRegistry(t, "testuser:$2y$05$GeRT2tq5JnOHSjjIRSJiq.gQKdeAOCC1WwUWxI5LGXyZhs1IxxO5u\n")
+	ctx := context.Background()
+	binary := filepath.Join(fixtures, "x86_64-static-pie")
+	layout := filepath.Join(t.TempDir(), "base")
+	if _, err := rustimg.Build(ctx, rustimg.BuildOptions{Binary: binary, Output: "oci:" + layout}); err != nil {
+		t.Fatal(err)
+	}
+	base := host + "/go/base:v1"
+	creds := rustimg.RegistryOptions{SkipConfigFiles: true, Username: "testuser", Password: "testpass"}
+	if _, err := rustimg.Push(ctx, "oci:"+layout, base, creds); err != nil {
+		t.Fatal(err)
+	}
+	build := func(registry rustimg.RegistryOptions) error {
+		_, err := rustimg.Build(ctx, rustimg.BuildOptions{
+			Binary: binary, Overrides: map[string]any{"base": base},
+			Output: "oci:" + filepath.Join(t.TempDir(), "app") + ":v1", Registry: registry,
+		})
+		return err
+	}
+	// Credentials for another registry are not sent to this one...
+	elsewhere := creds
+	elsewhere.CredentialsRegistry = "ghcr.io"
+	if _, err := rustimg.Push(ctx, "oci:"+layout, base, elsewhere); !errors.Is(err, rustimg.ErrAuth) {
+		t.Fatalf("push with credentials for ghcr.io: want an auth error, got %v", err)
+	}
+	if err := build(elsewhere); !errors.Is(err, rustimg.ErrAuth) {
+		t.Fatalf("build on a base with credentials for ghcr.io: want an auth error, got %v", err)
+	}
+	// ...credentials for this one are, and so are credentials without a
+	// registry: they are for the one the call is about (target, base).
+	named := creds
+	named.CredentialsRegistry = host
+	for _, opts := range []rustimg.RegistryOptions{named, creds} {
+		if _, err := rustimg.Push(ctx, "oci:"+layout, base, opts); err != nil {
+			t.Fatalf("push (CredentialsRegistry %q): %v", opts.CredentialsRegistry, err)
+		}
+		if err := build(opts); err != nil {
+			t.Fatalf("build (CredentialsRegistry %q): %v", opts.CredentialsRegistry, err)
+		}
+	}
+	bad := creds
+	bad.CredentialsRegistry = "not a host"
+	if _, err := rustimg.Push(ctx, "oci:"+layout, base, bad); !errors.Is(err, rustimg.ErrInvalidArgument) {
+		t.Fatalf("CredentialsRegistry %q: want an invalid-argument error, got %v", bad.CredentialsRegistry, err)
+	}
+}
+
+// A registry that accepts connections and never answers is given up on
+// after RequestTimeout, within the retry budget, with an error that says so.
+func TestRequestTimeoutGivesUpOnASilentRegistry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var held []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // read nothing, answer nothing
+		}
+	}()
+	_, err = rustimg.Pull(context.Background(), l.Addr().String()+"/app:v1",
+		"oci:"+filepath.Join(t.TempDir(), "out")+":v1", "",
+		rustimg.RegistryOptions{RequestTimeout: time.Second, StallTimeout: time.Second})
+	var rerr *rustimg.Error
+	if !errors.As(err, &rerr) || !strings.Contains(rerr.Message, "timed out") {
+		t.Fatalf("want a timeout error, got %v", err)
+	}
+	l.Close()
+	<-done
+	if len(held) == 0 {
+		t.Fatal("the registry was never contacted")
+	}
+	for _, c := range held {
+		c.Close()
+	}
+}

@@ -110,6 +110,11 @@ struct BuildOptions {
   /// being listed. Pull progress is reported through `progress` (stage
   /// "pull") as well as through `registry.progress` when that is set.
   registry::Options registry;
+  /// Credentials for the registry of an image base, whichever host spec.base
+  /// names (for callers that learn the base only from the spec); they are
+  /// sent to that registry and no other, in place of an entry for that host
+  /// in `registry.credentials`. Empty: none.
+  registry::Credentials base_credentials;
   /// Where blobs of image bases are kept between builds, so a base is
   /// downloaded once: DIR/blobs/sha256/<hex>, shared by every build that
   /// names it. A cached blob is hashed before each use (one that does not

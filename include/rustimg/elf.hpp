@@ -37,9 +37,26 @@ enum class Linkage {
 /// The C library a binary was linked against, as far as its bytes tell.
 enum class LibcKind { Unknown, Glibc, Musl };
 
+/// Why a binary cannot run on an empty (scratch) root file system. Callers
+/// decide on kinds, never on message text (--allow-dynamic waives Dynamic
+/// only).
+enum class ProblemKind {
+  NotExecutable,        ///< ET_REL, ET_CORE, a shared object or an unknown e_type
+  Dynamic,              ///< needs a dynamic loader (PT_INTERP) or shared libraries (DT_NEEDED)
+  UnknownArchitecture,  ///< e_machine (with class and byte order) has no OCI platform
+  NotLinux,             ///< EI_OSABI is neither System V nor GNU/Linux
+  PlatformMismatch,     ///< not the platform asked for (see platform_mismatch())
+};
+
+struct Problem {
+  ProblemKind kind = ProblemKind::NotExecutable;
+  std::string message;  ///< one sentence naming the cause and, where there is one, the fix
+};
+
 const char* to_string(FileType t) noexcept;  // "relocatable", "executable", "pie-executable", ...
 const char* to_string(Linkage l) noexcept;   // "static", "static-pie", "dynamic"
 const char* to_string(LibcKind l) noexcept;  // "unknown", "glibc", "musl"
+const char* to_string(ProblemKind k) noexcept;  // "not-executable", "dynamic", "unknown-architecture", ...
 
 struct Report {
   int elf_class = 0;        ///< 32 or 64
@@ -67,7 +84,7 @@ struct Report {
 
   /// Reasons the binary cannot run on an empty (scratch) root file system.
   /// Empty means fit.
-  std::vector<std::string> problems;
+  std::vector<Problem> problems;
   /// Things worth knowing that do not make the binary unfit (e.g. NSS risk).
   std::vector<std::string> warnings;
 
@@ -87,10 +104,14 @@ Report inspect_file(const std::filesystem::path& path);
 /// `wanted` (architecture or variant mismatch). Empty means it matches.
 std::vector<std::string> platform_mismatch(const Report& report, const Platform& wanted);
 
+/// The messages of `problems`, in order.
+std::vector<std::string> messages(const std::vector<Problem>& problems);
+
 /// The report as JSON, the shape `rustimg verify --json` prints (without
 /// "path"): architecture, variant, type, linkage, interpreter (null when
 /// none), needed, rpath, runpath, stripped, debug_info, build_id, libc,
-/// nss_risk, nss_evidence, fit_for_scratch, problems, warnings, elf_class,
+/// nss_risk, nss_evidence, fit_for_scratch, problems (the messages),
+/// problem_kinds (to_string of each problem's kind, in the same order), warnings, elf_class,
 /// endianness, machine.
 nlohmann::json to_json(const Report& report);
 

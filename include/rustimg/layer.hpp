@@ -134,9 +134,14 @@ inline constexpr std::uint32_t kNonrootId = 65532;
 
 struct BaseOptions {
   bool ca_certificates = true;
-  std::filesystem::path ca_bundle;  ///< empty: kHostCaBundle
+  /// The spec's "ca-certificates" file, relative to `crate_dir`; empty:
+  /// kHostCaBundle. It must stay inside `crate_dir` (no absolute path, no
+  /// "..", no symlink that resolves outside it).
+  std::filesystem::path ca_bundle;
   bool tzdata = false;
   std::filesystem::path zoneinfo = kHostZoneinfo;
+  /// Where `ca_bundle` is found (empty: the current directory).
+  std::filesystem::path crate_dir;
 };
 
 /// True for the bases rustimg synthesises itself: "scratch" and "static".
@@ -146,15 +151,18 @@ bool is_builtin_base(std::string_view base) noexcept;
 /// equivalent of distroless/static (passwd, group, nsswitch.conf, /tmp,
 /// /home/nonroot, the CA bundle, tzdata when asked). Throws NotFound naming
 /// the CA bundle or zoneinfo directory and the fix when they are missing,
+/// InvalidArgument when the CA bundle is outside the crate directory,
 /// Unsupported for any other base.
 FileTree base_files(std::string_view base, const BaseOptions& options);
 
 /// Adds the spec's assets to `tree`. Sources are globs relative to
 /// `crate_dir` ('*', '?', '[..]' within a component, "**" for any depth);
-/// a directory is copied recursively; symlinks are kept as symlinks. A dest
+/// a directory is copied recursively (paths below it that the glob also
+/// matches are copied with it, once); symlinks are kept as symlinks. A dest
 /// ending in '/' receives each match under its path below the glob's
 /// literal leading directories ("static/**/*.css" -> dest + "css/site.css"
-/// for static/css/site.css; "config" -> dest + "config/..."); otherwise the
+/// for static/css/site.css; "config" -> dest + "config/..."; "static/**",
+/// which matches static itself, -> dest + what static holds); otherwise the
 /// glob must match exactly one path, which becomes dest. Throws InvalidArgument when a match (or a
 /// symlink's target) resolves outside `crate_dir`, NotFound when a glob
 /// matches nothing. File modes: the asset's mode, else 0755 when the source

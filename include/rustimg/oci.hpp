@@ -184,4 +184,31 @@ const char* layer_media_type(Format format, std::string_view compression) noexce
 /// True for index / manifest-list media types.
 bool is_index_media_type(std::string_view type) noexcept;
 
+// --- documents read from outside ------------------------------------------------
+
+/// The largest manifest or index rustimg reads (the distribution spec asks
+/// registries to accept at least 4 MiB) and the largest image config.
+inline constexpr std::uint64_t kMaxManifestBytes = 4u << 20;
+inline constexpr std::uint64_t kMaxConfigBytes = 4u << 20;
+/// The deepest chain of indexes inside indexes rustimg follows.
+inline constexpr int kMaxIndexDepth = 8;
+
+/// The digest of the empty blob, the only blob a descriptor may give size 0.
+inline constexpr const char* kEmptyDigest =
+    "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Checks a descriptor's size as read from outside: a non-negative integer,
+/// and 0 only for the empty blob. Throws rustimg::Error (InvalidArgument)
+/// naming `what` and the digest.
+void check_descriptor_size(const nlohmann::json& size, const std::string& digest, const std::string& what);
+
+/// The media type of a manifest or index document, from the document itself:
+/// its `mediaType` (one of the four manifest/index types), else its shape
+/// (`manifests` makes an OCI index, `config`/`layers` an OCI manifest). A
+/// transport's Content-Type is not evidence; `declared` is what a referring
+/// descriptor claims ("" when none): a claim of a manifest or index type that
+/// the document contradicts is refused. Throws rustimg::Error (InvalidArgument)
+/// naming `what`.
+std::string document_media_type(const nlohmann::json& doc, std::string_view declared, const std::string& what);
+
 }  // namespace rustimg::oci

@@ -13,7 +13,8 @@
 namespace rustimg::build {
 
 /// A registry::BlobSource over a store::BlobStore: push reads blobs and
-/// child manifests from the store's files.
+/// child manifests from the store's files, only regular files inside it
+/// (store::BlobStore::open).
 class BlobStoreSource final : public registry::BlobSource {
  public:
   explicit BlobStoreSource(const store::BlobStore& blobs) : blobs_(blobs) {}
@@ -53,6 +54,13 @@ struct PushedImage {
 /// Auth), rustimg::Error (NotFound, InvalidArgument, Cancelled).
 std::vector<PushedImage> push(const store::Destination& source, const std::vector<std::string>& targets,
                               const registry::Options& options);
+
+/// The registry that credentials given without a host are for when pushing
+/// to `targets`: the one registry host they all name. Throws rustimg::Error
+/// (InvalidArgument) when they name several, listing them and saying how to
+/// name the one meant (`how`, e.g. "--credentials-for HOST"), and what
+/// parse_reference() throws.
+std::string push_registry(const std::vector<std::string>& targets, const std::string& how);
 
 /// Pulls `reference` (one platform of an index when `platform` is set, else
 /// what it names) into `output`. Returns the digest of what was written.

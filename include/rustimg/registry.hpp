@@ -12,8 +12,9 @@
 //   * Authentication: anonymous, Basic, and the Docker/OCI Bearer token flow
 //     (realm/service/scope, `token`/`access_token`, `expires_in`, refresh
 //     tokens, insufficient_scope widening). Credentials come, in order, from
-//     `Options::credentials`, `Options::credentials_callback`, and the docker
-//     and podman config files (see `Keychain`).
+//     `Options::credentials` (by registry host: explicit credentials reach
+//     only the registry they are for), `Options::credentials_callback`, and
+//     the docker and podman config files (see `Keychain`).
 //   * Push is source-agnostic: the caller hands over the root document
 //     (a manifest or an index) and a `BlobSource` that opens blobs *and child
 //     manifests* by digest. Every blob is confirmed in the target repository
@@ -142,6 +143,12 @@ AuthConfig parse_auth_config(std::string_view json_text, const std::string& sour
 /// "https://index.docker.io/v1/" -> "index.docker.io", "host:5000/path" -> "host:5000".
 std::string normalize_auth_key(std::string_view key);
 
+/// The registry host `text` names, spelled as references spell it (the key
+/// of Options::credentials): "GHCR.io" -> "ghcr.io", "https://index.docker.io/v1/"
+/// -> "docker.io", "127.0.0.1:5000". Throws rustimg::Error (InvalidArgument)
+/// when `text` names no host a reference could name ("*", "", "a b").
+std::string normalize_registry_host(std::string_view text);
+
 /// Where credentials for a registry come from, after explicit ones.
 enum class CredentialSourceKind { None, File, Helper };
 struct CredentialLookup {
@@ -201,6 +208,9 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_delay{500};
   std::chrono::milliseconds max_delay{15000};
   std::chrono::milliseconds max_retry_after{60000};     ///< cap on a server's Retry-After
+  /// No retry starts once this much time has passed since the first attempt
+  /// (or would pass during the wait before it).
+  std::chrono::milliseconds max_elapsed{120000};
 };
 
 /// Delay before retry number `retry` (0-based): min(max_delay,
@@ -247,8 +257,20 @@ struct HttpRequest {
   bool verify_tls = true;
   std::string ca_file;
   std::chrono::seconds connect_timeout{30};
-  std::chrono::seconds low_speed_timeout{60};  ///< abort when < 1 byte/s for this long
+  /// Abort when the transfer moves fewer than kStallBytesPerSecond for this long.
+  std::chrono::seconds low_speed_timeout{60};
+  /// Abort when the whole request takes longer than this (0: no limit).
+  std::chrono::seconds timeout{0};
+  /// The most bytes of a body kept in HttpResponse::body (see on_body).
+  std::uint64_t max_body = 16u << 20;
+  /// Polled at least once a second while the request runs; true aborts it
+  /// with ErrorCode::Cancelled.
+  std::function<bool()> cancelled;
 };
+
+/// A transfer slower than this many bytes per second for a request's
+/// low_speed_timeout is given up on as stalled.
+inline constexpr long kStallBytesPerSecond = 1024;
 
 struct HttpResponse {
   int status = 0;
@@ -313,7 +335,10 @@ struct Options {
   /// PEM CA bundle for the registry and its token server, used instead of the
   /// system store for those hosts (redirects to other hosts keep the system store).
   std::string ca_file;
-  /// Explicit credentials by registry host; the key "*" applies to every registry.
+  /// Explicit credentials by registry host ("ghcr.io", "127.0.0.1:5000";
+  /// normalize_registry_host() spellings are accepted): each entry is sent
+  /// to its registry and no other. A key that is no host (such as "*") makes
+  /// the Client constructor throw rustimg::Error (InvalidArgument).
   std::map<std::string, Credentials> credentials;
   CredentialsCallback credentials_callback;
   bool use_config_files = true;                  ///< consult docker/podman config files
@@ -324,6 +349,15 @@ struct Options {
   unsigned jobs = 4;                             ///< parallel blob transfers
   std::uint64_t chunk_size = 0;                  ///< 0: monolithic PUT; else PATCH chunks of this size
   ProgressCallback progress;
+  /// Polled during transfers and retry waits (at least once a second);
+  /// returning true stops the operation with ErrorCode::Cancelled.
+  std::function<bool()> cancelled;
+  /// A request that carries no blob data (ping, token, HEAD, manifest,
+  /// starting an upload) is given up on after this long (0: no limit).
+  std::chrono::seconds request_timeout{300};
+  /// Any transfer, blob data included, that moves fewer than
+  /// kStallBytesPerSecond for this long is given up on.
+  std::chrono::seconds stall_timeout{60};
   std::string user_agent = "rustimg";
   /// Log lines for humans (requests, retries); never carries secrets.
   std::function<void(const std::string&)> log;

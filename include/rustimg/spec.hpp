@@ -107,7 +107,11 @@ struct Spec {
   int compression_level = 0;
   std::vector<Asset> assets;
   bool ca_certificates = true;         ///< add a CA bundle and SSL_CERT_FILE
-  std::string ca_bundle;               ///< file to take it from; empty: the host's
+  /// File to take it from, relative to the crate directory and lexically
+  /// normal ("certs/ca.pem"); empty: the host's. Like asset sources it must
+  /// stay inside the crate: the spec refuses absolute paths and "..", the
+  /// build refuses a symlink that resolves outside.
+  std::string ca_bundle;
   bool tzdata = false;                 ///< add /usr/share/zoneinfo
 
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
@@ -129,8 +133,11 @@ struct SpecLayer {
 };
 
 /// Validates each layer, merges them (layers[0] lowest, last highest) over
-/// the defaults and resolves the result. `crate_dir` is where asset sources
-/// are resolved and must stay inside. Throws SpecError listing every problem.
+/// the defaults and resolves the result. Paths the spec names (asset
+/// sources, "ca-certificates") are relative to the crate directory
+/// `crate_dir` and must stay inside it: absolute paths and paths that climb
+/// out with ".." are refused here, symlinks that resolve outside it when the
+/// image is built. Throws SpecError listing every problem.
 Spec resolve_spec(const std::vector<SpecLayer>& layers, const std::filesystem::path& crate_dir);
 
 struct SpecLoadOptions {

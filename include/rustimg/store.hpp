@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -32,15 +33,41 @@ class BlobStore {
 
   /// Stores `bytes` under their digest (a no-op when already present).
   void put(const oci::Blob& blob);
-  /// Reads a (small) blob, e.g. a manifest. Throws NotFound.
+  /// Opens blob `digest` for reading (a seekable stream). Only a regular
+  /// file is read, reached without following a symbolic link below root()
+  /// (blobs/, blobs/sha256/, the blob): a store or layout from elsewhere
+  /// cannot make rustimg read a file outside it, or wait on a FIFO. Throws
+  /// NotFound when the blob is missing, InvalidArgument naming the file when
+  /// it is anything but a regular file.
+  std::unique_ptr<std::istream> open(std::string_view digest) const;
+  /// The size in bytes of blob `digest`, with open()'s checks and throws.
+  std::uint64_t size(std::string_view digest) const;
+  /// Reads a (small) blob, e.g. a manifest, with open()'s checks and throws.
   std::string read(std::string_view digest) const;
-  /// Makes this store hold blob `digest` of `from`: a hard link when both
-  /// are on one file system, else an atomic copy. A no-op when present.
-  /// Throws NotFound when `from` lacks it, Io when it cannot be written.
-  void take(const BlobStore& from, std::string_view digest) const;
-  /// True when the stored blob exists and its content hashes to `digest`
-  /// (reads the whole file).
+  /// How take() may share a file with the store it takes from.
+  enum class Share {
+    /// Never: the blob becomes a file of its own (a reflink where the file
+    /// system offers one, else a copy), so later writes to either file
+    /// leave the other alone. For a source that lives on (a cache).
+    Copy,
+    /// A hard link when both are on one file system (else a copy): one file
+    /// under two names. Only for a source whose files no one else writes or
+    /// keeps (a build's staging store, see is_staging_dir).
+    Link,
+  };
+  /// Makes this store hold blob `digest` of `from`, atomically, as `share`
+  /// allows. A no-op when present. Throws NotFound when `from` lacks it,
+  /// InvalidArgument when `from`'s file is not a regular file (see open()),
+  /// Io when it cannot be written.
+  void take(const BlobStore& from, std::string_view digest, Share share = Share::Copy) const;
+  /// True when the stored blob exists (a regular file, see open()) and its
+  /// content hashes to `digest` (reads the whole file).
   bool verify(std::string_view digest) const;
+  /// Throws unless blob `d.digest` is a regular file (see open()) holding
+  /// exactly `d.size` bytes that hash to `d.digest`: InvalidArgument naming
+  /// the file when it is something else or does not match, NotFound when it
+  /// is missing. Reads the whole file.
+  void check(const oci::Descriptor& d) const;
   /// Removes a blob; a no-op when absent.
   void remove(std::string_view digest) const;
 
@@ -106,9 +133,12 @@ void check_destination(const Destination& dest);
 /// Adds the image or index `top` (whose blobs are in `blobs`) to the OCI
 /// layout at `dir` under `tag`: writes the missing blobs, then replaces
 /// index.json atomically, keeping every other image and replacing an entry
-/// with the same org.opencontainers.image.ref.name. `blobs` may be the
-/// layout's own store. Throws InvalidArgument when `dir` exists but is not
-/// an OCI layout.
+/// with the same org.opencontainers.image.ref.name. Writers of one layout,
+/// in any process, take turns (a lock file, ".rustimg-lock", held for the
+/// update): each keeps what the others wrote. Blobs are hard-linked from a
+/// staging store (is_staging_dir), copied (or reflinked) from any other.
+/// `blobs` may be the layout's own store. Throws InvalidArgument when `dir`
+/// exists but is not an OCI layout.
 void write_oci_layout(const std::filesystem::path& dir, const BlobStore& blobs, const oci::Descriptor& top,
                       const std::string& tag);
 
@@ -132,7 +162,10 @@ std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci:
 
 /// An image read back from one of the destinations above, e.g. to push it.
 /// An oci: layout is used in place; an archive is unpacked into a temporary
-/// directory that lives as long as the object. A docker-archive's image gets
+/// directory that lives as long as the object. Every blob the image
+/// references is checked when the object is made (BlobStore::check: a
+/// regular file inside the layout, holding the bytes its digest and size
+/// promise), so a push sends nothing from a layout that fails. A docker-archive's image gets
 /// an OCI manifest made for it (layers keep their bytes; their media type
 /// follows their compression).
 class StoredImage {

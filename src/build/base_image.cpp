@@ -5,6 +5,7 @@
 #include <istream>
 
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 
 namespace rustimg::build {
 
@@ -32,7 +33,7 @@ void BaseBlobSink::put(const std::string& digest, const std::string& media_type,
   BlobStoreSink(staging_).put(digest, media_type, data, size);
   if (cache_ == nullptr) return;
   try {
-    cache_->take(staging_, digest);
+    cache_->take(staging_, digest, store::BlobStore::Share::Copy);  // never the file the image is made of
   } catch (const Error&) {
     // Best effort: the build has the blob; the next one downloads it again.
   }
@@ -41,16 +42,18 @@ void BaseBlobSink::put(const std::string& digest, const std::string& media_type,
 bool BaseBlobSink::has(const std::string& digest) {
   if (staging_.contains(digest)) return true;
   if (cache_ == nullptr || !cache_->contains(digest)) return false;
-  if (!cache_->verify(digest)) {
-    cache_->remove(digest);  // damaged: download it again
-    return false;
-  }
+  // A copy of the cached file, never the file itself (the image must not
+  // change when the cache does), hashed once it is the build's own.
   try {
-    staging_.take(*cache_, digest);
-  } catch (const Error&) {
+    staging_.take(*cache_, digest, store::BlobStore::Share::Copy);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::InvalidArgument) cache_->remove(digest);  // not a regular file: replace it
     return false;
   }
-  return true;
+  if (staging_.verify(digest)) return true;
+  staging_.remove(digest);
+  cache_->remove(digest);  // damaged: download it again
+  return false;
 }
 
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
@@ -72,7 +75,7 @@ PulledBase pull_base(registry::Client& client, const Reference& ref, const Platf
     throw Error(ErrorCode::Unsupported, context + "expected one image manifest for the platform, got " +
                                             std::to_string(pulled.manifests.size()));
   const registry::RawManifest& manifest = pulled.manifests.front();
-  const nlohmann::json doc = nlohmann::json::parse(manifest.bytes, nullptr, false);
+  const nlohmann::json doc = try_parse_json(manifest.bytes).value_or(nullptr);
   std::string config_digest;
   if (doc.is_object() && doc.contains("config") && doc["config"].is_object() && doc["config"].contains("digest") &&
       doc["config"]["digest"].is_string())

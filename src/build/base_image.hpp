@@ -20,8 +20,10 @@ struct PulledBase {
 
 /// Where pulled base blobs go: the build's staging store, and a cache of
 /// blobs kept between builds (BuildOptions::base_cache) when there is one.
-/// A cached blob is hashed before it is used; one that does not match its
-/// digest is removed and downloaded again. The cache is best effort: a blob
+/// The cache and the build never share a file (copies, or reflinks where
+/// the file system offers them), so damage to the cache cannot reach an
+/// image already written. A cached blob's copy is hashed before it is used;
+/// one that does not match its digest is removed and downloaded again. The cache is best effort: a blob
 /// that cannot be cached is simply not. Thread-safe, as the client needs.
 class BaseBlobSink final : public registry::BlobSink {
  public:

@@ -55,19 +55,33 @@ elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const Bu
                        (rep.fit_for_scratch() ? ", fit for scratch" : ", NOT fit for scratch"));
   for (const auto& w : rep.warnings) report("verify", "warning: " + path + ": " + w);
 
-  if (!rep.fit_for_scratch() && layer::is_builtin_base(o.spec.base)) {
-    if (!o.allow_dynamic) {
-      const std::string problems = join(rep.problems, "; ");
-      const bool has_fix = problems.find("crt-static") != std::string::npos;
-      throw Error(ErrorCode::Verify,
-                  path + " cannot run on the \"" + o.spec.base + "\" base: " + problems +
-                      (has_fix ? "" : ". Link it statically (Rust, gnu targets: -C target-feature=+crt-static; or a "
-                                      "*-linux-musl target)") +
-                      ". To build the image anyway, providing the loader and libraries yourself, pass "
-                      "--allow-dynamic");
+  // Dynamic linking is what an image base provides for, and what
+  // --allow-dynamic waives on the built-in bases; every other problem (not
+  // an executable, not for Linux, no OCI architecture) is refused anywhere.
+  const bool builtin = layer::is_builtin_base(o.spec.base);
+  const bool waive_dynamic = !builtin || o.allow_dynamic;
+  std::vector<std::string> refused;
+  bool dynamic = false;
+  for (const auto& p : rep.problems) {
+    if (p.kind == elf::ProblemKind::Dynamic) {
+      dynamic = true;
+      if (waive_dynamic) continue;
     }
-    report("verify", "warning: " + path + " is not static; building anyway (--allow-dynamic)");
+    refused.push_back(p.message);
   }
+  if (!refused.empty()) {
+    std::string message = path + " cannot run " +
+                          (builtin ? "on the \"" + o.spec.base + "\" base" : std::string("in an image")) + ": " +
+                          join(refused, "; ");
+    if (dynamic && !waive_dynamic)
+      message += refused.size() == 1 ? ". To build the image anyway, providing the loader and libraries yourself, "
+                                       "pass --allow-dynamic"
+                                     : ". --allow-dynamic would waive only the dynamic linking";
+    else if (dynamic && o.allow_dynamic)
+      message += ". --allow-dynamic waives only the dynamic linking";
+    throw Error(ErrorCode::Verify, message);
+  }
+  if (dynamic && builtin) report("verify", "warning: " + path + " is not static; building anyway (--allow-dynamic)");
   return rep;
 }
 
@@ -89,12 +103,14 @@ layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, con
 
 std::string short_digest(const std::string& d) { return d.substr(0, 19); }
 
-/// The registry options for pulling the base: the caller's, with pull
-/// progress also reported as "pull" events (serialised: the client calls
-/// from several threads, the build's callback need not be thread-safe). A
-/// cancelling answer from either callback stops the pull.
-registry::Options pull_options(const BuildOptions& o, std::mutex& mu) {
+/// The registry options for pulling the base from `host`: the caller's,
+/// with the base's credentials for that registry, and pull progress also
+/// reported as "pull" events (serialised: the client calls from several
+/// threads, the build's callback need not be thread-safe). A cancelling
+/// answer from either callback stops the pull.
+registry::Options pull_options(const BuildOptions& o, const std::string& host, std::mutex& mu) {
   registry::Options options = o.registry;
+  if (!o.base_credentials.empty()) options.credentials[host] = o.base_credentials;
   registry::ProgressCallback theirs = o.registry.progress;
   const ProgressCallback& ours = o.progress;
   options.progress = [theirs, &ours, &mu](const registry::Progress& p) {
@@ -186,7 +202,7 @@ BuildResult build_image(const BuildOptions& o) {
   if (image_base) {
     const Reference ref = parse_reference(o.spec.base);
     std::mutex progress_mu;
-    registry::Client client(pull_options(o, progress_mu));
+    registry::Client client(pull_options(o, ref.registry, progress_mu));
     std::optional<store::BlobStore> cache;
     if (!o.base_cache.empty()) {
       try {
@@ -211,7 +227,8 @@ BuildResult build_image(const BuildOptions& o) {
   // 4. Layers shared by every platform: the built-in base, then the assets.
   std::vector<image::AppliedLayer> shared;
   const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(
-      o.spec.base, layer::BaseOptions{o.spec.ca_certificates, o.spec.ca_bundle, o.spec.tzdata, layer::kHostZoneinfo});
+      o.spec.base, layer::BaseOptions{o.spec.ca_certificates, o.spec.ca_bundle, o.spec.tzdata, layer::kHostZoneinfo,
+                                      o.crate_dir});
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", o, blobs, report);
     report("layer", "base \"" + o.spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +

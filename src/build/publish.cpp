@@ -1,10 +1,12 @@
 // Push and pull between the local image formats and registries.
 #include "rustimg/publish.hpp"
 
+#include <algorithm>
 #include <array>
 #include <fstream>
 
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/reference.hpp"
 
 namespace rustimg::build {
@@ -19,14 +21,14 @@ std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, co
                                                const Reference& target) {
   std::map<std::string, std::string> out;
   std::vector<oci::Descriptor> manifests;
-  const json doc = json::parse(blobs.read(top.digest));
+  const json doc = parse_json(blobs.read(top.digest), "blob " + top.digest);
   if (doc.contains("manifests")) {
     for (const auto& m : doc["manifests"]) manifests.push_back(oci::Descriptor::from_json(m));
   } else {
     manifests.push_back(top);
   }
   for (const auto& m : manifests) {
-    const json manifest = json::parse(blobs.read(m.digest));
+    const json manifest = parse_json(blobs.read(m.digest), "blob " + m.digest);
     const auto annotations = manifest.value("annotations", json::object());
     const auto base = annotations.find("org.opencontainers.image.base.name");
     if (base == annotations.end() || !base->is_string()) continue;
@@ -45,18 +47,11 @@ std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, co
 
 }  // namespace
 
-std::unique_ptr<std::istream> BlobStoreSource::open(const std::string& digest) {
-  auto in = std::make_unique<std::ifstream>(blobs_.path_of(digest), std::ios::binary);
-  if (!*in) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
-  return in;
-}
+// Only regular files inside the store are read (BlobStore::open), however
+// the image's documents name them.
+std::unique_ptr<std::istream> BlobStoreSource::open(const std::string& digest) { return blobs_.open(digest); }
 
-std::uint64_t BlobStoreSource::size(const std::string& digest) {
-  std::error_code ec;
-  const auto n = fs::file_size(blobs_.path_of(digest), ec);
-  if (ec) throw Error(ErrorCode::NotFound, "blob " + digest + " is missing from " + blobs_.root().string());
-  return n;
-}
+std::uint64_t BlobStoreSource::size(const std::string& digest) { return blobs_.size(digest); }
 
 void BlobStoreSink::put(const std::string& digest, const std::string& /*media_type*/, std::istream& data,
                         std::uint64_t size) {
@@ -94,6 +89,20 @@ std::vector<PushedImage> push(const store::Destination& source, const std::vecto
     out.push_back(PushedImage{r.reference, std::move(r)});
   }
   return out;
+}
+
+std::string push_registry(const std::vector<std::string>& targets, const std::string& how) {
+  if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
+  std::vector<std::string> hosts;
+  for (const auto& t : targets) {
+    std::string host = parse_reference(t).registry;
+    if (std::find(hosts.begin(), hosts.end(), host) == hosts.end()) hosts.push_back(std::move(host));
+  }
+  if (hosts.size() == 1) return hosts.front();
+  std::string list;
+  for (const auto& h : hosts) list += (list.empty() ? "" : ", ") + h;
+  throw Error(ErrorCode::InvalidArgument, "the push targets are on several registries (" + list +
+                                              "); credentials are for one of them: name it with " + how);
 }
 
 std::string pull(const std::string& reference, const store::Destination& output, const registry::Options& options,

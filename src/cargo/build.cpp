@@ -8,6 +8,7 @@
 
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 
 namespace rustimg::cargo {
 namespace {
@@ -287,7 +288,7 @@ std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const fs::
     std::optional<bool> finished;
     req.on_stdout_line = [&](std::string_view line) {
       if (line.empty() || line.front() != '{') return;  // proc-macros may print other things
-      const json msg = json::parse(line, nullptr, false);
+      const json msg = try_parse_json(line).value_or(nullptr);
       if (!msg.is_object()) return;
       const std::string reason = msg.value("reason", "");
       if (reason == "build-finished") {

@@ -5,6 +5,7 @@
 
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 
 namespace rustimg::cargo {
 namespace {
@@ -171,8 +172,13 @@ Metadata read_metadata(const fs::path& crate_dir, ProcessRunner& runner, const s
   if (result.exit_code != 0) {
     throw Error(ErrorCode::Cargo, "`cargo metadata` failed in " + crate_dir.string() + ":\n" + trim(result.err));
   }
-  json doc = json::parse(result.out, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) bad_shape("stdout is not JSON");
+  json doc;
+  try {
+    doc = parse_json(result.out, "`cargo metadata` output in " + crate_dir.string(), ErrorCode::Cargo);
+  } catch (const JsonError& e) {
+    if (!e.too_deep()) bad_shape("stdout is not JSON");
+    throw;
+  }
   return parse_metadata(doc);
 }
 

@@ -1,7 +1,5 @@
 // rustimg build: prebuilt binaries + spec -> a reproducible OCI image.
 #include <algorithm>
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -16,6 +14,7 @@
 #include "rustimg/build.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/store.hpp"
 
@@ -108,8 +107,8 @@ std::pair<std::string, std::string> key_value(const std::string& flag, const std
 json command_value(const std::string& flag, const std::string& s) {
   if (!s.empty() && s.front() == '[') {
     try {
-      return json::parse(s);
-    } catch (const json::exception&) {
+      return rustimg::parse_json(s, flag);
+    } catch (const rustimg::JsonError&) {
       throw UsageError{flag + " looks like a JSON array but is not valid JSON: " + s};
     }
   }
@@ -211,21 +210,6 @@ void progress_line(const build::ProgressEvent& e) {
   std::fprintf(stderr, "rustimg build: [%s] %s\n", e.stage.c_str(), e.message.c_str());
 }
 
-// SIGINT/SIGTERM cancel the build at its next step, so temporary files are
-// removed; a second signal terminates at once (SA_RESETHAND).
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
-
-void install_interrupt_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_interrupt;
-  sa.sa_flags = static_cast<int>(SA_RESETHAND);
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
 }  // namespace
 
 int build_main(std::span<const std::string> args) {
@@ -244,7 +228,11 @@ int build_main(std::span<const std::string> args) {
   }
 
   try {
-    const registry::Options registry_options = o.registry.finish();
+    // --username is for the push target; without --push, for the base's
+    // registry, which only the spec names (base_credentials).
+    const registry::Options registry_options = o.registry.finish([&] {
+      return o.push.empty() ? std::string() : build::push_registry(o.push, "--credentials-for HOST");
+    });
     // With only --push, the image is staged in a temporary OCI layout.
     std::optional<store::TempDir> staging;
     if (!o.output) {
@@ -253,6 +241,7 @@ int build_main(std::span<const std::string> args) {
     }
     build::BuildOptions b;
     b.registry = registry_options;  // for a base image named by reference
+    b.base_credentials = o.registry.unbound_credentials();
     b.output = store::parse_destination(*o.output);
     b.created = build::source_date_epoch();
     b.format = o.format;
@@ -261,7 +250,7 @@ int build_main(std::span<const std::string> args) {
     install_interrupt_handlers();
     b.progress = [](const build::ProgressEvent& e) {
       progress_line(e);
-      return !g_interrupted.load();
+      return !interrupted();
     };
 
     // The spec: crate metadata (with a crate), the spec file, then flags.
@@ -277,7 +266,7 @@ int build_main(std::span<const std::string> args) {
       build::CrateBuildOptions c;
       c.spec = load;
       c.image = std::move(b);
-      c.cancelled = [] { return g_interrupted.load(); };
+      c.cancelled = [] { return interrupted(); };
       r = build::build_crate(std::move(c));
     } else {
       build::BinaryBuildOptions bb;

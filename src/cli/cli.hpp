@@ -26,6 +26,12 @@ int build_main(std::span<const std::string> args);
 int push_main(std::span<const std::string> args);
 int pull_main(std::span<const std::string> args);
 
+/// SIGINT/SIGTERM set a flag that `interrupted()` reads, so the work in
+/// progress is cancelled at its next check (within a second) and removes its
+/// temporary files; a second signal terminates at once (SA_RESETHAND).
+void install_interrupt_handlers();
+bool interrupted();
+
 /// Prints what a push did (stderr) and "REF@sha256:..." (stdout).
 void report_pushed(const char* command, const build::PushedImage& pushed);
 

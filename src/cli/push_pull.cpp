@@ -8,6 +8,7 @@
 #include "registry_flags.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/publish.hpp"
+#include "rustimg/reference.hpp"
 #include "rustimg/store.hpp"
 
 namespace rustimg::cli {
@@ -36,10 +37,12 @@ struct Parsed {
   registry::Options options;
 };
 
-/// Parses registry flags, --output and --platform (when `with_output`) and positionals.
+/// Parses registry flags, --output and --platform (when `with_output`: pull)
+/// and positionals (push: SRC REF..., pull: REF).
 Parsed parse(std::span<const std::string> args, bool with_output) {
   Parsed p;
   RegistryFlags flags;
+  install_interrupt_handlers();
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string a = args[i];
     std::optional<std::string> inline_value;
@@ -63,7 +66,18 @@ Parsed parse(std::span<const std::string> args, bool with_output) {
       p.positional.push_back(a);
     }
   }
-  p.options = flags.finish();
+  if (with_output) {
+    if (p.positional.size() != 1) throw Error(ErrorCode::InvalidArgument, "give exactly one REF to pull");
+    if (!p.output) throw Error(ErrorCode::InvalidArgument, "--output is required");
+  } else if (p.positional.size() < 2) {
+    throw Error(ErrorCode::InvalidArgument, "give SRC and at least one REF");
+  }
+  // --username is for the pulled registry, or the push targets' one.
+  p.options = flags.finish([&] {
+    if (with_output) return parse_reference(p.positional[0]).registry;
+    const std::vector<std::string> targets(p.positional.begin() + 1, p.positional.end());
+    return build::push_registry(targets, "--credentials-for HOST");
+  });
   return p;
 }
 
@@ -100,7 +114,6 @@ int push_main(std::span<const std::string> args) {
   }
   try {
     Parsed p = parse(args, false);
-    if (p.positional.size() < 2) throw Error(ErrorCode::InvalidArgument, "give SRC and at least one REF");
     const store::Destination source = store::parse_destination(p.positional[0]);
     const std::vector<std::string> refs(p.positional.begin() + 1, p.positional.end());
     for (const auto& pushed : build::push(source, refs, p.options)) report_pushed("push", pushed);
@@ -118,8 +131,6 @@ int pull_main(std::span<const std::string> args) {
   }
   try {
     Parsed p = parse(args, true);
-    if (p.positional.size() != 1) throw Error(ErrorCode::InvalidArgument, "give exactly one REF to pull");
-    if (!p.output) throw Error(ErrorCode::InvalidArgument, "--output is required");
     std::optional<Platform> platform;
     if (p.platform) platform = parse_platform(*p.platform);
     const std::string digest =

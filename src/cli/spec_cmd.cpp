@@ -6,6 +6,7 @@
 
 #include "cli.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/spec.hpp"
 
 namespace rustimg::cli {
@@ -46,8 +47,7 @@ struct UsageError {
 
 /// VALUE as JSON when it parses, else as a plain string.
 json parse_set_value(const std::string& text) {
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return value.is_discarded() ? json(text) : value;
+  return rustimg::try_parse_json(text).value_or(json(text));
 }
 
 /// KEY=VALUE into `overrides`; "env.NAME=V" sets one entry of a map key.

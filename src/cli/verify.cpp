@@ -74,7 +74,10 @@ nlohmann::json report_json(const std::string& path, const elf::Report& rep, cons
   j["path"] = path;
   if (opts.platform) {
     j["platform_match"] = mismatch.empty();
-    for (const auto& m : mismatch) j["problems"].push_back(m);
+    for (const auto& m : mismatch) {
+      j["problems"].push_back(m);
+      j["problem_kinds"].push_back(elf::to_string(elf::ProblemKind::PlatformMismatch));
+    }
     if (!mismatch.empty()) j["fit_for_scratch"] = false;
   }
   return j;
@@ -113,7 +116,7 @@ void print_human(const std::string& path, const elf::Report& rep, const Options&
     line("wanted:", opts.platform->to_string() + (mismatch.empty() ? " (matches)" : " (MISMATCH)"));
   const bool fit = rep.problems.empty() && mismatch.empty();
   line("verdict:", fit ? "fit for scratch" : "NOT fit for scratch");
-  for (const auto& p : rep.problems) std::printf("    problem: %s\n", printable(p).c_str());
+  for (const auto& p : rep.problems) std::printf("    problem: %s\n", printable(p.message).c_str());
   for (const auto& p : mismatch) std::printf("    problem: %s\n", printable(p).c_str());
   for (const auto& w : rep.warnings) std::printf("    warning: %s\n", printable(w).c_str());
 }

@@ -559,14 +559,19 @@ void add_verdict(Report& rep, std::uint8_t osabi, const char* missing_arch_reaso
     case FileType::Executable:
     case FileType::PieExecutable: break;
     case FileType::Relocatable:
-      rep.problems.emplace_back("it is a relocatable object file (ET_REL), not an executable; link it first");
+      rep.problems.push_back({ProblemKind::NotExecutable,
+                              "it is a relocatable object file (ET_REL), not an executable; link it first"});
       break;
     case FileType::SharedObject:
-      rep.problems.emplace_back(
-          "it is a shared object (ET_DYN without DF_1_PIE or PT_INTERP), not an executable");
+      rep.problems.push_back({ProblemKind::NotExecutable,
+                              "it is a shared object (ET_DYN without DF_1_PIE or PT_INTERP), not an executable"});
       break;
-    case FileType::Core: rep.problems.emplace_back("it is a core dump (ET_CORE), not an executable"); break;
-    case FileType::Other: rep.problems.emplace_back("it is not an executable (unknown e_type)"); break;
+    case FileType::Core:
+      rep.problems.push_back({ProblemKind::NotExecutable, "it is a core dump (ET_CORE), not an executable"});
+      break;
+    case FileType::Other:
+      rep.problems.push_back({ProblemKind::NotExecutable, "it is not an executable (unknown e_type)"});
+      break;
   }
   if (rep.linkage == Linkage::Dynamic) {
     std::string what;
@@ -575,18 +580,19 @@ void add_verdict(Report& rep, std::uint8_t osabi, const char* missing_arch_reaso
       if (!what.empty()) what += " and ";
       what += join(rep.needed, ", ");
     }
-    rep.problems.push_back("it is dynamically linked: it needs " + what +
-                           ", which a scratch image lacks; build with -C target-feature=+crt-static "
-                           "or a musl target");
+    rep.problems.push_back({ProblemKind::Dynamic, "it is dynamically linked: it needs " + what +
+                                                      ", which a scratch image lacks; build with -C "
+                                                      "target-feature=+crt-static or a musl target"});
   }
   if (rep.platform.architecture.empty()) {
     std::string reason = missing_arch_reason ? missing_arch_reason : rep.machine_name;
-    rep.problems.push_back("unknown architecture: " + reason + " (e_machine " + std::to_string(rep.machine) +
-                           ") has no OCI platform");
+    rep.problems.push_back({ProblemKind::UnknownArchitecture, "unknown architecture: " + reason + " (e_machine " +
+                                                                  std::to_string(rep.machine) + ") has no OCI platform"});
   }
   if (osabi != kOsAbiSysv && osabi != kOsAbiGnu)
-    rep.problems.push_back("EI_OSABI is " + std::to_string(osabi) +
-                           ", not System V or GNU/Linux: the binary is not built for Linux");
+    rep.problems.push_back({ProblemKind::NotLinux, "EI_OSABI is " + std::to_string(osabi) +
+                                                       ", not System V or GNU/Linux: the binary is not built for "
+                                                       "Linux"});
   if (rep.nss_risk)
     rep.warnings.push_back(
         "statically linked glibc with NSS (" + join(rep.nss_evidence, ", ") +
@@ -596,6 +602,24 @@ void add_verdict(Report& rep, std::uint8_t osabi, const char* missing_arch_reaso
 }
 
 }  // namespace
+
+const char* to_string(ProblemKind k) noexcept {
+  switch (k) {
+    case ProblemKind::NotExecutable: return "not-executable";
+    case ProblemKind::Dynamic: return "dynamic";
+    case ProblemKind::UnknownArchitecture: return "unknown-architecture";
+    case ProblemKind::NotLinux: return "not-linux";
+    case ProblemKind::PlatformMismatch: return "platform-mismatch";
+  }
+  return "not-executable";
+}
+
+std::vector<std::string> messages(const std::vector<Problem>& problems) {
+  std::vector<std::string> out;
+  out.reserve(problems.size());
+  for (const auto& p : problems) out.push_back(p.message);
+  return out;
+}
 
 const char* to_string(FileType t) noexcept {
   switch (t) {

@@ -8,6 +8,8 @@ nlohmann::json to_json(const Report& r) {
   auto optional_string = [](const std::optional<std::string>& s) {
     return s ? nlohmann::json(*s) : nlohmann::json(nullptr);
   };
+  nlohmann::json kinds = nlohmann::json::array();
+  for (const auto& p : r.problems) kinds.push_back(to_string(p.kind));
   return {
       {"architecture", r.platform.architecture},
       {"variant", r.platform.variant},
@@ -25,7 +27,8 @@ nlohmann::json to_json(const Report& r) {
       {"nss_risk", r.nss_risk},
       {"nss_evidence", r.nss_evidence},
       {"fit_for_scratch", r.fit_for_scratch()},
-      {"problems", r.problems},
+      {"problems", messages(r.problems)},
+      {"problem_kinds", kinds},
       {"warnings", r.warnings},
       {"elf_class", r.elf_class},
       {"endianness", r.big_endian ? "big" : "little"},

@@ -6,6 +6,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
+#include "rustimg/json.hpp"
 
 namespace rustimg::image {
 namespace {
@@ -18,8 +19,8 @@ constexpr const char* kRuntimeKeys[] = {"User",         "Env",    "Entrypoint", 
                                         "ExposedPorts", "Labels", "StopSignal", "Healthcheck"};
 
 json parse_json(std::string_view bytes, const std::string& what) {
-  json doc = json::parse(bytes, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  json doc = rustimg::parse_json(bytes, what);
+  if (!doc.is_object())
     throw Error(ErrorCode::InvalidArgument, what + " is not a JSON object");
   return doc;
 }

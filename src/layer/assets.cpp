@@ -8,6 +8,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
+#include "util/crate_path.hpp"
 
 namespace rustimg::layer {
 namespace {
@@ -80,9 +81,19 @@ void expand(const fs::path& root, const std::string& rel, const std::vector<std:
     if (::fnmatch(part.c_str(), name.c_str(), FNM_PERIOD) == 0) expand(root, join(rel, name), parts, i + 1, out);
 }
 
-bool is_within(const fs::path& p, const fs::path& root) {
-  const fs::path rel = p.lexically_relative(root);
-  return !rel.empty() && *rel.begin() != "..";
+/// `matches` without the paths below a matched directory: copying that
+/// directory copies them (once).
+std::set<std::string> outermost(const fs::path& root, const std::set<std::string>& matches) {
+  std::set<std::string> out;
+  for (const std::string& rel : matches) {
+    bool covered = false;
+    for (std::size_t slash = rel.find('/'); slash != std::string::npos && !covered; slash = rel.find('/', slash + 1)) {
+      const std::string ancestor = rel.substr(0, slash);
+      covered = matches.count(ancestor) != 0 && is_dir_nofollow(root / ancestor);
+    }
+    if (!covered) out.insert(rel);
+  }
+  return out;
 }
 
 class AssetCopier {
@@ -101,7 +112,7 @@ class AssetCopier {
       const fs::path target = fs::read_symlink(src, ec);
       if (ec) throw Error(ErrorCode::Io, "cannot read symlink " + src.string() + ": " + ec.message());
       const fs::path resolved = fs::weakly_canonical(target.is_absolute() ? target : src.parent_path() / target, ec);
-      if (ec || !is_within(resolved, root_))
+      if (ec || !crate_path::is_within(resolved, root_))
         escape(rel, "is a symlink to " + target.string() + ", which resolves outside the crate directory");
       tree_.add_symlink(dest, target.string(), asset_.uid, asset_.gid);
     } else if (fs::is_directory(st)) {
@@ -129,7 +140,7 @@ class AssetCopier {
   void check_inside(const fs::path& src, const std::string& rel) {
     std::error_code ec;
     const fs::path parent = fs::weakly_canonical(src.parent_path(), ec);
-    if (ec || !is_within(parent / src.filename(), root_))
+    if (ec || !crate_path::is_within(parent / src.filename(), root_))
       escape(rel, "resolves outside the crate directory (through a symlinked directory)");
   }
 
@@ -148,25 +159,21 @@ class AssetCopier {
 
 void add_assets(FileTree& tree, const std::vector<Asset>& assets, const fs::path& crate_dir) {
   if (assets.empty()) return;
-  std::error_code ec;
-  const fs::path root = fs::canonical(crate_dir.empty() ? fs::current_path() : crate_dir, ec);
-  if (ec) throw Error(ErrorCode::NotFound, "crate directory " + crate_dir.string() + " does not exist: " + ec.message());
+  const fs::path root = crate_path::canonical_root(crate_dir);
 
   for (const Asset& asset : assets) {
-    if (asset.source.empty() || asset.source.front() == '/')
-      throw Error(ErrorCode::InvalidArgument, "asset source \"" + asset.source +
-                                                  "\" must be a glob relative to the crate directory " + root.string());
-    const std::vector<std::string> parts = split(asset.source);
-    if (std::find(parts.begin(), parts.end(), "..") != parts.end())
-      throw Error(ErrorCode::InvalidArgument, "asset source \"" + asset.source +
-                                                  "\" contains \"..\"; assets must stay inside the crate directory " +
-                                                  root.string());
+    const crate_path::Lexical source = crate_path::check(asset.source);
+    if (!source.problem.empty())
+      throw Error(ErrorCode::InvalidArgument, "asset source " + source.problem +
+                                                  "; assets must stay inside the crate directory " + root.string());
+    const std::vector<std::string> parts = split(source.normal.generic_string());
     if (asset.dest.empty() || asset.dest.front() != '/')
       throw Error(ErrorCode::InvalidArgument,
                   "asset \"" + asset.source + "\": dest \"" + asset.dest + "\" must be an absolute path in the image");
 
-    std::set<std::string> matches;
-    expand(root, "", parts, 0, matches);
+    std::set<std::string> found;
+    expand(root, "", parts, 0, found);
+    const std::set<std::string> matches = outermost(root, found);
     if (matches.empty())
       throw Error(ErrorCode::NotFound, "asset glob \"" + asset.source + "\" matches nothing in " + root.string() +
                                            "; fix the pattern or remove the asset");
@@ -185,7 +192,10 @@ void add_assets(FileTree& tree, const std::vector<Asset>& assets, const fs::path
                                                   "\" names one file; end dest with '/' to copy them into a directory");
     AssetCopier copier(tree, asset, root);
     for (const std::string& rel : matches) {
-      const std::string below = literal_prefix.empty() ? rel : rel.substr(literal_prefix.size() + 1);
+      // rel is literal_prefix itself when the rest of the glob matched no
+      // directory at all ("static/**" matches static): its contents go to dest.
+      const std::string below =
+          literal_prefix.empty() ? rel : rel.size() == literal_prefix.size() ? "" : rel.substr(literal_prefix.size() + 1);
       copier.add(rel, into_dir ? asset.dest + below : asset.dest);
     }
   }

@@ -4,6 +4,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
+#include "util/crate_path.hpp"
 
 namespace rustimg::layer {
 namespace {
@@ -23,8 +24,14 @@ constexpr const char* kGroup =
     "nonroot:x:65532:\n";
 constexpr const char* kNsswitch = "hosts: files dns\n";
 
+/// The host's bundle, or the spec's, which must stay inside the crate: the
+/// file read is the one its symlinks resolve to.
 void add_ca_bundle(FileTree& tree, const BaseOptions& options) {
-  const fs::path src = options.ca_bundle.empty() ? fs::path(kHostCaBundle) : options.ca_bundle;
+  const fs::path src = options.ca_bundle.empty()
+                           ? fs::path(kHostCaBundle)
+                           : crate_path::resolve(crate_path::canonical_root(options.crate_dir),
+                                                 options.ca_bundle.string(), "\"ca-certificates\"",
+                                                 crate_path::kCaCertificatesFix);
   std::error_code ec;
   const bool exists = fs::is_regular_file(src, ec);  // follows symlinks
   if (!exists) {

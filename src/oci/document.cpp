@@ -1,4 +1,6 @@
 // Descriptors and the config / manifest / index documents as canonical JSON.
+#include <cstdint>
+
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/reference.hpp"
@@ -43,8 +45,8 @@ Descriptor Descriptor::from_json(const json& j) {
   d.digest = str("digest");
   if (!is_valid_digest(d.digest)) bad_descriptor("bad digest \"" + d.digest + "\"");
   const auto size = j.find("size");
-  if (size == j.end() || !size->is_number_integer() || size->get<std::int64_t>() < 0)
-    bad_descriptor("\"size\" is missing or not a non-negative integer");
+  if (size == j.end()) bad_descriptor("\"size\" is missing");
+  check_descriptor_size(*size, d.digest, "invalid OCI descriptor");
   d.size = size->get<std::int64_t>();
   if (const auto a = j.find("annotations"); a != j.end() && a->is_object())
     for (const auto& [k, v] : a->items())
@@ -150,6 +152,49 @@ const char* layer_media_type(Format format, std::string_view compression) noexce
 
 bool is_index_media_type(std::string_view type) noexcept {
   return type == media_type::kOciIndex || type == media_type::kDockerManifestList;
+}
+
+void check_descriptor_size(const json& size, const std::string& digest, const std::string& what) {
+  const bool ok = size.is_number_unsigned()
+                      ? size.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)
+                      : size.is_number_integer() && size.get<std::int64_t>() >= 0;
+  if (!ok)
+    throw Error(ErrorCode::InvalidArgument, what + ": the size of " + digest + " is not a non-negative integer");
+  if (size.get<std::int64_t>() == 0 && digest != kEmptyDigest)
+    throw Error(ErrorCode::InvalidArgument, what + ": the descriptor of " + digest +
+                                                " gives size 0, but only the empty blob has size 0; "
+                                                "the document is corrupt or hostile");
+}
+
+std::string document_media_type(const json& doc, std::string_view declared, const std::string& what) {
+  auto is_manifest_type = [](std::string_view t) {
+    return t == media_type::kOciManifest || t == media_type::kDockerManifest || is_index_media_type(t);
+  };
+  if (!doc.is_object()) throw Error(ErrorCode::InvalidArgument, what + " is not a JSON object");
+  const bool index_shape = doc.contains("manifests");
+  const bool image_shape = doc.contains("config") || doc.contains("layers");
+  if (index_shape == image_shape)
+    throw Error(ErrorCode::InvalidArgument,
+                what + (index_shape ? " has both \"manifests\" and \"config\"/\"layers\""
+                                    : " has neither \"manifests\" nor \"config\"/\"layers\"") +
+                    ": it is neither an image manifest nor an index");
+  std::string type;
+  if (const auto m = doc.find("mediaType"); m != doc.end()) {
+    if (!m->is_string() || !is_manifest_type(m->get<std::string>()))
+      throw Error(ErrorCode::InvalidArgument,
+                  what + " has mediaType " + (m->is_string() ? "\"" + m->get<std::string>() + "\"" : m->dump()) +
+                      ", which is not an image manifest or index type rustimg reads");
+    type = m->get<std::string>();
+    if (is_index_media_type(type) != index_shape)
+      throw Error(ErrorCode::InvalidArgument, what + " says it is " + type + " but its fields are those of " +
+                                                  (index_shape ? "an index" : "an image manifest"));
+  } else {
+    type = index_shape ? media_type::kOciIndex : media_type::kOciManifest;
+  }
+  if (is_manifest_type(declared) && declared != type)
+    throw Error(ErrorCode::InvalidArgument, what + " is referred to as " + std::string(declared) + " but is " +
+                                                type + "; refusing a descriptor whose media type lies");
+  return type;
 }
 
 }  // namespace rustimg::oci

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/internal.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/registry.hpp"
 
@@ -89,8 +90,11 @@ std::vector<Descriptorish> descriptors_of(const nlohmann::json& doc, const char*
     if (!is_valid_digest(x.digest))
       throw Error(ErrorCode::InvalidArgument, what + ": invalid digest \"" + x.digest + "\"");
     if (auto m = d.find("mediaType"); m != d.end() && m->is_string()) x.media_type = m->get<std::string>();
-    if (auto s = d.find("size"); s != d.end() && s->is_number_integer() && s->get<std::int64_t>() >= 0)
-      x.size = s->get<std::uint64_t>();
+    const auto size = d.find("size");
+    if (size == d.end())
+      throw Error(ErrorCode::InvalidArgument, what + ": the descriptor of " + x.digest + " has no size");
+    oci::check_descriptor_size(*size, x.digest, what);
+    x.size = size->get<std::uint64_t>();
     if (auto p = d.find("platform"); p != d.end() && p->is_object()) {
       Platform pl;
       pl.os = p->value("os", "");
@@ -109,17 +113,10 @@ std::vector<Descriptorish> descriptors_of(const nlohmann::json& doc, const char*
 }
 
 nlohmann::json parse_doc(const std::string& bytes, const std::string& what) {
-  auto doc = nlohmann::json::parse(bytes, nullptr, false);
+  auto doc = parse_json(bytes, what);
   if (doc.is_discarded() || !doc.is_object())
     throw Error(ErrorCode::InvalidArgument, what + " is not a JSON object");
   return doc;
-}
-
-std::string media_type_of(const std::string& declared, const nlohmann::json& doc) {
-  if (!declared.empty()) return declared;
-  if (auto m = doc.find("mediaType"); m != doc.end() && m->is_string()) return m->get<std::string>();
-  return doc.contains("manifests") ? "application/vnd.oci.image.index.v1+json"
-                                   : "application/vnd.oci.image.manifest.v1+json";
 }
 
 /// OCI-Chunk-Min-Length: the smallest chunk a registry accepts (0: no limit).
@@ -276,6 +273,20 @@ struct Client::Impl {
         keychain(opt.process_runner, opt.config_files) {
     if (opt.retry.max_attempts < 1) opt.retry.max_attempts = 1;
     if (opt.jobs == 0) opt.jobs = 1;
+    // Explicit credentials are keyed by the host they are for, spelled as
+    // references spell it; a key naming no host (such as "*") is refused.
+    std::map<std::string, Credentials> by_host;
+    for (auto& [key, creds] : opt.credentials) {
+      std::string host;
+      try {
+        host = normalize_registry_host(key);
+      } catch (const Error& e) {
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string("registry credentials: ") + e.what() + "; credentials are for one registry");
+      }
+      by_host[host] = std::move(creds);
+    }
+    opt.credentials = std::move(by_host);
   }
 
   void log(const std::string& line) {
@@ -325,10 +336,8 @@ struct Client::Impl {
   }
 
   void load_credentials(RegistryState& st) {
-    if (auto it = opt.credentials.find(st.registry); it != opt.credentials.end() && !it->second.empty()) {
+    if (auto it = opt.credentials.find(to_lower(st.registry)); it != opt.credentials.end() && !it->second.empty()) {
       st.creds = it->second;
-    } else if (auto all = opt.credentials.find("*"); all != opt.credentials.end() && !all->second.empty()) {
-      st.creds = all->second;
     } else if (opt.credentials_callback) {
       st.creds = opt.credentials_callback(st.registry);
       if (st.creds && st.creds->empty()) st.creds.reset();
@@ -404,25 +413,43 @@ struct Client::Impl {
 
   // --- retries -------------------------------------------------------------------
 
+  bool cancelled() const { return opt.cancelled && opt.cancelled(); }
+
+  /// Sleeps `delay`, waking every 100 ms to honour cancellation.
+  void wait(std::chrono::milliseconds delay) {
+    const auto until = Clock::now() + delay;
+    while (Clock::now() < until) {
+      if (cancelled()) throw Error(ErrorCode::Cancelled, "cancelled while waiting to retry");
+      std::this_thread::sleep_for(std::min<Clock::duration>(until - Clock::now(), std::chrono::milliseconds(100)));
+    }
+  }
+
+  /// Runs `fn`, repeating it after a retryable RegistryError with backoff (or
+  /// the server's Retry-After) while both the attempt and the time budget of
+  /// RetryPolicy last. The final error says how many attempts over how long.
   template <typename F>
   auto with_retry(const std::string& what, F&& fn) -> decltype(fn()) {
+    const auto start = Clock::now();
     for (int attempt = 1;; ++attempt) {
       try {
         return fn();
       } catch (const RegistryError& e) {
         if (!e.retryable()) throw;
-        if (attempt >= opt.retry.max_attempts) {
-          throw RegistryError(e.code(),
-                              std::string(e.what()) + " (gave up after " + std::to_string(attempt) +
-                                  (attempt == 1 ? " attempt)" : " attempts)"),
-                              e.http_status(), e.registry_code(), e.registry_message(), false);
-        }
         auto delay = backoff_delay(opt.retry, attempt - 1, unit_random());
         if (auto* sf = dynamic_cast<const StatusFailure*>(&e); sf != nullptr && sf->retry_after())
           delay = std::min(*sf->retry_after(), opt.retry.max_retry_after);
+        const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        if (attempt >= opt.retry.max_attempts || spent + delay > opt.retry.max_elapsed) {
+          char seconds[32];
+          std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(spent.count()) / 1000.0);
+          throw RegistryError(e.code(),
+                              std::string(e.what()) + " (gave up after " + std::to_string(attempt) +
+                                  (attempt == 1 ? " attempt" : " attempts") + " over " + seconds + " s)",
+                              e.http_status(), e.registry_code(), e.registry_message(), false);
+        }
         log("retrying " + what + " in " + std::to_string(delay.count()) + " ms (attempt " +
             std::to_string(attempt + 1) + " of " + std::to_string(opt.retry.max_attempts) + "): " + e.what());
-        std::this_thread::sleep_for(delay);
+        wait(delay);
       }
     }
   }
@@ -434,6 +461,14 @@ struct Client::Impl {
   /// system CA store.
   HttpResponse raw(HttpRequest req, bool trusted = true) {
     if (trusted && req.ca_file.empty()) req.ca_file = opt.ca_file;
+    if (cancelled()) throw Error(ErrorCode::Cancelled, "cancelled before " + req.method + " " + url_for_log(req.url));
+    req.cancelled = opt.cancelled;
+    req.low_speed_timeout = opt.stall_timeout;
+    // Requests without blob data have a deadline; blob transfers are bounded
+    // by the stall timeout (a large layer may take long, but never stalls).
+    const bool blob_data = req.on_body || req.body_size < 0 ||
+                           static_cast<std::uint64_t>(req.body_size) > oci::kMaxManifestBytes;
+    if (!blob_data) req.timeout = opt.request_timeout;
     req.headers.emplace_back("User-Agent", opt.user_agent);
     HttpResponse resp = transport->perform(req);
     log(req.method + " " + url_for_log(req.url) + " -> " + std::to_string(resp.status));
@@ -515,17 +550,20 @@ struct Client::Impl {
     const std::string service = st.challenge.params["service"];
     if (realm.empty())
       throw RegistryError(ErrorCode::Auth, "registry " + st.registry + " asked for a bearer token without naming a realm");
+    // Plain HTTP is waived for the realm's own host (loopback, or named
+    // insecure), never because the registry's host is.
     UrlParts rp = split_url(realm);
-    if (rp.scheme != "https" && !(rp.scheme == "http" && (plain_http_allowed(st.registry, opt.insecure_registries) ||
-                                                           is_loopback_host(authority_host(rp.authority)))))
+    if (rp.scheme != "https" && !(rp.scheme == "http" && plain_http_allowed(rp.authority, opt.insecure_registries)))
       throw RegistryError(ErrorCode::Auth, "registry " + st.registry + " names the token realm " +
-                                               url_for_log(realm) + ", which is not an https URL; refusing to send credentials there");
+                                               url_for_log(realm) + ", which is not an https URL; refusing to send "
+                                               "credentials there (name " + rp.authority +
+                                               " with --insecure-registry only if it is a test server)");
     const std::string user = creds ? creds->username : std::string();
     std::string scope_list;
     for (const auto& s : scopes) scope_list += (scope_list.empty() ? "" : " ") + s;
 
     auto parse = [&](const HttpResponse& resp) {
-      auto doc = nlohmann::json::parse(resp.body, nullptr, false);
+      auto doc = try_parse_json(resp.body).value_or(nullptr);
       if (doc.is_discarded() || !doc.is_object())
         throw RegistryError(ErrorCode::Auth, "token server " + url_for_log(realm) + " for " + st.registry +
                                                  " returned no JSON object");
@@ -690,6 +728,17 @@ struct Client::Impl {
                           resp.status, "DIGEST_INVALID");
   }
 
+  /// Sends a request to `url`, a Location the registry handed out (upload
+  /// session, mount answer): with the registry's credentials only on the
+  /// registry's own origin (scheme, host, port); elsewhere (object storage,
+  /// or a hostile redirect) without any.
+  HttpResponse send_to_location(RegistryState& st, const std::vector<std::string>& scopes, const std::string& url,
+                                const std::function<HttpRequest()>& build) {
+    if (same_origin(url, st.base)) return send(st, scopes, [&](const std::string&) { return build(); });
+    log("sending " + url_for_log(url) + " without credentials: it is not on " + st.base);
+    return raw(build(), /*trusted=*/false);
+  }
+
   struct Counters {
     std::atomic<std::uint64_t> bytes{0};
     std::atomic<unsigned> uploaded{0}, mounted{0}, existing{0};
@@ -722,7 +771,7 @@ struct Client::Impl {
     HttpResponse resp;
     if (chunk == 0 || size <= chunk) {
       const std::string url = append_query(location, "digest", digest);
-      resp = send(st, scopes, [&](const std::string&) {
+      resp = send_to_location(st, scopes, url, [&] {
         HttpRequest r;
         r.method = "PUT";
         r.url = url;
@@ -736,7 +785,7 @@ struct Client::Impl {
       while (offset < size) {
         const std::uint64_t len = std::min(chunk, size - offset);
         const std::string url = location;
-        HttpResponse pr = send(st, scopes, [&](const std::string&) {
+        HttpResponse pr = send_to_location(st, scopes, url, [&] {
           HttpRequest r;
           r.method = "PATCH";
           r.url = url;
@@ -756,7 +805,7 @@ struct Client::Impl {
         offset += len;
       }
       const std::string url = append_query(location, "digest", digest);
-      resp = send(st, scopes, [&](const std::string&) {
+      resp = send_to_location(st, scopes, url, [&] {
         HttpRequest r;
         r.method = "PUT";
         r.url = url;
@@ -840,6 +889,13 @@ struct Client::Impl {
         size = 0;
       };
       auto on_body = [&](const char* data, std::size_t len) {
+        // The descriptor's size is the most this blob may be: stop reading
+        // the moment a body passes it, before it costs memory or disk.
+        if (len > blob.size - size)
+          throw RegistryError(ErrorCode::Registry,
+                              "blob " + blob.digest + " from " + ref.registry + " is longer than the " +
+                                  std::to_string(blob.size) + " bytes its descriptor gives; refusing the rest",
+                              0, "SIZE_INVALID");
         write(data, len);
         hasher->write(std::as_bytes(std::span(data, len)));
         size += len;
@@ -861,8 +917,7 @@ struct Client::Impl {
           throw RegistryError(ErrorCode::Registry, "registry " + ref.registry + " redirected the download of " +
                                                        blob.digest + " without a usable Location", resp.status);
         url = resolve_location(url, loc);
-        const UrlParts target = split_url(url);
-        if (target.scheme + "://" + target.authority == st.base) {
+        if (same_origin(url, st.base)) {
           const std::string next = url;
           resp = send(st, scopes, [&](const std::string&) {
             begin();
@@ -881,7 +936,7 @@ struct Client::Impl {
       }
       if (resp.status != 200) fail(st, resp, "downloading blob " + blob.digest + " from " + ref.name());
       std::string got = hasher->finish();
-      if (got != blob.digest || (blob.size != 0 && size != blob.size))
+      if (got != blob.digest || size != blob.size)
         throw RegistryError(ErrorCode::Registry,
                             "blob " + blob.digest + " from " + ref.registry + " arrived with digest " + got + " and " +
                                 std::to_string(size) + " bytes (expected " + std::to_string(blob.size) +
@@ -946,18 +1001,58 @@ struct Client::Impl {
     if (oci::sha256_digest(bytes) != child.digest)
       throw Error(ErrorCode::InvalidArgument,
                   "manifest " + child.digest + " read from the push source does not match its digest");
-    std::string type = media_type_of(child.media_type, parse_doc(bytes, "manifest " + child.digest));
+    std::string type =
+        oci::document_media_type(parse_doc(bytes, "manifest " + child.digest), child.media_type, "manifest " + child.digest);
     return {std::move(type), std::move(bytes)};
+  }
+
+  /// Fetches the manifest or index `ref` names. `declared` is the media type
+  /// a referring descriptor claims ("" for none); a document that contradicts
+  /// it is refused.
+  RawManifest fetch_manifest(const Reference& ref, const std::string& declared) {
+    RegistryState& st = state(ref.registry);
+    const std::vector<std::string> scopes = {repository_scope(ref.repository, "pull")};
+    const std::string id = ref.identifier();
+    return with_retry("manifest " + ref.to_string(), [&] {
+      HttpResponse resp = send(st, scopes, [&](const std::string& base) {
+        HttpRequest r;
+        r.url = repo_url(base, ref.repository, "manifests/" + id);
+        r.headers.emplace_back("Accept", manifest_accept_header());
+        r.max_body = oci::kMaxManifestBytes;
+        return r;
+      });
+      if (resp.status != 200) fail(st, resp, "fetching manifest " + ref.to_string());
+      RawManifest m;
+      m.bytes = std::move(resp.body);
+      m.digest = oci::sha256_digest(m.bytes);
+      const std::string want = !ref.digest.empty() ? ref.digest : resp.header("docker-content-digest");
+      if (!want.empty() && want.rfind("sha256:", 0) == 0 && want != m.digest)
+        throw RegistryError(ErrorCode::Registry,
+                            "manifest " + ref.to_string() + " from " + ref.registry + " has digest " + m.digest +
+                                ", expected " + want + " (corrupted or truncated in transit)",
+                            resp.status, "DIGEST_INVALID", {}, true);
+      // The document says what it is; the Content-Type header is not evidence.
+      const std::string what = "manifest " + ref.to_string();
+      m.media_type = oci::document_media_type(parse_doc(m.bytes, what), declared, what);
+      return m;
+    });
+  }
+
+  static void check_index_depth(int depth) {
+    if (depth > oci::kMaxIndexDepth)
+      throw Error(ErrorCode::InvalidArgument, "the image to push nests indexes deeper than " +
+                                                  std::to_string(oci::kMaxIndexDepth) + " levels");
   }
 
   /// The distinct blobs under a manifest or index.
   static void tree_blobs(const std::string& media_type, const std::string& bytes, BlobSource& source,
-                         std::set<std::string>& out) {
+                         std::set<std::string>& out, int depth = 0) {
+    check_index_depth(depth);
     const nlohmann::json doc = parse_doc(bytes, "manifest " + oci::sha256_digest(bytes));
     if (is_index_type(media_type)) {
       for (const auto& child : descriptors_of(doc, "manifests", "the pushed index")) {
         auto [child_type, child_bytes] = read_child(source, child);
-        tree_blobs(child_type, child_bytes, source, out);
+        tree_blobs(child_type, child_bytes, source, out, depth + 1);
       }
     } else {
       for (const auto& b : image_blobs(doc, "the pushed manifest")) out.insert(b.digest);
@@ -968,7 +1063,9 @@ struct Client::Impl {
   /// children, pushing children (by digest) after their blobs.
   void push_tree(RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
                  const std::string& media_type, const std::string& bytes, const std::string& digest,
-                 BlobSource& source, const PushOptions& po, Counters& counters, unsigned& manifests, bool is_root) {
+                 BlobSource& source, const PushOptions& po, Counters& counters, unsigned& manifests, bool is_root,
+                 int depth = 0) {
+    check_index_depth(depth);
     const std::string what = is_root ? std::string("the pushed manifest") : "manifest " + digest;
     nlohmann::json doc = parse_doc(bytes, what);
     // A child manifest the registry already holds was accepted with all its
@@ -982,7 +1079,8 @@ struct Client::Impl {
     if (is_index_type(media_type)) {
       for (const auto& child : descriptors_of(doc, "manifests", what)) {
         auto [child_type, child_bytes] = read_child(source, child);
-        push_tree(st, repo, scopes, child_type, child_bytes, child.digest, source, po, counters, manifests, false);
+        push_tree(st, repo, scopes, child_type, child_bytes, child.digest, source, po, counters, manifests, false,
+                  depth + 1);
       }
     } else {
       const std::vector<Descriptorish> unique = image_blobs(doc, what);
@@ -1004,7 +1102,7 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
                         BlobSource& source, const PushOptions& options) {
   auto& im = *impl_;
   nlohmann::json doc = parse_doc(root, "the manifest to push to " + target.to_string());
-  const std::string mt = media_type_of(media_type, doc);
+  const std::string mt = oci::document_media_type(doc, media_type, "the manifest to push to " + target.to_string());
   const std::string digest = oci::sha256_digest(root);
   if (!target.digest.empty() && target.digest != digest)
     throw Error(ErrorCode::InvalidArgument, "cannot push to " + target.to_string() + ": the manifest's digest is " +
@@ -1055,35 +1153,7 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
   return result;
 }
 
-RawManifest Client::get_manifest(const Reference& ref) {
-  auto& im = *impl_;
-  RegistryState& st = im.state(ref.registry);
-  const std::vector<std::string> scopes = {repository_scope(ref.repository, "pull")};
-  const std::string id = ref.identifier();
-  return im.with_retry("manifest " + ref.to_string(), [&] {
-    HttpResponse resp = im.send(st, scopes, [&](const std::string& base) {
-      HttpRequest r;
-      r.url = im.repo_url(base, ref.repository, "manifests/" + id);
-      r.headers.emplace_back("Accept", manifest_accept_header());
-      return r;
-    });
-    if (resp.status != 200) im.fail(st, resp, "fetching manifest " + ref.to_string());
-    RawManifest m;
-    m.bytes = std::move(resp.body);
-    m.digest = oci::sha256_digest(m.bytes);
-    const std::string want = !ref.digest.empty() ? ref.digest : resp.header("docker-content-digest");
-    if (!want.empty() && want.rfind("sha256:", 0) == 0 && want != m.digest)
-      throw RegistryError(ErrorCode::Registry,
-                          "manifest " + ref.to_string() + " from " + ref.registry + " has digest " + m.digest +
-                              ", expected " + want + " (corrupted or truncated in transit)",
-                          resp.status, "DIGEST_INVALID", {}, true);
-    std::string ct = resp.header("content-type");
-    if (auto semi = ct.find(';'); semi != std::string::npos) ct = trim(ct.substr(0, semi));
-    if (ct == "application/json" || ct == "text/plain") ct.clear();
-    m.media_type = media_type_of(ct, parse_doc(m.bytes, "manifest " + ref.to_string()));
-    return m;
-  });
-}
+RawManifest Client::get_manifest(const Reference& ref) { return impl_->fetch_manifest(ref, {}); }
 
 bool Client::blob_exists(const Reference& repo, const std::string& digest) {
   auto& im = *impl_;
@@ -1110,7 +1180,10 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
   // sink, so that a sink never holds a manifest without its blobs.
   std::vector<RawManifest> extra;  // nested indexes handed over too
   std::vector<Descriptorish> blobs;
-  std::function<void(const RawManifest&)> walk = [&](const RawManifest& m) {
+  std::function<void(const RawManifest&, int)> walk = [&](const RawManifest& m, int depth) {
+    if (depth > oci::kMaxIndexDepth)
+      throw Error(ErrorCode::InvalidArgument, ref.to_string() + " nests indexes deeper than " +
+                                                  std::to_string(oci::kMaxIndexDepth) + " levels; refusing to follow");
     nlohmann::json doc = parse_doc(m.bytes, "manifest " + m.digest);
     const std::string what = "manifest " + m.digest + " of " + ref.to_string();
     if (is_index_type(m.media_type)) {
@@ -1134,20 +1207,27 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
         chosen = children;
       }
       for (const auto& c : chosen) {
-        RawManifest child = get_manifest(by_digest(c.digest));
+        RawManifest child = im.fetch_manifest(by_digest(c.digest), c.media_type);
         if (is_index_type(child.media_type)) extra.push_back(child);
-        walk(child);
+        walk(child, depth + 1);
       }
     } else {
       if (&m != &result.root) result.manifests.push_back(m);
       if (auto c = doc.find("config"); c != doc.end() && c->is_object()) {
         nlohmann::json wrap = {{"c", nlohmann::json::array({*c})}};
-        for (auto& d : descriptors_of(wrap, "c", what)) blobs.push_back(d);
+        for (auto& d : descriptors_of(wrap, "c", what)) {
+          if (d.size > oci::kMaxConfigBytes)
+            throw Error(ErrorCode::InvalidArgument, what + ": its config " + d.digest + " has " +
+                                                        std::to_string(d.size) + " bytes, more than the " +
+                                                        std::to_string(oci::kMaxConfigBytes >> 20) +
+                                                        " MiB rustimg reads for an image config");
+          blobs.push_back(d);
+        }
       }
       for (auto& d : descriptors_of(doc, "layers", what)) blobs.push_back(d);
     }
   };
-  walk(result.root);
+  walk(result.root, 0);
   if (!is_index_type(result.root.media_type)) {
     result.manifests.insert(result.manifests.begin(), result.root);
     if (options.platform && !blobs.empty()) {
@@ -1155,12 +1235,17 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
       std::string config;
       im.download(st, ref, scopes, blobs.front(), [&] { config.clear(); },
                   [&](const char* data, std::size_t len) { config.append(data, len); });
-      auto doc = nlohmann::json::parse(config, nullptr, false);
+      auto doc = try_parse_json(config).value_or(nullptr);
       if (doc.is_object() && doc.contains("architecture") && doc["architecture"].is_string()) {
+        // Fields of another type count as absent: reading the config judges them.
+        auto text = [&](const char* key, const char* absent) {
+          const auto it = doc.find(key);
+          return it != doc.end() && it->is_string() ? it->get<std::string>() : std::string(absent);
+        };
         Platform have;
-        have.os = doc.value("os", "linux");
+        have.os = text("os", "linux");
         have.architecture = doc["architecture"].get<std::string>();
-        have.variant = doc.value("variant", "");
+        have.variant = text("variant", "");
         try {
           have = parse_platform(have.os + "/" + have.architecture + (have.variant.empty() ? "" : "/" + have.variant));
         } catch (const Error&) {

@@ -82,14 +82,13 @@ const CurlApi& curl() {
   return api;
 }
 
-constexpr std::size_t kMaxBufferedBody = 16u << 20;
-
 struct CallState {
   CURL* handle = nullptr;
   const HttpRequest* req = nullptr;
   HttpResponse* resp = nullptr;
   std::exception_ptr error;
   bool too_big = false;
+  bool cancelled = false;
 };
 
 std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
@@ -114,7 +113,7 @@ std::size_t on_write(char* data, std::size_t size, std::size_t n, void* user) {
     if (st->req->on_body && status >= 200 && status < 300) {
       st->req->on_body(data, len);
     } else {
-      if (st->resp->body.size() + len > kMaxBufferedBody) {
+      if (st->resp->body.size() + len > st->req->max_body) {
         st->too_big = true;
         return 0;
       }
@@ -137,13 +136,33 @@ std::size_t on_read(char* buf, std::size_t size, std::size_t n, void* user) {
   }
 }
 
+/// Called by libcurl at least once a second, also while nothing moves.
+int on_xferinfo(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* st = static_cast<CallState*>(user);
+  try {
+    if (st->req->cancelled && st->req->cancelled()) {
+      st->cancelled = true;
+      return 1;
+    }
+  } catch (...) {
+    st->error = std::current_exception();
+    return 1;
+  }
+  return 0;
+}
+
 struct EasyDeleter {
   void operator()(CURL* c) const { curl().easy_cleanup(c); }
 };
 
 // One easy handle per thread keeps connections alive between requests.
-CURL* thread_handle() {
+std::unique_ptr<CURL, EasyDeleter>& thread_handle_slot() {
   thread_local std::unique_ptr<CURL, EasyDeleter> handle;
+  return handle;
+}
+
+CURL* thread_handle() {
+  auto& handle = thread_handle_slot();
   if (!handle) {
     handle.reset(curl().easy_init());
     if (!handle) throw Error(ErrorCode::Generic, "libcurl could not create a handle (out of memory?)");
@@ -155,7 +174,10 @@ CURL* thread_handle() {
 
 std::string host_of(const std::string& url) { return split_url(url).authority; }
 
-[[noreturn]] void throw_curl(CURLcode rc, const char* errbuf, const HttpRequest& req, long os_errno) {
+/// `reused`: the request went over a kept-alive connection, where a garbled
+/// or empty reply means the connection went stale, not that the server
+/// speaks another protocol.
+[[noreturn]] void throw_curl(CURLcode rc, const char* errbuf, const HttpRequest& req, long os_errno, bool reused) {
   std::string detail = errbuf[0] != '\0' ? std::string(errbuf) : std::string(curl().easy_strerror(rc));
   while (!detail.empty() && (detail.back() == '\n' || detail.back() == '\r')) detail.pop_back();
   const std::string host = host_of(req.url);
@@ -181,7 +203,16 @@ std::string host_of(const std::string& url) { return split_url(url).authority; }
                              !refused);
     }
     case CURLE_OPERATION_TIMEDOUT:
-      throw TransportFailure(FailureKind::Timeout, "timed out talking to " + host + " (" + what + "): " + detail,
+      throw TransportFailure(FailureKind::Timeout,
+                             "timed out talking to " + host + " (" + what + "): " + detail +
+                                 (req.timeout.count() > 0
+                                      ? " (the limit is " + std::to_string(req.timeout.count()) +
+                                            " s for the request and " + std::to_string(req.low_speed_timeout.count()) +
+                                            " s below " + std::to_string(kStallBytesPerSecond) + " bytes/s)"
+                                      : " (the limit is " + std::to_string(req.low_speed_timeout.count()) +
+                                            " s below " + std::to_string(kStallBytesPerSecond) + " bytes/s)") +
+                                 "; the registry options request_timeout / stall_timeout (--timeout, "
+                                 "--stall-timeout) set these",
                              true);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -204,6 +235,10 @@ std::string host_of(const std::string& url) { return split_url(url).authority; }
                              false);
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_WEIRD_SERVER_REPLY:
+      if (reused)
+        throw TransportFailure(FailureKind::Dropped,
+                               "garbled reply from " + host + " on a kept-alive connection (" + what + "): " + detail,
+                               true);
       throw TransportFailure(FailureKind::PlainHttpReply,
                              "unexpected reply from " + host + " (" + what + "): " + detail +
                                  ". Check whether the registry speaks HTTPS or HTTP on that port",
@@ -247,8 +282,12 @@ class CurlTransport final : public Transport {
     api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
     api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout.count()));
-    api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kStallBytesPerSecond);
     api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.low_speed_timeout.count()));
+    api.easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(req.timeout.count()));
+    api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+    api.easy_setopt(c, CURLOPT_XFERINFODATA, &st);
     api.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, req.verify_tls ? 1L : 0L);
     api.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, req.verify_tls ? 2L : 0L);
     if (!req.ca_file.empty()) api.easy_setopt(c, CURLOPT_CAINFO, req.ca_file.c_str());
@@ -283,15 +322,24 @@ class CurlTransport final : public Transport {
     CURLcode rc = api.easy_perform(c);
     api.slist_free_all(headers);
     api.easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);
-    if (st.error) std::rethrow_exception(st.error);
-    if (st.too_big)
-      throw TransportFailure(FailureKind::Other,
-                             "response to " + req.method + " " + url_for_log(req.url) + " exceeds 16 MiB", false);
     if (rc != CURLE_OK) {
       long os_errno = 0;
+      long connects = 0;
       api.easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
-      throw_curl(rc, errbuf, req, os_errno);
+      api.easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
+      // Whatever went wrong, the next request starts on a fresh connection.
+      thread_handle_slot().reset();
+      if (st.error) std::rethrow_exception(st.error);
+      if (st.cancelled)
+        throw Error(ErrorCode::Cancelled, "cancelled during " + req.method + " " + url_for_log(req.url));
+      if (st.too_big)
+        throw TransportFailure(FailureKind::Other,
+                               "the response to " + req.method + " " + url_for_log(req.url) + " exceeds " +
+                                   std::to_string(req.max_body >> 10) + " KiB; refusing to read more",
+                               false);
+      throw_curl(rc, errbuf, req, os_errno, connects == 0);
     }
+    if (st.error) std::rethrow_exception(st.error);
     long status = 0;
     api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     resp.status = static_cast<int>(status);

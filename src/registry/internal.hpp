@@ -39,6 +39,10 @@ struct UrlParts {
   std::string query;      ///< without '?'
 };
 UrlParts split_url(const std::string& url);
+/// True when both URLs have the same origin: scheme, host (case-folded) and
+/// port (default ports made explicit). A URL with user info in its authority
+/// has no origin. Credentials go only to the registry's own origin.
+bool same_origin(const std::string& url, const std::string& other);
 /// "host" of an authority "host:port" / "[::1]:5000".
 std::string authority_host(const std::string& authority);
 std::string percent_encode(std::string_view s);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/internal.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/process.hpp"
 #include "rustimg/registry.hpp"
 
@@ -38,8 +39,13 @@ constexpr const char* kDockerHubKey = "https://index.docker.io/v1/";
 }  // namespace
 
 AuthConfig parse_auth_config(std::string_view json_text, const std::string& source) {
-  auto doc = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object())
+  nlohmann::json doc;
+  try {
+    doc = parse_json(json_text, source);
+  } catch (const JsonError& e) {
+    throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; fix or remove the file (docker login rewrites it)");
+  }
+  if (!doc.is_object())
     throw Error(ErrorCode::InvalidArgument,
                 source + ": not a JSON object; fix or remove the file (docker login rewrites it)");
   AuthConfig cfg;
@@ -88,6 +94,25 @@ std::string normalize_auth_key(std::string_view key) {
   if (auto p = k.find("://"); p != std::string::npos) k = k.substr(p + 3);
   if (auto s = k.find('/'); s != std::string::npos) k.resize(s);
   return to_lower(k);
+}
+
+std::string normalize_registry_host(std::string_view text) {
+  const std::string host = normalize_auth_key(text);
+  if (is_docker_hub(host)) return "docker.io";
+  // A host is what a reference could name as its registry.
+  bool valid = false;
+  if (!host.empty()) {
+    try {
+      valid = parse_reference(host + "/x").registry == host;
+    } catch (const Error&) {
+      valid = false;
+    }
+  }
+  if (!valid)
+    throw Error(ErrorCode::InvalidArgument, "\"" + std::string(text) +
+                                                "\" is not a registry host; name one as host[:port], the way an image "
+                                                "reference does (ghcr.io, 127.0.0.1:5000)");
+  return host;
 }
 
 CredentialLookup lookup_credentials(const AuthConfig& config, const std::string& registry) {
@@ -195,7 +220,7 @@ std::optional<Credentials> run_helper(ProcessRunner& runner, const std::string& 
     throw Error(ErrorCode::Auth, program + " get failed for " + server_url + " (exit " +
                                      std::to_string(res.exit_code) + "): " + text);
   }
-  auto doc = nlohmann::json::parse(res.out, nullptr, false);
+  auto doc = try_parse_json(res.out).value_or(nullptr);
   if (doc.is_discarded() || !doc.is_object())
     throw Error(ErrorCode::Auth, program + " get returned no JSON object for " + server_url +
                                      "; check that the helper works: echo " + server_url + " | " + program + " get");

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/internal.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/registry.hpp"
 
 namespace rustimg::registry {
@@ -37,7 +38,7 @@ bool RegistryError::retryable() const noexcept {
 
 std::vector<RegistryErrorEntry> parse_error_body(std::string_view body) {
   std::vector<RegistryErrorEntry> out;
-  auto doc = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  auto doc = try_parse_json(body).value_or(nullptr);
   if (doc.is_discarded() || !doc.is_object()) return out;
   auto it = doc.find("errors");
   if (it == doc.end() || !it->is_array()) return out;
@@ -211,10 +212,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   std::tm tm{};
   const char* end = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
   if (end == nullptr || *end != '\0') return std::nullopt;
-  std::time_t when = timegm(&tm);
-  auto target = std::chrono::system_clock::from_time_t(when);
-  if (target <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(target - now);
+  // Compared in seconds first: a date past 2262 does not fit the clock's
+  // nanoseconds. Like a huge delta-seconds, far ahead means "a year".
+  const std::chrono::seconds when(static_cast<std::int64_t>(timegm(&tm)));
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+  if (when <= now_s) return std::chrono::milliseconds(0);
+  if (when - now_s >= std::chrono::hours(24 * 365)) return std::chrono::milliseconds(std::chrono::hours(24 * 365));
+  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now.time_since_epoch());
 }
 
 // --- URLs ----------------------------------------------------------------------------
@@ -250,6 +254,24 @@ UrlParts split_url(const std::string& url) {
   p.path = tail.substr(0, q);
   if (q != std::string::npos) p.query = tail.substr(q + 1);
   return p;
+}
+
+bool same_origin(const std::string& url, const std::string& other) {
+  auto origin = [](const std::string& u) -> std::string {
+    const UrlParts p = split_url(u);
+    if ((p.scheme != "http" && p.scheme != "https") || p.authority.empty() ||
+        p.authority.find('@') != std::string::npos)
+      return {};
+    std::string port = p.scheme == "https" ? "443" : "80";
+    const auto close = p.authority.rfind(']');
+    const auto colon = p.authority.rfind(':');
+    if (colon != std::string::npos && (close == std::string::npos || colon > close) &&
+        (p.authority[0] == '[' || p.authority.find(':') == colon) && colon + 1 < p.authority.size())
+      port = p.authority.substr(colon + 1);
+    return p.scheme + "://" + authority_host(p.authority) + ":" + port;
+  };
+  const std::string a = origin(url);
+  return !a.empty() && a == origin(other);
 }
 
 std::string authority_host(const std::string& authority) {

@@ -24,7 +24,9 @@
 #include <utility>
 
 #include "rustimg/cargo.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/reference.hpp"
+#include "util/crate_path.hpp"
 
 namespace rustimg {
 
@@ -704,14 +706,8 @@ std::optional<Healthcheck> read_healthcheck(const json& v, Ctx& c, const std::st
 std::optional<std::string> read_asset_source(const json& v, Ctx& c, const std::string& path) {
   auto s = read_nonempty_string(v, c, path);
   if (!s) return std::nullopt;
-  const fs::path source(*s);
-  if (source.is_absolute()) {
-    c.error(path, "must be relative to the crate directory, got " + quote(*s));
-    return std::nullopt;
-  }
-  const fs::path normal = source.lexically_normal();
-  if (!normal.empty() && *normal.begin() == "..") {
-    c.error(path, quote(*s) + " points outside the crate directory; assets must come from inside it");
+  if (const crate_path::Lexical source = crate_path::check(*s); !source.problem.empty()) {
+    c.error(path, source.problem + "; assets must come from inside it");
     return std::nullopt;
   }
   return s;
@@ -801,7 +797,8 @@ std::optional<std::vector<Asset>> read_assets(const json& v, Ctx& c, const std::
   return read_list<Asset>(v, c, path, read_asset);
 }
 
-/// true/false, or a path to a PEM bundle (relative to the crate directory).
+/// true/false, or a path to a PEM bundle inside the crate directory (kept
+/// relative to it; the base layer resolves it there).
 void apply_ca_certificates(const json& v, Ctx& c, const std::string& path, Spec& s) {
   if (v.is_boolean()) {
     s.ca_certificates = v.get<bool>();
@@ -814,10 +811,13 @@ void apply_ca_certificates(const json& v, Ctx& c, const std::string& path, Spec&
   }
   auto bundle = read_nonempty_string(v, c, path);
   if (!bundle) return;
-  fs::path file(*bundle);
-  if (file.is_relative() && !c.crate_dir.empty()) file = c.crate_dir / file;
+  const crate_path::Lexical file = crate_path::check(*bundle);
+  if (!file.problem.empty()) {
+    c.error(path, file.problem + "; " + std::string(crate_path::kCaCertificatesFix));
+    return;
+  }
   s.ca_certificates = true;
-  s.ca_bundle = file.lexically_normal().string();
+  s.ca_bundle = file.normal.generic_string();
 }
 
 // ===========================================================================
@@ -1050,24 +1050,6 @@ json target_json(const std::map<std::string, TargetSettings>& target) {
 // Loading from files and cargo
 // ===========================================================================
 
-/// Line and column (1-based) of byte offset `offset` in `text`.
-std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset) {
-  offset = std::min(offset, text.size());
-  const std::string_view before = text.substr(0, offset);
-  const std::size_t line = 1 + static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n'));
-  const auto last_newline = before.rfind('\n');
-  const std::size_t column = last_newline == std::string_view::npos ? offset : offset - last_newline - 1;
-  return {line, column + 1};
-}
-
-/// nlohmann's message without its "[json.exception...] parse error at line L, column C: " prefix.
-std::string parse_error_detail(const json::parse_error& e) {
-  const std::string what = e.what();
-  const auto at = what.find("column ");
-  const auto colon = at == std::string::npos ? std::string::npos : what.find(": ", at);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
-}
-
 SpecLayer read_spec_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(ErrorCode::Io, "cannot read spec file " + file.string());
@@ -1075,12 +1057,10 @@ SpecLayer read_spec_file(const fs::path& file) {
   buffer << in.rdbuf();
   const std::string text = buffer.str();
   try {
-    return SpecLayer{file.string(), json::parse(text)};
-  } catch (const json::parse_error& e) {
-    // e.byte is 1-based: the position of the character that failed.
-    const auto [line, column] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
-    throw SpecError({SpecDiagnostic{file.string() + ":" + std::to_string(line) + ":" + std::to_string(column), "",
-                                    "invalid JSON: " + parse_error_detail(e)}});
+    return SpecLayer{file.string(), parse_json(text, file.string(), ErrorCode::Spec)};
+  } catch (const JsonError& e) {
+    const std::string at = e.line() == 0 ? "" : ":" + std::to_string(e.line()) + ":" + std::to_string(e.column());
+    throw SpecError({SpecDiagnostic{file.string() + at, "", e.problem()}});
   }
 }
 

@@ -1,10 +1,17 @@
 #include "atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/fs.h>  // FICLONE
+#endif
 
 #include <algorithm>
+#include <array>
+#include <streambuf>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -90,6 +97,150 @@ const std::filesystem::path& AtomicFile::flushed() {
   return temp_;
 }
 
+void AtomicFile::copy_from(int from, const std::filesystem::path& name) {
+  if (fd_ < 0) throw Error(ErrorCode::Generic, "internal error: copy after commit to " + temp_.string());
+  flush();
+#ifdef FICLONE
+  if (::ioctl(fd_, FICLONE, from) == 0) return;  // else (another file system, no reflinks): copy
+#endif
+  std::vector<char> buf(kBufferSize);
+  for (;;) {
+    const ssize_t n = ::read(from, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw Error(ErrorCode::Io, "cannot read " + name.string() + ": " + errno_text());
+    }
+    if (n == 0) return;
+    write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(n))));
+  }
+}
+
+FileHandle::~FileHandle() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FileHandle& FileHandle::operator=(FileHandle&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+
+namespace {
+
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a regular file";
+}
+
+[[noreturn]] void refuse(const std::filesystem::path& path, mode_t mode, const std::filesystem::path& root,
+                         bool want_dir) {
+  throw Error(ErrorCode::InvalidArgument,
+              path.string() + " is " + file_kind(mode) + ", not a " + (want_dir ? "directory" : "regular file") +
+                  "; rustimg reads only what is inside " + root.string() + " and follows no link out of it: " +
+                  "replace it with " +
+                  (S_ISLNK(mode) ? "a copy of what it points to" : want_dir ? "a directory" : "the file itself"));
+}
+
+/// A read-only streambuf over a file descriptor, with seeking (a push may
+/// re-read a blob from an offset).
+class FileStreamBuf final : public std::streambuf {
+ public:
+  explicit FileStreamBuf(FileHandle file) : file_(std::move(file)) { setg(buf_.data(), buf_.data(), buf_.data()); }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    ssize_t n = 0;
+    do {
+      n = ::read(file_.get(), buf_.data(), buf_.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw Error(ErrorCode::Io, std::string("read error: ") + errno_text());  // badbit
+    if (n == 0) return traits_type::eof();
+    setg(buf_.data(), buf_.data(), buf_.data() + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+  pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override {
+    if ((which & std::ios_base::in) == 0) return pos_type(off_type(-1));
+    int whence = SEEK_SET;
+    if (dir == std::ios_base::cur) {
+      whence = SEEK_CUR;
+      off -= egptr() - gptr();  // the file is ahead of the reader by what is buffered
+    } else if (dir == std::ios_base::end) {
+      whence = SEEK_END;
+    }
+    const off_t at = ::lseek(file_.get(), static_cast<off_t>(off), whence);
+    if (at < 0) return pos_type(off_type(-1));
+    setg(buf_.data(), buf_.data(), buf_.data());
+    return pos_type(static_cast<off_type>(at));
+  }
+
+  pos_type seekpos(pos_type pos, std::ios_base::openmode which) override {
+    return seekoff(off_type(pos), std::ios_base::beg, which);
+  }
+
+ private:
+  FileHandle file_;
+  std::array<char, 64 * 1024> buf_{};
+};
+
+class FileStream final : public std::istream {
+ public:
+  explicit FileStream(FileHandle file) : std::istream(nullptr), buf_(std::move(file)) { rdbuf(&buf_); }
+
+ private:
+  FileStreamBuf buf_;
+};
+
+}  // namespace
+
+FileHandle open_regular_below(const std::filesystem::path& root, const std::filesystem::path& relative,
+                              std::uint64_t& size) {
+  FileHandle at(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!at) {
+    if (errno == ENOENT) return FileHandle();
+    throw Error(ErrorCode::Io, "cannot open " + root.string() + ": " + errno_text());
+  }
+  std::filesystem::path path = root;
+  const std::vector<std::filesystem::path> steps(relative.begin(), relative.end());
+  if (steps.empty()) throw Error(ErrorCode::Generic, "internal error: no file named below " + root.string());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string name = steps[i].string();
+    path /= steps[i];
+    const bool last = i + 1 == steps.size();
+    if (name.empty() || name == "." || name == ".." || name == "/")
+      throw Error(ErrorCode::Generic, "internal error: " + relative.string() + " is not a relative path");
+    // Look before opening, so that a FIFO or a device is never opened.
+    struct stat st {};
+    if (::fstatat(at.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return FileHandle();
+      throw Error(ErrorCode::Io, "cannot read " + path.string() + ": " + errno_text());
+    }
+    if (last ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)) refuse(path, st.st_mode, root, !last);
+    FileHandle next(::openat(at.get(), name.c_str(),
+                             O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? O_NOCTTY | O_NONBLOCK : O_DIRECTORY)));
+    if (!next) {
+      if (errno == ENOENT) return FileHandle();
+      if (errno == ELOOP || errno == ENOTDIR) refuse(path, S_IFLNK, root, !last);
+      throw Error(ErrorCode::Io, "cannot open " + path.string() + ": " + errno_text());
+    }
+    // What was opened may have replaced what was looked at: check it again.
+    if (::fstat(next.get(), &st) != 0) throw Error(ErrorCode::Io, "cannot read " + path.string() + ": " + errno_text());
+    if (last ? !S_ISREG(st.st_mode) : !S_ISDIR(st.st_mode)) refuse(path, st.st_mode, root, !last);
+    if (last) size = static_cast<std::uint64_t>(st.st_size);
+    at = std::move(next);
+  }
+  return at;
+}
+
+std::unique_ptr<std::istream> file_stream(FileHandle file) { return std::make_unique<FileStream>(std::move(file)); }
+
 namespace {
 
 constexpr const char* kStagingPrefix = ".rustimg-staging-";
@@ -125,6 +276,36 @@ void sync_files(const std::vector<std::filesystem::path>& files) {
   }
   for (const std::string& e : errors)
     if (!e.empty()) throw Error(ErrorCode::Io, e);
+}
+
+DirLock::DirLock(const std::filesystem::path& dir) : path_(dir / ".rustimg-lock") {
+  for (;;) {
+    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EACCES) fd = ::open(path_.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) throw Error(ErrorCode::Io, "cannot open the lock file " + path_.string() + ": " + errno_text());
+    int rc = 0;
+    while ((rc = ::flock(fd, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (rc != 0) {
+      const std::string why = errno_text();
+      ::close(fd);
+      throw Error(ErrorCode::Io, "cannot lock " + path_.string() + ": " + why);
+    }
+    // The previous holder removes the file when it is done: a lock on a
+    // file no longer under that name excludes no one, so take the new one.
+    struct stat held {}, named {};
+    if (::fstat(fd, &held) == 0 && ::lstat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino) {
+      fd_ = fd;
+      return;
+    }
+    ::close(fd);
+  }
+}
+
+DirLock::~DirLock() {
+  ::unlink(path_.c_str());  // still locked: no one else holds this file
+  ::close(fd_);
 }
 
 bool is_staging_dir(const std::filesystem::path& dir) {

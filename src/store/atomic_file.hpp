@@ -1,9 +1,14 @@
 // Internal to the store module: write a file under a temporary name in its
-// final directory, then rename it into place.
+// final directory, then rename it into place; read a file inside a
+// directory without being led out of it; lock a directory.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <istream>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rustimg/oci.hpp"
@@ -29,6 +34,11 @@ class AtomicFile final : public oci::ByteSink {
   /// caller can sync it together with other files (sync_files) and then
   /// commit(target, false).
   const std::filesystem::path& flushed();
+  /// Fills the file, written to nowhere yet, with the content of the open
+  /// file `from` (`name` in errors): a reflink (ioctl FICLONE) where the
+  /// file system offers one, so the two share storage until either is
+  /// written, else a copy. Never the same file. Throws Io.
+  void copy_from(int from, const std::filesystem::path& name);
 
  private:
   void flush();
@@ -42,6 +52,54 @@ class AtomicFile final : public oci::ByteSink {
 /// in one journal transaction rather than one after another. Throws Io
 /// naming the first file that fails.
 void sync_files(const std::vector<std::filesystem::path>& files);
+
+/// Owns one open file descriptor.
+class FileHandle {
+ public:
+  explicit FileHandle(int fd = -1) noexcept : fd_(fd) {}
+  ~FileHandle();
+  FileHandle(FileHandle&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileHandle& operator=(FileHandle&& other) noexcept;
+  FileHandle(const FileHandle&) = delete;
+  FileHandle& operator=(const FileHandle&) = delete;
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+/// Opens `root`/`relative` for reading, but only as a regular file reached
+/// without following a symbolic link at any step below `root` (`root` is the
+/// caller's): names inside a directory rustimg was handed (an image layout)
+/// cannot make it read a file elsewhere, or wait on a FIFO or a device.
+/// Sets `size` to the file's size. Returns an empty handle when the file or
+/// a directory on the way is missing; throws InvalidArgument naming the
+/// offending path when it is a link or not a regular file (or directory on
+/// the way), Io when it cannot be opened.
+FileHandle open_regular_below(const std::filesystem::path& root, const std::filesystem::path& relative,
+                              std::uint64_t& size);
+
+/// A seekable input stream over `file`, which it owns. A read error sets
+/// badbit.
+std::unique_ptr<std::istream> file_stream(FileHandle file);
+
+/// An exclusive lock on the directory `dir` for as long as the object lives,
+/// so that one writer at a time reads, merges and replaces its files (an OCI
+/// layout's index.json). Taken with flock(2) on "<dir>/.rustimg-lock", which
+/// is created when missing and removed on release; waits while another
+/// process holds it. Throws Io.
+class DirLock {
+ public:
+  explicit DirLock(const std::filesystem::path& dir);
+  ~DirLock();
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+
+ private:
+  int fd_ = -1;
+  std::filesystem::path path_;
+};
 
 /// True for a directory rustimg stages blobs in (a TempDir,
 /// ".rustimg-staging-*"): its files are scratch, removed when the build

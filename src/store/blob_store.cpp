@@ -34,38 +34,18 @@ void BlobStore::put(const oci::Blob& blob) {
   w->commit(blob.descriptor.digest);
 }
 
-std::string BlobStore::read(std::string_view digest) const {
-  const fs::path p = path_of(digest);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(ErrorCode::NotFound, "blob " + std::string(digest) + " is missing from " + root_.string());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+namespace {
+
+/// Blob `digest` of `blobs`, opened as open_regular_below() does. Throws
+/// NotFound when it is missing.
+FileHandle open_blob(const BlobStore& blobs, std::string_view digest, std::uint64_t& size) {
+  FileHandle f = open_regular_below(blobs.root(), fs::path("blobs") / "sha256" / oci::digest_hex(digest), size);
+  if (!f) throw Error(ErrorCode::NotFound, "blob " + std::string(digest) + " is missing from " + blobs.root().string());
+  return f;
 }
 
-void BlobStore::take(const BlobStore& from, std::string_view digest) const {
-  if (contains(digest)) return;
-  const fs::path src = from.path_of(digest);
-  const fs::path dst = path_of(digest);
-  std::error_code ec;
-  fs::create_hard_link(src, dst, ec);
-  if (!ec || contains(digest)) return;
-  std::ifstream in(src, std::ios::binary);
-  if (!in) throw Error(ErrorCode::NotFound, "blob " + std::string(digest) + " is missing from " + from.root().string());
-  AtomicFile f(dst.parent_path());
-  std::array<char, 64 * 1024> buf;
-  while (in) {
-    in.read(buf.data(), buf.size());
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) f.write(std::as_bytes(std::span(buf.data(), n)));
-  }
-  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + src.string());
-  f.commit(dst, !is_staging_dir(root_));
-}
-
-bool BlobStore::verify(std::string_view digest) const {
-  std::ifstream in(path_of(digest), std::ios::binary);
-  if (!in) return false;
+/// The sha256 digest of what `in` holds from where it stands.
+std::string hash_stream(std::istream& in, const fs::path& file) {
   oci::Sha256 hash;
   std::array<char, 256 * 1024> buf;
   while (in) {
@@ -73,7 +53,69 @@ bool BlobStore::verify(std::string_view digest) const {
     const auto n = static_cast<std::size_t>(in.gcount());
     if (n > 0) hash.write(std::as_bytes(std::span(buf.data(), n)));
   }
-  return !in.bad() && hash.finish() == digest;
+  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + file.string());
+  return hash.finish();
+}
+
+}  // namespace
+
+std::unique_ptr<std::istream> BlobStore::open(std::string_view digest) const {
+  std::uint64_t size = 0;
+  return file_stream(open_blob(*this, digest, size));
+}
+
+std::uint64_t BlobStore::size(std::string_view digest) const {
+  std::uint64_t size = 0;
+  open_blob(*this, digest, size);
+  return size;
+}
+
+std::string BlobStore::read(std::string_view digest) const {
+  const auto in = open(digest);
+  std::string out;
+  std::array<char, 64 * 1024> buf;
+  while (*in) {
+    in->read(buf.data(), buf.size());
+    out.append(buf.data(), static_cast<std::size_t>(in->gcount()));
+  }
+  if (in->bad()) throw Error(ErrorCode::Io, "cannot read " + path_of(digest).string());
+  return out;
+}
+
+void BlobStore::take(const BlobStore& from, std::string_view digest, Share share) const {
+  if (contains(digest)) return;
+  const fs::path dst = path_of(digest);
+  if (share == Share::Link) {
+    std::error_code ec;
+    fs::create_hard_link(from.path_of(digest), dst, ec);
+    if (!ec || contains(digest)) return;
+  }
+  std::uint64_t size = 0;
+  const FileHandle in = open_blob(from, digest, size);
+  AtomicFile f(dst.parent_path());
+  f.copy_from(in.get(), from.path_of(digest));
+  f.commit(dst, !is_staging_dir(root_));
+}
+
+bool BlobStore::verify(std::string_view digest) const {
+  try {
+    const auto in = open(digest);
+    return hash_stream(*in, path_of(digest)) == digest;
+  } catch (const Error&) {
+    return false;  // missing, not a regular file, unreadable
+  }
+}
+
+void BlobStore::check(const oci::Descriptor& d) const {
+  std::uint64_t size = 0;
+  const fs::path file = path_of(d.digest);
+  const auto in = file_stream(open_blob(*this, d.digest, size));
+  const std::string digest = hash_stream(*in, file);
+  if (digest != d.digest || d.size < 0 || size != static_cast<std::uint64_t>(d.size))
+    throw Error(ErrorCode::InvalidArgument,
+                file.string() + " does not match its name: it holds " + std::to_string(size) + " bytes hashing to " +
+                    digest + ", where " + std::to_string(d.size) + " bytes hashing to " + d.digest +
+                    " are expected; the image is damaged or was altered: write it again");
 }
 
 void BlobStore::remove(std::string_view digest) const {

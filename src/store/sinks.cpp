@@ -7,6 +7,7 @@
 
 #include "atomic_file.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/layer.hpp"
 #include "rustimg/store.hpp"
 
@@ -19,25 +20,36 @@ using nlohmann::json;
 constexpr const char* kOciLayoutFile = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
 json parse_blob_json(const BlobStore& blobs, const oci::Descriptor& d) {
-  const std::string bytes = blobs.read(d.digest);
-  try {
-    return json::parse(bytes);
-  } catch (const json::exception& e) {
-    throw Error(ErrorCode::InvalidArgument, "blob " + d.digest + " (" + d.media_type + ") is not valid JSON: " + e.what());
-  }
+  if (static_cast<std::uint64_t>(d.size) > oci::kMaxManifestBytes)
+    throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + " has " + std::to_string(d.size) +
+                                                " bytes, more than the " + std::to_string(oci::kMaxManifestBytes >> 20) +
+                                                " MiB rustimg reads");
+  return parse_json(blobs.read(d.digest), "blob " + d.digest + " (" + d.media_type + ")");
 }
 
 void walk(const BlobStore& blobs, const oci::Descriptor& d, std::set<std::string>& seen,
-          std::vector<oci::Descriptor>& out) {
+          std::vector<oci::Descriptor>& out, int depth = 0) {
   if (!seen.insert(d.digest).second) return;
+  if (depth > oci::kMaxIndexDepth + 1)
+    throw Error(ErrorCode::InvalidArgument, "image " + d.digest + " nests indexes deeper than " +
+                                                std::to_string(oci::kMaxIndexDepth) + " levels");
   out.push_back(d);
+  auto list = [&](const json& doc, const char* key) {
+    const auto it = doc.find(key);
+    if (it == doc.end()) return json::array();
+    if (!it->is_array())
+      throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + ": \"" + key + "\" is not an array");
+    return *it;
+  };
   if (oci::is_index_media_type(d.media_type)) {
     const json doc = parse_blob_json(blobs, d);
-    for (const auto& m : doc.value("manifests", json::array())) walk(blobs, oci::Descriptor::from_json(m), seen, out);
+    for (const auto& m : list(doc, "manifests")) walk(blobs, oci::Descriptor::from_json(m), seen, out, depth + 1);
   } else if (d.media_type == oci::media_type::kOciManifest || d.media_type == oci::media_type::kDockerManifest) {
     const json doc = parse_blob_json(blobs, d);
-    walk(blobs, oci::Descriptor::from_json(doc.at("config")), seen, out);
-    for (const auto& l : doc.value("layers", json::array())) walk(blobs, oci::Descriptor::from_json(l), seen, out);
+    if (!doc.is_object() || !doc.contains("config"))
+      throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + " has no \"config\"");
+    walk(blobs, oci::Descriptor::from_json(doc["config"]), seen, out, depth + 1);
+    for (const auto& l : list(doc, "layers")) walk(blobs, oci::Descriptor::from_json(l), seen, out, depth + 1);
   }
 }
 
@@ -58,7 +70,8 @@ void write_tar_file(const fs::path& file, const layer::FileTree& tree) {
   f.commit(file);
 }
 
-/// rustimg's own temporary entries (".rustimg-tmp-*", ".rustimg-staging-*").
+/// rustimg's own temporary entries (".rustimg-tmp-*", ".rustimg-staging-*",
+/// ".rustimg-lock").
 bool is_rustimg_temp(const fs::path& p) { return p.filename().string().rfind(".rustimg-", 0) == 0; }
 
 /// `dir` may be missing, an OCI layout, or empty (but for rustimg's own
@@ -101,13 +114,24 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(ErrorCode::Io, "cannot create " + dir.string() + ": " + ec.message());
+  // One writer at a time, from reading index.json to renaming the new one
+  // into place: writers of other tags (other processes) wait, then merge
+  // with what this one wrote instead of overwriting it.
+  const DirLock lock(dir);
+
+  // A new layout gets its marker first, so that the directory is a layout
+  // (which other writers accept) before anything else is in it.
+  if (!fs::exists(dir / "oci-layout", ec)) {
+    AtomicFile marker(dir);
+    marker.write(kOciLayoutFile);
+    marker.commit(dir / "oci-layout");
+  }
 
   // Every file is made durable before its name appears in the layout, all
   // in one batch (staged blobs are written without fsync), so the file
-  // system commits them at once: the blobs, the layout marker and the new
-  // index.json. Then the names appear: blobs first (unreferenced blobs are
-  // harmless if we stop there), then the marker, then index.json, replaced
-  // in one rename.
+  // system commits them at once: the blobs and the new index.json. Then the
+  // names appear: blobs first (unreferenced blobs are harmless if we stop
+  // there), then index.json, replaced in one rename.
   const BlobStore target(dir);
   std::vector<std::string> missing;
   std::vector<fs::path> sources;
@@ -118,12 +142,6 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
     missing.push_back(d.digest);
     sources.push_back(blobs.path_of(d.digest));
   }
-  std::unique_ptr<AtomicFile> marker;
-  if (!fs::exists(dir / "oci-layout", ec)) {
-    marker = std::make_unique<AtomicFile>(dir);
-    marker->write(kOciLayoutFile);
-    sources.push_back(marker->flushed());
-  }
 
   // index.json: keep other images, replace the tag.
   json index = {{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
@@ -131,10 +149,9 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   if (fs::exists(index_path, ec)) {
     std::ifstream in(index_path, std::ios::binary);
     try {
-      index = json::parse(in);
-    } catch (const json::exception& e) {
-      throw Error(ErrorCode::InvalidArgument, index_path.string() + " is not valid JSON (" + e.what() +
-                                                  "); repair or remove it before adding an image");
+      index = parse_json(in, index_path.string());
+    } catch (const JsonError& e) {
+      throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; repair or remove it before adding an image");
     }
     if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
       throw Error(ErrorCode::InvalidArgument, index_path.string() + " is not an OCI image index (no \"manifests\" array)");
@@ -152,8 +169,9 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   sources.push_back(index_file.flushed());
 
   sync_files(sources);
-  for (const std::string& digest : missing) target.take(blobs, digest);
-  if (marker) marker->commit(dir / "oci-layout", /*sync=*/false);
+  // A staging store's files are the build's own: linking them is moving them.
+  const auto share = is_staging_dir(blobs.root()) ? BlobStore::Share::Link : BlobStore::Share::Copy;
+  for (const std::string& digest : missing) target.take(blobs, digest, share);
   index_file.commit(index_path, /*sync=*/false);
 }
 

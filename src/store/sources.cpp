@@ -5,7 +5,9 @@
 
 #include <fstream>
 
+#include "atomic_file.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/store.hpp"
 
 namespace rustimg::store {
@@ -14,20 +16,27 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-json read_json_file(const fs::path& file, const std::string& what) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCode::InvalidArgument, what + ": " + file.string() + " is missing");
-  json doc = json::parse(in, nullptr, false);
-  if (doc.is_discarded()) throw Error(ErrorCode::InvalidArgument, what + ": " + file.string() + " is not valid JSON");
-  return doc;
+/// `dir`/`name`, a regular file inside `dir` (open_regular_below), as JSON.
+json read_json_file(const fs::path& dir, const std::string& name, const std::string& what) {
+  const fs::path file = dir / name;
+  std::uint64_t size = 0;
+  FileHandle f = open_regular_below(dir, name, size);
+  if (!f) throw Error(ErrorCode::InvalidArgument, what + ": " + file.string() + " is missing");
+  const auto in = file_stream(std::move(f));
+  return parse_json(*in, what + ": " + file.string());
 }
 
 /// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
 /// "latest" entry, else the only entry.
 oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
-  const json index = read_json_file(dir / "index.json", source + " is not an OCI image layout");
+  const json index = read_json_file(dir, "index.json", source + " is not an OCI image layout");
+  const auto manifests = index.is_object() ? index.find("manifests") : index.end();
+  if (!index.is_object() || (manifests != index.end() && !manifests->is_array()))
+    throw Error(ErrorCode::InvalidArgument, source + " is not an OCI image layout: its index.json is not an image "
+                                                     "index (an object with a \"manifests\" array)");
   std::vector<oci::Descriptor> all;
-  for (const auto& m : index.value("manifests", json::array())) all.push_back(oci::Descriptor::from_json(m));
+  if (manifests != index.end())
+    for (const auto& m : *manifests) all.push_back(oci::Descriptor::from_json(m));
   const std::string wanted = tag.empty() ? "latest" : tag;
   std::string tags;
   for (const auto& d : all) {
@@ -63,7 +72,9 @@ void unpack(const fs::path& file, const fs::path& dir, const std::string& source
     const std::string name = archive_entry_pathname(entry);
     if (!safe_name(name)) throw Error(ErrorCode::InvalidArgument, source + " holds an unsafe path: " + name);
     const fs::path target = dir / name;
-    fs::create_directories(target.parent_path());
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw Error(ErrorCode::InvalidArgument, source + ": cannot unpack " + name + ": " + ec.message());
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
     const void* buf = nullptr;
     size_t len = 0;
@@ -111,20 +122,29 @@ void adopt(const BlobStore& blobs, const fs::path& file, const std::string& dige
 
 /// Makes an OCI manifest for the single image of an unpacked docker-archive.
 oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, const std::string& source) {
-  const json manifest = read_json_file(dir / "manifest.json", source + " is not a docker-archive");
+  const json manifest = read_json_file(dir, "manifest.json", source + " is not a docker-archive");
   if (!manifest.is_array() || manifest.size() != 1)
     throw Error(ErrorCode::InvalidArgument, source + " must hold exactly one image (its manifest.json lists " +
                                                 std::to_string(manifest.is_array() ? manifest.size() : 0) + ")");
   const json& entry = manifest.front();
+  auto bad_entry = [&](const std::string& why) {
+    throw Error(ErrorCode::InvalidArgument, source + " is not a docker-archive: its manifest.json entry " + why);
+  };
+  if (!entry.is_object()) bad_entry("is not an object");
+  const auto config_name = entry.find("Config");
+  if (config_name == entry.end() || !config_name->is_string()) bad_entry("has no \"Config\" file name");
+  const auto layer_names = entry.find("Layers");
+  if (layer_names != entry.end() && !layer_names->is_array()) bad_entry("has a \"Layers\" that is not an array");
   auto inside = [&](const std::string& name) {
     if (!safe_name(name)) throw Error(ErrorCode::InvalidArgument, source + " names an unsafe path: " + name);
     return dir / name;
   };
-  const fs::path config_file = inside(entry.value("Config", ""));
+  const fs::path config_file = inside(config_name->get<std::string>());
   const auto [config_digest, config_size] = hash_file(config_file);
   adopt(blobs, config_file, config_digest);
   json layers = json::array();
-  for (const auto& name : entry.value("Layers", json::array())) {
+  for (const auto& name : layer_names != entry.end() ? *layer_names : json::array()) {
+    if (!name.is_string()) bad_entry("has a \"Layers\" item that is not a file name");
     const fs::path layer = inside(name.get<std::string>());
     const std::string type = layer_media_type(layer);
     const auto [digest, size] = hash_file(layer);
@@ -165,6 +185,8 @@ StoredImage::StoredImage(const Destination& source) {
       break;
   }
   top_.annotations.erase(oci::annotation::kRefName);
+  // Everything a push would send is checked before it sends anything.
+  for (const oci::Descriptor& d : referenced_blobs(*blobs_, top_)) blobs_->check(d);
 }
 
 StoredImage::~StoredImage() = default;

@@ -47,8 +47,8 @@ static int build_on(const char *base, const char *work, const rustimg_registry_o
 }
 
 int main(int argc, char **argv) {
-  char source[512], target[512], output[512];
-  rustimg_registry_options opts;
+  char source[512], target[512], output[512], named[300];
+  rustimg_registry_options opts, scoped;
   rustimg_transfer_result *result = NULL;
   rustimg_error *err = NULL;
   struct creds_state st = {NULL, 0, ""};
@@ -112,6 +112,72 @@ int main(int argc, char **argv) {
   st.password = "testpass";
   CHECK(build_on(target, argv[3], &opts, &err) == RUSTIMG_OK);
   if (err != NULL) fprintf(stderr, "build on %s: %s\n", target, rustimg_error_message(err));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* explicit credentials are for one registry (version 2: credentials_registry) */
+  CHECK(rustimg_registry_options_init(&scoped, RUSTIMG_REGISTRY_OPTIONS_VERSION) == RUSTIMG_OK);
+  CHECK(scoped.credentials_registry == NULL);
+  scoped.use_config_files = 0;
+  scoped.username = "testuser";
+  scoped.password = "testpass";
+  /* for another host: not sent here, by a push or by a build's base pull */
+  scoped.credentials_registry = "other.example:5000";
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_EAUTH);
+  CHECK(rustimg_error_http_status(err) == 401);
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_EAUTH);
+  rustimg_error_free(err);
+  err = NULL;
+  /* for this host, spelled with a scheme: sent */
+  snprintf(named, sizeof named, "http://%s/", argv[1]);
+  scoped.credentials_registry = named;
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
+  rustimg_transfer_result_free(result);
+  result = NULL;
+  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
+  rustimg_error_free(err);
+  err = NULL;
+  /* NULL: the registry the call is about (the push target, the build's base) */
+  scoped.credentials_registry = NULL;
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
+  rustimg_transfer_result_free(result);
+  result = NULL;
+  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
+  rustimg_error_free(err);
+  err = NULL;
+  /* not a registry host, or a host without credentials: a clear error */
+  scoped.credentials_registry = "*";
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_EINVALID);
+  CHECK(strstr(rustimg_error_message(err), "credentials_registry") != NULL);
+  rustimg_error_free(err);
+  err = NULL;
+  scoped.credentials_registry = argv[1];
+  scoped.username = NULL;
+  scoped.password = NULL;
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_EINVALID);
+  CHECK(strstr(rustimg_error_message(err), "username") != NULL);
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* version 1 registry options end before credentials_registry: init writes
+   * nothing past them, and their credentials are for the call's registry */
+  memset(&scoped, 0xab, sizeof scoped);
+  CHECK(rustimg_registry_options_init(&scoped, 1) == RUSTIMG_OK);
+  CHECK(scoped.version == 1 && scoped.use_config_files == 1 && scoped.cancel == NULL);
+  {
+    const unsigned char *tail = (const unsigned char *)&scoped.credentials_registry;
+    size_t i;
+    for (i = 0; i < sizeof scoped.credentials_registry; ++i) CHECK(tail[i] == 0xab);
+  }
+  scoped.use_config_files = 0;
+  scoped.username = "testuser";
+  scoped.password = "testpass";
+  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
+  rustimg_transfer_result_free(result);
+  result = NULL;
+  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
   rustimg_error_free(err);
   err = NULL;
 

@@ -230,3 +230,27 @@ def test_base_blobs_are_cached_between_builds(rustimg, hello_binary, bases, faul
     # Without the cache every layer is downloaded again.
     fourth, fetched = build_once("fourth", "--no-base-cache")
     assert sorted(fetched) == sorted(layers) and fourth == first
+
+
+def test_damaging_the_cache_never_changes_a_written_image(rustimg, hello_binary, bases, tmp_path):  # noqa: F811
+    """The cache's files are never an image's files: writing into cached base blobs after two builds
+    (one that filled the cache, one that read from it) leaves both images intact."""
+    cache = tmp_path / "cache"
+    layers = [d["digest"] for d in bases["base"]["manifest"]["layers"]]
+    outs = []
+    for name in ("filled", "reused"):
+        out = tmp_path / name
+        res = rustimg("build", "--binary", hello_binary, "--base", bases["base"]["ref"], "--output", f"oci:{out}:v1",
+                      env={"SOURCE_DATE_EPOCH": "", "RUSTIMG_CACHE_DIR": str(cache)})
+        assert res.code == 0, res
+        outs.append(out)
+    for digest in layers:
+        with open(cache / "blobs" / "sha256" / digest[7:], "r+b") as f:  # in place: a disk error, a careless tool
+            f.write(b"damage")
+            f.seek(0, 2)
+            f.write(b"more")
+    for out in outs:
+        for digest in layers:
+            assert "sha256:" + hashlib.sha256(blob(out, digest)).hexdigest() == digest, (out.name, digest)
+        res = run("oci-image-tool", "validate", "--type", "image", "--ref", "name=v1", out)
+        assert "Validation succeeded" in res.stdout + res.stderr

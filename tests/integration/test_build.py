@@ -446,3 +446,37 @@ def test_compression_level_shapes_layers_not_content(rustimg, hello_binary, tmp_
     res = rustimg("build", "--binary", hello_binary, "--compression-level", "fast",
                   "--output", f"oci:{tmp_path / 'bad'}")
     assert res.code == 2 and "between 1 and 19" in res.err and '"fast"' in res.err, res
+
+
+def test_concurrent_builds_into_one_layout_keep_every_tag(hello_binary, tmp_path):
+    """Builds writing different tags into one layout at the same time (a new layout, and one that
+    exists): every tag ends up in index.json, naming that build's image, and the layout validates."""
+    require_tool("skopeo")
+    require_tool("oci-image-tool")
+    tags = [f"t{i}" for i in range(4)]
+    env = dict(os.environ, SOURCE_DATE_EPOCH="", RUSTIMG_CACHE_DIR="")
+    for rnd in range(10):
+        out = tmp_path / f"layout{rnd}"
+        expected = {}
+        if rnd % 2:
+            proc = subprocess.run([str(rustimg_bin()), "build", "--binary", str(hello_binary), "--crate", str(EXAMPLE),
+                                   "--output", f"oci:{out}:seed"], capture_output=True, text=True, env=env)
+            assert proc.returncode == 0, proc.stderr
+            expected["seed"] = proc.stdout.strip().splitlines()[-1]
+        procs = {tag: subprocess.Popen([str(rustimg_bin()), "build", "--binary", str(hello_binary), "--crate",
+                                        str(EXAMPLE), "--env", f"TAG={tag}", "--output", f"oci:{out}:{tag}"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                 for tag in tags}
+        for tag, proc in procs.items():
+            stdout, stderr = proc.communicate(timeout=300)
+            assert proc.returncode == 0, f"round {rnd}, {tag}: {stderr}"
+            expected[tag] = stdout.strip().splitlines()[-1]
+        assert len(set(expected.values())) == len(expected)  # one image per tag
+        index = json.loads((out / "index.json").read_text())
+        found = {m["annotations"]["org.opencontainers.image.ref.name"]: m["digest"] for m in index["manifests"]}
+        assert found == expected, f"round {rnd}"
+        for tag, digest in expected.items():
+            assert json.loads(run("skopeo", "inspect", f"oci:{out}:{tag}").stdout)["Digest"] == digest
+        res = run("oci-image-tool", "validate", "--type", "image", out)
+        assert "Validation succeeded" in res.stdout + res.stderr
+        assert not [p for p in out.rglob(".rustimg-*")], f"round {rnd}: leftovers"

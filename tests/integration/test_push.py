@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, run, rustimg_bin
-from registries import record_output
+from registries import make_layout, record_output
 
 EXAMPLE = ROOT / "examples" / "hello"
 
@@ -162,3 +162,33 @@ def test_image_on_registry_base_mounts_base_layers_and_runs(rustimg, hello_layou
     out = run(*podman, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", app).stdout
     assert "Hello on a base, world!" in out
     assert "exe=/app/hello" in out
+
+
+@pytest.mark.parametrize("damage", ["symlink", "mismatch"])
+def test_push_refuses_a_blob_that_is_not_its_own_file_before_sending_anything(rustimg, registry_plain, tmp_path,
+                                                                              damage):
+    """A layer blob that is a symbolic link (to a file outside the layout holding the very bytes its
+    name promises), or a file whose content does not match its name: push refuses it, naming the
+    file, and the registry receives no blob of the image."""
+    layout = tmp_path / "layout"
+    root = make_layout(layout, seed=1201 if damage == "symlink" else 1202, layers=3, tag="v1")
+    blobs = layout / "blobs" / "sha256"
+    manifest = json.loads((blobs / root["digest"][7:]).read_bytes())
+    victim = blobs / manifest["layers"][1]["digest"][7:]
+    data = victim.read_bytes()
+    victim.unlink()
+    if damage == "symlink":
+        outside = tmp_path / "outside.bin"
+        outside.write_bytes(data)
+        victim.symlink_to(outside)
+    else:
+        victim.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    repo = f"refused/{damage}"
+    proc = cli(rustimg, "push", f"oci:{layout}:v1", f"{registry_plain.host}/{repo}:v1")
+    assert proc.returncode == 2, proc.stderr
+    assert str(victim) in proc.stderr, proc.stderr
+    storage = registry_plain.data_dir / "docker" / "registry" / "v2"
+    assert not (storage / "repositories" / repo).exists(), "no upload was even started"
+    for digest in [manifest["config"]["digest"]] + [l["digest"] for l in manifest["layers"]]:
+        hexd = digest[7:]
+        assert not (storage / "blobs" / "sha256" / hexd[:2] / hexd).exists(), digest

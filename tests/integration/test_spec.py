@@ -122,6 +122,17 @@ def test_json_syntax_error_names_file_line_column(rustimg, tmp_path):
     assert res.err.startswith(f"{spec_file}:3:10: invalid JSON: "), res
 
 
+@pytest.mark.parametrize("doc", ["[" * 100_000 + "]" * 100_000,
+                                 '{"labels":' + '{"a":' * 100_000 + "1" + "}" * 100_001])
+def test_deeply_nested_spec_is_an_error_not_a_crash(rustimg, tmp_path, doc):
+    spec_file = tmp_path / "rustimg.json"
+    spec_file.write_text(doc)
+    res = rustimg("spec", "--spec", spec_file)
+    assert res.code == 2, res  # a negative code is the signal that killed it
+    assert error_lines(res) == [f"{spec_file}: JSON nested deeper than 128 levels of arrays and objects, "
+                                "the most rustimg reads"], res
+
+
 def test_cargo_failure_is_reported(rustimg, tmp_path):
     crate = tmp_path / "broken"
     crate.mkdir()

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   reg::Options opt;
   reg::PushOptions popt;
   std::string mount_from, platform, name;
+  reg::Credentials creds;
   bool verbose = false;
   std::uint64_t cancel_after = 0;
   std::uint64_t progress_done_bytes = 0;  // sum of bytes_total over Done events
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
       std::string c = next();
       auto colon = c.find(':');
       if (colon == std::string::npos) usage();
-      opt.credentials["*"] = reg::Credentials{c.substr(0, colon), c.substr(colon + 1), {}, {}};
+      creds = reg::Credentials{c.substr(0, colon), c.substr(colon + 1), {}, {}};
     } else if (a == "--chunk-size") opt.chunk_size = std::stoull(next());
     else if (a == "--retries") opt.retry.max_attempts = std::stoi(next());
     else if (a == "--retry-delay-ms") opt.retry.initial_delay = std::chrono::milliseconds(std::stoi(next()));
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
     };
   }
   try {
+    // --creds are for the registry of the reference pushed to or pulled from.
+    if (!creds.empty())
+      opt.credentials[rustimg::parse_reference(cmd == "pull" ? pos[0] : pos[1]).registry] = creds;
     reg::Client client(opt);
     if (cmd == "push") {
       fs::path layout = pos[0];

@@ -6,6 +6,7 @@
 
 #include "rustimg/build.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/spec.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -92,6 +93,103 @@ BOOST_AUTO_TEST_CASE(platform_mismatch_is_a_verify_error) {
   BOOST_CHECK_EXCEPTION(rustimg::build::build_image(o), rustimg::Error, [](const rustimg::Error& e) {
     return e.code() == ErrorCode::Verify && std::string(e.what()).find("linux/riscv64") != std::string::npos;
   });
+}
+
+namespace {
+
+/// A copy of /bin/true (a dynamic x86-64 PIE) in `dir` with `value` written
+/// little-endian over `width` bytes at `offset` of its ELF header.
+fs::path patched_true(const ScratchDir& dir, const std::string& name, std::size_t offset, std::uint16_t value,
+                      std::size_t width) {
+  std::string bytes = rustimg::test::read_file("/bin/true");
+  BOOST_REQUIRE(bytes.size() > 64u);
+  for (std::size_t i = 0; i < width; ++i) bytes[offset + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  const fs::path out = dir / name;
+  rustimg::test::write_file(out, bytes);
+  return out;
+}
+
+}  // namespace
+
+// --allow-dynamic waives dynamic linking and nothing else: an object file, a
+// core dump, a binary for another OS or another architecture stays refused.
+BOOST_AUTO_TEST_CASE(allow_dynamic_waives_only_dynamic_linking) {
+  ScratchDir dir;
+  struct Case {
+    std::string name;
+    std::size_t offset;  // in the ELF header
+    std::uint16_t value;
+    std::size_t width;
+    std::string platform;  // empty: taken from the ELF header
+    std::string needle;
+  };
+  const std::vector<Case> cases{
+      {"object.o", 16, 1, 2, "", "relocatable object file (ET_REL)"},  // e_type ET_REL
+      {"core", 16, 4, 2, "", "core dump (ET_CORE)"},                  // e_type ET_CORE
+      {"freebsd", 7, 9, 1, "", "not built for Linux"},                // EI_OSABI FreeBSD
+      {"arm64", 18, 183, 2, "linux/amd64", "does not match platform linux/amd64"},  // e_machine AArch64
+      {"unknown-arch", 18, 0x1234, 2, "linux/amd64", "does not match platform linux/amd64"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      auto o = options(dir);  // allow_dynamic = true
+      o.binaries = {{c.platform.empty() ? rustimg::Platform{} : rustimg::parse_platform(c.platform),
+                     patched_true(dir, c.name, c.offset, c.value, c.width)}};
+      o.output = rustimg::store::parse_destination("oci:" + (dir / "out").string() + "-" + c.name + ":t");
+      try {
+        rustimg::build::build_image(o);
+        BOOST_ERROR("expected a verify error");
+      } catch (const rustimg::Error& e) {
+        BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::Verify), e.what());
+        BOOST_TEST(std::string(e.what()).find(c.needle) != std::string::npos, e.what());
+        BOOST_TEST(std::string(e.what()).find(c.name) != std::string::npos, e.what());
+      }
+      BOOST_TEST(!fs::exists(dir / ("out-" + c.name)));
+    }
+  }
+  // The unpatched dynamic binary is still waived.
+  BOOST_TEST(!rustimg::build::build_image(options(dir)).descriptor.digest.empty());
+}
+
+// A spec's "ca-certificates" path is read from inside the crate only: a
+// symlink (to a file or through a directory) that leaves it is refused.
+BOOST_AUTO_TEST_CASE(ca_bundle_symlinks_out_of_the_crate_are_refused) {
+  ScratchDir dir;
+  const fs::path crate = dir / "crate";
+  rustimg::test::write_file(dir / "secret.pem", "host secret");
+  rustimg::test::write_file(crate / "certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  fs::create_symlink(dir / "secret.pem", crate / "abs-link.pem");
+  fs::create_symlink("../secret.pem", crate / "rel-link.pem");
+  fs::create_directory_symlink(dir.path(), crate / "up");
+  fs::create_symlink("certs/ca.pem", crate / "inside-link.pem");
+
+  auto with_bundle = [&](const std::string& bundle) {
+    auto o = options(dir);
+    o.spec = rustimg::resolve_spec(
+        {rustimg::SpecLayer{"rustimg.json", {{"base", "static"}, {"ca-certificates", bundle}}}}, crate);
+    o.crate_dir = crate;
+    return o;
+  };
+  for (const std::string bundle : {"abs-link.pem", "rel-link.pem", "up/secret.pem"}) {
+    BOOST_TEST_CONTEXT(bundle) {
+      try {
+        rustimg::build::build_image(with_bundle(bundle));
+        BOOST_ERROR("expected the CA bundle to be refused");
+      } catch (const rustimg::Error& e) {
+        const std::string msg = e.what();
+        BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::InvalidArgument), msg);
+        BOOST_TEST(msg.find("\"ca-certificates\"") != std::string::npos, msg);
+        BOOST_TEST(msg.find(bundle) != std::string::npos, msg);
+        BOOST_TEST(msg.find("outside the crate directory") != std::string::npos, msg);
+        BOOST_TEST(msg.find("true") != std::string::npos, msg);  // the fix: the host's bundle via true
+        BOOST_TEST(msg.find("host secret") == std::string::npos, msg);
+      }
+      BOOST_TEST(!fs::exists(dir / "out"));
+    }
+  }
+  // Inside the crate, symlinks included, the bundle is taken.
+  BOOST_TEST(!rustimg::build::build_image(with_bundle("certs/ca.pem")).descriptor.digest.empty());
+  BOOST_TEST(!rustimg::build::build_image(with_bundle("inside-link.pem")).descriptor.digest.empty());
 }
 
 BOOST_AUTO_TEST_CASE(source_date_epoch_parsing) {

@@ -320,6 +320,19 @@ bool any_contains(const std::vector<std::string>& items, const std::string& need
   return false;
 }
 
+bool any_contains(const std::vector<relf::Problem>& problems, const std::string& needle) {
+  for (const auto& p : problems)
+    if (contains(p.message, needle)) return true;
+  return false;
+}
+
+/// The kinds of `r`'s problems, in order, by name.
+std::vector<std::string> kinds(const relf::Report& r) {
+  std::vector<std::string> out;
+  for (const auto& p : r.problems) out.push_back(relf::to_string(p.kind));
+  return out;
+}
+
 // Checks that inspecting `bytes` fails with code Elf and a message holding
 // every one of `needles`.
 void expect_elf_error(const Bytes& bytes, std::initializer_list<std::string> needles) {
@@ -392,9 +405,10 @@ BOOST_AUTO_TEST_CASE(dynamic_pie_needs_loader) {
   BOOST_TEST(r.runpath == (std::vector<std::string>{"/usr/local/lib"}), boost::test_tools::per_element());
   BOOST_TEST(!r.fit_for_scratch());
   BOOST_TEST_REQUIRE(r.problems.size() == 1u);
-  BOOST_TEST(contains(r.problems[0], "/lib64/ld-linux-x86-64.so.2"));
-  BOOST_TEST(contains(r.problems[0], "libc.so.6"));
-  BOOST_TEST(contains(r.problems[0], "+crt-static"));
+  BOOST_TEST(contains(r.problems[0].message, "/lib64/ld-linux-x86-64.so.2"));
+  BOOST_TEST(contains(r.problems[0].message, "libc.so.6"));
+  BOOST_TEST(contains(r.problems[0].message, "+crt-static"));
+  BOOST_TEST(kinds(r) == std::vector<std::string>{"dynamic"}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(needed_without_interpreter_is_dynamic) {
@@ -540,6 +554,50 @@ BOOST_AUTO_TEST_CASE(non_linux_osabi_is_a_problem) {
   BOOST_TEST(any_contains(r.problems, "not built for Linux"));
   s.osabi = 3;  // GNU/Linux
   BOOST_TEST(inspect(build(s)).fit_for_scratch());
+}
+
+// Each problem says what kind it is, so callers (--allow-dynamic) decide on
+// kinds, not on message text; the JSON lists the kinds beside the messages.
+BOOST_AUTO_TEST_CASE(problems_carry_their_kind) {
+  using K = relf::ProblemKind;
+  struct Case {
+    std::string name;
+    ElfSpec spec;
+    std::vector<K> expected;
+  };
+  ElfSpec rel = dynamic_pie();
+  rel.type = 1;  // ET_REL, yet with a loader
+  ElfSpec core;
+  core.type = 4;
+  ElfSpec so;
+  so.type = 3;
+  so.dynamic = true;
+  ElfSpec bsd = dynamic_pie();
+  bsd.osabi = 9;
+  ElfSpec odd;
+  odd.machine = 0x1234;
+  const std::vector<Case> cases{
+      {"dynamic", dynamic_pie(), {K::Dynamic}},
+      {"relocatable", rel, {K::NotExecutable, K::Dynamic}},
+      {"core", core, {K::NotExecutable}},
+      {"shared object", so, {K::NotExecutable}},
+      {"freebsd", bsd, {K::Dynamic, K::NotLinux}},
+      {"unknown machine", odd, {K::UnknownArchitecture}},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const auto r = inspect(build(c.spec));
+      std::vector<std::string> expected;
+      for (K k : c.expected) expected.push_back(relf::to_string(k));
+      BOOST_TEST(kinds(r) == expected, boost::test_tools::per_element());
+      const auto j = relf::to_json(r);
+      BOOST_TEST_REQUIRE(j["problem_kinds"].size() == c.expected.size());
+      for (std::size_t i = 0; i < c.expected.size(); ++i) {
+        BOOST_TEST(j["problem_kinds"][i].get<std::string>() == expected[i]);
+        BOOST_TEST(j["problems"][i].get<std::string>() == r.problems[i].message);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(stripped_debug_info_and_build_id) {

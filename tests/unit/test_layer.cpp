@@ -323,7 +323,8 @@ BOOST_AUTO_TEST_CASE(static_base_matches_distroless_static) {
   ScratchDir dir;
   write_file(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
   rustimg::layer::BaseOptions o;
-  o.ca_bundle = dir / "ca.pem";
+  o.crate_dir = dir.path();
+  o.ca_bundle = "ca.pem";
   const auto listing = read_tar(tar_of(rustimg::layer::base_files("static", o)));
   std::map<std::string, rustimg::test::TarMember> by_name;
   for (const auto& m : listing.members) by_name[m.name] = m;
@@ -345,11 +346,45 @@ BOOST_AUTO_TEST_CASE(static_base_matches_distroless_static) {
 }
 
 BOOST_AUTO_TEST_CASE(missing_ca_bundle_names_file_and_fix) {
+  ScratchDir dir;
   rustimg::layer::BaseOptions o;
-  o.ca_bundle = "/nonexistent/ca.pem";
-  expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::NotFound, "/nonexistent/ca.pem");
+  o.crate_dir = dir.path();
+  o.ca_bundle = "certs/nonexistent.pem";
+  expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::NotFound, "certs/nonexistent.pem");
   expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::NotFound,
                "\"ca-certificates\": false");
+}
+
+// The spec's bundle is read from inside the crate only: an absolute path,
+// "..", or a symlink (the file's or a directory's) that resolves outside is
+// refused, naming the key and the fix; the file a symlink inside resolves to
+// is taken.
+BOOST_AUTO_TEST_CASE(ca_bundle_must_stay_inside_the_crate) {
+  ScratchDir dir;
+  const fs::path crate = dir / "crate";
+  write_file(dir / "outside.pem", "outside");
+  write_file(crate / "certs/ca.pem", "inside");
+  fs::create_symlink(dir / "outside.pem", crate / "abs.pem");
+  fs::create_symlink("../outside.pem", crate / "rel.pem");
+  fs::create_directory_symlink(dir.path(), crate / "up");
+  fs::create_symlink("certs/ca.pem", crate / "ok.pem");
+  rustimg::layer::BaseOptions o;
+  o.crate_dir = crate;
+  for (const std::string& bundle : std::vector<std::string>{"abs.pem", "rel.pem", "up/outside.pem", "../outside.pem",
+                                                            (dir / "outside.pem").string()}) {
+    BOOST_TEST_CONTEXT(bundle) {
+      o.ca_bundle = bundle;
+      expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::InvalidArgument,
+                   "\"ca-certificates\"");
+      expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::InvalidArgument,
+                   "use true for the host's CA bundle");
+    }
+  }
+  o.ca_bundle = "ok.pem";
+  std::map<std::string, rustimg::test::TarMember> by_name;
+  for (const auto& m : read_tar(tar_of(rustimg::layer::base_files("static", o))).members) by_name[m.name] = m;
+  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].data == "inside");
+  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].type == '0');
 }
 
 BOOST_AUTO_TEST_CASE(tzdata_copies_files_and_keeps_symlinks) {
@@ -359,7 +394,8 @@ BOOST_AUTO_TEST_CASE(tzdata_copies_files_and_keeps_symlinks) {
   fs::create_symlink("Europe/Paris", dir / "zi/CET");
   write_file(dir / "ca.pem", "ca");
   rustimg::layer::BaseOptions o;
-  o.ca_bundle = dir / "ca.pem";
+  o.crate_dir = dir.path();
+  o.ca_bundle = "ca.pem";
   o.tzdata = true;
   o.zoneinfo = dir / "zi";
   const auto listing = read_tar(tar_of(rustimg::layer::base_files("static", o)));
@@ -442,7 +478,9 @@ BOOST_AUTO_TEST_CASE(escapes_are_rejected) {
 
   FileTree t;
   expect_error([&] { rustimg::layer::add_assets(t, {asset("../secret.txt", "/x")}, crate); },
-               ErrorCode::InvalidArgument, "\"..\"");
+               ErrorCode::InvalidArgument, "points outside the crate directory");
+  expect_error([&] { rustimg::layer::add_assets(t, {asset("a/../../secret.txt", "/x")}, crate); },
+               ErrorCode::InvalidArgument, "points outside the crate directory");
   expect_error([&] { rustimg::layer::add_assets(t, {asset("/etc/passwd", "/x")}, crate); },
                ErrorCode::InvalidArgument, "relative");
   expect_error([&] { rustimg::layer::add_assets(t, {asset("link-out", "/x")}, crate); }, ErrorCode::InvalidArgument,
@@ -458,6 +496,46 @@ BOOST_AUTO_TEST_CASE(escapes_are_rejected) {
   write_file(crate / "two.txt", "2");
   expect_error([&] { rustimg::layer::add_assets(t, {asset("*.txt", "/one")}, crate); }, ErrorCode::InvalidArgument,
                "end dest with '/'");
+}
+
+// The README's glob: "static/**" ("**" matching zero directories too) copies
+// what static/ holds into dest, each entry once, though the glob matches
+// static/ itself and every directory below it.
+BOOST_AUTO_TEST_CASE(trailing_double_star_copies_the_directory_once) {
+  ScratchDir crate;
+  write_file(crate / "static/index.html", "<html>");
+  write_file(crate / "static/css/site.css", "body{}");
+  write_file(crate / "static/css/deep/more.css", "p{}");
+  write_file(crate / "other.txt", "not an asset");
+
+  FileTree t;
+  rustimg::layer::add_assets(t, {asset("static/**", "/srv/static/", 0644)}, crate.path());
+  const auto listing = read_tar(tar_of(t));
+  std::map<std::string, int> seen;
+  for (const auto& member : listing.members) ++seen[member.name];
+  for (const auto& [name, count] : seen) BOOST_TEST(count == 1, name);
+  auto m = members(t);
+  BOOST_TEST(m["srv/static/index.html"].data == "<html>");
+  BOOST_TEST(m["srv/static/index.html"].mode == 0644u);
+  BOOST_TEST(m["srv/static/css/site.css"].data == "body{}");
+  BOOST_TEST(m["srv/static/css/deep/more.css"].data == "p{}");
+  BOOST_TEST(m["srv/static/css/"].type == '5');
+  BOOST_TEST(m.count("srv/static/static/") == 0u);
+  BOOST_TEST(m.count("srv/static/other.txt") == 0u);
+
+  // Without a trailing '/' the glob is one directory: it becomes dest.
+  FileTree one;
+  rustimg::layer::add_assets(one, {asset("static/**", "/www")}, crate.path());
+  auto w = members(one);
+  BOOST_TEST(w["www/css/deep/more.css"].data == "p{}");
+  BOOST_TEST(w["www/index.html"].data == "<html>");
+
+  // A directory and files below it, matched by one glob, are added once.
+  FileTree nested;
+  rustimg::layer::add_assets(nested, {asset("static/**/*", "/n/")}, crate.path());
+  auto n = members(nested);
+  BOOST_TEST(n["n/css/deep/more.css"].data == "p{}");
+  BOOST_TEST(n["n/index.html"].data == "<html>");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -12,6 +12,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/process.hpp"
+#include "rustimg/publish.hpp"
 #include "rustimg/registry.hpp"
 
 namespace reg = rustimg::registry;
@@ -182,6 +183,17 @@ BOOST_AUTO_TEST_CASE(retry_after) {
   BOOST_TEST(reg::parse_retry_after("Sun, 06 Nov 1994 08:49:27 GMT", now).value() == 0ms);
 }
 
+BOOST_AUTO_TEST_CASE(retry_after_far_future_date_is_capped_not_overflowed) {
+  // Found by fuzz_www_authenticate: a date past 2262 does not fit the
+  // clock's nanoseconds. Like a huge delta-seconds, it means "a year".
+  const auto now = std::chrono::system_clock::from_time_t(784111777);
+  const std::chrono::milliseconds year = std::chrono::hours(24 * 365);
+  BOOST_TEST(reg::parse_retry_after("Wed, 21 Oct 2415 07:28:00 GMT", now).value() == year);
+  BOOST_TEST(reg::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).value() == year);
+  BOOST_TEST(reg::parse_retry_after("Sun, 06 Nov 1995 08:49:37 GMT", now).value() == year);
+  BOOST_TEST(reg::parse_retry_after("Sun, 06 Nov 1994 09:49:37 GMT", now).value() == 3600000ms);
+}
+
 BOOST_AUTO_TEST_CASE(backoff_bounds) {
   reg::RetryPolicy p;
   p.initial_delay = 100ms;
@@ -248,6 +260,55 @@ BOOST_AUTO_TEST_CASE(plain_http_decision) {
   BOOST_TEST(!reg::plain_http_allowed("reg.example:5000", {"reg.example:6000"}));
   BOOST_TEST(reg::api_host("docker.io") == "registry-1.docker.io");
   BOOST_TEST(reg::api_host("ghcr.io") == "ghcr.io");
+}
+
+BOOST_AUTO_TEST_CASE(registry_hosts_for_credentials) {
+  BOOST_TEST(reg::normalize_registry_host("ghcr.io") == "ghcr.io");
+  BOOST_TEST(reg::normalize_registry_host("GHCR.io") == "ghcr.io");
+  BOOST_TEST(reg::normalize_registry_host("https://127.0.0.1:5000/v2/") == "127.0.0.1:5000");
+  BOOST_TEST(reg::normalize_registry_host("localhost") == "localhost");
+  for (const char* hub : {"docker.io", "index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"})
+    BOOST_TEST(reg::normalize_registry_host(hub) == "docker.io");
+  // Not a host a reference could name: an error that names the input.
+  for (const char* bad : {"*", "", "myregistry", "a b", "user@ghcr.io", "host:port"}) {
+    try {
+      reg::normalize_registry_host(bad);
+      BOOST_ERROR("accepted \"" << bad << "\"");
+    } catch (const rustimg::Error& e) {
+      BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::InvalidArgument));
+      BOOST_TEST(std::string(e.what()).find("\"" + std::string(bad) + "\"") != std::string::npos, e.what());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(credentials_are_keyed_by_one_registry) {
+  // There is no wildcard: a key that is no host is refused, not applied everywhere.
+  reg::Options wildcard;
+  wildcard.credentials["*"] = reg::Credentials{"u", "p", "", ""};
+  try {
+    reg::Client client(wildcard);
+    BOOST_ERROR("a \"*\" credentials key was accepted");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::InvalidArgument));
+    BOOST_TEST(std::string(e.what()).find("one registry") != std::string::npos, e.what());
+  }
+  reg::Options named;
+  named.credentials["https://GHCR.io/"] = reg::Credentials{"u", "p", "", ""};
+  BOOST_CHECK_NO_THROW(reg::Client{named});
+}
+
+BOOST_AUTO_TEST_CASE(push_registry_is_the_one_registry_of_the_targets) {
+  BOOST_TEST(rustimg::build::push_registry({"ghcr.io/a/b:v1", "ghcr.io/c:v2"}, "--credentials-for HOST") == "ghcr.io");
+  BOOST_TEST(rustimg::build::push_registry({"alpine"}, "x") == "docker.io");
+  try {
+    rustimg::build::push_registry({"ghcr.io/a:v1", "127.0.0.1:5000/a:v1"}, "--credentials-for HOST");
+    BOOST_ERROR("targets on two registries gave one");
+  } catch (const rustimg::Error& e) {
+    const std::string m = e.what();
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::InvalidArgument));
+    BOOST_TEST((m.find("ghcr.io") != std::string::npos && m.find("127.0.0.1:5000") != std::string::npos), m);
+    BOOST_TEST(m.find("--credentials-for HOST") != std::string::npos, m);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

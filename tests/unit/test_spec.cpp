@@ -197,8 +197,11 @@ BOOST_AUTO_TEST_CASE(ca_certificates_forms) {
   BOOST_TEST(!resolve({{"ca-certificates", false}}).ca_certificates);
   const Spec s = resolve({{"ca-certificates", "certs/ca.pem"}}, "/src/crate");
   BOOST_TEST(s.ca_certificates);
-  BOOST_TEST(s.ca_bundle == "/src/crate/certs/ca.pem");
-  BOOST_TEST(resolve({{"ca-certificates", "/etc/ssl/ca.pem"}}, "/src/crate").ca_bundle == "/etc/ssl/ca.pem");
+  BOOST_TEST(s.ca_bundle == "certs/ca.pem");  // relative to the crate; the build resolves it there
+  BOOST_TEST(resolve({{"ca-certificates", "./certs/x/../ca.pem"}}, "/src/crate").ca_bundle == "certs/ca.pem");
+  const Spec host = resolve({{"ca-certificates", true}}, "/src/crate");
+  BOOST_TEST(host.ca_certificates);
+  BOOST_TEST(host.ca_bundle.empty());
 }
 
 BOOST_AUTO_TEST_CASE(platforms_map_to_targets_for_the_libc) {
@@ -512,11 +515,29 @@ BOOST_AUTO_TEST_CASE(assets_escaping_the_crate) {
       {asset("a/../../x"), "rustimg.json: $.assets[0].source: \"a/../../x\" points outside the crate directory; "
                            "assets must come from inside it"},
       {asset("/etc/passwd"),
-       "rustimg.json: $.assets[0].source: must be relative to the crate directory, got \"/etc/passwd\""},
+       "rustimg.json: $.assets[0].source: must be relative to the crate directory, got \"/etc/passwd\"; "
+       "assets must come from inside it"},
       {asset(""), "rustimg.json: $.assets[0].source: must not be empty"},
   });
   BOOST_TEST(errors_of(asset("a/../b")).empty());
   BOOST_TEST(errors_of(asset("./static/**/*.css")).empty());
+}
+
+// "ca-certificates" names a file inside the crate, like an asset; the host's
+// bundle is `true`.
+BOOST_AUTO_TEST_CASE(ca_certificates_escaping_the_crate) {
+  const std::string fix =
+      "; use true for the host's CA bundle, or copy the PEM file into the crate and name it relative to the crate";
+  expect_each({
+      {{{"ca-certificates", "/etc/ssl/certs/ca-certificates.crt"}},
+       "rustimg.json: $.ca-certificates: must be relative to the crate directory, got "
+       "\"/etc/ssl/certs/ca-certificates.crt\"" + fix},
+      {{{"ca-certificates", "../ca.pem"}},
+       "rustimg.json: $.ca-certificates: \"../ca.pem\" points outside the crate directory" + fix},
+      {{{"ca-certificates", "certs/../../ca.pem"}},
+       "rustimg.json: $.ca-certificates: \"certs/../../ca.pem\" points outside the crate directory" + fix},
+  });
+  BOOST_TEST(errors_of({{"ca-certificates", "certs/../ca.pem"}}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(bad_asset_dest_mode_owner) {
@@ -655,7 +676,7 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
       {"env", {{"RUST_LOG", "info"}}},
       {"healthcheck", {{"test", {"CMD", "/app"}}, {"interval", "1m30s"}, {"timeout", "1.5s"}, {"retries", 2}}},
       {"assets", {{{"source", "static/**"}, {"dest", "/srv/"}, {"mode", "0644"}, {"owner", "1:2"}}}},
-      {"ca-certificates", "/etc/ca.pem"},
+      {"ca-certificates", "certs/ca.pem"},
       {"stop-signal", "TERM"},
       {"target", {{"x86_64-unknown-linux-musl", {{"linker", "cc"}}}}},
   };

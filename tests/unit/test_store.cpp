@@ -1,6 +1,8 @@
 // Blob store, destinations, OCI layout updates and archives.
 #include <boost/test/unit_test.hpp>
 
+#include <sys/stat.h>
+
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
@@ -272,6 +274,116 @@ BOOST_AUTO_TEST_CASE(docker_archive_manifest_json) {
   s.put(idx);
   BOOST_CHECK_THROW(rustimg::store::write_docker_archive(out / "e.tar", s, idx.descriptor, ""), rustimg::Error);
   BOOST_TEST(!fs::exists(out / "e.tar"));
+}
+
+namespace {
+
+/// Expects reading the image at `source` back (as push does) to be refused
+/// with an InvalidArgument error naming `file`.
+void expect_refused(const std::string& source, const std::string& file) {
+  try {
+    const rustimg::store::StoredImage image(rustimg::store::parse_destination(source));
+    BOOST_ERROR("expected " + source + " to be refused because of " + file);
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::InvalidArgument), e.what());
+    BOOST_TEST(std::string(e.what()).find(file) != std::string::npos, e.what());
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(stored_image_reads_only_regular_files_inside_the_layout) {
+  ScratchDir stage, out;
+  BlobStore s(stage.path());
+  const auto img = make_image(s, "inside");
+  const fs::path layout = out / "layout";
+  rustimg::store::write_oci_layout(layout, s, img, "latest");
+  const std::string source = "oci:" + layout.string();
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+
+  const BlobStore target(layout);
+  const json manifest = json::parse(target.read(img.digest));
+  for (const std::string& digest : {manifest["layers"][0]["digest"].get<std::string>(), img.digest}) {
+    const fs::path file = target.path_of(digest);
+    const std::string bytes = read_file(file);
+    auto restore = [&] {
+      fs::remove_all(file);
+      rustimg::test::write_file(file, bytes);
+    };
+    // A symbolic link to a file outside the layout with the very same bytes.
+    rustimg::test::write_file(out / "outside", bytes);
+    fs::remove(file);
+    fs::create_symlink(out / "outside", file);
+    expect_refused(source, file.string());
+    restore();
+    // A FIFO (which a plain open would wait on) and a directory.
+    fs::remove(file);
+    BOOST_REQUIRE(::mkfifo(file.c_str(), 0600) == 0);
+    expect_refused(source, file.string());
+    restore();
+    fs::remove(file);
+    fs::create_directory(file);
+    expect_refused(source, file.string());
+    restore();
+  }
+  // blobs/sha256 itself a symbolic link to a directory elsewhere.
+  fs::rename(layout / "blobs" / "sha256", out / "elsewhere");
+  fs::create_directory_symlink(out / "elsewhere", layout / "blobs" / "sha256");
+  expect_refused(source, (layout / "blobs" / "sha256").string());
+  fs::remove(layout / "blobs" / "sha256");
+  fs::rename(out / "elsewhere", layout / "blobs" / "sha256");
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+}
+
+BOOST_AUTO_TEST_CASE(stored_image_refuses_a_blob_that_does_not_match_its_name) {
+  ScratchDir stage, out;
+  BlobStore s(stage.path());
+  const auto img = make_image(s, "checked");
+  const json manifest = json::parse(s.read(img.digest));
+  const std::string layer = manifest["layers"][0]["digest"];
+  const std::string config = manifest["config"]["digest"];
+  const fs::path layout = out / "layout";
+  rustimg::store::write_oci_layout(layout, s, img, "latest");
+  const BlobStore target(layout);
+  const std::string source = "oci:" + layout.string();
+
+  for (const std::string& digest : {layer, config}) {
+    const fs::path file = target.path_of(digest);
+    const std::string bytes = read_file(file);
+    std::string flipped = bytes;
+    flipped[flipped.size() / 2] = static_cast<char>(flipped[flipped.size() / 2] ^ 0x55);
+    fs::remove(file);
+    rustimg::test::write_file(file, flipped);  // same size, other bytes
+    expect_refused(source, file.string());
+    fs::remove(file);
+    rustimg::test::write_file(file, bytes + "x");  // one byte more
+    expect_refused(source, file.string());
+    fs::remove(file);
+    rustimg::test::write_file(file, bytes);
+  }
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+
+  // The same check for an archive: its blobs are read from where it was unpacked.
+  fs::remove(s.path_of(layer));
+  rustimg::test::write_file(s.path_of(layer), "not the layer");
+  rustimg::store::write_oci_archive(out / "a.tar", s, img, "latest");
+  expect_refused("oci-archive:" + (out / "a.tar").string(), "blobs/sha256/" + layer.substr(7));
+}
+
+BOOST_AUTO_TEST_CASE(blob_store_take_never_shares_a_file_with_its_source) {
+  // A blob taken from another store is a file of its own: writing to the
+  // source's file afterwards (a damaged cache) changes nothing here.
+  ScratchDir a, b;
+  BlobStore from(a.path());
+  const BlobStore to(b.path());
+  const auto blob = rustimg::oci::make_blob(json{{"c", 3}}, "application/json");
+  const std::string& digest = blob.descriptor.digest;
+  from.put(blob);
+  to.take(from, digest);
+  { std::ofstream(from.path_of(digest), std::ios::binary | std::ios::app) << "damage"; }
+  BOOST_TEST(!from.verify(digest));
+  BOOST_TEST(to.verify(digest));
+  BOOST_TEST(to.read(digest) == R"({"c":3})");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -113,3 +113,115 @@ def test_build_on_a_base_from_a_private_registry(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_credentials_are_for_one_registry(registry, tmp_path):
+    """username=/password= go to one registry: credentials_registry=, else the
+    push target (build(push=), push()), the pulled registry, or a build's base."""
+    proc, private = start_registry(tmp_path / "private", HTPASSWD)
+    creds = {"username": "testuser", "password": "testpass", "use_config_files": False}
+    try:
+        layout = f"oci:{tmp_path / 'l'}"
+        rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=layout)
+        base = f"{private}/py/base:v1"
+        rustimg.push(layout, base, **creds)
+        app = f"{registry}/py/app:v1"
+        # For the push target by default: the base's registry gets none of them.
+        with pytest.raises(rustimg.AuthError) as err:
+            rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{tmp_path / 'a'}",
+                          push=[app], **creds)
+        assert err.value.http_status == 401 and private in str(err.value)
+        # Named: the base's registry gets them (the push target needs none).
+        res = rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{tmp_path / 'b'}",
+                            push=[app], credentials_registry=private, **creds)
+        assert res.pushed == [f"{app}@{res.digest}"]
+        # Without push=, they are for the base's registry.
+        rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{tmp_path / 'c'}", **creds)
+        # A pull: for the pulled registry, unless named for another.
+        assert rustimg.pull(base, f"oci:{tmp_path / 'p'}", **creds).startswith("sha256:")
+        with pytest.raises(rustimg.AuthError):
+            rustimg.pull(base, f"oci:{tmp_path / 'q'}", credentials_registry=registry, **creds)
+        # Targets on two registries: say which one the credentials are for.
+        with pytest.raises(rustimg.InvalidArgumentError) as err:
+            rustimg.push(layout, app, f"{private}/py/two:v1", **creds)
+        assert registry in str(err.value) and private in str(err.value) and "credentials_registry" in str(err.value)
+        assert len(rustimg.push(layout, app, f"{private}/py/two:v1", credentials_registry=private, **creds)) == 2
+        with pytest.raises(rustimg.InvalidArgumentError) as err:
+            rustimg.push(layout, app, credentials_registry="*", **creds)
+        assert "credentials_registry" in str(err.value)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_request_timeout_gives_up_on_a_silent_registry(tmp_path):
+    """A registry that accepts the connection and never answers is given up
+    on after request_timeout= (retried within the retry budget), and the
+    error says so."""
+    import threading
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)  # read nothing, answer nothing
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = server.getsockname()[1]
+    try:
+        with pytest.raises(rustimg.RegistryError) as info:
+            rustimg.pull(f"127.0.0.1:{port}/app:v1", f"oci:{tmp_path / 'out'}:v1", request_timeout=1,
+                         stall_timeout=1)
+        assert "timed out" in str(info.value)
+        assert held, "the registry was never contacted"
+        with pytest.raises(rustimg.InvalidArgumentError):
+            rustimg.pull(f"127.0.0.1:{port}/app:v1", f"oci:{tmp_path / 'out'}:v1", request_timeout=0)
+    finally:
+        stop.set()
+        thread.join()
+        for c in held:
+            c.close()
+        server.close()
+
+
+def test_ctrl_c_stops_a_stalled_pull(tmp_path):
+    """Ctrl-C reaches a pull whose registry has gone silent: KeyboardInterrupt
+    is raised in the calling program and nothing is left behind."""
+    import signal
+    import sys
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    port = server.getsockname()[1]
+    out = tmp_path / "out"
+    script = ("import rustimg, sys\n"
+              "try:\n"
+              f"    rustimg.pull('127.0.0.1:{port}/app:v1', 'oci:{out}:v1')\n"
+              "except KeyboardInterrupt:\n"
+              "    print('interrupted'); sys.exit(7)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        server.settimeout(60)
+        conn, _ = server.accept()  # the pull is now waiting on a silent registry
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=15)
+        conn.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.close()
+    assert proc.returncode == 7, (stdout, stderr)
+    assert "interrupted" in stdout
+    assert [p.name for p in tmp_path.rglob("*") if ".rustimg-" in p.name] == []

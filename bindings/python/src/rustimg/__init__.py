@@ -52,22 +52,30 @@ class BuildResult:
 
 
 def _registry(insecure_registries: Sequence[str], ca_file: Optional[PathLike], username: Optional[str],
-              password: Optional[str], use_config_files: bool) -> Any:
+              password: Optional[str], credentials_registry: Optional[str], use_config_files: bool,
+              request_timeout: Optional[float], stall_timeout: Optional[float]) -> Any:
     return _core.registry_options(list(insecure_registries), _path(ca_file) or "", username, password,
-                                  use_config_files)
+                                  credentials_registry, use_config_files, request_timeout, stall_timeout)
 
 
 def push(source: str, *targets: str, insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
          username: Optional[str] = None, password: Optional[str] = None,
-         use_config_files: bool = True) -> List[str]:
+         credentials_registry: Optional[str] = None, use_config_files: bool = True,
+         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[str]:
     """Pushes the image at ``source`` ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]"
     or "docker-archive:FILE") to every target reference and returns
     "REF@sha256:..." for each. Blobs a registry has are skipped. Credentials
-    come from ``username``/``password``, else the docker/podman config files.
-    Raises RegistryError (``http_status``, ``registry_code``) or AuthError."""
+    come from ``username``/``password``, else the docker/podman config files;
+    ``username``/``password`` are for the registry host
+    ``credentials_registry`` ("ghcr.io", "127.0.0.1:5000"), by default the
+    targets' (InvalidArgumentError when they are on several), and no other.
+    ``request_timeout`` (seconds, default 300) bounds each request without
+    blob data; ``stall_timeout`` (default 60) gives up on a transfer slower
+    than 1 KiB/s for that long. Raises RegistryError (``http_status``, ``registry_code``) or AuthError."""
     if not targets:
         raise InvalidArgumentError("push() needs at least one target reference")
-    return _push(source, targets, _registry(insecure_registries, ca_file, username, password, use_config_files))
+    return _push(source, targets, _registry(insecure_registries, ca_file, username, password, credentials_registry,
+                                            use_config_files, request_timeout, stall_timeout))
 
 
 def _push(source: str, targets: Sequence[str], options: Any) -> List[str]:
@@ -76,11 +84,15 @@ def _push(source: str, targets: Sequence[str], options: Any) -> List[str]:
 
 def pull(reference: str, output: str, *, platform: Optional[str] = None, insecure_registries: Sequence[str] = (),
          ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
-         use_config_files: bool = True) -> str:
+         credentials_registry: Optional[str] = None, use_config_files: bool = True,
+         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> str:
     """Pulls ``reference`` into ``output`` (any destination form); with
     ``platform``, one platform of an index. Every digest is verified. Returns
-    the digest written."""
-    opts = _registry(insecure_registries, ca_file, username, password, use_config_files)
+    the digest written. ``username``/``password`` are for the registry host
+    ``credentials_registry``, by default the reference's. Timeouts as for
+    :func:`push`."""
+    opts = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                     request_timeout, stall_timeout)
     return str(_core.pull(reference, output, platform, opts))
 
 
@@ -114,7 +126,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
           progress: Optional[Progress] = None, push: Sequence[str] = (),
           insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
           username: Optional[str] = None, password: Optional[str] = None,
-          use_config_files: bool = True) -> BuildResult:
+          credentials_registry: Optional[str] = None, use_config_files: bool = True,
+          request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> BuildResult:
     """Builds an image and writes it to ``output`` ("oci:DIR[:TAG]",
     "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]").
 
@@ -126,9 +139,11 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
     ``push=`` references are pushed after the build (see :func:`push`).
-    ``insecure_registries``, ``ca_file``, ``username``, ``password`` and
-    ``use_config_files`` reach the registry of an image ``base`` (pulled for
-    the build) and the ``push=`` targets."""
+    ``insecure_registries``, ``ca_file`` and ``use_config_files`` reach the
+    registry of an image ``base`` (pulled for the build) and the ``push=``
+    targets; ``username``/``password`` reach only the registry host
+    ``credentials_registry``, by default the ``push=`` targets' one, and
+    without ``push=`` the base's; so do the timeouts of :func:`push`."""
     merged: Dict[str, Any] = dict(overrides or {})
     if platforms is not None:
         if binary is not None:
@@ -136,7 +151,10 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         merged["platforms"] = list(platforms)
     if base is not None:
         merged["base"] = base
-    registry = _registry(insecure_registries, ca_file, username, password, use_config_files)
+    if push and credentials_registry is None and (username is not None or password is not None):
+        credentials_registry = _core.push_registry(list(push), "credentials_registry=HOST")
+    registry = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                         request_timeout, stall_timeout)
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
                       allow_dynamic, source_date_epoch, progress, registry)
     pushed: List[str] = []

@@ -5,6 +5,8 @@
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
 
+#include <chrono>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +17,7 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/publish.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
@@ -55,7 +58,7 @@ py::object json_to_python(const nlohmann::json& j) {
 nlohmann::json python_to_json(const py::object& o) {
   if (o.is_none()) return nullptr;
   const std::string text = py::module_::import("json").attr("dumps")(o).cast<std::string>();
-  return nlohmann::json::parse(text);
+  return rustimg::parse_json(text, "overrides");
 }
 
 rustimg::elf::Report verify(const std::filesystem::path& path, const std::optional<std::string>& platform) {
@@ -63,7 +66,7 @@ rustimg::elf::Report verify(const std::filesystem::path& path, const std::option
   rustimg::elf::Report report = rustimg::elf::inspect_file(path);
   if (platform) {
     for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(*platform)))
-      report.problems.push_back(std::move(p));
+      report.problems.push_back({rustimg::elf::ProblemKind::PlatformMismatch, std::move(p)});
   }
   return report;
 }
@@ -119,11 +122,35 @@ class PythonHooks {
   std::unique_ptr<py::error_already_set> error_;
 };
 
+/// How to reach registries, with the explicit credentials and the registry
+/// host they are for (empty: the registry the call is about).
+struct RegistryConfig {
+  rustimg::registry::Options options;
+  rustimg::registry::Credentials credentials;
+  std::string credentials_registry;  ///< normalised
+
+  /// The options for a call about `call_registry`; the credentials go to
+  /// credentials_registry, else to `call_registry`, else (a build, whose base
+  /// only the spec names) to `*unbound`.
+  rustimg::registry::Options for_call(const std::string& call_registry,
+                                      rustimg::registry::Credentials* unbound = nullptr) const {
+    rustimg::registry::Options o = options;
+    if (credentials.empty()) return o;
+    const std::string& host = credentials_registry.empty() ? call_registry : credentials_registry;
+    if (!host.empty()) {
+      o.credentials[host] = credentials;
+    } else if (unbound != nullptr) {
+      *unbound = credentials;
+    }
+    return o;
+  }
+};
+
 py::object build(const std::optional<std::filesystem::path>& crate, const std::optional<std::filesystem::path>& binary,
                  const std::optional<std::string>& platform, const std::optional<std::filesystem::path>& spec_file,
                  const py::object& overrides, const std::string& output, bool allow_dynamic,
                  std::optional<std::int64_t> source_date_epoch, const py::object& progress,
-                 const rustimg::registry::Options& registry) {
+                 const RegistryConfig& registry) {
   if (crate.has_value() == binary.has_value())
     throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
   rustimg::SpecLoadOptions load;
@@ -136,8 +163,9 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   image.output = rustimg::store::parse_destination(output);
   image.created = source_date_epoch ? *source_date_epoch : rustimg::build::source_date_epoch();
   image.allow_dynamic = allow_dynamic;
-  image.registry = registry;  // for an image base
+  image.registry = registry.for_call("", &image.base_credentials);  // for an image base
   auto hooks = std::make_shared<PythonHooks>(progress);
+  image.registry.cancelled = [hooks] { return hooks->cancelled(); };  // Ctrl-C, also mid-download
   image.progress = [hooks](const rustimg::build::ProgressEvent& e) { return hooks->on_event(e); };
 
   rustimg::build::BuildResult result;
@@ -154,22 +182,54 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   return json_to_python(rustimg::build::to_json(result));
 }
 
-rustimg::registry::Options registry_options(const std::vector<std::string>& insecure, const std::string& ca_file,
-                                            const std::optional<std::string>& username,
-                                            const std::optional<std::string>& password, bool use_config_files) {
-  rustimg::registry::Options o;
-  o.insecure_registries = insecure;
-  o.ca_file = ca_file;
-  if (username || password) o.credentials["*"] = rustimg::registry::Credentials{username.value_or(""), password.value_or(""), "", ""};
-  o.use_config_files = use_config_files;
-  return o;
+RegistryConfig registry_options(const std::vector<std::string>& insecure, const std::string& ca_file,
+                                const std::optional<std::string>& username, const std::optional<std::string>& password,
+                                const std::optional<std::string>& credentials_registry, bool use_config_files,
+                                std::optional<double> request_timeout, std::optional<double> stall_timeout) {
+  RegistryConfig c;
+  auto seconds = [](const char* name, double s) {
+    if (!(s >= 1 && s <= 86400))
+      throw rustimg::Error(rustimg::ErrorCode::InvalidArgument,
+                           std::string(name) + "= takes seconds, from 1 to 86400");
+    return std::chrono::seconds(static_cast<long long>(std::ceil(s)));
+  };
+  if (request_timeout) c.options.request_timeout = seconds("request_timeout", *request_timeout);
+  if (stall_timeout) c.options.stall_timeout = seconds("stall_timeout", *stall_timeout);
+  c.options.insecure_registries = insecure;
+  c.options.ca_file = ca_file;
+  c.options.use_config_files = use_config_files;
+  if (username || password) c.credentials = rustimg::registry::Credentials{username.value_or(""), password.value_or(""), "", ""};
+  if (credentials_registry) {
+    if (!username && !password)
+      throw rustimg::Error(rustimg::ErrorCode::InvalidArgument,
+                           "credentials_registry=\"" + *credentials_registry +
+                               "\" names the registry of username= and password=, but neither is given");
+    try {
+      c.credentials_registry = rustimg::registry::normalize_registry_host(*credentials_registry);
+    } catch (const rustimg::Error& e) {
+      throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, std::string("credentials_registry=: ") + e.what());
+    }
+  }
+  return c;
 }
 
-py::object push(const std::string& source, const std::vector<std::string>& targets, const rustimg::registry::Options& o) {
+constexpr const char* kNameTheRegistry = "credentials_registry=HOST";
+
+py::object push(const std::string& source, const std::vector<std::string>& targets, const RegistryConfig& c) {
+  // Credentials without a registry are for the push targets' one.
+  const std::string call_registry = c.credentials.empty() || !c.credentials_registry.empty()
+                                        ? std::string()
+                                        : rustimg::build::push_registry(targets, kNameTheRegistry);
+  rustimg::registry::Options o = c.for_call(call_registry);
+  PythonHooks hooks{py::none()};
+  o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
   std::vector<rustimg::build::PushedImage> pushed;
-  {
+  try {
     py::gil_scoped_release release;
     pushed = rustimg::build::push(rustimg::store::parse_destination(source), targets, o);
+  } catch (const rustimg::Error& e) {
+    if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
+    throw;
   }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : pushed)
@@ -183,11 +243,19 @@ py::object push(const std::string& source, const std::vector<std::string>& targe
 }
 
 std::string pull(const std::string& reference, const std::string& output, const std::optional<std::string>& platform,
-                 const rustimg::registry::Options& o) {
+                 const RegistryConfig& c) {
   std::optional<rustimg::Platform> p;
   if (platform) p = rustimg::parse_platform(*platform);
-  py::gil_scoped_release release;
-  return rustimg::build::pull(reference, rustimg::store::parse_destination(output), o, p);
+  rustimg::registry::Options o = c.for_call(rustimg::parse_reference(reference).registry);
+  PythonHooks hooks{py::none()};
+  o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
+  try {
+    py::gil_scoped_release release;
+    return rustimg::build::pull(reference, rustimg::store::parse_destination(output), o, p);
+  } catch (const rustimg::Error& e) {
+    if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
+    throw;
+  }
 }
 
 }  // namespace
@@ -220,7 +288,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("build_id", &rustimg::elf::Report::build_id)
       .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk)
       .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence)
-      .def_readonly("problems", &rustimg::elf::Report::problems)
+      .def_property_readonly("problems",
+                             [](const rustimg::elf::Report& r) { return rustimg::elf::messages(r.problems); })
       .def_readonly("warnings", &rustimg::elf::Report::warnings)
       .def_readonly("elf_class", &rustimg::elf::Report::elf_class)
       .def_property_readonly("fit_for_scratch", &rustimg::elf::Report::fit_for_scratch)
@@ -236,9 +305,12 @@ PYBIND11_MODULE(_core, m) {
   m.def("load_spec", &load_spec, py::arg("crate") = std::nullopt, py::arg("spec_file") = std::nullopt,
         py::arg("overrides") = py::none(), py::arg("use_cargo_metadata") = true, py::arg("cargo") = "cargo",
         "Reads, validates, merges and resolves the image spec; returns it as a dict.");
-  py::class_<rustimg::registry::Options>(m, "RegistryOptions", "How to reach registries (see rustimg.push).");
+  py::class_<RegistryConfig>(m, "RegistryOptions", "How to reach registries (see rustimg.push).");
   m.def("registry_options", &registry_options, py::arg("insecure_registries"), py::arg("ca_file"), py::arg("username"),
-        py::arg("password"), py::arg("use_config_files"));
+        py::arg("password"), py::arg("credentials_registry"), py::arg("use_config_files"),
+        py::arg("request_timeout"), py::arg("stall_timeout"));
+  m.def("push_registry", &rustimg::build::push_registry, py::arg("targets"), py::arg("how"),
+        "The one registry host every target names; InvalidArgumentError when they name several.");
   m.def("push", &push, py::arg("source"), py::arg("targets"), py::arg("options"),
         "Pushes the image at `source` to every reference in `targets`.");
   m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),

@@ -1,0 +1,151 @@
+// Inputs the fuzz targets (tests/fuzz) showed to escape the "value or
+// rustimg::Error" contract, kept as regression tests.
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <string>
+
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+#include "rustimg/oci.hpp"
+#include "rustimg/platform.hpp"
+#include "rustimg/reference.hpp"
+#include "rustimg/registry.hpp"
+#include "rustimg/store.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using rustimg::test::MemorySink;
+using rustimg::test::ScratchDir;
+using rustimg::test::write_file;
+
+namespace {
+
+/// A tar archive of `files` (name -> content), written by the core's own tar writer.
+std::string tar_of(const std::map<std::string, std::string>& files) {
+  rustimg::layer::FileTree tree;
+  for (const auto& [name, content] : files) tree.add_content(name, content, 0644);
+  MemorySink out;
+  rustimg::layer::write_tar(tree, 0, out);
+  return out.bytes;
+}
+
+/// Reading `archive` as `kind` throws rustimg::Error whose message holds `names`.
+void expect_refused(rustimg::store::Destination::Kind kind, const std::string& archive, const std::string& names) {
+  ScratchDir dir;
+  rustimg::store::Destination source;
+  source.kind = kind;
+  source.path = dir / "image.tar";
+  write_file(source.path, archive);
+  try {
+    const rustimg::store::StoredImage image(source);
+    BOOST_FAIL("expected a rustimg::Error");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(std::string(e.what()).find(names) != std::string::npos, "expected \"" << names << "\" in: " << e.what());
+  }
+}
+
+/// A registry serving `docs` by digest and the first one under any tag.
+class DocumentRegistry final : public rustimg::registry::Transport {
+ public:
+  explicit DocumentRegistry(std::vector<std::string> docs) : docs_(std::move(docs)) {}
+  rustimg::registry::HttpResponse perform(const rustimg::registry::HttpRequest& req) override {
+    rustimg::registry::HttpResponse resp;
+    resp.status = 200;
+    if (req.url.size() >= 4 && req.url.compare(req.url.size() - 4, 4, "/v2/") == 0) return resp;
+    const std::string id = req.url.substr(req.url.rfind('/') + 1);
+    const std::string* doc = id.rfind("sha256:", 0) == 0 ? nullptr : &docs_.front();
+    for (const auto& d : docs_)
+      if (rustimg::oci::sha256_digest(d) == id) doc = &d;
+    if (doc == nullptr) {
+      resp.status = 404;
+    } else if (req.on_body) {
+      req.on_body(doc->data(), doc->size());
+    } else {
+      resp.body = *doc;
+    }
+    return resp;
+  }
+
+ private:
+  std::vector<std::string> docs_;
+};
+
+class NullSink final : public rustimg::registry::BlobSink {
+ public:
+  void put(const std::string&, const std::string&, std::istream&, std::uint64_t) override {}
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fuzz_findings)
+
+BOOST_AUTO_TEST_CASE(pull_with_platform_reads_a_config_with_odd_field_types) {
+  // fuzz_registry_pull: a single image whose config has a non-string "os"
+  // or "variant" made the platform check throw nlohmann's type_error.
+  namespace reg = rustimg::registry;
+  for (const std::string config : {R"({"architecture":"amd64","os":5})", R"({"architecture":"amd64","variant":[]})"}) {
+    const nlohmann::json manifest = {
+        {"schemaVersion", 2},
+        {"mediaType", rustimg::oci::media_type::kOciManifest},
+        {"config",
+         {{"mediaType", rustimg::oci::media_type::kOciConfig},
+          {"digest", rustimg::oci::sha256_digest(config)},
+          {"size", config.size()}}},
+        {"layers", nlohmann::json::array()}};
+    reg::Options options;
+    options.transport = std::make_shared<DocumentRegistry>(std::vector<std::string>{manifest.dump(), config});
+    options.use_config_files = false;
+    options.retry.max_attempts = 1;
+    reg::Client client(options);
+    const rustimg::Reference ref = rustimg::parse_reference("registry.example/app:1");
+    NullSink sink;
+    reg::PullOptions po;
+    po.platform = rustimg::parse_platform("linux/amd64");
+    BOOST_TEST(client.pull(ref, sink, po).manifests.size() == 1u);  // the config reader judges the rest
+    po.platform = rustimg::parse_platform("linux/arm64");
+    BOOST_CHECK_EXCEPTION(client.pull(ref, sink, po), rustimg::Error, [](const rustimg::Error& e) {
+      return e.code() == rustimg::ErrorCode::NotFound;
+    });
+  }
+}
+
+BOOST_AUTO_TEST_CASE(docker_archive_manifest_of_the_wrong_shape_is_an_error) {
+  using Kind = rustimg::store::Destination::Kind;
+  const std::string config = R"({"rootfs":{"type":"layers","diff_ids":[]}})";
+  expect_refused(Kind::DockerArchive, tar_of({{"manifest.json", "[7]"}}), "manifest.json");
+  expect_refused(Kind::DockerArchive, tar_of({{"manifest.json", R"([{"Config":5,"Layers":[]}])"}}), "Config");
+  expect_refused(Kind::DockerArchive,
+                 tar_of({{"manifest.json", R"([{"Config":"c.json","Layers":[5]}])"}, {"c.json", config}}), "Layers");
+  expect_refused(Kind::DockerArchive,
+                 tar_of({{"manifest.json", R"([{"Config":"c.json","Layers":"l.tar"}])"}, {"c.json", config}}),
+                 "Layers");
+}
+
+BOOST_AUTO_TEST_CASE(archive_entry_that_cannot_be_unpacked_is_an_error) {
+  // fuzz_archive: a name with a component longer than the file system
+  // allows made unpacking throw std::filesystem::filesystem_error.
+  using Kind = rustimg::store::Destination::Kind;
+  const std::string long_name = std::string(300, 'x') + "/manifest.json";
+  for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
+    expect_refused(kind, tar_of({{long_name, "[]"}}), "cannot unpack " + long_name);
+}
+
+BOOST_AUTO_TEST_CASE(oci_index_of_the_wrong_shape_is_an_error) {
+  using Kind = rustimg::store::Destination::Kind;
+  const std::string layout = R"({"imageLayoutVersion":"1.0.0"})";
+  expect_refused(Kind::OciArchive, tar_of({{"oci-layout", layout}, {"index.json", "[1]"}}), "index.json");
+  expect_refused(Kind::OciArchive, tar_of({{"oci-layout", layout}, {"index.json", R"({"manifests":"x"})"}}),
+                 "index.json");
+  // The same index in an OCI layout directory.
+  ScratchDir dir;
+  write_file(dir / "oci-layout", layout);
+  write_file(dir / "index.json", "[1]");
+  rustimg::store::Destination source;
+  source.path = dir.path();
+  BOOST_CHECK_EXCEPTION(rustimg::store::StoredImage{source}, rustimg::Error, [](const rustimg::Error& e) {
+    return std::string(e.what()).find("index.json") != std::string::npos;
+  });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
