@@ -252,7 +252,7 @@ struct HttpRequest {
   std::int64_t body_size = 0;
   /// Receives the body of a 2xx response as it arrives. Bodies of other
   /// responses, and all bodies when this is unset, are kept in
-  /// HttpResponse::body (capped at 16 MiB).
+  /// HttpResponse::body (capped at max_body).
   std::function<void(const char* data, std::size_t len)> on_body;
   bool verify_tls = true;
   std::string ca_file;

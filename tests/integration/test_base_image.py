@@ -221,7 +221,7 @@ def test_base_blobs_are_cached_between_builds(rustimg, hello_binary, bases, faul
 
     # A cache entry that no longer matches its digest is replaced by a fresh download.
     victim = cache / "blobs" / "sha256" / layers[0].split(":", 1)[1]
-    victim.unlink()  # it may be a hard link to a layout's blob: never write through it
+    victim.unlink()
     victim.write_bytes(b"not the layer")
     third, fetched = build_once("third")
     assert fetched == [layers[0]] and third == first
