@@ -85,14 +85,7 @@ BOOST_AUTO_TEST_CASE(pull_with_platform_reads_a_config_with_odd_field_types) {
   // or "variant" made the platform check throw nlohmann's type_error.
   namespace reg = rustimg::registry;
   for (const std::string config : {R"({"architecture":"amd64","os":5})", R"({"architecture":"amd64","variant":[]})"}) {
-    const nlohmann::json manifest = {
-        {"schemaVersion", 2},
-        {"mediaType", rustimg::oci::media_type::kOciManifest},
-        {"config",
-         {{"mediaType", rustimg::oci::media_type::kOciConfig},
-          {"digest", rustimg::oci::sha256_digest(config)},
-          {"size", config.size()}}},
-        {"layers", nlohmann::json::array()}};
+    const nlohmann::json manifest = rustimg::test::oci_manifest(config);
     reg::Options options;
     options.transport = std::make_shared<DocumentRegistry>(std::vector<std::string>{manifest.dump(), config});
     options.use_config_files = false;

@@ -14,6 +14,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/registry.hpp"
+#include "test_support.hpp"
 
 namespace reg = rustimg::registry;
 using namespace std::chrono_literals;
@@ -89,18 +90,7 @@ struct TinyImage {
     const std::string layer = "layer bytes";
     source.blobs[rustimg::oci::sha256_digest(config)] = config;
     source.blobs[rustimg::oci::sha256_digest(layer)] = layer;
-    nlohmann::json m = {
-        {"schemaVersion", 2},
-        {"mediaType", rustimg::oci::media_type::kOciManifest},
-        {"config",
-         {{"mediaType", rustimg::oci::media_type::kOciConfig},
-          {"digest", rustimg::oci::sha256_digest(config)},
-          {"size", config.size()}}},
-        {"layers",
-         {{{"mediaType", rustimg::oci::media_type::kOciLayerGzip},
-           {"digest", rustimg::oci::sha256_digest(layer)},
-           {"size", layer.size()}}}}};
-    manifest = m.dump();
+    manifest = rustimg::test::oci_manifest(config, {layer}).dump();
   }
 };
 

@@ -15,6 +15,21 @@
 
 namespace rustimg::test {
 
+/// An OCI image manifest naming `config` and each of `layers` (as gzip
+/// layers) by digest and size.
+inline nlohmann::json oci_manifest(const std::string& config, const std::vector<std::string>& layers = {}) {
+  nlohmann::json l = nlohmann::json::array();
+  for (const auto& layer : layers)
+    l.push_back({{"mediaType", oci::media_type::kOciLayerGzip},
+                 {"digest", oci::sha256_digest(layer)},
+                 {"size", layer.size()}});
+  return {{"schemaVersion", 2},
+          {"mediaType", oci::media_type::kOciManifest},
+          {"config",
+           {{"mediaType", oci::media_type::kOciConfig}, {"digest", oci::sha256_digest(config)}, {"size", config.size()}}},
+          {"layers", std::move(l)}};
+}
+
 /// A fresh directory under $TMPDIR, removed on destruction.
 class ScratchDir {
  public:
