@@ -46,6 +46,22 @@ static int build_on(const char *base, const char *work, const rustimg_registry_o
   return rc;
 }
 
+/* Pushes `source` to `target`, then builds on `target` as the base (in
+ * WORK), both with `registry`: each must return `want` (with HTTP 401 when
+ * it is RUSTIMG_EAUTH). */
+static void push_and_build(const char *source, const char *target, const char *work,
+                           const rustimg_registry_options *registry, int want) {
+  rustimg_transfer_result *result = NULL;
+  rustimg_error *err = NULL;
+  CHECK(rustimg_push(&result, source, target, registry, &err) == want);
+  if (want == RUSTIMG_EAUTH) CHECK(rustimg_error_http_status(err) == 401);
+  rustimg_transfer_result_free(result);
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(build_on(target, work, registry, &err) == want);
+  rustimg_error_free(err);
+}
+
 int main(int argc, char **argv) {
   char source[512], target[512], output[512], named[300];
   rustimg_registry_options opts, scoped;
@@ -123,30 +139,14 @@ int main(int argc, char **argv) {
   scoped.password = "testpass";
   /* for another host: not sent here, by a push or by a build's base pull */
   scoped.credentials_registry = "other.example:5000";
-  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_EAUTH);
-  CHECK(rustimg_error_http_status(err) == 401);
-  rustimg_error_free(err);
-  err = NULL;
-  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_EAUTH);
-  rustimg_error_free(err);
-  err = NULL;
+  push_and_build(source, target, argv[3], &scoped, RUSTIMG_EAUTH);
   /* for this host, spelled with a scheme: sent */
   snprintf(named, sizeof named, "http://%s/", argv[1]);
   scoped.credentials_registry = named;
-  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
-  rustimg_transfer_result_free(result);
-  result = NULL;
-  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
-  rustimg_error_free(err);
-  err = NULL;
+  push_and_build(source, target, argv[3], &scoped, RUSTIMG_OK);
   /* NULL: the registry the call is about (the push target, the build's base) */
   scoped.credentials_registry = NULL;
-  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
-  rustimg_transfer_result_free(result);
-  result = NULL;
-  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
-  rustimg_error_free(err);
-  err = NULL;
+  push_and_build(source, target, argv[3], &scoped, RUSTIMG_OK);
   /* not a registry host, or a host without credentials: a clear error */
   scoped.credentials_registry = "*";
   CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_EINVALID);
@@ -174,12 +174,7 @@ int main(int argc, char **argv) {
   scoped.use_config_files = 0;
   scoped.username = "testuser";
   scoped.password = "testpass";
-  CHECK(rustimg_push(&result, source, target, &scoped, &err) == RUSTIMG_OK);
-  rustimg_transfer_result_free(result);
-  result = NULL;
-  CHECK(build_on(target, argv[3], &scoped, &err) == RUSTIMG_OK);
-  rustimg_error_free(err);
-  err = NULL;
+  push_and_build(source, target, argv[3], &scoped, RUSTIMG_OK);
 
   /* version 1 options end before `registry`: init writes nothing past them */
   memset(&v1, 0xab, sizeof v1);
