@@ -36,10 +36,14 @@ type Report struct {
 	NSSEvidence   []string `json:"nss_evidence"`
 	FitForScratch bool     `json:"fit_for_scratch"`
 	Problems      []string `json:"problems"`
-	Warnings      []string `json:"warnings"`
-	ELFClass      int      `json:"elf_class"`
-	Endianness    string   `json:"endianness"`
-	Machine       string   `json:"machine"`
+	// ProblemKinds gives the kind of each entry of Problems: "dynamic",
+	// "not-executable", "unknown-architecture", "not-linux" or
+	// "platform-mismatch" (only "dynamic" is waived by AllowDynamic).
+	ProblemKinds []string `json:"problem_kinds"`
+	Warnings     []string `json:"warnings"`
+	ELFClass     int      `json:"elf_class"`
+	Endianness   string   `json:"endianness"`
+	Machine      string   `json:"machine"`
 }
 
 // Verify inspects the ELF binary at path. A non-empty platform

@@ -50,6 +50,9 @@ func TestVerifyDynamicIsUnfit(t *testing.T) {
 	if r.FitForScratch || r.Linkage != "dynamic" || len(r.Problems) == 0 || r.Interpreter == nil {
 		t.Fatalf("unexpected report: %+v", r)
 	}
+	if len(r.ProblemKinds) != len(r.Problems) || r.ProblemKinds[0] != "dynamic" {
+		t.Fatalf("problem kinds %q for problems %q", r.ProblemKinds, r.Problems)
+	}
 }
 
 func TestVerifyErrorsAreTyped(t *testing.T) {
