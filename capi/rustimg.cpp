@@ -13,11 +13,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rustimg/build.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
@@ -336,16 +336,16 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     load.overrides = parse_overrides(opts->overrides_json);
     load.overrides_source = "overrides";
 
-    rustimg::build::BuildOptions image;
-    image.output = rustimg::store::parse_destination(opts->output);
-    image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::build::source_date_epoch();
+    rustimg::pipeline::BuildOptions image;
+    image.output = rustimg::store::parse_image_location(opts->output);
+    image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::pipeline::source_date_epoch();
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
     if (opts->version >= 2) image.registry = registry_options(opts->registry, "", &image.base_credentials);
     const rustimg_cancel_token* token = opts->cancel;
     const rustimg_progress_cb cb = opts->progress;
     void* payload = opts->progress_payload;
-    image.progress = [token, cb, payload](const rustimg::build::ProgressEvent& e) {
+    image.progress = [token, cb, payload](const rustimg::pipeline::ProgressEvent& e) {
       if (cb != nullptr) {
         const rustimg_progress_event event{RUSTIMG_PROGRESS_EVENT_VERSION, e.stage.c_str(), e.message.c_str()};
         if (cb(&event, payload) != 0) return false;
@@ -353,14 +353,14 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
       return token == nullptr || !token->cancelled.load();
     };
 
-    const rustimg::build::BuildResult result = rustimg::build::build_crate_or_binary(
+    const rustimg::pipeline::BuildResult result = rustimg::pipeline::build_crate_or_binary(
         std::move(load), std::move(image),
         opts->binary != nullptr ? std::optional<std::filesystem::path>(opts->binary) : std::nullopt,
         opts->platform != nullptr ? std::optional(rustimg::parse_platform(opts->platform)) : std::nullopt,
         [token] { return token != nullptr && token->cancelled.load(); });
     auto r = std::make_unique<rustimg_build_result>();
     r->digest = result.descriptor.digest;
-    r->json = rustimg::build::to_json(result).dump();
+    r->json = rustimg::pipeline::to_json(result).dump();
     *out = r.release();
   });
 }
@@ -394,7 +394,7 @@ int rustimg_push(rustimg_transfer_result** out, const char* source, const char* 
     require(target, "target");
     const std::string host = rustimg::parse_reference(target).registry;
     const auto pushed =
-        rustimg::build::push(rustimg::store::parse_destination(source), {target}, registry_options(opts, host)).front();
+        rustimg::transfer::push(rustimg::store::parse_image_location(source), {target}, registry_options(opts, host)).front();
     auto r = std::make_unique<rustimg_transfer_result>();
     r->reference = pushed.reference;
     r->digest = pushed.result.digest;
@@ -421,7 +421,7 @@ int rustimg_pull(rustimg_transfer_result** out, const char* reference, const cha
     auto r = std::make_unique<rustimg_transfer_result>();
     r->reference = reference;
     const std::string host = rustimg::parse_reference(reference).registry;
-    r->digest = rustimg::build::pull(reference, rustimg::store::parse_destination(output), registry_options(opts, host), p);
+    r->digest = rustimg::transfer::pull(reference, rustimg::store::parse_image_location(output), registry_options(opts, host), p);
     r->json = nlohmann::json{{"reference", r->reference}, {"digest", r->digest}}.dump();
     *out = r.release();
   });

@@ -109,7 +109,7 @@ std::string layer_media_type_for(std::string_view type, oci::Format format);
 /// "cmd", "stop-signal" and "healthcheck", holding a value.
 bool spec_sets(const Spec& spec, std::string_view key);
 
-/// The runtime config of an image on `base` (the rules are in build.hpp):
+/// The runtime config of an image on `base` (the rules are in pipeline.hpp):
 /// pure, so the rules are tested without a registry. Platform, created,
 /// diff_ids and history are not filled in.
 oci::ImageConfig merge_config(const Spec& spec, const oci::ImageConfig& base, std::string_view binary_name);

@@ -117,7 +117,7 @@ struct Spec {
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
   /// as opposed to defaults; filled by resolve_spec() and load_spec(). On an
   /// image base, the base's config is kept for every field whose key is not
-  /// here (see build.hpp); a Spec built by hand lists the keys it means.
+  /// here (see pipeline.hpp); a Spec built by hand lists the keys it means.
   /// Not part of to_json().
   std::set<std::string, std::less<>> given;
 

@@ -111,7 +111,7 @@ class TempDir {
 };
 
 /// Where `rustimg build` puts an image.
-struct Destination {
+struct ImageLocation {
   enum class Kind { OciLayout, OciArchive, DockerArchive };
   Kind kind = Kind::OciLayout;
   std::filesystem::path path;
@@ -122,13 +122,13 @@ struct Destination {
 
 /// Parses "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]".
 /// Throws rustimg::Error (InvalidArgument) naming the input and the forms.
-Destination parse_destination(std::string_view text);
+ImageLocation parse_image_location(std::string_view text);
 
 /// Throws rustimg::Error (InvalidArgument) when `dest` cannot receive an
 /// image: an oci: path that is a file or a non-empty directory that is not
 /// an OCI layout; an archive path that is a directory. Sinks check this
 /// too; call it early to fail before any work is done.
-void check_destination(const Destination& dest);
+void check_output_location(const ImageLocation& dest);
 
 /// Adds the image or index `top` (whose blobs are in `blobs`) to the OCI
 /// layout at `dir` under `tag`: writes the missing blobs, then replaces
@@ -154,7 +154,7 @@ void write_docker_archive(const std::filesystem::path& file, const BlobStore& bl
                           const std::string& repo_tag);
 
 /// Writes `top` to `dest` with the sink its kind names.
-void publish(const Destination& dest, const BlobStore& blobs, const oci::Descriptor& top);
+void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top);
 
 /// The digests of every blob `top` references, `top` included, each once,
 /// in a stable order (top first, then depth first).
@@ -172,7 +172,7 @@ class StoredImage {
  public:
   /// Throws rustimg::Error: NotFound when the file, directory or tag does not
   /// exist, InvalidArgument when it is not an image of that kind.
-  explicit StoredImage(const Destination& source);
+  explicit StoredImage(const ImageLocation& source);
   ~StoredImage();
   StoredImage(const StoredImage&) = delete;
   StoredImage& operator=(const StoredImage&) = delete;

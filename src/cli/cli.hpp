@@ -6,7 +6,7 @@
 
 namespace rustimg {
 class Error;
-namespace build {
+namespace transfer {
 struct PushedImage;
 }
 }  // namespace rustimg
@@ -33,7 +33,7 @@ void install_interrupt_handlers();
 bool interrupted();
 
 /// Prints what a push did (stderr) and "REF@sha256:..." (stdout).
-void report_pushed(const char* command, const build::PushedImage& pushed);
+void report_pushed(const char* command, const transfer::PushedImage& pushed);
 
 /// The exit code for a failure: 1 when a registry, cargo or the verifier said
 /// no, 130 when cancelled, 2 for bad input.

@@ -7,7 +7,7 @@
 #include "cli.hpp"
 #include "registry_flags.hpp"
 #include "rustimg/error.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/store.hpp"
 
@@ -76,7 +76,7 @@ Parsed parse(std::span<const std::string> args, bool with_output) {
   p.options = flags.finish([&] {
     if (with_output) return parse_reference(p.positional[0]).registry;
     const std::vector<std::string> targets(p.positional.begin() + 1, p.positional.end());
-    return build::push_registry(targets, "--credentials-for HOST");
+    return transfer::push_registry(targets, "--credentials-for HOST");
   });
   return p;
 }
@@ -100,7 +100,7 @@ int exit_code_for(const Error& e) {
   }
 }
 
-void report_pushed(const char* command, const build::PushedImage& pushed) {
+void report_pushed(const char* command, const transfer::PushedImage& pushed) {
   std::fprintf(stderr, "rustimg %s: %s: %u blobs uploaded, %u mounted, %u already there\n", command,
                pushed.reference.c_str(), pushed.result.blobs_uploaded, pushed.result.blobs_mounted,
                pushed.result.blobs_existing);
@@ -114,9 +114,9 @@ int push_main(std::span<const std::string> args) {
   }
   try {
     Parsed p = parse(args, false);
-    const store::Destination source = store::parse_destination(p.positional[0]);
+    const store::ImageLocation source = store::parse_image_location(p.positional[0]);
     const std::vector<std::string> refs(p.positional.begin() + 1, p.positional.end());
-    for (const auto& pushed : build::push(source, refs, p.options)) report_pushed("push", pushed);
+    for (const auto& pushed : transfer::push(source, refs, p.options)) report_pushed("push", pushed);
     return kExitOk;
   } catch (const Error& e) {
     std::fprintf(stderr, "rustimg push: %s\n", e.what());
@@ -134,7 +134,7 @@ int pull_main(std::span<const std::string> args) {
     std::optional<Platform> platform;
     if (p.platform) platform = parse_platform(*p.platform);
     const std::string digest =
-        build::pull(p.positional[0], store::parse_destination(*p.output), p.options, platform);
+        transfer::pull(p.positional[0], store::parse_image_location(*p.output), p.options, platform);
     std::fprintf(stderr, "rustimg pull: wrote %s\n", p.output->c_str());
     std::printf("%s\n", digest.c_str());
     return kExitOk;

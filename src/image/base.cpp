@@ -1,5 +1,5 @@
 // Images on a base image: reading the base's manifest and config, the config
-// merge rules (documented in build.hpp) and assembly. Pure, like image.cpp.
+// merge rules (documented in pipeline.hpp) and assembly. Pure, like image.cpp.
 #include <algorithm>
 #include <set>
 #include <utility>

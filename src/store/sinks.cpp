@@ -92,9 +92,9 @@ void check_oci_layout_dir(const fs::path& dir) {
 
 }  // namespace
 
-void check_destination(const Destination& dest) {
+void check_output_location(const ImageLocation& dest) {
   std::error_code ec;
-  if (dest.kind == Destination::Kind::OciLayout) {
+  if (dest.kind == ImageLocation::Kind::OciLayout) {
     check_oci_layout_dir(dest.path);
   } else if (fs::exists(dest.path, ec) && !fs::is_regular_file(dest.path, ec)) {
     throw Error(ErrorCode::InvalidArgument, dest.path.string() +
@@ -217,11 +217,11 @@ void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oc
 
 namespace rustimg::store {
 
-void publish(const Destination& dest, const BlobStore& blobs, const oci::Descriptor& top) {
+void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top) {
   switch (dest.kind) {
-    case Destination::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag); return;
-    case Destination::Kind::OciArchive: write_oci_archive(dest.path, blobs, top, dest.tag); return;
-    case Destination::Kind::DockerArchive: write_docker_archive(dest.path, blobs, top, dest.tag); return;
+    case ImageLocation::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag); return;
+    case ImageLocation::Kind::OciArchive: write_oci_archive(dest.path, blobs, top, dest.tag); return;
+    case ImageLocation::Kind::DockerArchive: write_docker_archive(dest.path, blobs, top, dest.tag); return;
   }
 }
 

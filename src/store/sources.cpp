@@ -163,21 +163,21 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
 
 }  // namespace
 
-StoredImage::StoredImage(const Destination& source) {
+StoredImage::StoredImage(const ImageLocation& source) {
   const std::string name = source.to_string();
   switch (source.kind) {
-    case Destination::Kind::OciLayout:
+    case ImageLocation::Kind::OciLayout:
       if (!fs::is_directory(source.path)) throw Error(ErrorCode::NotFound, name + ": no such directory");
       top_ = find_tagged(source.path, source.tag, name);
       blobs_ = std::make_unique<BlobStore>(source.path);
       break;
-    case Destination::Kind::OciArchive:
+    case ImageLocation::Kind::OciArchive:
       scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
       unpack(source.path, scratch_->path(), name);
       top_ = find_tagged(scratch_->path(), source.tag, name);
       blobs_ = std::make_unique<BlobStore>(scratch_->path());
       break;
-    case Destination::Kind::DockerArchive:
+    case ImageLocation::Kind::DockerArchive:
       scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
       unpack(source.path, scratch_->path() / "archive", name);
       blobs_ = std::make_unique<BlobStore>(scratch_->path() / "layout");

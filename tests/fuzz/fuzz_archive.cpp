@@ -71,9 +71,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     });
     if (!built) return 0;  // a path FileTree refuses
   }
-  for (const auto kind : {store::Destination::Kind::DockerArchive, store::Destination::Kind::OciArchive}) {
+  for (const auto kind : {store::ImageLocation::Kind::DockerArchive, store::ImageLocation::Kind::OciArchive}) {
     refusable([&] {
-      store::Destination source;
+      store::ImageLocation source;
       source.kind = kind;
       source.path = file;
       const store::StoredImage image(source);

@@ -22,6 +22,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(p.satisfies(p), "a platform satisfies itself");
     static_cast<void>(p.descriptor_variant());
   });
-  refusable([&] { static_cast<void>(rustimg::store::parse_destination(in).to_string()); });
+  refusable([&] { static_cast<void>(rustimg::store::parse_image_location(in).to_string()); });
   return 0;
 }

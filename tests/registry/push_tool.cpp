@@ -23,7 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
     if (cmd == "push") {
       fs::path layout = pos[0];
       auto ref = rustimg::parse_reference(pos[1]);
-      rustimg::store::Destination src;
+      rustimg::store::ImageLocation src;
       src.path = layout;
       src.tag = name;
       const rustimg::store::StoredImage image(src);
@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
           if (e.is_regular_file())
             popt.mount_sources[e.path().parent_path().filename().string() + ":" + e.path().filename().string()] = mount_from;
       }
-      rustimg::build::BlobStoreSource source(image.blobs());
+      rustimg::transfer::BlobStoreSource source(image.blobs());
       auto res = client.push(ref, image.top().media_type, bytes, source, popt);
       nlohmann::json summary = {{"digest", res.digest},           {"bytes_uploaded", res.bytes_uploaded},
                                 {"blobs_uploaded", res.blobs_uploaded}, {"blobs_mounted", res.blobs_mounted},
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
       if (!platform.empty()) pl.platform = rustimg::parse_platform(platform);
       const rustimg::store::TempDir staging(fs::absolute(out).parent_path());
       const rustimg::store::BlobStore blobs(staging.path());
-      rustimg::build::BlobStoreSink sink(blobs);
+      rustimg::transfer::BlobStoreSink sink(blobs);
       auto res = client.pull(ref, sink, pl);
       // With a platform picked from an index, the layout holds that image.
       const reg::RawManifest& top =

@@ -1,5 +1,5 @@
 // Images on a base image: reading the base, the config merge rules
-// (build.hpp) and assembly on the base's layers.
+// (pipeline.hpp) and assembly on the base's layers.
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "rustimg/build.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/spec.hpp"
 #include "test_support.hpp"
@@ -15,12 +15,12 @@ using rustimg::test::ScratchDir;
 
 namespace {
 
-rustimg::build::BuildOptions options(const ScratchDir& dir) {
-  rustimg::build::BuildOptions o;
+rustimg::pipeline::BuildOptions options(const ScratchDir& dir) {
+  rustimg::pipeline::BuildOptions o;
   o.spec.base = "scratch";
   o.spec.user = "65532:65532";
   o.binaries = {{rustimg::Platform{}, "/bin/true"}};
-  o.output = rustimg::store::parse_destination("oci:" + (dir / "out").string() + ":t");
+  o.output = rustimg::store::parse_image_location("oci:" + (dir / "out").string() + ":t");
   o.allow_dynamic = true;
   o.crate_dir = dir.path();
   return o;
@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(dynamic_binary_refused_without_override) {
   auto o = options(dir);
   o.allow_dynamic = false;
   try {
-    rustimg::build::build_image(o);
+    rustimg::pipeline::build_image(o);
     BOOST_FAIL("expected a verify error");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::Verify));
@@ -58,12 +58,12 @@ BOOST_AUTO_TEST_CASE(progress_and_reproducible_digest) {
   ScratchDir dir;
   auto o = options(dir);
   std::vector<std::string> stages;
-  o.progress = [&](const rustimg::build::ProgressEvent& e) {
+  o.progress = [&](const rustimg::pipeline::ProgressEvent& e) {
     stages.push_back(e.stage);
     return true;
   };
-  const auto a = rustimg::build::build_image(o);
-  const auto b = rustimg::build::build_image(o);
+  const auto a = rustimg::pipeline::build_image(o);
+  const auto b = rustimg::pipeline::build_image(o);
   BOOST_TEST(a.descriptor.digest == b.descriptor.digest);
   BOOST_TEST(a.reports.size() == 1u);
   BOOST_TEST(stages.front() == "verify");
@@ -75,9 +75,9 @@ BOOST_AUTO_TEST_CASE(progress_and_reproducible_digest) {
 BOOST_AUTO_TEST_CASE(cancellation_leaves_nothing) {
   ScratchDir dir;
   auto o = options(dir);
-  o.progress = [](const rustimg::build::ProgressEvent& e) { return e.stage != "image"; };
+  o.progress = [](const rustimg::pipeline::ProgressEvent& e) { return e.stage != "image"; };
   try {
-    rustimg::build::build_image(o);
+    rustimg::pipeline::build_image(o);
     BOOST_FAIL("expected cancellation");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::Cancelled));
@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(platform_mismatch_is_a_verify_error) {
   ScratchDir dir;
   auto o = options(dir);
   o.binaries[0].platform = rustimg::parse_platform("linux/riscv64");
-  BOOST_CHECK_EXCEPTION(rustimg::build::build_image(o), rustimg::Error, [](const rustimg::Error& e) {
+  BOOST_CHECK_EXCEPTION(rustimg::pipeline::build_image(o), rustimg::Error, [](const rustimg::Error& e) {
     return e.code() == ErrorCode::Verify && std::string(e.what()).find("linux/riscv64") != std::string::npos;
   });
 }
@@ -135,9 +135,9 @@ BOOST_AUTO_TEST_CASE(allow_dynamic_waives_only_dynamic_linking) {
       auto o = options(dir);  // allow_dynamic = true
       o.binaries = {{c.platform.empty() ? rustimg::Platform{} : rustimg::parse_platform(c.platform),
                      patched_true(dir, c.name, c.offset, c.value, c.width)}};
-      o.output = rustimg::store::parse_destination("oci:" + (dir / "out").string() + "-" + c.name + ":t");
+      o.output = rustimg::store::parse_image_location("oci:" + (dir / "out").string() + "-" + c.name + ":t");
       try {
-        rustimg::build::build_image(o);
+        rustimg::pipeline::build_image(o);
         BOOST_ERROR("expected a verify error");
       } catch (const rustimg::Error& e) {
         BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(ErrorCode::Verify), e.what());
@@ -148,7 +148,7 @@ BOOST_AUTO_TEST_CASE(allow_dynamic_waives_only_dynamic_linking) {
     }
   }
   // The unpatched dynamic binary is still waived.
-  BOOST_TEST(!rustimg::build::build_image(options(dir)).descriptor.digest.empty());
+  BOOST_TEST(!rustimg::pipeline::build_image(options(dir)).descriptor.digest.empty());
 }
 
 // A spec's "ca-certificates" path is read from inside the crate only: a
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(ca_bundle_symlinks_out_of_the_crate_are_refused) {
   for (const std::string bundle : {"abs-link.pem", "rel-link.pem", "up/secret.pem"}) {
     BOOST_TEST_CONTEXT(bundle) {
       try {
-        rustimg::build::build_image(with_bundle(bundle));
+        rustimg::pipeline::build_image(with_bundle(bundle));
         BOOST_ERROR("expected the CA bundle to be refused");
       } catch (const rustimg::Error& e) {
         const std::string msg = e.what();
@@ -188,18 +188,18 @@ BOOST_AUTO_TEST_CASE(ca_bundle_symlinks_out_of_the_crate_are_refused) {
     }
   }
   // Inside the crate, symlinks included, the bundle is taken.
-  BOOST_TEST(!rustimg::build::build_image(with_bundle("certs/ca.pem")).descriptor.digest.empty());
-  BOOST_TEST(!rustimg::build::build_image(with_bundle("inside-link.pem")).descriptor.digest.empty());
+  BOOST_TEST(!rustimg::pipeline::build_image(with_bundle("certs/ca.pem")).descriptor.digest.empty());
+  BOOST_TEST(!rustimg::pipeline::build_image(with_bundle("inside-link.pem")).descriptor.digest.empty());
 }
 
 BOOST_AUTO_TEST_CASE(source_date_epoch_parsing) {
   ::unsetenv("SOURCE_DATE_EPOCH");
-  BOOST_TEST(rustimg::build::source_date_epoch() == 0);
+  BOOST_TEST(rustimg::pipeline::source_date_epoch() == 0);
   ::setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
-  BOOST_TEST(rustimg::build::source_date_epoch() == 1700000000);
+  BOOST_TEST(rustimg::pipeline::source_date_epoch() == 1700000000);
   for (const char* bad : {"-1", "1.5", "abc", "+5", "99999999999999"}) {
     ::setenv("SOURCE_DATE_EPOCH", bad, 1);
-    BOOST_CHECK_THROW(rustimg::build::source_date_epoch(), rustimg::Error);
+    BOOST_CHECK_THROW(rustimg::pipeline::source_date_epoch(), rustimg::Error);
   }
   ::unsetenv("SOURCE_DATE_EPOCH");
 }

@@ -31,9 +31,9 @@ std::string tar_of(const std::map<std::string, std::string>& files) {
 }
 
 /// Reading `archive` as `kind` throws rustimg::Error whose message holds `names`.
-void expect_refused(rustimg::store::Destination::Kind kind, const std::string& archive, const std::string& names) {
+void expect_refused(rustimg::store::ImageLocation::Kind kind, const std::string& archive, const std::string& names) {
   ScratchDir dir;
-  rustimg::store::Destination source;
+  rustimg::store::ImageLocation source;
   source.kind = kind;
   source.path = dir / "image.tar";
   write_file(source.path, archive);
@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(pull_with_platform_reads_a_config_with_odd_field_types) {
 }
 
 BOOST_AUTO_TEST_CASE(docker_archive_manifest_of_the_wrong_shape_is_an_error) {
-  using Kind = rustimg::store::Destination::Kind;
+  using Kind = rustimg::store::ImageLocation::Kind;
   const std::string config = R"({"rootfs":{"type":"layers","diff_ids":[]}})";
   expect_refused(Kind::DockerArchive, tar_of({{"manifest.json", "[7]"}}), "manifest.json");
   expect_refused(Kind::DockerArchive, tar_of({{"manifest.json", R"([{"Config":5,"Layers":[]}])"}}), "Config");
@@ -118,14 +118,14 @@ BOOST_AUTO_TEST_CASE(docker_archive_manifest_of_the_wrong_shape_is_an_error) {
 BOOST_AUTO_TEST_CASE(archive_entry_that_cannot_be_unpacked_is_an_error) {
   // fuzz_archive: a name with a component longer than the file system
   // allows made unpacking throw std::filesystem::filesystem_error.
-  using Kind = rustimg::store::Destination::Kind;
+  using Kind = rustimg::store::ImageLocation::Kind;
   const std::string long_name = std::string(300, 'x') + "/manifest.json";
   for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
     expect_refused(kind, tar_of({{long_name, "[]"}}), "cannot unpack " + long_name);
 }
 
 BOOST_AUTO_TEST_CASE(oci_index_of_the_wrong_shape_is_an_error) {
-  using Kind = rustimg::store::Destination::Kind;
+  using Kind = rustimg::store::ImageLocation::Kind;
   const std::string layout = R"({"imageLayoutVersion":"1.0.0"})";
   expect_refused(Kind::OciArchive, tar_of({{"oci-layout", layout}, {"index.json", "[1]"}}), "index.json");
   expect_refused(Kind::OciArchive, tar_of({{"oci-layout", layout}, {"index.json", R"({"manifests":"x"})"}}),
@@ -134,7 +134,7 @@ BOOST_AUTO_TEST_CASE(oci_index_of_the_wrong_shape_is_an_error) {
   ScratchDir dir;
   write_file(dir / "oci-layout", layout);
   write_file(dir / "index.json", "[1]");
-  rustimg::store::Destination source;
+  rustimg::store::ImageLocation source;
   source.path = dir.path();
   BOOST_CHECK_EXCEPTION(rustimg::store::StoredImage{source}, rustimg::Error, [](const rustimg::Error& e) {
     return std::string(e.what()).find("index.json") != std::string::npos;

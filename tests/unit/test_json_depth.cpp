@@ -154,8 +154,8 @@ BOOST_AUTO_TEST_CASE(layout_index_nested_too_deep) {
     write_file(dir / "oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
     write_file(dir / "index.json", index);
     write_file(dir / "blobs/sha256/.keep", "");
-    rustimg::store::Destination source;
-    source.kind = rustimg::store::Destination::Kind::OciLayout;
+    rustimg::store::ImageLocation source;
+    source.kind = rustimg::store::ImageLocation::Kind::OciLayout;
     source.path = dir.path();
     expect_too_deep([&] { rustimg::store::StoredImage image(source); }, "index.json");
   }

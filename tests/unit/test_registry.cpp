@@ -12,7 +12,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/process.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
 
 namespace reg = rustimg::registry;
@@ -298,10 +298,10 @@ BOOST_AUTO_TEST_CASE(credentials_are_keyed_by_one_registry) {
 }
 
 BOOST_AUTO_TEST_CASE(push_registry_is_the_one_registry_of_the_targets) {
-  BOOST_TEST(rustimg::build::push_registry({"ghcr.io/a/b:v1", "ghcr.io/c:v2"}, "--credentials-for HOST") == "ghcr.io");
-  BOOST_TEST(rustimg::build::push_registry({"alpine"}, "x") == "docker.io");
+  BOOST_TEST(rustimg::transfer::push_registry({"ghcr.io/a/b:v1", "ghcr.io/c:v2"}, "--credentials-for HOST") == "ghcr.io");
+  BOOST_TEST(rustimg::transfer::push_registry({"alpine"}, "x") == "docker.io");
   try {
-    rustimg::build::push_registry({"ghcr.io/a:v1", "127.0.0.1:5000/a:v1"}, "--credentials-for HOST");
+    rustimg::transfer::push_registry({"ghcr.io/a:v1", "127.0.0.1:5000/a:v1"}, "--credentials-for HOST");
     BOOST_ERROR("targets on two registries gave one");
   } catch (const rustimg::Error& e) {
     const std::string m = e.what();

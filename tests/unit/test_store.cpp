@@ -14,7 +14,7 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using rustimg::store::BlobStore;
-using rustimg::store::Destination;
+using rustimg::store::ImageLocation;
 using rustimg::test::read_file;
 using rustimg::test::read_tar;
 using rustimg::test::ScratchDir;
@@ -59,26 +59,26 @@ bool has_temp_files(const fs::path& dir) {
 BOOST_AUTO_TEST_SUITE(store)
 
 BOOST_AUTO_TEST_CASE(destinations) {
-  auto d = rustimg::store::parse_destination("oci:out/hello");
-  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::OciLayout));
+  auto d = rustimg::store::parse_image_location("oci:out/hello");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(ImageLocation::Kind::OciLayout));
   BOOST_TEST(d.path == "out/hello");
   BOOST_TEST(d.tag == "latest");
-  d = rustimg::store::parse_destination("oci:out/hello:v1.2");
+  d = rustimg::store::parse_image_location("oci:out/hello:v1.2");
   BOOST_TEST(d.tag == "v1.2");
-  d = rustimg::store::parse_destination("oci-archive:img.tar:test/hello:v2");
-  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::OciArchive));
+  d = rustimg::store::parse_image_location("oci-archive:img.tar:test/hello:v2");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(ImageLocation::Kind::OciArchive));
   BOOST_TEST(d.path == "img.tar");
   BOOST_TEST(d.tag == "test/hello:v2");
-  d = rustimg::store::parse_destination("docker-archive:img.tar:localhost:5000/test/hello:v1");
-  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(Destination::Kind::DockerArchive));
+  d = rustimg::store::parse_image_location("docker-archive:img.tar:localhost:5000/test/hello:v1");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(ImageLocation::Kind::DockerArchive));
   BOOST_TEST(d.tag == "localhost:5000/test/hello:v1");
-  BOOST_TEST(rustimg::store::parse_destination("docker-archive:img.tar:test/hello").tag == "test/hello:latest");
-  BOOST_TEST(rustimg::store::parse_destination("docker-archive:img.tar").tag.empty());
-  BOOST_CHECK_THROW(rustimg::store::parse_destination("docker://x/y"), rustimg::Error);
-  BOOST_CHECK_THROW(rustimg::store::parse_destination("out/hello"), rustimg::Error);
-  BOOST_CHECK_THROW(rustimg::store::parse_destination("oci::latest"), rustimg::Error);
-  BOOST_CHECK_THROW(rustimg::store::parse_destination("oci:dir:bad tag"), rustimg::Error);
-  BOOST_CHECK_THROW(rustimg::store::parse_destination("docker-archive:f.tar:UPPER/case:v1"), rustimg::Error);
+  BOOST_TEST(rustimg::store::parse_image_location("docker-archive:img.tar:test/hello").tag == "test/hello:latest");
+  BOOST_TEST(rustimg::store::parse_image_location("docker-archive:img.tar").tag.empty());
+  BOOST_CHECK_THROW(rustimg::store::parse_image_location("docker://x/y"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_image_location("out/hello"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_image_location("oci::latest"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_image_location("oci:dir:bad tag"), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::store::parse_image_location("docker-archive:f.tar:UPPER/case:v1"), rustimg::Error);
 }
 
 BOOST_AUTO_TEST_CASE(blob_store_is_content_addressed_and_atomic) {
@@ -221,15 +221,15 @@ BOOST_AUTO_TEST_CASE(refuses_a_directory_that_is_not_a_layout) {
 
 BOOST_AUTO_TEST_CASE(destination_checks) {
   ScratchDir dir;
-  using rustimg::store::check_destination;
-  using rustimg::store::parse_destination;
-  check_destination(parse_destination("oci:" + (dir / "new").string()));  // missing: fine
+  using rustimg::store::check_output_location;
+  using rustimg::store::parse_image_location;
+  check_output_location(parse_image_location("oci:" + (dir / "new").string()));  // missing: fine
   fs::create_directories(dir / "staged/.rustimg-staging-abc");
-  check_destination(parse_destination("oci:" + (dir / "staged").string()));  // only our own temp entries
+  check_output_location(parse_image_location("oci:" + (dir / "staged").string()));  // only our own temp entries
   rustimg::test::write_file(dir / "file", "x");
-  BOOST_CHECK_THROW(check_destination(parse_destination("oci:" + (dir / "file").string())), rustimg::Error);
-  check_destination(parse_destination("oci-archive:" + (dir / "file").string()));  // replaced atomically
-  BOOST_CHECK_THROW(check_destination(parse_destination("docker-archive:" + (dir / "staged").string())),
+  BOOST_CHECK_THROW(check_output_location(parse_image_location("oci:" + (dir / "file").string())), rustimg::Error);
+  check_output_location(parse_image_location("oci-archive:" + (dir / "file").string()));  // replaced atomically
+  BOOST_CHECK_THROW(check_output_location(parse_image_location("docker-archive:" + (dir / "staged").string())),
                     rustimg::Error);
 }
 
@@ -282,7 +282,7 @@ namespace {
 /// with an InvalidArgument error naming `file`.
 void expect_refused(const std::string& source, const std::string& file) {
   try {
-    const rustimg::store::StoredImage image(rustimg::store::parse_destination(source));
+    const rustimg::store::StoredImage image(rustimg::store::parse_image_location(source));
     BOOST_ERROR("expected " + source + " to be refused because of " + file);
   } catch (const rustimg::Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::InvalidArgument), e.what());
@@ -299,7 +299,7 @@ BOOST_AUTO_TEST_CASE(stored_image_reads_only_regular_files_inside_the_layout) {
   const fs::path layout = out / "layout";
   rustimg::store::write_oci_layout(layout, s, img, "latest");
   const std::string source = "oci:" + layout.string();
-  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_image_location(source)); }
 
   const BlobStore target(layout);
   const json manifest = json::parse(target.read(img.digest));
@@ -332,7 +332,7 @@ BOOST_AUTO_TEST_CASE(stored_image_reads_only_regular_files_inside_the_layout) {
   expect_refused(source, (layout / "blobs" / "sha256").string());
   fs::remove(layout / "blobs" / "sha256");
   fs::rename(out / "elsewhere", layout / "blobs" / "sha256");
-  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_image_location(source)); }
 }
 
 BOOST_AUTO_TEST_CASE(stored_image_refuses_a_blob_that_does_not_match_its_name) {
@@ -361,7 +361,7 @@ BOOST_AUTO_TEST_CASE(stored_image_refuses_a_blob_that_does_not_match_its_name) {
     fs::remove(file);
     rustimg::test::write_file(file, bytes);
   }
-  { const rustimg::store::StoredImage ok(rustimg::store::parse_destination(source)); }
+  { const rustimg::store::StoredImage ok(rustimg::store::parse_image_location(source)); }
 
   // The same check for an archive: its blobs are read from where it was unpacked.
   fs::remove(s.path_of(layer));

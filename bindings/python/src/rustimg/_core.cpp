@@ -13,12 +13,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rustimg/build.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
@@ -95,7 +95,7 @@ class PythonHooks {
  public:
   explicit PythonHooks(py::object progress) : progress_(std::move(progress)) {}
 
-  bool on_event(const rustimg::build::ProgressEvent& e) {
+  bool on_event(const rustimg::pipeline::ProgressEvent& e) {
     py::gil_scoped_acquire gil;
     if (failed()) return false;
     try {
@@ -159,19 +159,19 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   load.overrides = python_to_json(overrides);
   load.overrides_source = "arguments";
 
-  rustimg::build::BuildOptions image;
-  image.output = rustimg::store::parse_destination(output);
-  image.created = source_date_epoch ? *source_date_epoch : rustimg::build::source_date_epoch();
+  rustimg::pipeline::BuildOptions image;
+  image.output = rustimg::store::parse_image_location(output);
+  image.created = source_date_epoch ? *source_date_epoch : rustimg::pipeline::source_date_epoch();
   image.allow_dynamic = allow_dynamic;
   image.registry = registry.for_call("", &image.base_credentials);  // for an image base
   auto hooks = std::make_shared<PythonHooks>(progress);
   image.registry.cancelled = [hooks] { return hooks->cancelled(); };  // Ctrl-C, also mid-download
-  image.progress = [hooks](const rustimg::build::ProgressEvent& e) { return hooks->on_event(e); };
+  image.progress = [hooks](const rustimg::pipeline::ProgressEvent& e) { return hooks->on_event(e); };
 
-  rustimg::build::BuildResult result;
+  rustimg::pipeline::BuildResult result;
   try {
     py::gil_scoped_release release;
-    result = rustimg::build::build_crate_or_binary(
+    result = rustimg::pipeline::build_crate_or_binary(
         std::move(load), std::move(image), binary,
         platform ? std::optional(rustimg::parse_platform(*platform)) : std::nullopt,
         [hooks] { return hooks->cancelled(); });
@@ -179,7 +179,7 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
     throw;
   }
-  return json_to_python(rustimg::build::to_json(result));
+  return json_to_python(rustimg::pipeline::to_json(result));
 }
 
 RegistryConfig registry_options(const std::vector<std::string>& insecure, const std::string& ca_file,
@@ -219,14 +219,14 @@ py::object push(const std::string& source, const std::vector<std::string>& targe
   // Credentials without a registry are for the push targets' one.
   const std::string call_registry = c.credentials.empty() || !c.credentials_registry.empty()
                                         ? std::string()
-                                        : rustimg::build::push_registry(targets, kNameTheRegistry);
+                                        : rustimg::transfer::push_registry(targets, kNameTheRegistry);
   rustimg::registry::Options o = c.for_call(call_registry);
   PythonHooks hooks{py::none()};
   o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
-  std::vector<rustimg::build::PushedImage> pushed;
+  std::vector<rustimg::transfer::PushedImage> pushed;
   try {
     py::gil_scoped_release release;
-    pushed = rustimg::build::push(rustimg::store::parse_destination(source), targets, o);
+    pushed = rustimg::transfer::push(rustimg::store::parse_image_location(source), targets, o);
   } catch (const rustimg::Error& e) {
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
     throw;
@@ -251,7 +251,7 @@ std::string pull(const std::string& reference, const std::string& output, const 
   o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
   try {
     py::gil_scoped_release release;
-    return rustimg::build::pull(reference, rustimg::store::parse_destination(output), o, p);
+    return rustimg::transfer::pull(reference, rustimg::store::parse_image_location(output), o, p);
   } catch (const rustimg::Error& e) {
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
     throw;
@@ -309,7 +309,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("registry_options", &registry_options, py::arg("insecure_registries"), py::arg("ca_file"), py::arg("username"),
         py::arg("password"), py::arg("credentials_registry"), py::arg("use_config_files"),
         py::arg("request_timeout"), py::arg("stall_timeout"));
-  m.def("push_registry", &rustimg::build::push_registry, py::arg("targets"), py::arg("how"),
+  m.def("push_registry", &rustimg::transfer::push_registry, py::arg("targets"), py::arg("how"),
         "The one registry host every target names; InvalidArgumentError when they name several.");
   m.def("push", &push, py::arg("source"), py::arg("targets"), py::arg("options"),
         "Pushes the image at `source` to every reference in `targets`.");

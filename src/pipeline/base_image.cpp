@@ -7,7 +7,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 
-namespace rustimg::build {
+namespace rustimg::pipeline {
 
 namespace {
 
@@ -30,7 +30,7 @@ std::string advice(const Error& e) {
 
 void BaseBlobSink::put(const std::string& digest, const std::string& media_type, std::istream& data,
                        std::uint64_t size) {
-  BlobStoreSink(staging_).put(digest, media_type, data, size);
+  transfer::BlobStoreSink(staging_).put(digest, media_type, data, size);
   if (cache_ == nullptr) return;
   try {
     cache_->take(staging_, digest, store::BlobStore::Share::Copy);  // never the file the image is made of
@@ -92,4 +92,4 @@ PulledBase pull_base(registry::Client& client, const Reference& ref, const Platf
   return out;
 }
 
-}  // namespace rustimg::build
+}  // namespace rustimg::pipeline

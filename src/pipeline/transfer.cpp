@@ -1,5 +1,5 @@
 // Push and pull between the local image formats and registries.
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 #include "rustimg/json.hpp"
 #include "rustimg/reference.hpp"
 
-namespace rustimg::build {
+namespace rustimg::transfer {
 namespace {
 
 namespace fs = std::filesystem;
@@ -72,7 +72,7 @@ void BlobStoreSink::put(const std::string& digest, const std::string& /*media_ty
   writer->commit(digest);
 }
 
-std::vector<PushedImage> push(const store::Destination& source, const std::vector<std::string>& targets,
+std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
                               const registry::Options& options) {
   if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
   std::vector<Reference> refs;
@@ -105,10 +105,10 @@ std::string push_registry(const std::vector<std::string>& targets, const std::st
                                               "); credentials are for one of them: name it with " + how);
 }
 
-std::string pull(const std::string& reference, const store::Destination& output, const registry::Options& options,
+std::string pull(const std::string& reference, const store::ImageLocation& output, const registry::Options& options,
                  const std::optional<Platform>& platform) {
   const Reference ref = parse_reference(reference);
-  store::check_destination(output);
+  store::check_output_location(output);
   const fs::path parent = output.path.has_parent_path() ? output.path.parent_path() : fs::current_path();
   fs::create_directories(parent);
   const store::TempDir staging(parent);
@@ -131,4 +131,4 @@ std::string pull(const std::string& reference, const store::Destination& output,
   return d.digest;
 }
 
-}  // namespace rustimg::build
+}  // namespace rustimg::transfer

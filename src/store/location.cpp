@@ -1,4 +1,4 @@
-// Destination strings: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG].
+// ImageLocation strings: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG].
 #include <algorithm>
 
 #include "rustimg/error.hpp"
@@ -27,23 +27,23 @@ bool valid_ref_name(std::string_view s) {
 
 }  // namespace
 
-std::string Destination::to_string() const {
+std::string ImageLocation::to_string() const {
   const char* prefix = kind == Kind::OciLayout ? "oci:" : kind == Kind::OciArchive ? "oci-archive:" : "docker-archive:";
   return prefix + path.string() + (tag.empty() ? "" : ":" + tag);
 }
 
-Destination parse_destination(std::string_view text) {
-  Destination d;
+ImageLocation parse_image_location(std::string_view text) {
+  ImageLocation d;
   const auto colon = text.find(':');
   if (colon == std::string_view::npos) bad(text, kForms);
   const std::string_view transport = text.substr(0, colon);
   std::string_view rest = text.substr(colon + 1);
   if (transport == "oci") {
-    d.kind = Destination::Kind::OciLayout;
+    d.kind = ImageLocation::Kind::OciLayout;
   } else if (transport == "oci-archive") {
-    d.kind = Destination::Kind::OciArchive;
+    d.kind = ImageLocation::Kind::OciArchive;
   } else if (transport == "docker-archive") {
-    d.kind = Destination::Kind::DockerArchive;
+    d.kind = ImageLocation::Kind::DockerArchive;
   } else {
     bad(text, "unknown transport \"" + std::string(transport) + "\"; " + kForms);
   }
@@ -54,7 +54,7 @@ Destination parse_destination(std::string_view text) {
   d.path = std::string(path);
   if (sep != std::string_view::npos) d.tag = std::string(rest.substr(sep + 1));
 
-  if (d.kind == Destination::Kind::DockerArchive) {
+  if (d.kind == ImageLocation::Kind::DockerArchive) {
     if (!d.tag.empty()) {
       const Reference ref = parse_reference(d.tag);  // throws with a precise message
       if (!ref.digest.empty()) bad(text, "a docker-archive name needs a tag, not a digest");

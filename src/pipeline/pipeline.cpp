@@ -1,5 +1,5 @@
 // build_image: the pipeline from prebuilt binaries to an image in a sink.
-#include "rustimg/build.hpp"
+#include "rustimg/pipeline.hpp"
 
 #include <charconv>
 #include <cstdlib>
@@ -12,7 +12,7 @@
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
 
-namespace rustimg::build {
+namespace rustimg::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
@@ -127,11 +127,11 @@ registry::Options pull_options(const BuildOptions& o, const std::string& host, s
 
 /// Where to stage blobs: inside an existing layout directory, else beside
 /// the destination, so publishing is a rename or a hard link.
-fs::path staging_parent(const store::Destination& dest) {
+fs::path staging_parent(const store::ImageLocation& dest) {
   fs::path p = fs::absolute(dest.path).lexically_normal();
   if (!p.has_filename()) p = p.parent_path();  // "out/dir/" -> "out/dir"
   std::error_code ec;
-  if (dest.kind == store::Destination::Kind::OciLayout && fs::is_directory(p, ec)) return p;
+  if (dest.kind == store::ImageLocation::Kind::OciLayout && fs::is_directory(p, ec)) return p;
   return p.parent_path();
 }
 
@@ -163,18 +163,18 @@ std::int64_t source_date_epoch() {
 BuildResult build_image(const BuildOptions& o) {
   const Reporter report(o.progress);
   if (o.binaries.empty()) throw Error(ErrorCode::InvalidArgument, "no binary to put in the image");
-  if (o.output.kind == store::Destination::Kind::DockerArchive && o.binaries.size() > 1)
+  if (o.output.kind == store::ImageLocation::Kind::DockerArchive && o.binaries.size() > 1)
     throw Error(ErrorCode::InvalidArgument,
                 "a docker-archive holds one platform, but " + std::to_string(o.binaries.size()) +
                     " binaries were given; write an oci: or oci-archive: output for a multi-platform image");
 
-  if (o.format == oci::Format::Docker && o.output.kind != store::Destination::Kind::DockerArchive)
+  if (o.format == oci::Format::Docker && o.output.kind != store::ImageLocation::Kind::DockerArchive)
     throw Error(ErrorCode::InvalidArgument,
                 "Docker media types in an OCI layout or OCI archive are ignored by skopeo and podman (they only "
                 "look up OCI manifests there); use the oci format for " + o.output.to_string() +
                     ", or write a docker-archive:");
 
-  store::check_destination(o.output);
+  store::check_output_location(o.output);
 
   // 1. Verify every binary before writing anything.
   BuildResult result;
@@ -295,4 +295,4 @@ BuildResult build_image(const BuildOptions& o) {
   return result;
 }
 
-}  // namespace rustimg::build
+}  // namespace rustimg::pipeline

@@ -10,8 +10,8 @@
 
 #include "cli.hpp"
 #include "registry_flags.hpp"
-#include "rustimg/publish.hpp"
-#include "rustimg/build.hpp"
+#include "rustimg/transfer.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
@@ -206,7 +206,7 @@ Options parse(std::span<const std::string> args) {
   return o;
 }
 
-void progress_line(const build::ProgressEvent& e) {
+void progress_line(const pipeline::ProgressEvent& e) {
   std::fprintf(stderr, "rustimg build: [%s] %s\n", e.stage.c_str(), e.message.c_str());
 }
 
@@ -231,7 +231,7 @@ int build_main(std::span<const std::string> args) {
     // --username is for the push target; without --push, for the base's
     // registry, which only the spec names (base_credentials).
     const registry::Options registry_options = o.registry.finish([&] {
-      return o.push.empty() ? std::string() : build::push_registry(o.push, "--credentials-for HOST");
+      return o.push.empty() ? std::string() : transfer::push_registry(o.push, "--credentials-for HOST");
     });
     // With only --push, the image is staged in a temporary OCI layout.
     std::optional<store::TempDir> staging;
@@ -239,16 +239,16 @@ int build_main(std::span<const std::string> args) {
       staging.emplace(fs::temp_directory_path());
       o.output = "oci:" + (staging->path() / "image").string();
     }
-    build::BuildOptions b;
+    pipeline::BuildOptions b;
     b.registry = registry_options;  // for a base image named by reference
     b.base_credentials = o.registry.unbound_credentials();
-    b.output = store::parse_destination(*o.output);
-    b.created = build::source_date_epoch();
+    b.output = store::parse_image_location(*o.output);
+    b.created = pipeline::source_date_epoch();
     b.format = o.format;
     b.allow_dynamic = o.allow_dynamic;
     if (o.base_cache) b.base_cache = *o.base_cache;
     install_interrupt_handlers();
-    b.progress = [](const build::ProgressEvent& e) {
+    b.progress = [](const pipeline::ProgressEvent& e) {
       progress_line(e);
       return !interrupted();
     };
@@ -261,30 +261,30 @@ int build_main(std::span<const std::string> args) {
     if (load.crate_dir.empty() && !o.spec_file.empty()) load.crate_dir = fs::absolute(o.spec_file).parent_path();
     load.overrides = o.overrides.empty() ? json(nullptr) : o.overrides;
 
-    build::BuildResult r;
+    pipeline::BuildResult r;
     if (o.binaries.empty()) {
-      build::CrateBuildOptions c;
+      pipeline::CrateBuildOptions c;
       c.spec = load;
       c.image = std::move(b);
       c.cancelled = [] { return interrupted(); };
-      r = build::build_crate(std::move(c));
+      r = pipeline::build_crate(std::move(c));
     } else {
-      build::BinaryBuildOptions bb;
+      pipeline::BinaryBuildOptions bb;
       bb.spec = load;
       bb.image = std::move(b);
       for (std::size_t i = 0; i < o.binaries.size(); ++i) {
-        build::PlatformBinary pb;
+        pipeline::PlatformBinary pb;
         pb.binary = o.binaries[i];
         if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
         bb.binaries.push_back(std::move(pb));
       }
-      r = build::build_binaries(std::move(bb));
+      r = pipeline::build_binaries(std::move(bb));
     }
     if (!staging) std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
     std::printf("%s\n", r.descriptor.digest.c_str());
     if (!o.push.empty()) {
       std::fflush(stdout);
-      for (const auto& pushed : build::push(store::parse_destination(*o.output), o.push, registry_options))
+      for (const auto& pushed : transfer::push(store::parse_image_location(*o.output), o.push, registry_options))
         report_pushed("build", pushed);
     }
     return kExitOk;

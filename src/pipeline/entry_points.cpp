@@ -2,12 +2,12 @@
 // every platform) and from prebuilt binaries; both end in build_image().
 #include <atomic>
 
-#include "rustimg/build.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
 
-namespace rustimg::build {
+namespace rustimg::pipeline {
 
 namespace {
 
@@ -30,7 +30,7 @@ BuildResult build_crate(CrateBuildOptions o) {
   Spec spec = load_spec(o.spec, runner, &metadata);
   annotate_crate_version(spec, metadata, o.spec.crate_dir);
   // Fail on a bad destination before spending minutes in cargo.
-  store::check_destination(o.image.output);
+  store::check_output_location(o.image.output);
 
   std::atomic<bool> stop{false};
   cargo::BuildCallbacks callbacks;
@@ -86,4 +86,4 @@ nlohmann::json to_json(const BuildResult& result) {
           {"reports", reports}};
 }
 
-}  // namespace rustimg::build
+}  // namespace rustimg::pipeline

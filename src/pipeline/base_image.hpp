@@ -7,10 +7,10 @@
 #include "rustimg/platform.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
-#include "rustimg/publish.hpp"
+#include "rustimg/transfer.hpp"
 #include "rustimg/store.hpp"
 
-namespace rustimg::build {
+namespace rustimg::pipeline {
 
 /// A base image pulled for one platform.
 struct PulledBase {
@@ -45,4 +45,4 @@ class BaseBlobSink final : public registry::BlobSink {
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
                      BaseBlobSink& sink);
 
-}  // namespace rustimg::build
+}  // namespace rustimg::pipeline

@@ -1,4 +1,4 @@
-// rustimg/publish.hpp - moving images between the local formats and
+// rustimg/transfer.hpp - moving images between the local formats and
 // registries: push what a build wrote, pull an image into a local format.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
 
-namespace rustimg::build {
+namespace rustimg::transfer {
 
 /// A registry::BlobSource over a store::BlobStore: push reads blobs and
 /// child manifests from the store's files, only regular files inside it
@@ -52,7 +52,7 @@ struct PushedImage {
 /// target is on the base's registry, layers are mounted from the base's
 /// repository instead of uploaded. Throws registry::RegistryError (Registry,
 /// Auth), rustimg::Error (NotFound, InvalidArgument, Cancelled).
-std::vector<PushedImage> push(const store::Destination& source, const std::vector<std::string>& targets,
+std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
                               const registry::Options& options);
 
 /// The registry that credentials given without a host are for when pushing
@@ -64,7 +64,7 @@ std::string push_registry(const std::vector<std::string>& targets, const std::st
 
 /// Pulls `reference` (one platform of an index when `platform` is set, else
 /// what it names) into `output`. Returns the digest of what was written.
-std::string pull(const std::string& reference, const store::Destination& output, const registry::Options& options,
+std::string pull(const std::string& reference, const store::ImageLocation& output, const registry::Options& options,
                  const std::optional<Platform>& platform = std::nullopt);
 
-}  // namespace rustimg::build
+}  // namespace rustimg::transfer

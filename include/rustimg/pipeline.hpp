@@ -1,4 +1,4 @@
-// rustimg/build.hpp - the facade: prebuilt binaries + spec -> image in a sink.
+// rustimg/pipeline.hpp - the facade: prebuilt binaries + spec -> image in a sink.
 //
 //   verify each binary (ELF) -> base layer + assets layer + app layer
 //   -> config + manifest per platform (-> index) -> OCI layout / archive.
@@ -69,7 +69,7 @@
 #include "rustimg/spec.hpp"
 #include "rustimg/store.hpp"
 
-namespace rustimg::build {
+namespace rustimg::pipeline {
 
 /// One progress message. Returning false from the callback cancels the
 /// build (rustimg::Error, code Cancelled) at the next step.
@@ -94,7 +94,7 @@ std::filesystem::path default_base_cache();
 struct BuildOptions {
   Spec spec;
   std::vector<PlatformBinary> binaries;
-  store::Destination output;
+  store::ImageLocation output;
   /// Where asset globs are resolved (empty: the current directory).
   std::filesystem::path crate_dir;
   /// Seconds since the epoch for every timestamp (see source_date_epoch()).
@@ -190,4 +190,4 @@ nlohmann::json to_json(const BuildResult& result);
 /// rustimg::Error (InvalidArgument) when it is not a decimal integer.
 std::int64_t source_date_epoch();
 
-}  // namespace rustimg::build
+}  // namespace rustimg::pipeline
