@@ -119,17 +119,17 @@ nlohmann::json parse_overrides(const char* text) {
 
 const char* item(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : nullptr; }
 
-int finish_report(rustimg_elf_report** out, rustimg::elf::Report report, const char* platform) {
-  if (platform != nullptr) {
-    for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(platform)))
-      report.problems.push_back({rustimg::elf::ProblemKind::PlatformMismatch, std::move(p)});
-  }
+/// The platform argument of the verify calls: NULL means none.
+std::optional<rustimg::Platform> optional_platform(const char* platform) {
+  return platform != nullptr ? std::optional(rustimg::parse_platform(platform)) : std::nullopt;
+}
+
+void finish_report(rustimg_elf_report** out, rustimg::elf::Report report) {
   auto r = std::make_unique<rustimg_elf_report>();
   r->linkage = rustimg::elf::to_string(report.linkage);
   r->json = rustimg::elf::to_json(report).dump();
   r->report = std::move(report);
   *out = r.release();
-  return RUSTIMG_OK;
 }
 
 /// The C++ registry options for `opts` (NULL: defaults). Explicit
@@ -195,7 +195,7 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
   void* payload = opts->progress_payload;
   const rustimg_cancel_token* token = opts->cancel;
   o.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
-  o.progress = [cb, payload, token](const rustimg::registry::Progress& p) {
+  o.progress = [cb, payload, token](const rustimg::ProgressEvent& p) {
     if (token != nullptr && token->cancelled.load()) return true;
     if (cb == nullptr) return false;
     const std::string message = p.digest + " " + std::to_string(p.bytes_done) + "/" + std::to_string(p.bytes_total);
@@ -229,7 +229,7 @@ int rustimg_verify_file(rustimg_elf_report** out, const char* path, const char* 
     require(out, "out");
     *out = nullptr;
     require(path, "path");
-    finish_report(out, rustimg::elf::inspect_file(path), platform);
+    finish_report(out, rustimg::elf::verify_file(path, optional_platform(platform)));
   });
 }
 
@@ -240,7 +240,7 @@ int rustimg_verify_buffer(rustimg_elf_report** out, const void* data, size_t len
     *out = nullptr;
     if (data == nullptr && len != 0) invalid("data must not be NULL when len is not 0");
     std::span<const std::byte> bytes(static_cast<const std::byte*>(data), len);
-    finish_report(out, rustimg::elf::inspect(bytes), platform);
+    finish_report(out, rustimg::elf::verify(bytes, optional_platform(platform)));
   });
 }
 
@@ -288,7 +288,7 @@ int rustimg_spec_load(rustimg_spec** out, const rustimg_spec_load_options* opts,
     load.use_cargo_metadata = o.use_cargo_metadata != 0;
     if (o.cargo != nullptr) load.cargo = o.cargo;
     auto s = std::make_unique<rustimg_spec>();
-    s->spec = rustimg::load_spec(load);
+    s->spec = rustimg::pipeline::load_spec(load);
     s->json = s->spec.to_json().dump();
     *out = s.release();
   });
@@ -338,26 +338,29 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
 
     rustimg::pipeline::BuildOptions image;
     image.output = rustimg::store::parse_image_location(opts->output);
-    image.created = opts->source_date_epoch >= 0 ? opts->source_date_epoch : rustimg::pipeline::source_date_epoch();
+    if (opts->source_date_epoch >= 0) image.created = opts->source_date_epoch;  // else the core's default
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
     if (opts->version >= 2) image.registry = registry_options(opts->registry, "", &image.base_credentials);
     const rustimg_cancel_token* token = opts->cancel;
     const rustimg_progress_cb cb = opts->progress;
     void* payload = opts->progress_payload;
-    image.progress = [token, cb, payload](const rustimg::pipeline::ProgressEvent& e) {
+    image.progress = [token, cb, payload](const rustimg::ProgressEvent& e) {
       if (cb != nullptr) {
         const rustimg_progress_event event{RUSTIMG_PROGRESS_EVENT_VERSION, e.stage.c_str(), e.message.c_str()};
-        if (cb(&event, payload) != 0) return false;
+        if (cb(&event, payload) != 0) return true;
       }
-      return token == nullptr || !token->cancelled.load();
+      return token != nullptr && token->cancelled.load();
     };
 
-    const rustimg::pipeline::BuildResult result = rustimg::pipeline::build_crate_or_binary(
-        std::move(load), std::move(image),
-        opts->binary != nullptr ? std::optional<std::filesystem::path>(opts->binary) : std::nullopt,
-        opts->platform != nullptr ? std::optional(rustimg::parse_platform(opts->platform)) : std::nullopt,
-        [token] { return token != nullptr && token->cancelled.load(); });
+    rustimg::pipeline::BuildAndPushOptions request;
+    request.spec = std::move(load);
+    request.image = std::move(image);
+    if (opts->binary != nullptr)
+      request.binaries.push_back(
+          {opts->platform != nullptr ? rustimg::parse_platform(opts->platform) : rustimg::Platform{}, opts->binary});
+    request.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
+    const rustimg::pipeline::BuildResult result = rustimg::pipeline::build_and_push(std::move(request)).build;
     auto r = std::make_unique<rustimg_build_result>();
     r->digest = result.descriptor.digest;
     r->json = rustimg::pipeline::to_json(result).dump();
@@ -398,13 +401,7 @@ int rustimg_push(rustimg_transfer_result** out, const char* source, const char* 
     auto r = std::make_unique<rustimg_transfer_result>();
     r->reference = pushed.reference;
     r->digest = pushed.result.digest;
-    r->json = nlohmann::json{{"reference", pushed.reference},
-                             {"digest", pushed.result.digest},
-                             {"blobs_uploaded", pushed.result.blobs_uploaded},
-                             {"blobs_mounted", pushed.result.blobs_mounted},
-                             {"blobs_existing", pushed.result.blobs_existing},
-                             {"bytes_uploaded", pushed.result.bytes_uploaded}}
-                  .dump();
+    r->json = rustimg::transfer::to_json(pushed).dump();
     *out = r.release();
   });
 }

@@ -108,7 +108,8 @@ RUSTIMG_EXTERN(int) rustimg_elf_report_nss_risk(const rustimg_elf_report *report
 RUSTIMG_EXTERN(size_t) rustimg_elf_report_problem_count(const rustimg_elf_report *report);
 /** Reason `i`, or NULL when out of range. */
 RUSTIMG_EXTERN(const char *) rustimg_elf_report_problem(const rustimg_elf_report *report, size_t i);
-/** The whole report as a JSON object (the same as `rustimg verify --json`). */
+/** The whole report as a JSON object, as `rustimg verify --json` prints it
+ * without "path" ("platform_match" only when a platform was given). */
 RUSTIMG_EXTERN(const char *) rustimg_elf_report_json(const rustimg_elf_report *report);
 /** Frees `report`; NULL is a no-op. */
 RUSTIMG_EXTERN(void) rustimg_elf_report_free(rustimg_elf_report *report);

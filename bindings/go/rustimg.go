@@ -40,10 +40,13 @@ type Report struct {
 	// "not-executable", "unknown-architecture", "not-linux" or
 	// "platform-mismatch" (only "dynamic" is waived by AllowDynamic).
 	ProblemKinds []string `json:"problem_kinds"`
-	Warnings     []string `json:"warnings"`
-	ELFClass     int      `json:"elf_class"`
-	Endianness   string   `json:"endianness"`
-	Machine      string   `json:"machine"`
+	// PlatformMatch is set when Verify was given a platform: whether the
+	// binary is for it (a mismatch is also one of Problems).
+	PlatformMatch *bool    `json:"platform_match,omitempty"`
+	Warnings      []string `json:"warnings"`
+	ELFClass      int      `json:"elf_class"`
+	Endianness    string   `json:"endianness"`
+	Machine       string   `json:"machine"`
 }
 
 // Verify inspects the ELF binary at path. A non-empty platform

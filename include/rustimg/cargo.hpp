@@ -13,7 +13,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/process.hpp"
-#include "rustimg/spec.hpp"
+#include "rustimg/progress.hpp"
 
 namespace rustimg::cargo {
 
@@ -78,11 +78,40 @@ struct BuildEnvironment {
   static BuildEnvironment detect(const std::filesystem::path& crate_dir);
 };
 
-/// What to build for one platform.
+/// The cargo arguments shared by every platform of a build (the spec's
+/// "profile", "size-optimize", "features", "default-features",
+/// "all-features", "locked" and "offline").
+struct BuildSettings {
+  std::string profile = "rustimg";     ///< "rustimg" is defined by rustimg through --config
+  bool size_optimize = true;
+  std::vector<std::string> features;
+  bool default_features = true;
+  bool all_features = false;
+  bool locked = true;
+  bool offline = false;
+};
+
+/// What to build for one platform: one cargo run.
 struct BuildTarget {
-  const Package* package = nullptr;
-  std::string bin;
+  Platform platform;
   std::string triple;
+  std::string package;                    ///< package name (-p)
+  std::string package_id;                 ///< cargo's package id, to find the artifact
+  std::filesystem::path manifest_path;    ///< the package's Cargo.toml
+  std::string bin;
+  std::string linker;                     ///< becomes CARGO_TARGET_<TRIPLE>_LINKER; empty: cargo's
+  std::vector<std::string> rustflags;     ///< appended to rustimg's own flags
+  std::map<std::string, std::string> env; ///< set for this run
+};
+
+/// The target for `triple` of `bin` in `package`, without per-target settings.
+BuildTarget build_target(const Package& package, std::string bin, const Platform& platform, std::string triple);
+
+/// Where cargo runs: the crate directory (where cargo finds the user's
+/// .cargo/config.toml) and the workspace root (remapped to /src).
+struct BuildPaths {
+  std::filesystem::path crate_dir;
+  std::filesystem::path workspace_root;
 };
 
 /// The exact cargo invocation for `target` (pure): `cargo build
@@ -91,8 +120,8 @@ struct BuildTarget {
 /// (and the path remapping that makes builds reproducible) merged with the
 /// user's rustflags without overwriting them, --locked/--offline/--frozen,
 /// features, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
-ProcessRequest build_command(const Spec& spec, const Metadata& metadata, const BuildTarget& target,
-                             const std::filesystem::path& crate_dir, const BuildEnvironment& env);
+ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& target, const BuildPaths& paths,
+                             const BuildEnvironment& env);
 
 /// A cargo failure: the exit code, the diagnostics cargo rendered (errors
 /// only) and the tail of its standard error, for failures that print no
@@ -122,18 +151,18 @@ struct Binary {
 };
 
 struct BuildCallbacks {
-  /// Each line cargo prints for people (progress and rendered diagnostics).
-  std::function<void(std::string_view line)> log;
+  /// Each line cargo prints for people (progress and rendered diagnostics),
+  /// as stage "cargo"; returning true kills cargo and everything it started.
+  ProgressCallback progress;
   /// Polled while cargo runs; true kills cargo and everything it started.
   std::function<bool()> cancelled;
 };
 
-/// Builds the spec's bin for every platform of the spec, one cargo run per
-/// target, and returns the binaries in the spec's platform order. Throws
-/// CargoError when cargo fails (a missing target std names `rustup target
-/// add`), rustimg::Error (Cancelled) when cancelled.
-std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const std::filesystem::path& crate_dir,
-                          const BuildEnvironment& env, ProcessRunner& runner = system_process_runner(),
-                          const BuildCallbacks& callbacks = {});
+/// Builds every target, one cargo run each, and returns the binaries in the
+/// targets' order. Throws CargoError when cargo fails (a missing target std
+/// names `rustup target add`), rustimg::Error (Cancelled) when cancelled.
+std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,
+                          const BuildPaths& paths, const BuildEnvironment& env,
+                          ProcessRunner& runner = system_process_runner(), const BuildCallbacks& callbacks = {});
 
 }  // namespace rustimg::cargo

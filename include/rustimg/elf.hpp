@@ -87,8 +87,13 @@ struct Report {
   std::vector<Problem> problems;
   /// Things worth knowing that do not make the binary unfit (e.g. NSS risk).
   std::vector<std::string> warnings;
+  /// The platform check_platform() compared the binary with; nullopt when
+  /// it was not checked against one.
+  std::optional<Platform> wanted_platform;
 
   bool fit_for_scratch() const noexcept { return problems.empty(); }
+  /// Whether the binary matches wanted_platform: no PlatformMismatch problem.
+  bool platform_match() const noexcept;
 };
 
 /// Inspects an ELF image held in memory. Throws rustimg::Error (code Elf)
@@ -104,6 +109,20 @@ Report inspect_file(const std::filesystem::path& path);
 /// `wanted` (architecture or variant mismatch). Empty means it matches.
 std::vector<std::string> platform_mismatch(const Report& report, const Platform& wanted);
 
+/// Checks `report` against `wanted`: records `wanted` in
+/// report.wanted_platform and appends a PlatformMismatch problem for each
+/// platform_mismatch() message (so a mismatch makes the binary unfit).
+/// Returns whether it matched.
+bool check_platform(Report& report, const Platform& wanted);
+
+/// What `rustimg verify`, rustimg_verify_file() and rustimg.verify() do:
+/// inspect_file(path), then check_platform() when `wanted` is set. Throws
+/// what inspect_file() throws.
+Report verify_file(const std::filesystem::path& path, const std::optional<Platform>& wanted = std::nullopt);
+
+/// As verify_file(), over bytes in memory (inspect()).
+Report verify(std::span<const std::byte> data, const std::optional<Platform>& wanted = std::nullopt);
+
 /// The messages of `problems`, in order.
 std::vector<std::string> messages(const std::vector<Problem>& problems);
 
@@ -112,7 +131,8 @@ std::vector<std::string> messages(const std::vector<Problem>& problems);
 /// none), needed, rpath, runpath, stripped, debug_info, build_id, libc,
 /// nss_risk, nss_evidence, fit_for_scratch, problems (the messages),
 /// problem_kinds (to_string of each problem's kind, in the same order), warnings, elf_class,
-/// endianness, machine.
+/// endianness, machine; and platform_match (bool) only when the report was
+/// checked against a platform (wanted_platform set).
 nlohmann::json to_json(const Report& report);
 
 }  // namespace rustimg::elf

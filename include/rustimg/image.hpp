@@ -1,34 +1,59 @@
-// rustimg/image.hpp - assembling image documents from a spec and layers.
+// rustimg/image.hpp - assembling image documents from config values and layers.
 //
-// Pure: takes already-written layers and returns serialised config,
-// manifest and index blobs; storing them is the caller's business.
+// Pure: takes the runtime config values (ConfigOverrides, made from the spec
+// by the pipeline's plan) and already-written layers (as OCI descriptors),
+// and returns serialised config, manifest and index blobs; storing them is
+// the caller's business.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
-#include "rustimg/layer.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/platform.hpp"
-#include "rustimg/spec.hpp"
 
 namespace rustimg::image {
-
-/// The spec's healthcheck as the config's Healthcheck field.
-oci::HealthConfig health_config(const Healthcheck& healthcheck);
 
 /// The PATH every rustimg image gets unless the spec sets one.
 inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// A layer as it appears in an image, with its history line.
+/// A written layer as it appears in an image: its descriptor, the digest of
+/// its uncompressed tar (rootfs.diff_ids) and its history line.
 struct AppliedLayer {
-  layer::Layer layer;
+  oci::Descriptor descriptor;
+  std::string diff_id;
   std::string created_by;
+};
+
+/// The runtime config values an image gets from its spec. An unset field
+/// means "not given": on an image base the base's value stays (see the rules
+/// in pipeline.hpp); on a built-in base every field is set, rustimg's
+/// defaults included (pipeline::config_overrides fills them, once).
+struct ConfigOverrides {
+  /// Names, used whatever the base: the package (the title annotation) and
+  /// the bin (the default entrypoint /usr/local/bin/<bin>); empty: the
+  /// binary's name.
+  std::string package;
+  std::string bin;
+  /// Unset or empty: the app, /usr/local/bin/<bin>.
+  std::optional<std::vector<std::string>> entrypoint;
+  std::optional<std::vector<std::string>> cmd;
+  std::optional<std::string> user;
+  std::optional<std::string> workdir;
+  std::optional<std::string> stop_signal;
+  std::optional<oci::HealthConfig> healthcheck;
+  std::optional<std::map<std::string, std::string>> env;
+  std::optional<std::vector<std::string>> ports;  ///< normalised "8080/tcp"
+  std::optional<std::map<std::string, std::string>> labels;
+  /// Manifest annotations; the provenance ones (source, revision, version)
+  /// also become labels.
+  std::optional<std::map<std::string, std::string>> annotations;
 };
 
 struct ImageOptions {
@@ -37,21 +62,21 @@ struct ImageOptions {
   bool has_certificates = false;      ///< a CA bundle is in the image: set SSL_CERT_FILE
 };
 
-/// The entrypoint of the image: the spec's, else "/usr/local/bin/<bin>"
-/// with `bin` = spec.bin or, when that is empty, `binary_name`.
-std::vector<std::string> entrypoint(const Spec& spec, std::string_view binary_name);
+/// The entrypoint of the image: the overrides', else "/usr/local/bin/<bin>"
+/// with `bin` = overrides.bin or, when that is empty, `binary_name`.
+std::vector<std::string> entrypoint(const ConfigOverrides& overrides, std::string_view binary_name);
 
 /// Where the application binary goes: entrypoint[0] when absolute, else
 /// /usr/local/bin/<entrypoint[0]> (found through PATH).
 std::string binary_path(const std::vector<std::string>& entrypoint);
 
 /// The config for one platform (see image-spec config.md).
-oci::ImageConfig make_config(const Spec& spec, const Platform& platform, std::string_view binary_name,
+oci::ImageConfig make_config(const ConfigOverrides& overrides, const Platform& platform, std::string_view binary_name,
                              const std::vector<AppliedLayer>& layers, const ImageOptions& options);
 
-/// Manifest annotations: the spec's, plus org.opencontainers.image.created
-/// and .title (package or bin name) unless the spec sets them.
-std::map<std::string, std::string> manifest_annotations(const Spec& spec, std::string_view binary_name,
+/// Manifest annotations: the overrides', plus org.opencontainers.image.created
+/// and .title (package, bin or binary name) unless those set them.
+std::map<std::string, std::string> manifest_annotations(const ConfigOverrides& overrides, std::string_view binary_name,
                                                         const ImageOptions& options);
 
 /// One platform's serialised config and manifest. The manifest descriptor
@@ -61,7 +86,7 @@ struct PlatformImage {
   oci::Blob manifest;
 };
 
-PlatformImage assemble(const Spec& spec, const Platform& platform, std::string_view binary_name,
+PlatformImage assemble(const ConfigOverrides& overrides, const Platform& platform, std::string_view binary_name,
                        const std::vector<AppliedLayer>& layers, const ImageOptions& options);
 
 // --- images on a base image ----------------------------------------------------
@@ -105,22 +130,20 @@ oci::ImageConfig read_config(const nlohmann::json& doc, const std::string& what)
 /// non-distributable layers, encrypted layers...).
 std::string layer_media_type_for(std::string_view type, oci::Format format);
 
-/// True when the spec sets top-level `key`: listed in Spec::given, or, for
-/// "cmd", "stop-signal" and "healthcheck", holding a value.
-bool spec_sets(const Spec& spec, std::string_view key);
-
 /// The runtime config of an image on `base` (the rules are in pipeline.hpp):
-/// pure, so the rules are tested without a registry. Platform, created,
-/// diff_ids and history are not filled in.
-oci::ImageConfig merge_config(const Spec& spec, const oci::ImageConfig& base, std::string_view binary_name);
+/// pure, so the rules are tested without a registry. A field `overrides`
+/// leaves unset keeps the base's value. Platform, created, diff_ids and
+/// history are not filled in.
+oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::ImageConfig& base,
+                              std::string_view binary_name);
 
 /// One platform's config and manifest on `base`: the base's layers and
 /// history, then `layers`; the base config document with the merged runtime
 /// fields (fields rustimg does not model, such as Volumes or Shell, are kept
 /// as the base has them); manifest annotations as manifest_annotations()
-/// plus kBaseNameAnnotation and kBaseDigestAnnotation (unless the spec sets
-/// them).
-PlatformImage assemble_on_base(const BaseImage& base, const Spec& spec, const Platform& platform,
+/// plus kBaseNameAnnotation and kBaseDigestAnnotation (unless the overrides
+/// set them).
+PlatformImage assemble_on_base(const BaseImage& base, const ConfigOverrides& overrides, const Platform& platform,
                                std::string_view binary_name, const std::vector<AppliedLayer>& layers,
                                const ImageOptions& options);
 

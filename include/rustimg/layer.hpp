@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "rustimg/oci.hpp"
-#include "rustimg/spec.hpp"
+#include "rustimg/progress.hpp"
 
 namespace rustimg::layer {
 
@@ -87,16 +87,16 @@ class FileTree {
 /// Writes `tree` as a tar stream (see the determinism rules above) with
 /// every entry's mtime set to `mtime`. Throws rustimg::Error (Io) naming a
 /// source file that cannot be read or that changed size while being read.
-void write_tar(const FileTree& tree, std::int64_t mtime, oci::ByteSink& out);
+void write_tar(const FileTree& tree, std::int64_t mtime, ByteSink& out);
 
 struct LayerOptions {
-  Compression compression = Compression::Gzip;
+  oci::Compression compression = oci::Compression::Gzip;
   oci::Format format = oci::Format::Oci;
   std::int64_t mtime = 0;  ///< SOURCE_DATE_EPOCH or 0
-  /// Called with the uncompressed bytes written so far, every
-  /// kProgressInterval bytes; returning false cancels (rustimg::Error,
-  /// code Cancelled). May be empty.
-  std::function<bool(std::uint64_t)> on_progress = nullptr;
+  /// Called every kProgressInterval bytes with stage "layer" and the
+  /// uncompressed bytes written so far in bytes_done; returning true cancels
+  /// (rustimg::Error, code Cancelled). May be empty.
+  ProgressCallback on_progress = nullptr;
   /// Compression threads: 0 uses every CPU this process may run on. The
   /// output bytes are the same for any value.
   unsigned threads = 0;
@@ -119,15 +119,15 @@ struct Layer {
 };
 
 /// Streams tar -> compressor -> `out`, hashing both sides on the way.
-Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSink& out);
+Layer write_layer(const FileTree& tree, const LayerOptions& options, ByteSink& out);
 
 /// "gzip", "zstd" or "" (no compression): the media type suffix.
-std::string_view compression_suffix(Compression c) noexcept;
+std::string_view compression_suffix(oci::Compression c) noexcept;
 
 // --- built-in base file sets ---------------------------------------------------
 
 /// Well-known paths and ids of the built-in bases.
-inline constexpr const char* kCaBundlePath = "/etc/ssl/certs/ca-certificates.crt";
+using oci::kCaBundlePath;
 inline constexpr const char* kHostCaBundle = "/etc/ssl/certs/ca-certificates.crt";
 inline constexpr const char* kHostZoneinfo = "/usr/share/zoneinfo";
 inline constexpr std::uint32_t kNonrootId = 65532;
@@ -167,6 +167,6 @@ FileTree base_files(std::string_view base, const BaseOptions& options);
 /// symlink's target) resolves outside `crate_dir`, NotFound when a glob
 /// matches nothing. File modes: the asset's mode, else 0755 when the source
 /// has any execute bit and 0644 otherwise; directories 0755.
-void add_assets(FileTree& tree, const std::vector<Asset>& assets, const std::filesystem::path& crate_dir);
+void add_assets(FileTree& tree, const std::vector<oci::Asset>& assets, const std::filesystem::path& crate_dir);
 
 }  // namespace rustimg::layer

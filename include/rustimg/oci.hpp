@@ -10,16 +10,19 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/byte_sink.hpp"
 #include "rustimg/platform.hpp"
 
 namespace rustimg::oci {
@@ -55,14 +58,6 @@ inline constexpr const char* kTitle = "org.opencontainers.image.title";
 enum class Format { Oci, Docker };
 
 // --- bytes and digests -------------------------------------------------------
-
-/// Where a stream of bytes goes (a file, a hash, a compressor).
-class ByteSink {
- public:
-  virtual ~ByteSink() = default;
-  virtual void write(std::span<const std::byte> data) = 0;
-  void write(std::string_view text) { write(std::as_bytes(std::span(text.data(), text.size()))); }
-};
 
 /// Streaming SHA-256 (OpenSSL EVP). finish() may be called once.
 class Sha256 final : public ByteSink {
@@ -128,6 +123,40 @@ struct HistoryEntry {
   bool empty_layer = false;
 };
 
+/// How a layer's tar stream is compressed (the "+gzip"/"+zstd" media type
+/// suffix, or none).
+enum class Compression { Gzip, Zstd, None };
+/// "gzip", "zstd", "none".
+inline const char* to_string(Compression c) noexcept {
+  switch (c) {
+    case Compression::Gzip: return "gzip";
+    case Compression::Zstd: return "zstd";
+    case Compression::None: return "none";
+  }
+  return "gzip";
+}
+
+/// Compression levels: gzip (zlib) 1..9, zstd 1..19; the defaults are zlib's
+/// 6 and zstd's 3.
+inline constexpr int kGzipMaxLevel = 9;
+inline constexpr int kZstdMaxLevel = 19;
+inline constexpr int kGzipDefaultLevel = 6;
+inline constexpr int kZstdDefaultLevel = 3;
+
+/// Files copied from the crate into an image (the spec's "assets", a layer's
+/// input).
+struct Asset {
+  std::string source;                  ///< glob relative to the crate directory
+  std::string dest;                    ///< absolute path in the image; ends in '/' for a directory
+  std::optional<std::uint32_t> mode;   ///< permission bits; default: kept from the source
+  std::uint32_t uid = 0;               ///< owner, from "owner": "uid[:gid]"
+  std::uint32_t gid = 0;
+};
+
+/// Where the built-in "static" base puts its CA bundle: the SSL_CERT_FILE of
+/// images that have one.
+inline constexpr const char* kCaBundlePath = "/etc/ssl/certs/ca-certificates.crt";
+
 /// Docker's Healthcheck (durations in nanoseconds, 0 = runtime default).
 struct HealthConfig {
   std::vector<std::string> test;
@@ -156,6 +185,14 @@ struct ImageConfig {
 
   nlohmann::json to_json() const;
 };
+
+/// `base` (an image config document as read) rewritten as `config`, for an
+/// image built on that base: created, os, architecture (and variant, when
+/// `config`'s has one), the runtime keys ImageConfig models (Healthcheck only
+/// when `replace_healthcheck`; otherwise the base's stays as written),
+/// rootfs.diff_ids = config.diff_ids, and config.history appended to the
+/// base's history. Every field ImageConfig does not model is kept.
+nlohmann::json config_on_base(const nlohmann::json& base, const ImageConfig& config, bool replace_healthcheck);
 
 struct Manifest {
   Format format = Format::Oci;
@@ -210,5 +247,143 @@ void check_descriptor_size(const nlohmann::json& size, const std::string& digest
 /// the document contradicts is refused. Throws rustimg::Error (InvalidArgument)
 /// naming `what`.
 std::string document_media_type(const nlohmann::json& doc, std::string_view declared, const std::string& what);
+
+// --- reading documents (src/oci/parse.cpp) ---------------------------------------
+//
+// The only place rustimg reads OCI JSON. Every parser takes the document's
+// bytes, bounded by kMaxManifestBytes (manifest, index) or kMaxConfigBytes
+// (config), parses them with rustimg::parse_json (depth-limited) and checks
+// each descriptor (Descriptor::from_json rules: valid digest, size via
+// check_descriptor_size). Errors are rustimg::Error naming `what` and the
+// offending field: InvalidArgument for a malformed document, Unsupported for
+// a well-formed one of another kind (an index where a manifest is asked for,
+// a mediaType rustimg does not read, a schemaVersion other than 2).
+
+/// How strictly a document is read.
+///  - Strict: image layouts and stores (rustimg's own, or written by tools
+///    that follow the spec): schemaVersion is present and 2, every
+///    descriptor has a mediaType, a config has os, architecture and
+///    rootfs.diff_ids, a malformed config history is an error.
+///  - Lenient: documents from registries: schemaVersion may be missing (2
+///    when present), a descriptor without mediaType is kept with media_type
+///    "", a config may lack os/architecture/rootfs, a config's os,
+///    architecture or variant of another type than string counts as absent,
+///    a malformed history is dropped.
+/// Both modes ignore unknown fields (as the image-spec requires), accept OCI
+/// and Docker media types, and refuse a document mediaType of another kind.
+enum class ParseMode { Strict, Lenient };
+
+/// An image manifest (OCI or Docker schema 2). `format` follows its
+/// mediaType (Docker when it is the Docker type, else OCI). Descriptor
+/// platforms are kept in canonical form when parse_platform knows them, else
+/// as written.
+Manifest parse_manifest(std::string_view bytes, ParseMode mode, const std::string& what);
+
+/// An image index or Docker manifest list.
+Index parse_index(std::string_view bytes, ParseMode mode, const std::string& what);
+
+/// An image config: platform (os/architecture/variant, canonical when
+/// parse_platform knows it, else as written), created, the runtime fields of
+/// ImageConfig ("config": User, Env, Entrypoint, Cmd, WorkingDir,
+/// ExposedPorts, Labels, StopSignal, Healthcheck), rootfs.diff_ids and
+/// history. A field that is null counts as absent; one of the wrong type is
+/// an error in both modes.
+ImageConfig parse_config(std::string_view bytes, ParseMode mode, const std::string& what);
+/// The same over an already parsed config document (for callers that keep
+/// the document to preserve fields ImageConfig does not model). A separate
+/// name: a std::string would convert to both string_view and json.
+ImageConfig config_from_json(const nlohmann::json& doc, ParseMode mode, const std::string& what);
+
+/// A manifest or an index, read from bytes whose kind is told by the document
+/// itself (document_media_type rules).
+struct Document {
+  std::string media_type;  ///< one of the four manifest/index media types
+  std::variant<Manifest, Index> content;
+
+  bool is_index() const noexcept { return std::holds_alternative<Index>(content); }
+  /// The manifest / index; throws rustimg::Error (InvalidArgument) when the
+  /// document is the other kind.
+  const Manifest& manifest() const;
+  const Index& index() const;
+  /// The descriptors the document refers to, in document order: an index's
+  /// manifests, or a manifest's config then its layers.
+  std::vector<Descriptor> children() const;
+};
+
+/// Reads a manifest or index. `declared` is the media type a referring
+/// descriptor claims ("" when none); see document_media_type.
+Document parse_document(std::string_view bytes, std::string_view declared_media_type, ParseMode mode,
+                        const std::string& what);
+
+/// The index.json of an OCI image layout with `entry` tagged `tag` (its
+/// org.opencontainers.image.ref.name annotation): `existing` (the current
+/// index.json, if any) with the entries of the same tag replaced; other
+/// entries and fields are kept as written. Canonical JSON. Throws
+/// rustimg::Error (InvalidArgument) naming `what` when `existing` is not an
+/// index with a "manifests" array.
+std::string layout_index_with(std::optional<std::string_view> existing, const Descriptor& entry,
+                              const std::string& tag, const std::string& what);
+
+// --- walking an image's tree ------------------------------------------------------
+
+/// True for the two image manifest media types (OCI, Docker schema 2).
+bool is_manifest_media_type(std::string_view type) noexcept;
+
+/// Returns the bytes of the manifest or index that `d` addresses. It may
+/// throw; the walker does not verify the bytes' digest (a registry fetch or
+/// a content-addressed store does).
+using FetchDocument = std::function<std::string(const Descriptor& d)>;
+
+/// One descriptor the walker reached.
+struct WalkNode {
+  Descriptor descriptor;  ///< as its parent refers to it (the top: as given)
+  int depth = 0;          ///< 0 for the top; a child is one deeper than its parent
+  /// Set for a manifest or index (a descriptor of a manifest/index media
+  /// type, or of no media type below an index): the document and its bytes.
+  std::optional<Document> document;
+  std::string bytes;
+};
+
+/// The order the walker lists nodes in.
+///  - ParentsFirst: pre-order; a node before its children, children in
+///    document order (an index's manifests; a manifest's config, then layers).
+///  - ChildrenFirst: post-order; every node after all of its children (what a
+///    push needs: blobs before the manifest, manifests before their index).
+///    Note that simply reversing ParentsFirst is NOT children-first once
+///    shared blobs are deduplicated.
+enum class WalkOrder { ParentsFirst, ChildrenFirst };
+
+struct WalkOptions {
+  ParseMode mode = ParseMode::Strict;
+  WalkOrder order = WalkOrder::ParentsFirst;
+  /// Called for each manifest or index after it is read, with its children;
+  /// returns the children to follow (e.g. one platform of an index, or none
+  /// to skip a subtree a registry already holds). Empty: follow all.
+  std::function<std::vector<Descriptor>(const WalkNode& node, std::vector<Descriptor> children)> select;
+};
+
+// --- choosing an image (src/oci/select.cpp) -----------------------------------------
+
+/// The first entry of `index` whose platform satisfies `want`
+/// (Platform::satisfies), or std::nullopt.
+std::optional<Descriptor> select_platform(const Index& index, const Platform& want);
+
+/// The platforms `index` offers, for a "no image for platform X" message:
+/// "linux/amd64, linux/arm64/v8", or "no platforms" when no entry names one.
+std::string offered_platforms(const Index& index);
+
+/// The platform an image config states, or std::nullopt when it names no
+/// architecture (then it cannot be checked). The os defaults to "linux".
+std::optional<Platform> config_platform(const ImageConfig& config);
+
+/// Every descriptor reachable from `top` (itself included), each digest once
+/// (the first time it is reached): indexes, manifests, configs, layers.
+/// Manifest and index documents are fetched through `fetch` and read with
+/// parse_document (the descriptor's media type is the declared type); other
+/// descriptors are leaves. A document deeper than kMaxIndexDepth, or one that
+/// refers to one of its own ancestors (a cycle), is refused with
+/// rustimg::Error (InvalidArgument) naming `what`.
+std::vector<WalkNode> walk(const Descriptor& top, const FetchDocument& fetch, const WalkOptions& options,
+                           const std::string& what);
 
 }  // namespace rustimg::oci

@@ -64,27 +64,15 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/platform.hpp"
+#include "rustimg/progress.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/store.hpp"
+#include "rustimg/transfer.hpp"
 
 namespace rustimg::pipeline {
-
-/// One progress message. Returning false from the callback cancels the
-/// build (rustimg::Error, code Cancelled) at the next step.
-struct ProgressEvent {
-  std::string stage;    ///< "verify", "layer", "image", "write"
-  std::string message;  ///< one human-readable line
-};
-using ProgressCallback = std::function<bool(const ProgressEvent&)>;
-
-/// A prebuilt binary and the platform it is for (architecture empty: taken
-/// from the ELF header).
-struct PlatformBinary {
-  Platform platform;
-  std::filesystem::path binary;
-};
 
 /// The default cache of image-base blobs: $RUSTIMG_CACHE_DIR when set (set
 /// and empty: no cache), else $XDG_CACHE_HOME/rustimg, else
@@ -97,12 +85,16 @@ struct BuildOptions {
   store::ImageLocation output;
   /// Where asset globs are resolved (empty: the current directory).
   std::filesystem::path crate_dir;
-  /// Seconds since the epoch for every timestamp (see source_date_epoch()).
-  std::int64_t created = 0;
+  /// Seconds since the epoch for every timestamp; nullopt: the build reads
+  /// source_date_epoch() (SOURCE_DATE_EPOCH, else 0) before any work.
+  std::optional<std::int64_t> created;
   oci::Format format = oci::Format::Oci;
   /// Put a binary that needs a dynamic loader or shared libraries on a
   /// scratch/static base anyway.
   bool allow_dynamic = false;
+  /// One event per step (stages "cargo", "verify", "pull", "layer", "image",
+  /// "write"); returning true cancels the build (rustimg::Error, code
+  /// Cancelled) at that step.
   ProgressCallback progress;
   /// How to reach the registry of an image base (spec.base): insecure
   /// registries, a CA file, credentials, retries, the transport. Unused for
@@ -128,15 +120,33 @@ struct BuildResult {
   /// The manifest (one platform) or index (several) written to the sink.
   oci::Descriptor descriptor;
   std::vector<elf::Report> reports;  ///< one per binary, in order
+  /// For a registry output (docker://): the push that ended the build.
+  std::optional<transfer::PushedImage> pushed;
 };
 
-/// Runs the whole pipeline. Throws rustimg::Error: Verify when a binary is
-/// unfit for the base or does not match its platform (the message says how
-/// to fix it), NotFound/Io for missing or unreadable inputs, InvalidArgument
-/// for inconsistent options; for an image base, what the registry client
-/// throws (registry::RegistryError, Auth, NotFound when the base has no
-/// image for a platform), with a message naming the base reference.
+/// Runs the whole pipeline for options.spec and options.binaries (their
+/// plan: plan_spec, then plan_prebuilt). Throws rustimg::Error: Verify when
+/// a binary is unfit for the base or does not match its platform (the
+/// message says how to fix it), NotFound/Io for missing or unreadable
+/// inputs, InvalidArgument for inconsistent options; for an image base,
+/// what the registry client throws (registry::RegistryError, Auth, NotFound
+/// when the base has no image for a platform), with a message naming the
+/// base reference.
+///
+/// A registry output (docker://HOST/REPO:TAG) gets each layer uploaded
+/// while it is written (registry::BlobUpload: nothing of it on disk), the
+/// configs, manifests and index from memory, and then one push of the root
+/// with options.registry (a base's layers, pulled to a temporary store,
+/// are mounted from the base's repository on the same registry, else
+/// uploaded). BuildResult::pushed says what was pushed.
 BuildResult build_image(const BuildOptions& options);
+
+/// The pipeline for `plan`, each of whose platforms names its binary
+/// (PlatformPlan::prebuilt): the plan's spec, config values and crate
+/// directory (where assets are found; empty: the current directory) take
+/// the place of options.spec, options.binaries and options.crate_dir, which
+/// are not read. Throws as build_image(options).
+BuildResult build_image(const Plan& plan, const BuildOptions& options);
 
 /// A build from a crate: the spec comes from the crate (Cargo.toml metadata,
 /// rustimg.json) plus `spec` (file and overrides), cargo builds the bin for
@@ -145,7 +155,8 @@ struct CrateBuildOptions {
   /// Where the spec comes from; `spec.crate_dir` is the crate (required).
   SpecLoadOptions spec;
   /// Output, timestamps, format, progress... `image.spec`, `image.binaries`
-  /// and `image.crate_dir` are filled in from the crate.
+  /// and `image.crate_dir` are not read: the plan made from the crate
+  /// (make_plan, then cargo's binaries) takes their place.
   BuildOptions image;
   /// Polled while cargo runs (as well as the progress callback's answer);
   /// true kills cargo and everything it started, and nothing is written.
@@ -167,24 +178,57 @@ struct BinaryBuildOptions {
   SpecLoadOptions spec;
   std::vector<PlatformBinary> binaries;
   /// As for CrateBuildOptions: `image.spec`, `image.binaries` and
-  /// `image.crate_dir` are filled in.
+  /// `image.crate_dir` are not read (the plan's are used).
   BuildOptions image;
 };
 
 /// Loads the spec and runs build_image().
 BuildResult build_binaries(BinaryBuildOptions options);
 
-/// What the C and Python APIs build: without `binary`, the crate at
-/// `spec.crate_dir` (build_crate, polling `cancelled`); with it, that one
-/// prebuilt binary for `platform` (nullopt: the platform its ELF header
-/// names), with the spec from `spec`'s file and overrides.
-BuildResult build_crate_or_binary(SpecLoadOptions spec, BuildOptions image,
-                                  const std::optional<std::filesystem::path>& binary,
-                                  const std::optional<Platform>& platform, std::function<bool()> cancelled);
-
-/// {"digest", "media_type", "size", "reports": [elf::to_json per binary]}:
-/// what the bindings hand back.
+/// {"digest", "media_type", "size", "reports": [elf::to_json per binary]},
+/// plus "pushed": [transfer::to_json()] for a registry output: what the
+/// bindings hand back.
 nlohmann::json to_json(const BuildResult& result);
+
+/// A build and a push of what it wrote: what `rustimg build --push` and
+/// rustimg.build(push=...) do.
+struct BuildAndPushOptions {
+  /// Where the spec comes from, as for CrateBuildOptions and
+  /// BinaryBuildOptions.
+  SpecLoadOptions spec;
+  /// Prebuilt binaries; empty: build the crate at spec.crate_dir with cargo.
+  std::vector<PlatformBinary> binaries;
+  /// Output, timestamps, format, progress, registry... as for build_image().
+  /// No output (an empty image.output.path) and one `push` reference is
+  /// the registry output docker://REF (layers streamed, nothing staged).
+  /// No output and several references, or a docker:// output and
+  /// references (the output then comes first among them), stage the image
+  /// in a temporary OCI layout under the system temporary directory,
+  /// removed when done.
+  BuildOptions image;
+  /// Polled while cargo runs (crate builds), as CrateBuildOptions::cancelled.
+  std::function<bool()> cancelled;
+  /// References the image is pushed to once written, in order, reached with
+  /// image.registry (image.base_credentials are for the base only).
+  std::vector<std::string> push;
+  /// Called once the image is written, before the first push.
+  std::function<void(const BuildResult&)> on_built;
+};
+
+struct BuildAndPushResult {
+  BuildResult build;
+  /// One per reference (a docker:// output, then `push`), in order.
+  std::vector<transfer::PushedImage> pushed;
+};
+
+/// build_crate() or build_binaries(), then transfer::push() to every `push`
+/// reference. Throws what those throw; InvalidArgument when there is
+/// neither an output nor a reference to push to. A failed push leaves the
+/// written output in place.
+BuildAndPushResult build_and_push(BuildAndPushOptions options);
+
+/// to_json(result.build) plus "pushed": [transfer::to_json() of each push].
+nlohmann::json to_json(const BuildAndPushResult& result);
 
 /// SOURCE_DATE_EPOCH from the environment: 0 when unset or empty. Throws
 /// rustimg::Error (InvalidArgument) when it is not a decimal integer.

@@ -47,7 +47,9 @@
 #include <vector>
 
 #include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
 #include "rustimg/platform.hpp"
+#include "rustimg/progress.hpp"
 #include "rustimg/reference.hpp"
 
 namespace rustimg {
@@ -318,16 +320,17 @@ class BlobSink {
   virtual bool has(const std::string& /*digest*/) { return false; }
 };
 
-/// Progress of a push or pull, in bytes of blob data.
-struct Progress {
-  enum class Phase { Checking, Uploading, Mounted, Skipped, Downloading, Done, Manifest };
-  Phase phase = Phase::Checking;
-  std::string digest;           ///< the blob or manifest concerned
-  std::uint64_t bytes_done = 0; ///< for this digest
-  std::uint64_t bytes_total = 0;
-};
-/// Return true to cancel; the operation then throws ErrorCode::Cancelled.
-using ProgressCallback = std::function<bool(const Progress&)>;
+/// The stages of push and pull progress events (ProgressEvent::stage). Each
+/// event names its digest, with bytes_done/bytes_total in bytes of that blob.
+namespace stage {
+inline constexpr std::string_view kChecking = "checking";        ///< asking whether the registry has a blob
+inline constexpr std::string_view kUploading = "uploading";      ///< blob data sent so far
+inline constexpr std::string_view kMounted = "mounted";          ///< mounted from another repository
+inline constexpr std::string_view kSkipped = "skipped";          ///< already there (push) or in the sink (pull)
+inline constexpr std::string_view kDownloading = "downloading";  ///< blob data received so far
+inline constexpr std::string_view kDone = "done";                ///< a blob fully transferred
+inline constexpr std::string_view kManifest = "manifest";        ///< a manifest or index sent
+}  // namespace stage
 
 /// Anything that says how to reach and authenticate with registries.
 struct Options {
@@ -348,6 +351,8 @@ struct Options {
   RetryPolicy retry;
   unsigned jobs = 4;                             ///< parallel blob transfers
   std::uint64_t chunk_size = 0;                  ///< 0: monolithic PUT; else PATCH chunks of this size
+  /// Push and pull progress (stages in registry::stage); returning true
+  /// stops the operation with ErrorCode::Cancelled.
   ProgressCallback progress;
   /// Polled during transfers and retry waits (at least once a second);
   /// returning true stops the operation with ErrorCode::Cancelled.
@@ -404,6 +409,40 @@ struct PullResult {
 /// The Accept header value listing every manifest/index media type supported.
 const std::string& manifest_accept_header();
 
+/// A blob uploaded to a repository while it is being written, for content
+/// whose digest is known only at the end (a layer as it is compressed):
+/// nothing of it is kept on disk. Made by Client::begin_upload(), which
+/// starts the upload session (POST). Written bytes are held in memory up to
+/// one chunk (Options::chunk_size, else kDefaultChunk, at least the
+/// registry's OCI-Chunk-Min-Length); each full chunk is sent as a PATCH with
+/// Content-Range, retried from memory as any request is. commit() sends the
+/// rest and completes the upload (PUT ?digest=). Destroying an uncommitted
+/// upload cancels the session (DELETE, best effort). Used from one thread;
+/// the Client must outlive it. Errors are those of Client::push.
+class BlobUpload final : public ByteSink {
+ public:
+  /// The chunk size when Options::chunk_size is 0: the memory an upload holds.
+  static constexpr std::uint64_t kDefaultChunk = 8u << 20;
+
+  ~BlobUpload() override;
+  BlobUpload(const BlobUpload&) = delete;
+  BlobUpload& operator=(const BlobUpload&) = delete;
+  using ByteSink::write;
+  void write(std::span<const std::byte> data) override;
+  /// Sends what is left and completes the upload as blob `digest`. Throws
+  /// RegistryError when the registry refuses it or names another digest.
+  void commit(const std::string& digest);
+  /// Bytes written so far.
+  std::uint64_t size() const noexcept;
+
+  struct State;
+
+ private:
+  friend class Client;
+  explicit BlobUpload(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 /// A registry client. Thread-safe; keeps authentication state (tokens) per
 /// registry for its lifetime.
 class Client {
@@ -425,6 +464,11 @@ class Client {
 
   /// True when the repository holds a blob.
   bool blob_exists(const Reference& repo, const std::string& digest);
+
+  /// Starts uploading a blob of unknown digest to the repository of `repo`
+  /// (see BlobUpload); the session is opened here, so an unreachable or
+  /// refusing registry fails before anything is written.
+  std::unique_ptr<BlobUpload> begin_upload(const Reference& repo);
 
   /// Pulls `ref` into `sink`.
   PullResult pull(const Reference& ref, BlobSink& sink, const PullOptions& options = {});

@@ -26,42 +26,19 @@
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
 #include "rustimg/platform.hpp"
-#include "rustimg/process.hpp"
 
 namespace rustimg {
 
-namespace cargo {
-struct Metadata;
-}
-
-enum class Compression { Gzip, Zstd, None };
-const char* to_string(Compression c) noexcept;  // "gzip", "zstd", "none"
-
-/// Compression levels: gzip (zlib) 1..9, zstd 1..19; the defaults are zlib's
-/// 6 and zstd's 3.
-inline constexpr int kGzipMaxLevel = 9;
-inline constexpr int kZstdMaxLevel = 19;
-inline constexpr int kGzipDefaultLevel = 6;
-inline constexpr int kZstdDefaultLevel = 3;
-
-/// Files copied from the crate into the image.
-struct Asset {
-  std::string source;                  ///< glob relative to the crate directory
-  std::string dest;                    ///< absolute path in the image; ends in '/' for a directory
-  std::optional<std::uint32_t> mode;   ///< permission bits; default: kept from the source
-  std::uint32_t uid = 0;               ///< owner, from "owner": "uid[:gid]"
-  std::uint32_t gid = 0;
-};
-
-/// Docker's Healthcheck config field.
-struct Healthcheck {
-  std::vector<std::string> test;       ///< ["CMD", "/app", "--health"] or ["NONE"]
-  std::int64_t interval_ns = 0;        ///< 0: runtime default
-  std::int64_t timeout_ns = 0;
-  std::int64_t start_period_ns = 0;
-  int retries = 0;
-};
+// The layer vocabulary the spec reads into (defined with the OCI types).
+using oci::Asset;
+using oci::Compression;
+using oci::kGzipDefaultLevel;
+using oci::kGzipMaxLevel;
+using oci::kZstdDefaultLevel;
+using oci::kZstdMaxLevel;
+using oci::to_string;
 
 /// Per-target cargo settings (spec key "target": {"<triple>": {...}}).
 struct TargetSettings {
@@ -100,7 +77,7 @@ struct Spec {
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
   std::string stop_signal;
-  std::optional<Healthcheck> healthcheck;
+  std::optional<oci::HealthConfig> healthcheck;
   std::vector<std::string> tags;
   Compression compression = Compression::Gzip;
   /// gzip 1..9, zstd 1..19; 0: the compression's default (gzip 6, zstd 3).
@@ -115,9 +92,9 @@ struct Spec {
   bool tzdata = false;                 ///< add /usr/share/zoneinfo
 
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
-  /// as opposed to defaults; filled by resolve_spec() and load_spec(). On an
-  /// image base, the base's config is kept for every field whose key is not
-  /// here (see pipeline.hpp); a Spec built by hand lists the keys it means.
+  /// as opposed to defaults; filled by resolve_spec(). On an image base,
+  /// the base's config is kept for every field whose key is not here (see
+  /// pipeline.hpp and plan.hpp); a Spec built by hand lists the keys it means.
   /// Not part of to_json().
   std::set<std::string, std::less<>> given;
 
@@ -137,9 +114,15 @@ struct SpecLayer {
 /// sources, "ca-certificates") are relative to the crate directory
 /// `crate_dir` and must stay inside it: absolute paths and paths that climb
 /// out with ".." are refused here, symlinks that resolve outside it when the
-/// image is built. Throws SpecError listing every problem.
-Spec resolve_spec(const std::vector<SpecLayer>& layers, const std::filesystem::path& crate_dir);
+/// image is built. Throws SpecError listing every problem: `diagnostics`
+/// (found while choosing the layers, e.g. a missing package) first, then
+/// those of the layers.
+Spec resolve_spec(const std::vector<SpecLayer>& layers, const std::filesystem::path& crate_dir,
+                  std::vector<SpecDiagnostic> diagnostics = {});
 
+/// Where a spec comes from. The spec module reads the file and the
+/// overrides (read_spec_sources); the Cargo.toml metadata is read by the
+/// pipeline (pipeline::load_spec in plan.hpp), which runs cargo.
 struct SpecLoadOptions {
   /// The crate directory; empty means "no crate" (a prebuilt binary).
   std::filesystem::path crate_dir;
@@ -154,13 +137,23 @@ struct SpecLoadOptions {
   std::string cargo = "cargo";
 };
 
-/// Reads every source named by `options` and resolves the spec. With a crate,
-/// fills package and bin from cargo when the spec leaves them out, and hands
-/// cargo's metadata to `metadata_out` (when given) so callers need not run
-/// `cargo metadata` again. Throws
-/// SpecError for invalid specs, rustimg::Error for unreadable files or a
-/// failing cargo.
-Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner(),
-               cargo::Metadata* metadata_out = nullptr);
+/// The layers above Cargo.toml, lowest first: the spec file (when there is
+/// one) and the overrides (when not null). Throws rustimg::Error (NotFound)
+/// when an explicit spec file does not exist, Io when it cannot be read,
+/// SpecError naming line and column when it is not JSON.
+std::vector<SpecLayer> read_spec_sources(const SpecLoadOptions& options);
+
+/// A string value some layer gives, and the name of that layer.
+struct SpecValue {
+  std::string value;
+  std::string source;
+};
+
+/// The value of top-level string `key` in the highest layer that gives one.
+std::optional<SpecValue> highest_string(const std::vector<SpecLayer>& layers, std::string_view key);
+
+/// `metadata.rustimg` of a Cargo.toml [package.metadata] or
+/// [workspace.metadata] table as a layer named `name`; nullopt when absent.
+std::optional<SpecLayer> metadata_layer(const nlohmann::json& metadata, std::string name);
 
 }  // namespace rustimg

@@ -17,9 +17,11 @@
 
 #include "rustimg/oci.hpp"
 
-namespace rustimg::store {
-
+namespace rustimg::util {
 class AtomicFile;
+}  // namespace rustimg::util
+
+namespace rustimg::store {
 
 /// Blobs under `root`/blobs/sha256/<hex>, as in an OCI image layout.
 class BlobStore {
@@ -73,12 +75,12 @@ class BlobStore {
 
   /// A blob being written: a ByteSink into a temporary file. commit() moves
   /// it into place under `digest`; destroying it uncommitted removes it.
-  class Writer final : public oci::ByteSink {
+  class Writer final : public ByteSink {
    public:
     ~Writer() override;
     Writer(const Writer&) = delete;
     Writer& operator=(const Writer&) = delete;
-    using oci::ByteSink::write;
+    using ByteSink::write;
     void write(std::span<const std::byte> data) override;
     /// Flushes, syncs and renames the file to the blob path of `digest`.
     void commit(std::string_view digest);
@@ -87,7 +89,7 @@ class BlobStore {
     friend class BlobStore;
     explicit Writer(const BlobStore& store);
     const BlobStore& store_;
-    std::unique_ptr<AtomicFile> file_;
+    std::unique_ptr<util::AtomicFile> file_;
   };
   std::unique_ptr<Writer> begin_blob() const;
 
@@ -110,24 +112,30 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-/// Where `rustimg build` puts an image.
+/// Where `rustimg build` puts an image: a file or directory, or a registry
+/// (Kind::Registry, written by a push, never through the sinks below).
 struct ImageLocation {
-  enum class Kind { OciLayout, OciArchive, DockerArchive };
+  enum class Kind { OciLayout, OciArchive, DockerArchive, Registry };
   Kind kind = Kind::OciLayout;
-  std::filesystem::path path;
+  std::filesystem::path path;  ///< empty for Registry
   std::string tag;   ///< OCI: ref.name (default "latest"); docker-archive: "name:tag" (may be empty)
+  std::string reference;  ///< Registry: the image reference as given ("host/repo:tag")
 
   std::string to_string() const;
 };
 
-/// Parses "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]".
-/// Throws rustimg::Error (InvalidArgument) naming the input and the forms.
+/// Parses "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]",
+/// "docker://HOST/REPO:TAG" or "docker://HOST/REPO@DIGEST" (skopeo's names;
+/// the reference is checked with parse_reference(), and must name its
+/// registry and its tag or digest: none is implied). Throws rustimg::Error (InvalidArgument) naming
+/// the input and the forms.
 ImageLocation parse_image_location(std::string_view text);
 
 /// Throws rustimg::Error (InvalidArgument) when `dest` cannot receive an
 /// image: an oci: path that is a file or a non-empty directory that is not
 /// an OCI layout; an archive path that is a directory. Sinks check this
-/// too; call it early to fail before any work is done.
+/// too; call it early to fail before any work is done. A registry is not
+/// checked (nothing on disk).
 void check_output_location(const ImageLocation& dest);
 
 /// Adds the image or index `top` (whose blobs are in `blobs`) to the OCI
@@ -153,7 +161,8 @@ void write_oci_archive(const std::filesystem::path& file, const BlobStore& blobs
 void write_docker_archive(const std::filesystem::path& file, const BlobStore& blobs, const oci::Descriptor& manifest,
                           const std::string& repo_tag);
 
-/// Writes `top` to `dest` with the sink its kind names.
+/// Writes `top` to `dest` with the sink its kind names. Throws
+/// InvalidArgument for a registry (that is a push: registry::Client::push).
 void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top);
 
 /// The digests of every blob `top` references, `top` included, each once,
@@ -171,7 +180,8 @@ std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci:
 class StoredImage {
  public:
   /// Throws rustimg::Error: NotFound when the file, directory or tag does not
-  /// exist, InvalidArgument when it is not an image of that kind.
+  /// exist, InvalidArgument when it is not an image of that kind, or is a
+  /// registry (pull the image instead: transfer::pull).
   explicit StoredImage(const ImageLocation& source);
   ~StoredImage();
   StoredImage(const StoredImage&) = delete;

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "rustimg/platform.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
@@ -45,6 +47,11 @@ struct PushedImage {
   std::string reference;  ///< "host/repo:tag@sha256:..." (what `rustimg push` prints last)
   registry::PushResult result;
 };
+
+/// {"reference", "digest", "blobs_uploaded", "blobs_mounted",
+/// "blobs_existing", "bytes_uploaded"}: what the bindings hand back for one
+/// pushed reference.
+nlohmann::json to_json(const PushedImage& pushed);
 
 /// Pushes the image or index stored at `source` (oci:, oci-archive: or
 /// docker-archive:) to every reference in `targets`, in order. When the image

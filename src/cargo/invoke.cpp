@@ -64,21 +64,20 @@ fs::path rustup_home(const BuildEnvironment& env) {
 
 /// The flags rustimg adds for `triple`: static linking, reproducible paths,
 /// then the spec's own per-target flags.
-std::vector<std::string> rustimg_rustflags(const Spec& spec, const Metadata& metadata, const std::string& triple,
+std::vector<std::string> rustimg_rustflags(const BuildTarget& target, const BuildPaths& paths,
                                            const BuildEnvironment& env) {
   std::vector<std::string> flags = {"-C", "target-feature=+crt-static"};
-  if (const auto t = find_rust_target(triple); t && t->libc == Libc::Musl)
+  if (const auto t = find_rust_target(target.triple); t && t->libc == Libc::Musl)
     flags.insert(flags.end(), {"-C", "link-self-contained=yes"});
   // Absolute paths are the main source of differences between checkouts:
   // map the workspace, cargo's registry sources and the toolchain to fixed names.
   auto remap = [&flags](const fs::path& from, const char* to) {
     if (!from.empty()) flags.push_back("--remap-path-prefix=" + from.lexically_normal().string() + "=" + to);
   };
-  remap(metadata.workspace_root, "/src");
+  remap(paths.workspace_root, "/src");
   remap(cargo_home(env), "/cargo");
   remap(rustup_home(env), "/rustup");
-  if (auto it = spec.target.find(triple); it != spec.target.end())
-    flags.insert(flags.end(), it->second.rustflags.begin(), it->second.rustflags.end());
+  flags.insert(flags.end(), target.rustflags.begin(), target.rustflags.end());
   return flags;
 }
 
@@ -126,12 +125,12 @@ void add_rustflags(ProcessRequest& req, const std::string& triple, const std::ve
   req.argv.insert(req.argv.end(), {"--config", key + "=" + toml_array(flags)});
 }
 
-void add_profile(ProcessRequest& req, const Spec& spec) {
-  req.argv.insert(req.argv.end(), {"--profile", spec.profile});
-  if (spec.profile != "rustimg") return;  // the user's own profile, used as it is
+void add_profile(ProcessRequest& req, const BuildSettings& settings) {
+  req.argv.insert(req.argv.end(), {"--profile", settings.profile});
+  if (settings.profile != "rustimg") return;  // the user's own profile, used as it is
   auto config = [&req](const std::string& kv) { req.argv.insert(req.argv.end(), {"--config", "profile.rustimg." + kv}); };
   config("inherits=\"release\"");
-  if (spec.size_optimize) {
+  if (settings.size_optimize) {
     config("opt-level=\"z\"");
     config("lto=true");
     config("codegen-units=1");
@@ -247,28 +246,37 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir) {
   return env;
 }
 
-ProcessRequest build_command(const Spec& spec, const Metadata& metadata, const BuildTarget& target,
-                             const fs::path& crate_dir, const BuildEnvironment& env) {
-  if (target.package == nullptr) throw Error(ErrorCode::InvalidArgument, "build_command: no package");
-  ProcessRequest req;
-  req.cwd = crate_dir.string();  // cargo finds the user's .cargo/config.toml from here
-  req.argv = {env.cargo, "build", "--message-format=json-render-diagnostics",
-              "--manifest-path", target.package->manifest_path.string(),
-              "--target", target.triple,
-              "-p", target.package->name, "--bin", target.bin};
-  add_profile(req, spec);
-  if (spec.locked && spec.offline) req.argv.push_back("--frozen");
-  else if (spec.locked) req.argv.push_back("--locked");
-  else if (spec.offline) req.argv.push_back("--offline");
-  if (spec.all_features) req.argv.push_back("--all-features");
-  if (!spec.default_features) req.argv.push_back("--no-default-features");
-  if (!spec.features.empty()) req.argv.insert(req.argv.end(), {"--features", join(spec.features, ",")});
-  add_rustflags(req, target.triple, rustimg_rustflags(spec, metadata, target.triple, env), env);
+BuildTarget build_target(const Package& package, std::string bin, const Platform& platform, std::string triple) {
+  BuildTarget t;
+  t.platform = platform;
+  t.triple = std::move(triple);
+  t.package = package.name;
+  t.package_id = package.id;
+  t.manifest_path = package.manifest_path;
+  t.bin = std::move(bin);
+  return t;
+}
 
-  if (auto it = spec.target.find(target.triple); it != spec.target.end()) {
-    for (const auto& [k, v] : it->second.env) req.env[k] = v;
-    if (!it->second.linker.empty()) req.env["CARGO_TARGET_" + env_triple(target.triple) + "_LINKER"] = it->second.linker;
-  }
+ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& target, const BuildPaths& paths,
+                             const BuildEnvironment& env) {
+  if (target.package.empty()) throw Error(ErrorCode::InvalidArgument, "build_command: no package");
+  ProcessRequest req;
+  req.cwd = paths.crate_dir.string();  // cargo finds the user's .cargo/config.toml from here
+  req.argv = {env.cargo, "build", "--message-format=json-render-diagnostics",
+              "--manifest-path", target.manifest_path.string(),
+              "--target", target.triple,
+              "-p", target.package, "--bin", target.bin};
+  add_profile(req, settings);
+  if (settings.locked && settings.offline) req.argv.push_back("--frozen");
+  else if (settings.locked) req.argv.push_back("--locked");
+  else if (settings.offline) req.argv.push_back("--offline");
+  if (settings.all_features) req.argv.push_back("--all-features");
+  if (!settings.default_features) req.argv.push_back("--no-default-features");
+  if (!settings.features.empty()) req.argv.insert(req.argv.end(), {"--features", join(settings.features, ",")});
+  add_rustflags(req, target.triple, rustimg_rustflags(target, paths, env), env);
+
+  for (const auto& [k, v] : target.env) req.env[k] = v;
+  if (!target.linker.empty()) req.env["CARGO_TARGET_" + env_triple(target.triple) + "_LINKER"] = target.linker;
   // Build scripts and C code read it; rustc itself does not.
   if (auto sde = var(env, "SOURCE_DATE_EPOCH"); !sde.empty()) req.env["SOURCE_DATE_EPOCH"] = sde;
   // Rendered diagnostics without colour codes, whatever the terminal.
@@ -276,14 +284,14 @@ ProcessRequest build_command(const Spec& spec, const Metadata& metadata, const B
   return req;
 }
 
-std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const fs::path& crate_dir,
-                          const BuildEnvironment& env, ProcessRunner& runner, const BuildCallbacks& callbacks) {
-  const Package& pkg = metadata.select_package(crate_dir, spec.package);
-  const std::string bin = select_bin(pkg, spec.bin);
+std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,
+                          const BuildPaths& paths, const BuildEnvironment& env, ProcessRunner& runner,
+                          const BuildCallbacks& callbacks) {
   std::vector<Binary> out;
-  for (std::size_t i = 0; i < spec.targets.size(); ++i) {
-    const std::string& triple = spec.targets[i];
-    ProcessRequest req = build_command(spec, metadata, BuildTarget{&pkg, bin, triple}, crate_dir, env);
+  for (const BuildTarget& target : targets) {
+    const std::string& triple = target.triple;
+    const std::string& bin = target.bin;
+    ProcessRequest req = build_command(settings, target, paths, env);
     std::optional<fs::path> executable;
     std::optional<bool> finished;
     req.on_stdout_line = [&](std::string_view line) {
@@ -293,7 +301,7 @@ std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const fs::
       const std::string reason = msg.value("reason", "");
       if (reason == "build-finished") {
         finished = msg.value("success", false);
-      } else if (reason == "compiler-artifact" && msg.value("package_id", "") == pkg.id) {
+      } else if (reason == "compiler-artifact" && msg.value("package_id", "") == target.package_id) {
         const json& t = msg.value("target", json::object());
         const json kinds = t.value("kind", json::array());
         const bool is_bin = std::find(kinds.begin(), kinds.end(), "bin") != kinds.end();
@@ -301,16 +309,21 @@ std::vector<Binary> build(const Spec& spec, const Metadata& metadata, const fs::
           executable = msg["executable"].get<std::string>();
       }
     };
-    req.on_stderr_line = callbacks.log;
+    // A throw from a line callback kills cargo's process group.
+    if (callbacks.progress)
+      req.on_stderr_line = [&](std::string_view line) {
+        report_progress(callbacks.progress, ProgressEvent{"cargo", std::string(line)});
+      };
     req.cancelled = callbacks.cancelled;
-    if (callbacks.log) callbacks.log("building " + pkg.name + " (bin " + bin + ") for " + triple);
+    report_progress(callbacks.progress,
+                    ProgressEvent{"cargo", "building " + target.package + " (bin " + bin + ") for " + triple});
     const ProcessResult result = runner.run(req);
     if (result.exit_code != 0 || finished != true) fail(triple, result);
     if (!executable)
       throw CargoError("cargo built " + triple + " but reported no executable for bin \"" + bin + "\" of package " +
-                           pkg.name,
+                           target.package,
                        result.exit_code, "", tail_lines(result.err, kStderrTailLines));
-    out.push_back(Binary{spec.platforms.at(i), triple, *executable});
+    out.push_back(Binary{target.platform, triple, *executable});
   }
   return out;
 }

@@ -39,6 +39,9 @@ constexpr const char* kBuildUsage =
     "                                   other images in DIR are kept)\n"
     "  oci-archive:FILE[:TAG]           tar of an OCI image layout\n"
     "  docker-archive:FILE[:NAME:TAG]   'docker save' tarball for docker/podman load\n"
+    "  docker://HOST/REPO:TAG           a registry: each layer is uploaded while it is\n"
+    "                                   written (nothing staged on disk); the last line\n"
+    "                                   on stdout is then HOST/REPO:TAG@sha256:...\n"
     "\n"
     "options:\n"
     "  --binary PATH        a prebuilt binary (repeat, with --platform, for several platforms)\n"
@@ -68,9 +71,10 @@ constexpr const char* kBuildUsage =
     "                       $RUSTIMG_CACHE_DIR, else $XDG_CACHE_HOME/rustimg, else\n"
     "                       ~/.cache/rustimg)\n"
     "  --no-base-cache      download image bases without a cache\n"
-    "  --push REF           push the image to REF after building (repeatable; the last\n"
-    "                       lines on stdout are then REF@sha256:...); with no --output the\n"
-    "                       image is staged in a temporary directory\n"
+    "  --push REF           push the image to REF (repeatable; the last lines on stdout\n"
+    "                       are then REF@sha256:...); one --push and no --output is\n"
+    "                       --output docker://REF; otherwise the image is written to\n"
+    "                       --output (or staged in a temporary directory) and pushed\n"
     "  -h, --help           print this help\n"
     "\n"
     "Timestamps come from SOURCE_DATE_EPOCH (default 0, 1970-01-01). The last\n"
@@ -206,7 +210,7 @@ Options parse(std::span<const std::string> args) {
   return o;
 }
 
-void progress_line(const pipeline::ProgressEvent& e) {
+void progress_line(const ProgressEvent& e) {
   std::fprintf(stderr, "rustimg build: [%s] %s\n", e.stage.c_str(), e.message.c_str());
 }
 
@@ -230,63 +234,49 @@ int build_main(std::span<const std::string> args) {
   try {
     // --username is for the push target; without --push, for the base's
     // registry, which only the spec names (base_credentials).
+    const std::optional<store::ImageLocation> output =
+        o.output ? std::optional(store::parse_image_location(*o.output)) : std::nullopt;
+    std::vector<std::string> targets = o.push;  // the registries written to
+    if (output && output->kind == store::ImageLocation::Kind::Registry) targets.push_back(output->reference);
     const registry::Options registry_options = o.registry.finish([&] {
-      return o.push.empty() ? std::string() : transfer::push_registry(o.push, "--credentials-for HOST");
+      return targets.empty() ? std::string() : transfer::push_registry(targets, "--credentials-for HOST");
     });
-    // With only --push, the image is staged in a temporary OCI layout.
-    std::optional<store::TempDir> staging;
-    if (!o.output) {
-      staging.emplace(fs::temp_directory_path());
-      o.output = "oci:" + (staging->path() / "image").string();
-    }
-    pipeline::BuildOptions b;
-    b.registry = registry_options;  // for a base image named by reference
+    pipeline::BuildAndPushOptions req;
+    pipeline::BuildOptions& b = req.image;
+    b.registry = registry_options;  // for a base image named by reference, and the --push targets
     b.base_credentials = o.registry.unbound_credentials();
-    b.output = store::parse_image_location(*o.output);
-    b.created = pipeline::source_date_epoch();
+    if (output) b.output = *output;  // else --push's registry, or staged for several
     b.format = o.format;
     b.allow_dynamic = o.allow_dynamic;
     if (o.base_cache) b.base_cache = *o.base_cache;
     install_interrupt_handlers();
-    b.progress = [](const pipeline::ProgressEvent& e) {
+    b.progress = [](const ProgressEvent& e) {
       progress_line(e);
-      return !interrupted();
+      return interrupted();
     };
+    req.cancelled = [] { return interrupted(); };
 
     // The spec: crate metadata (with a crate), the spec file, then flags.
-    SpecLoadOptions load;
+    SpecLoadOptions& load = req.spec;
     load.crate_dir = o.crate_dir;
     load.use_cargo_metadata = !o.crate_dir.empty();
     load.spec_file = o.spec_file;
     if (load.crate_dir.empty() && !o.spec_file.empty()) load.crate_dir = fs::absolute(o.spec_file).parent_path();
     load.overrides = o.overrides.empty() ? json(nullptr) : o.overrides;
 
-    pipeline::BuildResult r;
-    if (o.binaries.empty()) {
-      pipeline::CrateBuildOptions c;
-      c.spec = load;
-      c.image = std::move(b);
-      c.cancelled = [] { return interrupted(); };
-      r = pipeline::build_crate(std::move(c));
-    } else {
-      pipeline::BinaryBuildOptions bb;
-      bb.spec = load;
-      bb.image = std::move(b);
-      for (std::size_t i = 0; i < o.binaries.size(); ++i) {
-        pipeline::PlatformBinary pb;
-        pb.binary = o.binaries[i];
-        if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
-        bb.binaries.push_back(std::move(pb));
-      }
-      r = pipeline::build_binaries(std::move(bb));
+    for (std::size_t i = 0; i < o.binaries.size(); ++i) {
+      pipeline::PlatformBinary pb;
+      pb.binary = o.binaries[i];
+      if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
+      req.binaries.push_back(std::move(pb));
     }
-    if (!staging) std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
-    std::printf("%s\n", r.descriptor.digest.c_str());
-    if (!o.push.empty()) {
+    req.push = o.push;
+    req.on_built = [&o](const pipeline::BuildResult& r) {
+      if (o.output) std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
+      std::printf("%s\n", r.descriptor.digest.c_str());
       std::fflush(stdout);
-      for (const auto& pushed : transfer::push(store::parse_image_location(*o.output), o.push, registry_options))
-        report_pushed("build", pushed);
-    }
+    };
+    for (const auto& pushed : pipeline::build_and_push(std::move(req)).pushed) report_pushed("build", pushed);
     return kExitOk;
   } catch (const Error& e) {
     std::fprintf(stderr, "rustimg build: %s\n", e.what());

@@ -7,6 +7,7 @@
 #include "cli.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/spec.hpp"
 
 namespace rustimg::cli {
@@ -112,7 +113,7 @@ int run(const Options& o) {
   load.crate_dir = o.crate_dir;
   load.spec_file = o.spec_file;
   load.overrides = o.overrides;
-  const Spec spec = load_spec(load);
+  const Spec spec = pipeline::load_spec(load);
   std::cout << spec.to_json().dump(2) << '\n';
   return kExitOk;
 }

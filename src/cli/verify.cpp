@@ -66,20 +66,10 @@ void bad_usage(const std::string& message) {
   std::fprintf(stderr, "rustimg verify: %s\nRun 'rustimg verify --help' for usage.\n", message.c_str());
 }
 
-/// elf::to_json plus the CLI's own keys: path, and with --platform the
-/// match result, a mismatch counting as a problem.
-nlohmann::json report_json(const std::string& path, const elf::Report& rep, const Options& opts,
-                           const std::vector<std::string>& mismatch) {
+/// elf::to_json plus the CLI's own key: path.
+nlohmann::json report_json(const std::string& path, const elf::Report& rep) {
   nlohmann::json j = elf::to_json(rep);
   j["path"] = path;
-  if (opts.platform) {
-    j["platform_match"] = mismatch.empty();
-    for (const auto& m : mismatch) {
-      j["problems"].push_back(m);
-      j["problem_kinds"].push_back(elf::to_string(elf::ProblemKind::PlatformMismatch));
-    }
-    if (!mismatch.empty()) j["fit_for_scratch"] = false;
-  }
   return j;
 }
 
@@ -93,8 +83,7 @@ std::string list_or_none(const std::vector<std::string>& items, const char* sep 
   return out;
 }
 
-void print_human(const std::string& path, const elf::Report& rep, const Options& opts,
-                 const std::vector<std::string>& mismatch) {
+void print_human(const std::string& path, const elf::Report& rep) {
   auto line = [](const char* key, const std::string& value) {
     std::printf("  %-13s %s\n", key, printable(value).c_str());
   };
@@ -112,12 +101,10 @@ void print_human(const std::string& path, const elf::Report& rep, const Options&
   line("stripped:", std::string(rep.stripped ? "yes" : "no") + (rep.debug_info ? " (has debug info)" : ""));
   line("build-id:", rep.build_id.value_or("none"));
   line("NSS risk:", rep.nss_risk ? "yes (" + list_or_none(rep.nss_evidence) + ")" : "no");
-  if (opts.platform)
-    line("wanted:", opts.platform->to_string() + (mismatch.empty() ? " (matches)" : " (MISMATCH)"));
-  const bool fit = rep.problems.empty() && mismatch.empty();
-  line("verdict:", fit ? "fit for scratch" : "NOT fit for scratch");
+  if (rep.wanted_platform)
+    line("wanted:", rep.wanted_platform->to_string() + (rep.platform_match() ? " (matches)" : " (MISMATCH)"));
+  line("verdict:", rep.fit_for_scratch() ? "fit for scratch" : "NOT fit for scratch");
   for (const auto& p : rep.problems) std::printf("    problem: %s\n", printable(p.message).c_str());
-  for (const auto& p : mismatch) std::printf("    problem: %s\n", printable(p).c_str());
   for (const auto& w : rep.warnings) std::printf("    warning: %s\n", printable(w).c_str());
 }
 
@@ -169,7 +156,7 @@ int verify_main(std::span<const std::string> args) {
   for (const std::string& path : opts.binaries) {
     elf::Report rep;
     try {
-      rep = elf::inspect_file(path);
+      rep = elf::verify_file(path, opts.platform);
     } catch (const Error& e) {
       // The message already names the path.
       std::fprintf(stderr, "rustimg verify: %s\n", printable(e.what()).c_str());
@@ -180,17 +167,15 @@ int verify_main(std::span<const std::string> args) {
       exit_code = kExitBadInput;
       continue;
     }
-    const std::vector<std::string> mismatch =
-        opts.platform ? elf::platform_mismatch(rep, *opts.platform) : std::vector<std::string>{};
     if (opts.json) {
-      emit_json(report_json(path, rep, opts, mismatch));
+      emit_json(report_json(path, rep));
     } else {
       if (!first) std::printf("\n");
-      print_human(path, rep, opts, mismatch);
+      print_human(path, rep);
       std::fflush(stdout);
     }
     first = false;
-    if ((!rep.fit_for_scratch() || !mismatch.empty()) && exit_code == kExitOk) exit_code = kExitFailed;
+    if (!rep.fit_for_scratch() && exit_code == kExitOk) exit_code = kExitFailed;
   }
   return exit_code;
 }

@@ -10,7 +10,7 @@ nlohmann::json to_json(const Report& r) {
   };
   nlohmann::json kinds = nlohmann::json::array();
   for (const auto& p : r.problems) kinds.push_back(to_string(p.kind));
-  return {
+  nlohmann::json j = {
       {"architecture", r.platform.architecture},
       {"variant", r.platform.variant},
       {"os", r.platform.os},
@@ -34,6 +34,8 @@ nlohmann::json to_json(const Report& r) {
       {"endianness", r.big_endian ? "big" : "little"},
       {"machine", r.machine_name},
   };
+  if (r.wanted_platform) j["platform_match"] = r.platform_match();
+  return j;
 }
 
 }  // namespace rustimg::elf

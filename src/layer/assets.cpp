@@ -98,7 +98,7 @@ std::set<std::string> outermost(const fs::path& root, const std::set<std::string
 
 class AssetCopier {
  public:
-  AssetCopier(FileTree& tree, const Asset& asset, const fs::path& crate_root)
+  AssetCopier(FileTree& tree, const oci::Asset& asset, const fs::path& crate_root)
       : tree_(tree), asset_(asset), root_(crate_root) {}
 
   /// Adds `rel` (a path relative to the crate) at image path `dest`.
@@ -151,17 +151,17 @@ class AssetCopier {
   }
 
   FileTree& tree_;
-  const Asset& asset_;
+  const oci::Asset& asset_;
   fs::path root_;
 };
 
 }  // namespace
 
-void add_assets(FileTree& tree, const std::vector<Asset>& assets, const fs::path& crate_dir) {
+void add_assets(FileTree& tree, const std::vector<oci::Asset>& assets, const fs::path& crate_dir) {
   if (assets.empty()) return;
   const fs::path root = crate_path::canonical_root(crate_dir);
 
-  for (const Asset& asset : assets) {
+  for (const oci::Asset& asset : assets) {
     const crate_path::Lexical source = crate_path::check(asset.source);
     if (!source.problem.empty())
       throw Error(ErrorCode::InvalidArgument, "asset source " + source.problem +

@@ -115,13 +115,13 @@ void put_le32(std::array<std::byte, 8>& buf, std::size_t at, std::uint32_t v) {
 
 class Gzip final : public Compressor {
  public:
-  Gzip(oci::ByteSink& out, unsigned workers, int level)
+  Gzip(ByteSink& out, unsigned workers, int level)
       : out_(out),
         workers_(std::clamp(workers, 1u, kMaxWorkers)),
         max_in_flight_(2 * workers_),
         level_(level),
         inline_(level) {
-    if (level < 1 || level > kGzipMaxLevel)
+    if (level < 1 || level > oci::kGzipMaxLevel)
       throw Error(ErrorCode::InvalidArgument, "gzip level " + std::to_string(level) + " is not between 1 and 9");
     cur_ = acquire();
   }
@@ -130,7 +130,7 @@ class Gzip final : public Compressor {
   Gzip(const Gzip&) = delete;
   Gzip& operator=(const Gzip&) = delete;
 
-  using oci::ByteSink::write;
+  using ByteSink::write;
   void write(std::span<const std::byte> data) override {
     if (finished_) throw Error(ErrorCode::Generic, "internal error: gzip written after finish()");
     while (!data.empty()) {
@@ -287,7 +287,7 @@ class Gzip final : public Compressor {
     }
   }
 
-  oci::ByteSink& out_;
+  ByteSink& out_;
   const unsigned workers_;
   const std::size_t max_in_flight_;
   const int level_;
@@ -311,10 +311,10 @@ class Gzip final : public Compressor {
 
 class Zstd final : public Compressor {
  public:
-  Zstd(oci::ByteSink& out, unsigned workers, int level) : out_(out) {
-    if (level < 1 || level > kZstdMaxLevel)
+  Zstd(ByteSink& out, unsigned workers, int level) : out_(out) {
+    if (level < 1 || level > oci::kZstdMaxLevel)
       throw Error(ErrorCode::InvalidArgument, "zstd level " + std::to_string(level) + " is not between 1 and " +
-                                                  std::to_string(kZstdMaxLevel));
+                                                  std::to_string(oci::kZstdMaxLevel));
     cctx_.reset(ZSTD_createCCtx());
     if (cctx_ == nullptr) throw Error(ErrorCode::Generic, "zstd: cannot create a compression context");
     set(ZSTD_c_compressionLevel, level, "the compression level");
@@ -326,7 +326,7 @@ class Zstd final : public Compressor {
     set(ZSTD_c_nbWorkers, n, "the worker count (is libzstd built without multi-threading?)");
   }
 
-  using oci::ByteSink::write;
+  using ByteSink::write;
   void write(std::span<const std::byte> data) override {
     ZSTD_inBuffer in{data.data(), data.size(), 0};
     while (in.pos < in.size) pump(in, ZSTD_e_continue);
@@ -355,7 +355,7 @@ class Zstd final : public Compressor {
   struct FreeCCtx {
     void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
   };
-  oci::ByteSink& out_;
+  ByteSink& out_;
   std::unique_ptr<ZSTD_CCtx, FreeCCtx> cctx_;
   std::array<std::byte, kOutChunk> buf_{};
 };
@@ -372,10 +372,10 @@ unsigned compression_workers(unsigned requested) noexcept {
   return std::clamp(n, 1u, kMaxWorkers);
 }
 
-std::unique_ptr<Compressor> make_gzip(oci::ByteSink& out, unsigned workers, int level) {
+std::unique_ptr<Compressor> make_gzip(ByteSink& out, unsigned workers, int level) {
   return std::make_unique<Gzip>(out, workers, level);
 }
-std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers, int level) {
+std::unique_ptr<Compressor> make_zstd(ByteSink& out, unsigned workers, int level) {
   return std::make_unique<Zstd>(out, workers, level);
 }
 

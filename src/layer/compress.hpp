@@ -5,13 +5,12 @@
 #include <memory>
 
 #include "rustimg/oci.hpp"
-#include "rustimg/spec.hpp"
 
 namespace rustimg::layer {
 
 /// Compresses what is written to it into `out`; finish() flushes the
 /// trailer and must be called exactly once after the last write.
-class Compressor : public oci::ByteSink {
+class Compressor : public ByteSink {
  public:
   virtual void finish() = 0;
 };
@@ -41,10 +40,10 @@ unsigned compression_workers(unsigned requested) noexcept;
 /// with the final block). Blocks are deflated on `workers` threads
 /// (1: inline, no thread); the bytes never depend on `workers`. At most
 /// 2 * workers + 2 blocks are in memory at once.
-std::unique_ptr<Compressor> make_gzip(oci::ByteSink& out, unsigned workers = 1, int level = kGzipDefaultLevel);
+std::unique_ptr<Compressor> make_gzip(ByteSink& out, unsigned workers = 1, int level = oci::kGzipDefaultLevel);
 /// zstd via libzstd: `level` 1..19, checksum, libzstd's multi-threaded mode with
 /// min(workers, kZstdMaxWorkers) workers (always >= 1: libzstd's output
 /// with 1..N workers is identical, and differs from its single-threaded mode).
-std::unique_ptr<Compressor> make_zstd(oci::ByteSink& out, unsigned workers = 1, int level = kZstdDefaultLevel);
+std::unique_ptr<Compressor> make_zstd(ByteSink& out, unsigned workers = 1, int level = oci::kZstdDefaultLevel);
 
 }  // namespace rustimg::layer

@@ -7,10 +7,10 @@ namespace rustimg::layer {
 namespace {
 
 /// Hashes what passes through on its way to `next`.
-class HashingSink final : public oci::ByteSink {
+class HashingSink final : public ByteSink {
  public:
-  explicit HashingSink(oci::ByteSink& next) : next_(next) {}
-  using oci::ByteSink::write;
+  explicit HashingSink(ByteSink& next) : next_(next) {}
+  using ByteSink::write;
   void write(std::span<const std::byte> data) override {
     hash.write(data);
     next_.write(data);
@@ -18,53 +18,53 @@ class HashingSink final : public oci::ByteSink {
   oci::Sha256 hash;
 
  private:
-  oci::ByteSink& next_;
+  ByteSink& next_;
 };
 
-/// Reports progress every kProgressInterval bytes and turns a "stop" answer
-/// into a Cancelled error (which libarchive's callback carries back out).
-class ProgressSink final : public oci::ByteSink {
+/// Reports progress every kProgressInterval bytes; a "stop" answer becomes
+/// a Cancelled error (which libarchive's callback carries back out).
+class ProgressSink final : public ByteSink {
  public:
-  ProgressSink(oci::ByteSink& next, const std::function<bool(std::uint64_t)>& cb) : next_(next), cb_(cb) {}
-  using oci::ByteSink::write;
+  ProgressSink(ByteSink& next, const ProgressCallback& cb) : next_(next), cb_(cb) {}
+  using ByteSink::write;
   void write(std::span<const std::byte> data) override {
     next_.write(data);
     written_ += data.size();
     if (cb_ && written_ >= next_report_) {
       next_report_ = (written_ / kProgressInterval + 1) * kProgressInterval;
-      if (!cb_(written_)) throw Error(ErrorCode::Cancelled, "layer writing cancelled");
+      report_progress(cb_, ProgressEvent{"layer", std::to_string(written_ >> 20) + " MiB so far", "", written_, 0});
     }
   }
 
  private:
-  oci::ByteSink& next_;
-  const std::function<bool(std::uint64_t)>& cb_;
+  ByteSink& next_;
+  const ProgressCallback& cb_;
   std::uint64_t written_ = 0;
   std::uint64_t next_report_ = kProgressInterval;
 };
 
 }  // namespace
 
-std::string_view compression_suffix(Compression c) noexcept {
+std::string_view compression_suffix(oci::Compression c) noexcept {
   switch (c) {
-    case Compression::Gzip: return "gzip";
-    case Compression::Zstd: return "zstd";
-    case Compression::None: return "";
+    case oci::Compression::Gzip: return "gzip";
+    case oci::Compression::Zstd: return "zstd";
+    case oci::Compression::None: return "";
   }
   return "";
 }
 
-Layer write_layer(const FileTree& tree, const LayerOptions& options, oci::ByteSink& out) {
+Layer write_layer(const FileTree& tree, const LayerOptions& options, ByteSink& out) {
   // tar -> [hash: diff_id] -> compressor -> [hash: digest] -> out
   HashingSink compressed(out);
   std::unique_ptr<Compressor> compressor;
   const unsigned workers = compression_workers(options.threads);
-  if (options.compression == Compression::Gzip)
-    compressor = make_gzip(compressed, workers, options.level == 0 ? kGzipDefaultLevel : options.level);
-  if (options.compression == Compression::Zstd)
-    compressor = make_zstd(compressed, workers, options.level == 0 ? kZstdDefaultLevel : options.level);
+  if (options.compression == oci::Compression::Gzip)
+    compressor = make_gzip(compressed, workers, options.level == 0 ? oci::kGzipDefaultLevel : options.level);
+  if (options.compression == oci::Compression::Zstd)
+    compressor = make_zstd(compressed, workers, options.level == 0 ? oci::kZstdDefaultLevel : options.level);
 
-  HashingSink tar(compressor ? static_cast<oci::ByteSink&>(*compressor) : compressed);
+  HashingSink tar(compressor ? static_cast<ByteSink&>(*compressor) : compressed);
   ProgressSink progress(tar, options.on_progress);
   write_tar(tree, options.mtime, progress);
   if (compressor) compressor->finish();

@@ -29,7 +29,7 @@ struct EntryFree {
 /// Carries the sink and the first exception thrown inside the callback, so
 /// it can be rethrown after libarchive unwinds.
 struct CallbackState {
-  oci::ByteSink* out;
+  ByteSink* out;
   std::exception_ptr error;
   bool abandoned = false;  ///< set on an error path: swallow the trailer libarchive writes on free
 };
@@ -64,7 +64,7 @@ std::string errno_text() { return std::strerror(errno); }
 
 class TarWriter {
  public:
-  TarWriter(oci::ByteSink& out, std::int64_t mtime) : state_{&out, nullptr, false}, mtime_(mtime) {
+  TarWriter(ByteSink& out, std::int64_t mtime) : state_{&out, nullptr, false}, mtime_(mtime) {
     a_.reset(archive_write_new());
     if (!a_) throw Error(ErrorCode::Generic, "libarchive: out of memory");
     // "pax_restricted" writes plain USTAR headers and adds a PAX extended
@@ -179,7 +179,7 @@ class TarWriter {
 
 }  // namespace
 
-void write_tar(const FileTree& tree, std::int64_t mtime, oci::ByteSink& out) {
+void write_tar(const FileTree& tree, std::int64_t mtime, ByteSink& out) {
   TarWriter w(out, mtime);
   for (const Entry& e : tree.entries()) w.add(e);
   w.finish();

@@ -16,6 +16,19 @@ json string_map(const std::map<std::string, std::string>& m) {
   return out;
 }
 
+json history_json(const HistoryEntry& h) {
+  json e = json::object();
+  if (!h.created.empty()) e["created"] = h.created;
+  if (!h.created_by.empty()) e["created_by"] = h.created_by;
+  if (!h.comment.empty()) e["comment"] = h.comment;
+  if (h.empty_layer) e["empty_layer"] = true;
+  return e;
+}
+
+/// The runtime keys of a config's "config" object that ImageConfig models.
+constexpr const char* kRuntimeKeys[] = {"User",         "Env",    "Entrypoint", "Cmd",        "WorkingDir",
+                                        "ExposedPorts", "Labels", "StopSignal", "Healthcheck"};
+
 [[noreturn]] void bad_descriptor(const std::string& why) {
   throw Error(ErrorCode::InvalidArgument, "invalid OCI descriptor: " + why);
 }
@@ -53,9 +66,15 @@ Descriptor Descriptor::from_json(const json& j) {
       if (v.is_string()) d.annotations[k] = v.get<std::string>();
   if (const auto p = j.find("platform"); p != j.end() && p->is_object()) {
     Platform plat;
-    plat.os = p->value("os", "");
-    plat.architecture = p->value("architecture", "");
-    plat.variant = p->value("variant", "");
+    auto field = [&](const char* key) -> std::string {
+      const auto it = p->find(key);
+      if (it == p->end() || it->is_null()) return {};
+      if (!it->is_string()) bad_descriptor(std::string("platform \"") + key + "\" is not a string");
+      return it->get<std::string>();
+    };
+    plat.os = field("os");
+    plat.architecture = field("architecture");
+    plat.variant = field("variant");
     d.platform = plat;
   }
   return d;
@@ -94,14 +113,7 @@ json ImageConfig::to_json() const {
   }
 
   json hist = json::array();
-  for (const auto& h : history) {
-    json e = json::object();
-    if (!h.created.empty()) e["created"] = h.created;
-    if (!h.created_by.empty()) e["created_by"] = h.created_by;
-    if (!h.comment.empty()) e["comment"] = h.comment;
-    if (h.empty_layer) e["empty_layer"] = true;
-    hist.push_back(std::move(e));
-  }
+  for (const auto& h : history) hist.push_back(history_json(h));
 
   json j = {{"architecture", platform.architecture},
             {"os", platform.os},
@@ -111,6 +123,29 @@ json ImageConfig::to_json() const {
   if (!created.empty()) j["created"] = created;
   if (!history.empty()) j["history"] = std::move(hist);
   return j;
+}
+
+json config_on_base(const json& base, const ImageConfig& config, bool replace_healthcheck) {
+  json doc = base.is_object() ? base : json::object();
+  doc["created"] = config.created;
+  doc["os"] = config.platform.os;
+  doc["architecture"] = config.platform.architecture;
+  if (const std::string v = config.platform.descriptor_variant(); !v.empty()) doc["variant"] = v;
+
+  json cfg = doc.contains("config") && doc["config"].is_object() ? doc["config"] : json::object();
+  const json ours = config.to_json()["config"];
+  for (const char* key : kRuntimeKeys) {
+    if (std::string_view(key) == "Healthcheck" && !replace_healthcheck) continue;
+    cfg.erase(key);
+    if (ours.contains(key)) cfg[key] = ours[key];
+  }
+  doc["config"] = std::move(cfg);
+
+  json history = doc.contains("history") && doc["history"].is_array() ? doc["history"] : json::array();
+  for (const auto& h : config.history) history.push_back(history_json(h));
+  doc["rootfs"] = {{"type", "layers"}, {"diff_ids", config.diff_ids}};
+  doc["history"] = std::move(history);
+  return doc;
 }
 
 json Manifest::to_json() const {

@@ -75,13 +75,14 @@ PulledBase pull_base(registry::Client& client, const Reference& ref, const Platf
     throw Error(ErrorCode::Unsupported, context + "expected one image manifest for the platform, got " +
                                             std::to_string(pulled.manifests.size()));
   const registry::RawManifest& manifest = pulled.manifests.front();
-  const nlohmann::json doc = try_parse_json(manifest.bytes).value_or(nullptr);
   std::string config_digest;
-  if (doc.is_object() && doc.contains("config") && doc["config"].is_object() && doc["config"].contains("digest") &&
-      doc["config"]["digest"].is_string())
-    config_digest = doc["config"]["digest"].get<std::string>();
-  if (config_digest.empty())
-    throw Error(ErrorCode::InvalidArgument, context + "manifest " + manifest.digest + " names no config blob");
+  try {
+    config_digest =
+        oci::parse_manifest(manifest.bytes, oci::ParseMode::Lenient, "manifest " + manifest.digest).config.digest;
+  } catch (const Error& e) {
+    throw Error(ErrorCode::InvalidArgument,
+                context + "manifest " + manifest.digest + " names no config blob (" + e.what() + ")");
+  }
 
   PulledBase out;
   out.image = image::parse_base_image(name, manifest.digest, manifest.bytes, blobs.read(config_digest));

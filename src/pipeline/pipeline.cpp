@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "base_image.hpp"
+#include "blob_target.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
@@ -17,12 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The build's progress callback, bound for report_progress().
 class Reporter {
  public:
   explicit Reporter(const ProgressCallback& cb) : cb_(cb) {}
   void operator()(const std::string& stage, const std::string& message) const {
-    if (cb_ && !cb_(ProgressEvent{stage, message}))
-      throw Error(ErrorCode::Cancelled, "build cancelled during " + stage);
+    report_progress(cb_, ProgressEvent{stage, message});
   }
 
  private:
@@ -36,9 +37,10 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
 }
 
 /// Checks one binary against the base and its platform; returns its report.
-elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const BuildOptions& o, const Reporter& report) {
-  elf::Report rep = elf::inspect_file(pb.binary);
-  const std::string path = pb.binary.string();
+elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec& spec, const BuildOptions& o,
+                          const Reporter& report) {
+  elf::Report rep = elf::inspect_file(pb.prebuilt);
+  const std::string path = pb.prebuilt.string();
   if (pb.platform.architecture.empty()) {
     if (rep.platform.architecture.empty())
       throw Error(ErrorCode::Verify, path + " is for " + rep.machine_name +
@@ -58,7 +60,7 @@ elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const Bu
   // Dynamic linking is what an image base provides for, and what
   // --allow-dynamic waives on the built-in bases; every other problem (not
   // an executable, not for Linux, no OCI architecture) is refused anywhere.
-  const bool builtin = layer::is_builtin_base(o.spec.base);
+  const bool builtin = layer::is_builtin_base(spec.base);
   const bool waive_dynamic = !builtin || o.allow_dynamic;
   std::vector<std::string> refused;
   bool dynamic = false;
@@ -71,7 +73,7 @@ elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const Bu
   }
   if (!refused.empty()) {
     std::string message = path + " cannot run " +
-                          (builtin ? "on the \"" + o.spec.base + "\" base" : std::string("in an image")) + ": " +
+                          (builtin ? "on the \"" + spec.base + "\" base" : std::string("in an image")) + ": " +
                           join(refused, "; ");
     if (dynamic && !waive_dynamic)
       message += refused.size() == 1 ? ". To build the image anyway, providing the loader and libraries yourself, "
@@ -85,16 +87,16 @@ elf::Report verify_binary(const PlatformBinary& pb, Platform& platform, const Bu
   return rep;
 }
 
-/// Writes a layer into the staging store; large layers report progress
-/// (and can be cancelled) as they go.
-layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, const BuildOptions& o,
-                       store::BlobStore& blobs, const Reporter& report) {
+/// Writes a layer to the target as it is made; large layers report
+/// progress (and can be cancelled) as they go.
+layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, const Spec& spec, const BuildOptions& o,
+                       BlobTarget& blobs, const Reporter& report) {
   auto writer = blobs.begin_blob();
-  layer::LayerOptions options{o.spec.compression, o.format, o.created, {}};
-  options.level = o.spec.compression_level;
-  options.on_progress = [&](std::uint64_t bytes) {
-    report("layer", what + ": " + std::to_string(bytes >> 20) + " MiB so far");
-    return true;
+  layer::LayerOptions options{spec.compression, o.format, *o.created, {}};
+  options.level = spec.compression_level;
+  options.on_progress = [&](const ProgressEvent& e) {
+    report("layer", what + ": " + e.message);
+    return false;
   };
   const layer::Layer l = layer::write_layer(tree, options, *writer);
   writer->commit(l.descriptor.digest);
@@ -111,28 +113,17 @@ std::string short_digest(const std::string& d) { return d.substr(0, 19); }
 registry::Options pull_options(const BuildOptions& o, const std::string& host, std::mutex& mu) {
   registry::Options options = o.registry;
   if (!o.base_credentials.empty()) options.credentials[host] = o.base_credentials;
-  registry::ProgressCallback theirs = o.registry.progress;
+  ProgressCallback theirs = o.registry.progress;
   const ProgressCallback& ours = o.progress;
-  options.progress = [theirs, &ours, &mu](const registry::Progress& p) {
-    if (theirs && theirs(p)) return true;
-    if (!ours || (p.phase != registry::Progress::Phase::Done && p.phase != registry::Progress::Phase::Skipped))
-      return false;
+  options.progress = [theirs, &ours, &mu](const ProgressEvent& e) {
+    if (theirs && theirs(e)) return true;
+    if (!ours || (e.stage != registry::stage::kDone && e.stage != registry::stage::kSkipped)) return false;
     const std::lock_guard<std::mutex> lock(mu);
-    const std::string what = p.phase == registry::Progress::Phase::Done ? "downloaded " : "have ";
-    return !ours(ProgressEvent{"pull", what + short_digest(p.digest) + " (" + std::to_string(p.bytes_total) +
-                                           " bytes)"});
+    const std::string what = e.stage == registry::stage::kDone ? "downloaded " : "have ";
+    return ours(ProgressEvent{"pull", what + short_digest(e.digest) + " (" + std::to_string(e.bytes_total) + " bytes)",
+                              e.digest, e.bytes_done, e.bytes_total});
   };
   return options;
-}
-
-/// Where to stage blobs: inside an existing layout directory, else beside
-/// the destination, so publishing is a rename or a hard link.
-fs::path staging_parent(const store::ImageLocation& dest) {
-  fs::path p = fs::absolute(dest.path).lexically_normal();
-  if (!p.has_filename()) p = p.parent_path();  // "out/dir/" -> "out/dir"
-  std::error_code ec;
-  if (dest.kind == store::ImageLocation::Kind::OciLayout && fs::is_directory(p, ec)) return p;
-  return p.parent_path();
 }
 
 }  // namespace
@@ -160,15 +151,27 @@ std::int64_t source_date_epoch() {
   return out;
 }
 
-BuildResult build_image(const BuildOptions& o) {
+BuildResult build_image(const BuildOptions& options) {
+  Plan plan = plan_spec(options.spec, options.crate_dir);
+  plan_prebuilt(plan, options.binaries);
+  return build_image(plan, options);
+}
+
+BuildResult build_image(const Plan& plan, const BuildOptions& options) {
+  // Every timestamp: the caller's, else SOURCE_DATE_EPOCH's (read once, first).
+  BuildOptions o = options;
+  if (!o.created) o.created = source_date_epoch();
+  const Spec& spec = plan.spec;
+  const std::vector<PlatformPlan>& binaries = plan.platforms;
   const Reporter report(o.progress);
-  if (o.binaries.empty()) throw Error(ErrorCode::InvalidArgument, "no binary to put in the image");
-  if (o.output.kind == store::ImageLocation::Kind::DockerArchive && o.binaries.size() > 1)
+  if (binaries.empty()) throw Error(ErrorCode::InvalidArgument, "no binary to put in the image");
+  if (o.output.kind == store::ImageLocation::Kind::DockerArchive && binaries.size() > 1)
     throw Error(ErrorCode::InvalidArgument,
-                "a docker-archive holds one platform, but " + std::to_string(o.binaries.size()) +
+                "a docker-archive holds one platform, but " + std::to_string(binaries.size()) +
                     " binaries were given; write an oci: or oci-archive: output for a multi-platform image");
 
-  if (o.format == oci::Format::Docker && o.output.kind != store::ImageLocation::Kind::DockerArchive)
+  if (o.format == oci::Format::Docker && (o.output.kind == store::ImageLocation::Kind::OciLayout ||
+                                          o.output.kind == store::ImageLocation::Kind::OciArchive))
     throw Error(ErrorCode::InvalidArgument,
                 "Docker media types in an OCI layout or OCI archive are ignored by skopeo and podman (they only "
                 "look up OCI manifests there); use the oci format for " + o.output.to_string() +
@@ -178,29 +181,25 @@ BuildResult build_image(const BuildOptions& o) {
 
   // 1. Verify every binary before writing anything.
   BuildResult result;
-  std::vector<Platform> platforms(o.binaries.size());
-  for (std::size_t i = 0; i < o.binaries.size(); ++i) {
-    result.reports.push_back(verify_binary(o.binaries[i], platforms[i], o, report));
+  std::vector<Platform> platforms(binaries.size());
+  for (std::size_t i = 0; i < binaries.size(); ++i) {
+    result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, report));
     for (std::size_t j = 0; j < i; ++j)
       if (platforms[j] == platforms[i])
         throw Error(ErrorCode::InvalidArgument, "two binaries are for " + platforms[i].to_string() +
                                                     ": give one binary per platform");
   }
 
-  // 2. Stage blobs beside the destination (same file system: publishing is
-  //    a rename or hard link), removed when done.
-  const fs::path parent = staging_parent(o.output);
-  std::error_code ec;
-  fs::create_directories(parent, ec);
-  if (ec) throw Error(ErrorCode::Io, "cannot create " + parent.string() + ": " + ec.message());
-  const store::TempDir staging(parent);
-  store::BlobStore blobs(staging.path());
+  // 2. Where blobs go: staged beside the destination (same file system:
+  //    publishing is a rename or hard link) and removed when done, or for a
+  //    registry, uploaded as they are written.
+  const std::unique_ptr<BlobTarget> blobs = make_blob_target(o);
 
   // 3. An image base: pulled for every platform into the staging store.
-  const bool image_base = !layer::is_builtin_base(o.spec.base);
+  const bool image_base = !layer::is_builtin_base(spec.base);
   std::vector<PulledBase> bases;
   if (image_base) {
-    const Reference ref = parse_reference(o.spec.base);
+    const Reference ref = parse_reference(spec.base);
     std::mutex progress_mu;
     registry::Client client(pull_options(o, ref.registry, progress_mu));
     std::optional<store::BlobStore> cache;
@@ -211,7 +210,7 @@ BuildResult build_image(const BuildOptions& o) {
         report("pull", std::string("warning: not caching base blobs: ") + e.what());
       }
     }
-    BaseBlobSink sink(blobs, cache ? &*cache : nullptr);
+    BaseBlobSink sink(blobs->base_store(), cache ? &*cache : nullptr);
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
       bases.push_back(pull_base(client, ref, platform, sink));
@@ -219,7 +218,7 @@ BuildResult build_image(const BuildOptions& o) {
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }
     for (const char* key : {"ca-certificates", "tzdata"})
-      if (o.spec.given.count(key) != 0)
+      if (spec.given.count(key) != 0)
         report("layer", std::string("warning: \"") + key + "\" applies to the built-in bases only; " +
                             ref.to_string() + " provides its own files");
   }
@@ -227,48 +226,49 @@ BuildResult build_image(const BuildOptions& o) {
   // 4. Layers shared by every platform: the built-in base, then the assets.
   std::vector<image::AppliedLayer> shared;
   const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(
-      o.spec.base, layer::BaseOptions{o.spec.ca_certificates, o.spec.ca_bundle, o.spec.tzdata, layer::kHostZoneinfo,
-                                      o.crate_dir});
+      spec.base, layer::BaseOptions{spec.ca_certificates, spec.ca_bundle, spec.tzdata, layer::kHostZoneinfo,
+                                    plan.crate_dir});
   if (!base.empty()) {
-    const layer::Layer l = put_layer(base, "base", o, blobs, report);
-    report("layer", "base \"" + o.spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
+    const layer::Layer l = put_layer(base, "base", spec, o, *blobs, report);
+    report("layer", "base \"" + spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)");
-    shared.push_back({l, "rustimg: base " + o.spec.base + " (passwd, group, nsswitch.conf, /tmp" +
-                             std::string(o.spec.ca_certificates ? ", CA certificates" : "") +
-                             (o.spec.tzdata ? ", tzdata" : "") + ")"});
+    shared.push_back({l.descriptor, l.diff_id,
+                      "rustimg: base " + spec.base + " (passwd, group, nsswitch.conf, /tmp" +
+                          std::string(spec.ca_certificates ? ", CA certificates" : "") +
+                          (spec.tzdata ? ", tzdata" : "") + ")"});
   }
-  if (!o.spec.assets.empty()) {
+  if (!spec.assets.empty()) {
     layer::FileTree assets;
-    layer::add_assets(assets, o.spec.assets, o.crate_dir);
-    const layer::Layer l = put_layer(assets, "assets", o, blobs, report);
+    layer::add_assets(assets, spec.assets, plan.crate_dir);
+    const layer::Layer l = put_layer(assets, "assets", spec, o, *blobs, report);
     report("layer", "assets: " + short_digest(l.descriptor.digest) + " (" + std::to_string(l.descriptor.size) +
                         " bytes)");
     std::vector<std::string> sources;
-    for (const auto& a : o.spec.assets) sources.push_back(a.source + " -> " + a.dest);
-    shared.push_back({l, "rustimg: assets " + join(sources, ", ")});
+    for (const auto& a : spec.assets) sources.push_back(a.source + " -> " + a.dest);
+    shared.push_back({l.descriptor, l.diff_id, "rustimg: assets " + join(sources, ", ")});
   }
 
   // 5. Per platform: the app layer, the config and the manifest. Every
   //    platform's binary goes to the same path (named after the spec's bin,
   //    else the first binary's file name).
-  const bool has_certificates = o.spec.base == "static" && o.spec.ca_certificates;
-  const image::ImageOptions image_options{o.format, o.created, has_certificates};
-  const std::string name = o.binaries.front().binary.filename().string();
+  const bool has_certificates = spec.base == "static" && spec.ca_certificates;
+  const image::ImageOptions image_options{o.format, *o.created, has_certificates};
+  const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<oci::Descriptor> manifests;
-  for (std::size_t i = 0; i < o.binaries.size(); ++i) {
-    const std::string dest = image::binary_path(image::entrypoint(o.spec, name));
+  for (std::size_t i = 0; i < binaries.size(); ++i) {
+    const std::string dest = image::binary_path(image::entrypoint(plan.config, name));
     layer::FileTree app;
-    app.add_file(dest, o.binaries[i].binary, 0755);
-    const layer::Layer l = put_layer(app, platforms[i].to_string() + " app", o, blobs, report);
+    app.add_file(dest, binaries[i].prebuilt, 0755);
+    const layer::Layer l = put_layer(app, platforms[i].to_string() + " app", spec, o, *blobs, report);
     report("layer", platforms[i].to_string() + " app " + dest + ": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)");
     std::vector<image::AppliedLayer> layers = shared;
-    layers.push_back({l, "rustimg: app " + dest});
+    layers.push_back({l.descriptor, l.diff_id, "rustimg: app " + dest});
     const image::PlatformImage img =
-        image_base ? image::assemble_on_base(bases[i].image, o.spec, platforms[i], name, layers, image_options)
-                   : image::assemble(o.spec, platforms[i], name, layers, image_options);
-    blobs.put(img.config);
-    blobs.put(img.manifest);
+        image_base ? image::assemble_on_base(bases[i].image, plan.config, platforms[i], name, layers, image_options)
+                   : image::assemble(plan.config, platforms[i], name, layers, image_options);
+    blobs->put(img.config);
+    blobs->put(img.manifest);
     report("image", platforms[i].to_string() + " manifest " + img.manifest.descriptor.digest);
     manifests.push_back(img.manifest.descriptor);
   }
@@ -277,13 +277,13 @@ BuildResult build_image(const BuildOptions& o) {
   if (manifests.size() == 1) {
     result.descriptor = manifests.front();
   } else {
-    std::map<std::string, std::string> annotations = image::manifest_annotations(o.spec, name, image_options);
+    std::map<std::string, std::string> annotations = image::manifest_annotations(plan.config, name, image_options);
     if (image_base) {
       annotations.emplace(image::kBaseNameAnnotation, bases.front().image.name);
       annotations.emplace(image::kBaseDigestAnnotation, bases.front().root_digest);
     }
     const oci::Blob index = image::assemble_index(manifests, annotations, o.format);
-    blobs.put(index);
+    blobs->put(index);
     result.descriptor = index.descriptor;
     report("image", "index " + index.descriptor.digest);
   }
@@ -291,7 +291,7 @@ BuildResult build_image(const BuildOptions& o) {
 
   // 7. Publish.
   report("write", o.output.to_string());
-  store::publish(o.output, blobs, result.descriptor);
+  result.pushed = blobs->publish(result.descriptor, bases);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "rustimg/error.hpp"
+#include "rustimg/image.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/reference.hpp"
 
@@ -20,27 +21,22 @@ using nlohmann::json;
 std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, const oci::Descriptor& top,
                                                const Reference& target) {
   std::map<std::string, std::string> out;
-  std::vector<oci::Descriptor> manifests;
-  const json doc = parse_json(blobs.read(top.digest), "blob " + top.digest);
-  if (doc.contains("manifests")) {
-    for (const auto& m : doc["manifests"]) manifests.push_back(oci::Descriptor::from_json(m));
-  } else {
-    manifests.push_back(top);
-  }
-  for (const auto& m : manifests) {
-    const json manifest = parse_json(blobs.read(m.digest), "blob " + m.digest);
-    const auto annotations = manifest.value("annotations", json::object());
-    const auto base = annotations.find("org.opencontainers.image.base.name");
-    if (base == annotations.end() || !base->is_string()) continue;
+  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return blobs.read(d.digest); };
+  oci::WalkOptions lenient;
+  lenient.mode = oci::ParseMode::Lenient;
+  for (const oci::WalkNode& node : oci::walk(top, fetch, lenient, "image " + top.digest)) {
+    if (!node.document || node.document->is_index()) continue;
+    const oci::Manifest& manifest = node.document->manifest();
+    const auto base = manifest.annotations.find(image::kBaseNameAnnotation);
+    if (base == manifest.annotations.end()) continue;
     Reference base_ref;
     try {
-      base_ref = parse_reference(base->get<std::string>());
+      base_ref = parse_reference(base->second);
     } catch (const Error&) {
       continue;  // not a reference we can mount from
     }
     if (base_ref.registry != target.registry) continue;
-    for (const auto& layer : manifest.value("layers", json::array()))
-      out.emplace(layer.at("digest").get<std::string>(), base_ref.repository);
+    for (const oci::Descriptor& layer : manifest.layers) out.emplace(layer.digest, base_ref.repository);
   }
   return out;
 }
@@ -108,6 +104,9 @@ std::string push_registry(const std::vector<std::string>& targets, const std::st
 std::string pull(const std::string& reference, const store::ImageLocation& output, const registry::Options& options,
                  const std::optional<Platform>& platform) {
   const Reference ref = parse_reference(reference);
+  if (output.kind == store::ImageLocation::Kind::Registry)
+    throw Error(ErrorCode::InvalidArgument, "cannot pull into " + output.to_string() +
+                                                ": pull writes oci:, oci-archive: or docker-archive:");
   store::check_output_location(output);
   const fs::path parent = output.path.has_parent_path() ? output.path.parent_path() : fs::current_path();
   fs::create_directories(parent);

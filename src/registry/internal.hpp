@@ -1,8 +1,11 @@
 // Private helpers shared by the registry module's translation units.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -69,5 +72,15 @@ class StatusFailure : public RegistryError {
  private:
   std::optional<std::chrono::milliseconds> retry_after_;
 };
+
+/// Throws the error for an unexpected answer `resp` of `registry` to `what`
+/// (a StatusFailure: ErrorCode::Auth with advice for 401/403, NotFound for an
+/// unknown manifest or repository, else Registry). `user_of` names the user
+/// in the advice ("" for anonymous); it is asked only for 401/403.
+[[noreturn]] void throw_for_status(const std::string& registry, const std::function<std::string()>& user_of,
+                                   const HttpResponse& resp, const std::string& what);
+
+/// A request body callback over `data`.
+std::function<std::size_t(char*, std::size_t)> string_body(std::string data);
 
 }  // namespace rustimg::registry::detail

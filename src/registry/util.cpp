@@ -5,6 +5,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <stdexcept>
 
@@ -236,6 +237,17 @@ std::string trim(std::string_view s) {
   if (b == std::string_view::npos) return {};
   auto e = s.find_last_not_of(" \t\r\n");
   return std::string(s.substr(b, e - b + 1));
+}
+
+std::function<std::size_t(char*, std::size_t)> string_body(std::string data) {
+  auto buf = std::make_shared<std::string>(std::move(data));
+  auto pos = std::make_shared<std::size_t>(0);
+  return [buf, pos](char* out, std::size_t len) -> std::size_t {
+    std::size_t n = std::min(len, buf->size() - *pos);
+    std::memcpy(out, buf->data() + *pos, n);
+    *pos += n;
+    return n;
+  };
 }
 
 UrlParts split_url(const std::string& url) {

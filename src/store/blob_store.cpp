@@ -4,7 +4,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "atomic_file.hpp"
+#include "staging.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/store.hpp"
 

@@ -1,4 +1,5 @@
-// ImageLocation strings: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG].
+// ImageLocation strings: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG],
+// docker://HOST/REPO:TAG.
 #include <algorithm>
 
 #include "rustimg/error.hpp"
@@ -9,7 +10,7 @@ namespace rustimg::store {
 namespace {
 
 constexpr const char* kForms =
-    "expected oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE[:NAME:TAG]";
+    "expected oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST/REPO:TAG";
 
 [[noreturn]] void bad(std::string_view text, const std::string& why) {
   throw Error(ErrorCode::InvalidArgument, "invalid output \"" + std::string(text) + "\": " + why);
@@ -28,6 +29,7 @@ bool valid_ref_name(std::string_view s) {
 }  // namespace
 
 std::string ImageLocation::to_string() const {
+  if (kind == Kind::Registry) return "docker://" + reference;
   const char* prefix = kind == Kind::OciLayout ? "oci:" : kind == Kind::OciArchive ? "oci-archive:" : "docker-archive:";
   return prefix + path.string() + (tag.empty() ? "" : ":" + tag);
 }
@@ -44,6 +46,27 @@ ImageLocation parse_image_location(std::string_view text) {
     d.kind = ImageLocation::Kind::OciArchive;
   } else if (transport == "docker-archive") {
     d.kind = ImageLocation::Kind::DockerArchive;
+  } else if (transport == "docker") {
+    // docker://HOST/REPO:TAG (or @DIGEST), as skopeo and containers/image name it.
+    if (rest.substr(0, 2) != "//") bad(text, "a registry is written docker://HOST/REPO:TAG; " + std::string(kForms));
+    const std::string_view ref = rest.substr(2);
+    if (ref.empty()) bad(text, "the image reference is empty; " + std::string(kForms));
+    // The registry is named, never implied (docker.io): "x/y" is not "docker.io/x/y" here.
+    const std::string_view host = ref.substr(0, ref.find('/'));
+    if (host.size() == ref.size() ||
+        (host.find_first_of(".:") == std::string_view::npos && host != "localhost"))
+      bad(text, "name the registry, e.g. docker://docker.io/" + std::string(ref) + "; " + kForms);
+    try {
+      parse_reference(ref);
+    } catch (const Error& e) {
+      bad(text, e.what());
+    }
+    // The tag is named too, never implied (latest).
+    if (ref.substr(ref.rfind('/') + 1).find_first_of(":@") == std::string_view::npos)
+      bad(text, "name the tag (or digest): docker://" + std::string(ref) + ":TAG; " + kForms);
+    d.kind = ImageLocation::Kind::Registry;
+    d.reference = std::string(ref);
+    return d;
   } else {
     bad(text, "unknown transport \"" + std::string(transport) + "\"; " + kForms);
   }

@@ -1,11 +1,12 @@
 // The image sinks: OCI layout directory, OCI archive, docker-archive.
 #include <array>
 #include <fstream>
+#include <iterator>
 #include <memory>
-#include <set>
+#include <optional>
 #include <system_error>
 
-#include "atomic_file.hpp"
+#include "staging.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/layer.hpp"
@@ -19,38 +20,14 @@ using nlohmann::json;
 
 constexpr const char* kOciLayoutFile = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-json parse_blob_json(const BlobStore& blobs, const oci::Descriptor& d) {
+/// The bytes of the manifest or index `d`; the descriptor's size is checked
+/// against oci::kMaxManifestBytes before anything is read.
+std::string read_document(const BlobStore& blobs, const oci::Descriptor& d) {
   if (static_cast<std::uint64_t>(d.size) > oci::kMaxManifestBytes)
     throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + " has " + std::to_string(d.size) +
                                                 " bytes, more than the " + std::to_string(oci::kMaxManifestBytes >> 20) +
                                                 " MiB rustimg reads");
-  return parse_json(blobs.read(d.digest), "blob " + d.digest + " (" + d.media_type + ")");
-}
-
-void walk(const BlobStore& blobs, const oci::Descriptor& d, std::set<std::string>& seen,
-          std::vector<oci::Descriptor>& out, int depth = 0) {
-  if (!seen.insert(d.digest).second) return;
-  if (depth > oci::kMaxIndexDepth + 1)
-    throw Error(ErrorCode::InvalidArgument, "image " + d.digest + " nests indexes deeper than " +
-                                                std::to_string(oci::kMaxIndexDepth) + " levels");
-  out.push_back(d);
-  auto list = [&](const json& doc, const char* key) {
-    const auto it = doc.find(key);
-    if (it == doc.end()) return json::array();
-    if (!it->is_array())
-      throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + ": \"" + key + "\" is not an array");
-    return *it;
-  };
-  if (oci::is_index_media_type(d.media_type)) {
-    const json doc = parse_blob_json(blobs, d);
-    for (const auto& m : list(doc, "manifests")) walk(blobs, oci::Descriptor::from_json(m), seen, out, depth + 1);
-  } else if (d.media_type == oci::media_type::kOciManifest || d.media_type == oci::media_type::kDockerManifest) {
-    const json doc = parse_blob_json(blobs, d);
-    if (!doc.is_object() || !doc.contains("config"))
-      throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + " has no \"config\"");
-    walk(blobs, oci::Descriptor::from_json(doc["config"]), seen, out, depth + 1);
-    for (const auto& l : list(doc, "layers")) walk(blobs, oci::Descriptor::from_json(l), seen, out, depth + 1);
-  }
+  return blobs.read(d.digest);
 }
 
 oci::Descriptor tagged(const oci::Descriptor& top, const std::string& tag) {
@@ -94,6 +71,7 @@ void check_oci_layout_dir(const fs::path& dir) {
 
 void check_output_location(const ImageLocation& dest) {
   std::error_code ec;
+  if (dest.kind == ImageLocation::Kind::Registry) return;  // nothing on disk to check
   if (dest.kind == ImageLocation::Kind::OciLayout) {
     check_oci_layout_dir(dest.path);
   } else if (fs::exists(dest.path, ec) && !fs::is_regular_file(dest.path, ec)) {
@@ -103,9 +81,10 @@ void check_output_location(const ImageLocation& dest) {
 }
 
 std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top) {
-  std::set<std::string> seen;
+  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return read_document(blobs, d); };
   std::vector<oci::Descriptor> out;
-  walk(blobs, top, seen, out);
+  for (oci::WalkNode& node : oci::walk(top, fetch, {}, "image " + top.digest))
+    out.push_back(std::move(node.descriptor));
   return out;
 }
 
@@ -144,28 +123,16 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   }
 
   // index.json: keep other images, replace the tag.
-  json index = {{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
   const fs::path index_path = dir / "index.json";
+  std::optional<std::string> existing;
   if (fs::exists(index_path, ec)) {
     std::ifstream in(index_path, std::ios::binary);
-    try {
-      index = parse_json(in, index_path.string());
-    } catch (const JsonError& e) {
-      throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; repair or remove it before adding an image");
-    }
-    if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
-      throw Error(ErrorCode::InvalidArgument, index_path.string() + " is not an OCI image index (no \"manifests\" array)");
+    existing = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + index_path.string());
   }
-  json kept = json::array();
-  for (const auto& m : index["manifests"]) {
-    const auto a = m.find("annotations");
-    const bool same_tag = a != m.end() && a->is_object() && a->value(oci::annotation::kRefName, "") == tag;
-    if (!same_tag) kept.push_back(m);
-  }
-  kept.push_back(tagged(top, tag).to_json());
-  index["manifests"] = std::move(kept);
+  const std::string index = oci::layout_index_with(existing, top, tag, index_path.string());
   AtomicFile index_file(dir);
-  index_file.write(oci::canonical_json(index));
+  index_file.write(index);
   sources.push_back(index_file.flushed());
 
   sync_files(sources);
@@ -191,15 +158,15 @@ void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oc
     throw Error(ErrorCode::InvalidArgument,
                 "a docker-archive holds one platform, but this image has several; build with a single --platform or "
                 "write an oci: or oci-archive: output");
-  const json doc = parse_blob_json(blobs, manifest);
-  const oci::Descriptor config = oci::Descriptor::from_json(doc.at("config"));
+  const oci::Manifest doc =
+      oci::parse_manifest(read_document(blobs, manifest), oci::ParseMode::Strict, "manifest " + manifest.digest);
+  const oci::Descriptor& config = doc.config;
 
   layer::FileTree tree;
   const std::string config_name = oci::digest_hex(config.digest) + ".json";
   tree.add_file(config_name, blobs.path_of(config.digest), 0644);
   json layers = json::array();
-  for (const auto& l : doc.value("layers", json::array())) {
-    const oci::Descriptor d = oci::Descriptor::from_json(l);
+  for (const oci::Descriptor& d : doc.layers) {
     std::string ext = ".tar";
     if (d.media_type.ends_with("gzip")) ext = ".tar.gz";
     if (d.media_type.ends_with("zstd")) ext = ".tar.zst";
@@ -222,6 +189,9 @@ void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descr
     case ImageLocation::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag); return;
     case ImageLocation::Kind::OciArchive: write_oci_archive(dest.path, blobs, top, dest.tag); return;
     case ImageLocation::Kind::DockerArchive: write_docker_archive(dest.path, blobs, top, dest.tag); return;
+    case ImageLocation::Kind::Registry:
+      throw Error(ErrorCode::InvalidArgument,
+                  "cannot write " + dest.to_string() + " as files: a registry receives an image by a push");
   }
 }
 

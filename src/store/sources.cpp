@@ -3,9 +3,10 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
 #include <fstream>
 
-#include "atomic_file.hpp"
+#include "staging.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/store.hpp"
@@ -29,14 +30,19 @@ json read_json_file(const fs::path& dir, const std::string& name, const std::str
 /// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
 /// "latest" entry, else the only entry.
 oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
-  const json index = read_json_file(dir, "index.json", source + " is not an OCI image layout");
-  const auto manifests = index.is_object() ? index.find("manifests") : index.end();
-  if (!index.is_object() || (manifests != index.end() && !manifests->is_array()))
-    throw Error(ErrorCode::InvalidArgument, source + " is not an OCI image layout: its index.json is not an image "
-                                                     "index (an object with a \"manifests\" array)");
-  std::vector<oci::Descriptor> all;
-  if (manifests != index.end())
-    for (const auto& m : *manifests) all.push_back(oci::Descriptor::from_json(m));
+  const fs::path file = dir / "index.json";
+  std::uint64_t size = 0;
+  FileHandle f = open_regular_below(dir, "index.json", size);
+  if (!f) throw Error(ErrorCode::InvalidArgument, source + " is not an OCI image layout: " + file.string() + " is missing");
+  // One byte more than an index may have, so that a larger file is refused
+  // without reading it all.
+  std::string bytes(static_cast<std::size_t>(std::min<std::uint64_t>(size, oci::kMaxManifestBytes + 1)), '\0');
+  const auto in = file_stream(std::move(f));
+  in->read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in->gcount()));
+  const std::vector<oci::Descriptor> all =
+      oci::parse_index(bytes, oci::ParseMode::Strict, source + " is not an OCI image layout: its " + file.string())
+          .manifests;
   const std::string wanted = tag.empty() ? "latest" : tag;
   std::string tags;
   for (const auto& d : all) {
@@ -142,21 +148,17 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
   const fs::path config_file = inside(config_name->get<std::string>());
   const auto [config_digest, config_size] = hash_file(config_file);
   adopt(blobs, config_file, config_digest);
-  json layers = json::array();
+  oci::Manifest image;  // rustimg's own OCI manifest over the archive's files
+  image.config = {oci::media_type::kOciConfig, config_digest, config_size, {}, {}};
   for (const auto& name : layer_names != entry.end() ? *layer_names : json::array()) {
     if (!name.is_string()) bad_entry("has a \"Layers\" item that is not a file name");
     const fs::path layer = inside(name.get<std::string>());
     const std::string type = layer_media_type(layer);
     const auto [digest, size] = hash_file(layer);
     if (!blobs.contains(digest)) adopt(blobs, layer, digest);
-    layers.push_back({{"mediaType", type}, {"digest", digest}, {"size", size}});
+    image.layers.push_back({type, digest, size, {}, {}});
   }
-  const oci::Blob doc = oci::make_blob(
-      {{"schemaVersion", 2},
-       {"mediaType", oci::media_type::kOciManifest},
-       {"config", {{"mediaType", oci::media_type::kOciConfig}, {"digest", config_digest}, {"size", config_size}}},
-       {"layers", layers}},
-      oci::media_type::kOciManifest);
+  const oci::Blob doc = oci::make_blob(image.to_json(), oci::media_type::kOciManifest);
   blobs.put(doc);
   return doc.descriptor;
 }
@@ -183,6 +185,9 @@ StoredImage::StoredImage(const ImageLocation& source) {
       blobs_ = std::make_unique<BlobStore>(scratch_->path() / "layout");
       top_ = docker_archive_image(scratch_->path() / "archive", *blobs_, name);
       break;
+    case ImageLocation::Kind::Registry:
+      throw Error(ErrorCode::InvalidArgument,
+                  name + " is a registry, not a local image: pull it first (rustimg pull), or push from it with skopeo");
   }
   top_.annotations.erase(oci::annotation::kRefName);
   // Everything a push would send is checked before it sends anything.

@@ -49,7 +49,7 @@ std::string archive_of(const std::vector<std::string>& docs) {
     fill_in(names[i], contents, 0);
     tree.add_content(names[i], contents[i], 0644);
   }
-  rustimg::fuzz::StringSink out;
+  rustimg::fuzz::MemorySink out;
   rustimg::layer::write_tar(tree, 0, out);
   return out.bytes;
 }

@@ -5,6 +5,7 @@
 // selection, the metadata layers and the resolved spec.
 #include "fuzz_support.hpp"
 #include "rustimg/cargo.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/process.hpp"
 #include "rustimg/spec.hpp"
 
@@ -33,8 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   refusable([&] {
     rustimg::SpecLoadOptions options;
     options.crate_dir = crate;
-    rustimg::cargo::Metadata metadata;
-    const rustimg::Spec spec = rustimg::load_spec(options, cargo, &metadata);
+    const rustimg::Spec spec = rustimg::pipeline::make_plan(options, cargo).spec;
     static_cast<void>(spec.to_json().dump());
   });
   return 0;

@@ -1,6 +1,8 @@
 // libFuzzer target for the JSON documents that come from registries and
 // configuration files: an image manifest and its config as a base image
-// (input: "<manifest>\n--\n<config>"), the descriptors of an index, a
+// (input: "<manifest>\n--\n<config>", more documents after further "--"
+// lines), the OCI readers (parse_document/manifest/index/config and the
+// walker over the given documents), the descriptors of an index, a
 // registry's error body and a docker config.json. A base that parses is
 // built upon, which copies and rewrites its config document.
 #include "fuzz_support.hpp"
@@ -8,7 +10,6 @@
 #include "rustimg/json.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/registry.hpp"
-#include "rustimg/spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace rustimg::fuzz;
@@ -22,10 +23,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const rustimg::image::BaseImage base = rustimg::image::parse_base_image(
         "registry.example/base:1", rustimg::oci::sha256_digest(manifest), manifest, config);
     check(base.layers.size() == base.diff_ids.size(), "a base has one diff_id per layer");
-    rustimg::Spec spec;
-    spec.bin = "app";
+    rustimg::image::ConfigOverrides overrides;
+    overrides.bin = "app";
     const rustimg::image::PlatformImage img = rustimg::image::assemble_on_base(
-        base, spec, rustimg::parse_platform("linux/amd64"), "app", {}, rustimg::image::ImageOptions{});
+        base, overrides, rustimg::parse_platform("linux/amd64"), "app", {}, rustimg::image::ImageOptions{});
     check(rustimg::parse_json(img.config.bytes, "config").is_object(), "the assembled config is a JSON object");
   });
   refusable([&] {
@@ -38,6 +39,40 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(rustimg::oci::Descriptor::from_json(d.to_json()).digest == d.digest, "a descriptor survives to_json()");
       });
   });
+  // The OCI readers: what they accept survives to_json() and a second read,
+  // and the walker over the documents given (found by digest) terminates.
+  namespace oci = rustimg::oci;
+  for (const oci::ParseMode mode : {oci::ParseMode::Strict, oci::ParseMode::Lenient}) {
+    refusable([&] {
+      const oci::Document doc = oci::parse_document(manifest, "", mode, "document");
+      const nlohmann::json written =
+          doc.is_index() ? doc.index().to_json() : doc.manifest().to_json();
+      const oci::Document again = oci::parse_document(oci::canonical_json(written), "", mode, "written document");
+      const nlohmann::json rewritten =
+          again.is_index() ? again.index().to_json() : again.manifest().to_json();
+      check(oci::canonical_json(rewritten) == oci::canonical_json(written), "a document survives to_json()");
+    });
+    refusable([&] { static_cast<void>(oci::parse_manifest(manifest, mode, "manifest")); });
+    refusable([&] { static_cast<void>(oci::parse_index(manifest, mode, "index")); });
+    refusable([&] {
+      const oci::ImageConfig c = oci::parse_config(config, mode, "config");
+      const std::string written = oci::canonical_json(c.to_json());
+      const oci::ImageConfig again = oci::parse_config(written, oci::ParseMode::Lenient, "written config");
+      check(oci::canonical_json(again.to_json()) == written, "a config survives to_json()");
+    });
+    refusable([&] {
+      const oci::Blob top = oci::make_blob(rustimg::parse_json(manifest, "top"), "");
+      oci::WalkOptions options;
+      options.mode = mode;
+      const oci::FetchDocument fetch = [&](const oci::Descriptor& d) -> std::string {
+        if (d.digest == top.descriptor.digest) return top.bytes;
+        for (const auto& doc : docs)
+          if (oci::sha256_digest(doc) == d.digest) return doc;
+        throw rustimg::Error(rustimg::ErrorCode::NotFound, "no document " + d.digest);
+      };
+      static_cast<void>(oci::walk(top.descriptor, fetch, options, "fuzzed image"));
+    });
+  }
   refusable([&] {
     for (const auto& e : reg::parse_error_body(in)) static_cast<void>(e.code + e.message + e.detail);
   });

@@ -2,6 +2,7 @@
 // bytes go through load_spec as a spec file, are validated, merged over the
 // defaults and resolved, and the result is printed back as JSON.
 #include "fuzz_support.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -12,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rustimg::SpecLoadOptions options;
     options.spec_file = file;
     options.use_cargo_metadata = false;
-    const rustimg::Spec spec = rustimg::load_spec(options);
+    const rustimg::Spec spec = rustimg::pipeline::load_spec(options);
     static_cast<void>(spec.to_json().dump());
   });
   return 0;

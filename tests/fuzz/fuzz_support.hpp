@@ -17,6 +17,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
+#include "../unit/test_support.hpp"
 
 namespace rustimg::fuzz {
 
@@ -69,20 +70,9 @@ inline const std::filesystem::path& scratch_dir() {
   return dir;
 }
 
-/// Collects what is written into `bytes`.
-class StringSink final : public oci::ByteSink {
- public:
-  using oci::ByteSink::write;
-  void write(std::span<const std::byte> data) override {
-    bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
-  }
-  std::string bytes;
-};
-
-inline void write_file(const std::filesystem::path& p, std::string_view bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  check(static_cast<bool>(out), "writing a scratch file");
-}
+// Files and in-memory sinks: the unit tests' helpers (a failed write
+// throws, which escapes the target and libFuzzer reports it).
+using test::MemorySink;
+using test::write_file;
 
 }  // namespace rustimg::fuzz

@@ -89,4 +89,9 @@ def podman_run(p, image):
     return dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line), res.stdout
 
 
+def blob(layout: Path, digest: str) -> bytes:
+    """The bytes of blob `digest` in the OCI layout at `layout`."""
+    return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
+
+
 from registries import *  # noqa: E402,F401,F403  registry fixtures (issue 5): tests/integration/registries.py

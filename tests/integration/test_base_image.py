@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import podman_run, require_tool, run
+from conftest import blob, podman_run, require_tool, run
 from test_build import elf_fixtures, hello_binary  # noqa: F401  session fixtures: the example, ELF samples
 
 BASE_ENV = {"GREETING": "Hi from the base", "APP_MODE": "base", "BASE_ONLY": "yes"}
@@ -29,10 +29,6 @@ def build(rustimg, *args):
 
 def skopeo_json(*args):
     return json.loads(run("skopeo", *args).stdout)
-
-
-def blob(layout: Path, digest: str) -> bytes:
-    return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
 
 
 @pytest.fixture(scope="module")

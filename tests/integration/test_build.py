@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, podman_run, require_tool, run, rustimg_bin
+from conftest import ROOT, blob, podman_run, require_tool, run, rustimg_bin
 
 EXAMPLE = ROOT / "examples" / "hello"
 TRIPLE = "x86_64-unknown-linux-gnu"
@@ -43,10 +43,6 @@ def build(rustimg, binary, output, *extra, env=None, cwd=None):
     assert digest.startswith("sha256:") and len(digest) == 71, res
     assert "[verify]" in res.err and "static-pie" in res.err, res  # progress goes to stderr
     return digest
-
-
-def blob(layout: Path, digest: str) -> bytes:
-    return (layout / "blobs" / "sha256" / digest.split(":", 1)[1]).read_bytes()
 
 
 def manifest_and_config(layout: Path, digest: str):

@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
   }
   if (pos.size() != 2) usage();
   // Progress events arrive serialised; sum what was transferred, and cancel on request.
-  opt.progress = [&](const reg::Progress& p) {
-    if (p.phase == reg::Progress::Phase::Done) progress_done_bytes += p.bytes_total;
+  opt.progress = [&](const rustimg::ProgressEvent& p) {
+    if (p.stage == reg::stage::kDone) progress_done_bytes += p.bytes_total;
     return cancel_after > 0 && p.bytes_done >= cancel_after;
   };
   if (verbose) {

@@ -9,12 +9,14 @@
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/spec.hpp"
 
 using nlohmann::json;
 using rustimg::ErrorCode;
 using rustimg::image::AppliedLayer;
 using rustimg::image::BaseImage;
+using rustimg::image::ConfigOverrides;
 
 namespace {
 
@@ -72,10 +74,16 @@ rustimg::Spec silent_spec() {
   return s;
 }
 
+/// The config values of `spec` built on an image base: only what it sets.
+ConfigOverrides on_base(rustimg::Spec spec) {
+  spec.base = "127.0.0.1:5000/base:v1";
+  return rustimg::pipeline::config_overrides(spec);
+}
+
 std::vector<AppliedLayer> our_layers() {
   AppliedLayer app;
-  app.layer.diff_id = digest_of('9');
-  app.layer.descriptor = {mt::kOciLayerGzip, digest_of('8'), 33, {}, {}};
+  app.diff_id = digest_of('9');
+  app.descriptor = {mt::kOciLayerGzip, digest_of('8'), 33, {}, {}};
   app.created_by = "rustimg: app /usr/local/bin/hello";
   return {app};
 }
@@ -91,15 +99,69 @@ BOOST_AUTO_TEST_SUITE(base_image)
 BOOST_AUTO_TEST_CASE(resolved_spec_records_the_keys_its_sources_set) {
   const rustimg::Spec s =
       rustimg::resolve_spec({{"file", json{{"user", "65532:65532"}, {"env", {{"A", "1"}}}}}}, ".");
-  BOOST_TEST(rustimg::image::spec_sets(s, "user"));  // the default value, but said explicitly
-  BOOST_TEST(rustimg::image::spec_sets(s, "env"));
-  BOOST_TEST(!rustimg::image::spec_sets(s, "workdir"));
-  BOOST_TEST(!rustimg::image::spec_sets(s, "cmd"));
-  BOOST_TEST(!rustimg::image::spec_sets(silent_spec(), "user"));
+  BOOST_TEST(on_base(s).user.has_value());  // the default value, but said explicitly
+  BOOST_TEST(on_base(s).env.has_value());
+  BOOST_TEST(!on_base(s).workdir.has_value());
+  BOOST_TEST(!on_base(s).cmd.has_value());
+  BOOST_TEST(!on_base(silent_spec()).user.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(config_overrides_hold_every_value_on_a_builtin_base_only_what_is_set_on_an_image_base) {
+  rustimg::Spec s = rustimg::resolve_spec({{"file", json{{"cmd", {"--serve"}}, {"env", {{"A", "1"}}}}}}, ".");
+  s.bin = "hello";
+  s.package = "hello-pkg";
+
+  // Built-in base ("static" by default): every value, rustimg's defaults included.
+  const ConfigOverrides builtin = rustimg::pipeline::config_overrides(s);
+  BOOST_REQUIRE(builtin.user.has_value());
+  BOOST_TEST(*builtin.user == "65532:65532");
+  BOOST_REQUIRE(builtin.workdir.has_value());
+  BOOST_TEST(*builtin.workdir == "/");
+  BOOST_REQUIRE(builtin.cmd.has_value());
+  BOOST_TEST(*builtin.cmd == std::vector<std::string>{"--serve"});
+  BOOST_REQUIRE(builtin.env.has_value());
+  BOOST_TEST(builtin.env->at("A") == "1");
+  BOOST_TEST(builtin.stop_signal.has_value());
+  BOOST_TEST(builtin.entrypoint.has_value());
+  BOOST_TEST(builtin.ports.has_value());
+  BOOST_TEST(builtin.labels.has_value());
+  BOOST_TEST(builtin.annotations.has_value());
+  BOOST_TEST(!builtin.healthcheck.has_value());  // the spec has none
+  BOOST_TEST(builtin.bin == "hello");
+  BOOST_TEST(builtin.package == "hello-pkg");
+  const auto made = rustimg::image::make_config(builtin, amd64(), "hello", our_layers(), {});
+  BOOST_TEST(made.user == "65532:65532");
+  BOOST_TEST(made.working_dir == "/");
+
+  // Image base: only what the spec sets; the base keeps the rest.
+  const ConfigOverrides on_image = on_base(s);
+  BOOST_TEST(!on_image.user.has_value());
+  BOOST_TEST(!on_image.workdir.has_value());
+  BOOST_TEST(!on_image.stop_signal.has_value());
+  BOOST_TEST(!on_image.entrypoint.has_value());
+  BOOST_TEST(!on_image.ports.has_value());
+  BOOST_TEST(!on_image.labels.has_value());
+  BOOST_TEST(!on_image.annotations.has_value());
+  BOOST_TEST(!on_image.healthcheck.has_value());
+  BOOST_REQUIRE(on_image.cmd.has_value());
+  BOOST_TEST(*on_image.cmd == std::vector<std::string>{"--serve"});
+  BOOST_REQUIRE(on_image.env.has_value());
+  BOOST_TEST(on_image.env->at("A") == "1");
+  BOOST_TEST(on_image.bin == "hello");
+  BOOST_TEST(on_image.package == "hello-pkg");
+  const auto merged = rustimg::image::merge_config(on_image, base_config(), "hello");
+  BOOST_TEST(merged.user == "1234:1234");
+  BOOST_TEST(merged.working_dir == "/base");
+
+  // "cmd": [] said explicitly is set (it clears the base's); unsaid it is not.
+  const rustimg::Spec cleared = rustimg::resolve_spec({{"file", json{{"cmd", json::array()}}}}, ".");
+  BOOST_REQUIRE(on_base(cleared).cmd.has_value());
+  BOOST_TEST(on_base(cleared).cmd->empty());
+  BOOST_TEST(!on_base(silent_spec()).cmd.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_spec_keeps_the_base_config_but_runs_the_app) {
-  const auto c = rustimg::image::merge_config(silent_spec(), base_config(), "hello");
+  const auto c = rustimg::image::merge_config(on_base(silent_spec()), base_config(), "hello");
   BOOST_TEST(c.entrypoint == std::vector<std::string>{"/usr/local/bin/hello"});
   BOOST_TEST(c.cmd.empty());  // the base's Cmd was for the base's entrypoint
   BOOST_TEST(c.user == "1234:1234");
@@ -125,7 +187,7 @@ BOOST_AUTO_TEST_CASE(the_spec_overrides_what_it_sets) {
                      {"ports", {8080, 9000}}}}},
       ".");
   s.bin = "hello";
-  const auto c = rustimg::image::merge_config(s, base_config(), "hello");
+  const auto c = rustimg::image::merge_config(on_base(s), base_config(), "hello");
   BOOST_TEST(c.user == "42");
   BOOST_TEST(c.working_dir == "/srv");
   BOOST_TEST(c.cmd == std::vector<std::string>{"--serve"});
@@ -143,19 +205,20 @@ BOOST_AUTO_TEST_CASE(the_spec_overrides_what_it_sets) {
 BOOST_AUTO_TEST_CASE(the_base_cmd_stays_only_when_the_entrypoint_does) {
   rustimg::Spec s = silent_spec();
   s.entrypoint = {"/bin/base-entry"};
-  BOOST_TEST(rustimg::image::merge_config(s, base_config(), "hello").cmd == std::vector<std::string>{"--base-arg"});
+  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello").cmd ==
+             std::vector<std::string>{"--base-arg"});
   s.given.insert("cmd");  // "cmd": [] clears it
-  BOOST_TEST(rustimg::image::merge_config(s, base_config(), "hello").cmd.empty());
+  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello").cmd.empty());
 }
 
 BOOST_AUTO_TEST_CASE(path_is_added_only_when_nobody_sets_it) {
   rustimg::oci::ImageConfig base;
   base.env = {"A=1"};
-  auto c = rustimg::image::merge_config(silent_spec(), base, "hello");
+  auto c = rustimg::image::merge_config(on_base(silent_spec()), base, "hello");
   BOOST_TEST(c.env == (std::vector<std::string>{std::string("PATH=") + rustimg::image::kDefaultPath, "A=1"}));
   rustimg::Spec s = silent_spec();
   s.env = {{"PATH", "/opt/bin"}};
-  c = rustimg::image::merge_config(s, base, "hello");
+  c = rustimg::image::merge_config(on_base(s), base, "hello");
   BOOST_TEST(c.env == (std::vector<std::string>{"A=1", "PATH=/opt/bin"}));
   BOOST_TEST(c.user.empty());  // a root base stays root: rustimg's nonroot default is for built-in bases
   BOOST_TEST(c.working_dir.empty());
@@ -208,7 +271,7 @@ BOOST_AUTO_TEST_CASE(assembly_appends_to_the_base_layers_history_and_config) {
   spec.env = {{"SHARED", "spec"}};
   const rustimg::image::ImageOptions options{rustimg::oci::Format::Oci, 0, false};
   const auto img =
-      rustimg::image::assemble_on_base(base, spec, amd64(), "hello", our_layers(), options);
+      rustimg::image::assemble_on_base(base, on_base(spec), amd64(), "hello", our_layers(), options);
   const json m = json::parse(img.manifest.bytes);
   BOOST_TEST(m["mediaType"] == mt::kOciManifest);
   BOOST_TEST(m["config"]["mediaType"] == mt::kOciConfig);
@@ -238,7 +301,7 @@ BOOST_AUTO_TEST_CASE(assembly_appends_to_the_base_layers_history_and_config) {
 
   // Reproducible: the same base and inputs give the same bytes.
   const auto again =
-      rustimg::image::assemble_on_base(base, spec, amd64(), "hello", our_layers(), options);
+      rustimg::image::assemble_on_base(base, on_base(spec), amd64(), "hello", our_layers(), options);
   BOOST_TEST(again.manifest.descriptor.digest == img.manifest.descriptor.digest);
 }
 
@@ -247,8 +310,9 @@ BOOST_AUTO_TEST_CASE(docker_format_keeps_docker_layer_types) {
       "127.0.0.1:5000/base:v1", digest_of('m'),
       base_manifest_doc(mt::kOciManifest, mt::kOciConfig, mt::kOciLayerGzip).dump(), base_config_doc().dump());
   const rustimg::image::ImageOptions options{rustimg::oci::Format::Docker, 0, false};
-  const auto img = rustimg::image::assemble_on_base(base, silent_spec(), rustimg::parse_platform("linux/amd64"),
-                                                    "hello", our_layers(), options);
+  const auto img = rustimg::image::assemble_on_base(base, on_base(silent_spec()),
+                                                    rustimg::parse_platform("linux/amd64"), "hello", our_layers(),
+                                                    options);
   const json m = json::parse(img.manifest.bytes);
   BOOST_TEST(m["mediaType"] == mt::kDockerManifest);
   BOOST_TEST(m["layers"][0]["mediaType"] == mt::kDockerLayerGzip);

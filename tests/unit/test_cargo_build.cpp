@@ -13,6 +13,7 @@
 
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/spec.hpp"
 
 namespace {
@@ -43,10 +44,29 @@ rustimg::cargo::BuildEnvironment env_with(std::map<std::string, std::string> var
   return env;
 }
 
+/// The plan's cargo run of bin "app" of package "app" for `triple`.
+rustimg::cargo::BuildTarget target_for(rustimg::Spec spec, const rustimg::cargo::Metadata& md,
+                                      const std::string& triple) {
+  spec.targets = {triple};
+  spec.platforms = {rustimg::find_rust_target(triple)->platform};
+  return rustimg::pipeline::cargo_targets(spec, md.packages[0], "app").at(0);
+}
+
 rustimg::ProcessRequest command_for(const rustimg::Spec& spec, const std::string& triple,
                                     const rustimg::cargo::BuildEnvironment& env) {
   static const auto md = workspace();
-  return rustimg::cargo::build_command(spec, md, {&md.packages[0], "app", triple}, "/work/ws/app", env);
+  return rustimg::cargo::build_command(rustimg::pipeline::cargo_settings(spec), target_for(spec, md, triple),
+                                       {"/work/ws/app", md.workspace_root}, env);
+}
+
+/// cargo::build over the plan of `spec` (bin "app" of package "app").
+std::vector<rustimg::cargo::Binary> build_spec(const rustimg::Spec& spec, const rustimg::cargo::Metadata& md,
+                                               const rustimg::cargo::BuildEnvironment& env,
+                                               rustimg::ProcessRunner& runner,
+                                               const rustimg::cargo::BuildCallbacks& callbacks = {}) {
+  return rustimg::cargo::build(rustimg::pipeline::cargo_settings(spec),
+                               rustimg::pipeline::cargo_targets(spec, md.packages[0], "app"),
+                               {"/work/ws/app", md.workspace_root}, env, runner, callbacks);
 }
 
 const Argv kHead(const std::string& triple) {
@@ -211,8 +231,9 @@ BOOST_AUTO_TEST_CASE(paths_with_quotes_are_escaped_for_toml) {
   auto md = workspace();
   md.workspace_root = "/work/we\"ird\\ws";
   const auto spec = spec_from({});
-  const auto req = rustimg::cargo::build_command(spec, md, {&md.packages[0], "app", "x86_64-unknown-linux-gnu"},
-                                                 "/work/ws/app", env_with());
+  const auto req = rustimg::cargo::build_command(rustimg::pipeline::cargo_settings(spec),
+                                                 target_for(spec, md, "x86_64-unknown-linux-gnu"),
+                                                 {"/work/ws/app", md.workspace_root}, env_with());
   BOOST_TEST(req.argv.back().find("\"--remap-path-prefix=/work/we\\\"ird\\\\ws=/src\"") != std::string::npos);
 }
 
@@ -235,8 +256,12 @@ BOOST_AUTO_TEST_CASE(build_finds_the_bin_artifact_per_platform) {
   };
   std::vector<std::string> log;
   rustimg::cargo::BuildCallbacks cb;
-  cb.log = [&log](std::string_view line) { log.emplace_back(line); };
-  const auto bins = rustimg::cargo::build(spec, md, "/work/ws/app", env_with(), runner, cb);
+  cb.progress = [&log](const rustimg::ProgressEvent& e) {
+    BOOST_TEST(e.stage == "cargo");
+    log.push_back(e.message);
+    return false;
+  };
+  const auto bins = build_spec(spec, md, env_with(), runner, cb);
   BOOST_REQUIRE_EQUAL(bins.size(), 2u);
   BOOST_TEST(bins[0].triple == "x86_64-unknown-linux-gnu");
   BOOST_TEST(bins[0].platform.to_string() == "linux/amd64");
@@ -260,7 +285,7 @@ BOOST_AUTO_TEST_CASE(missing_target_std_names_rustup) {
     return r;
   };
   const auto e = cargo_error_of(
-      [&] { rustimg::cargo::build(spec_from({{"platforms", {"linux/arm64"}}}), md, "/work/ws/app", env_with(), runner); });
+      [&] { build_spec(spec_from({{"platforms", {"linux/arm64"}}}), md, env_with(), runner); });
   BOOST_TEST(std::string(e.what()) ==
              "the Rust standard library for aarch64-unknown-linux-gnu is not installed: run `rustup target add "
              "aarch64-unknown-linux-gnu` (or pick another platform/libc in the spec)");
@@ -279,7 +304,7 @@ BOOST_AUTO_TEST_CASE(compile_error_names_file_and_line) {
             "types\n --> src/main.rs:2:21\n  |\n2 |     let port: u32 = \"8080\";\n\nerror: could not compile `app`\n";
     return r;
   };
-  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  const auto e = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); });
   const std::string msg = e.what();
   BOOST_TEST(msg.find("cargo build for x86_64-unknown-linux-gnu failed (exit 101):\nerror[E0308]: mismatched types\n"
                       " --> src/main.rs:2:21") == 0u, msg);
@@ -297,7 +322,7 @@ BOOST_AUTO_TEST_CASE(failure_without_json_keeps_stderr) {
     r.err = "error: cannot create the lock file /work/ws/Cargo.lock because --locked was passed to prevent this\n";
     return r;
   };
-  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  const auto e = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); });
   BOOST_TEST(std::string(e.what()).find("because --locked was passed") != std::string::npos);
 }
 
@@ -309,14 +334,14 @@ BOOST_AUTO_TEST_CASE(success_needs_build_finished_and_an_executable) {
     r.exit_code = 0;  // exit 0 but no build-finished: not a success
     return r;
   };
-  cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); });
   runner.answer = [](const rustimg::ProcessRequest&) {
     rustimg::ProcessResult r;
     r.exit_code = 0;
     r.out = kFinishedOk;
     return r;
   };
-  const auto e = cargo_error_of([&] { rustimg::cargo::build(spec_from({}), md, "/work/ws/app", env_with(), runner); });
+  const auto e = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); });
   BOOST_TEST(std::string(e.what()).find("reported no executable for bin \"app\"") != std::string::npos);
 }
 

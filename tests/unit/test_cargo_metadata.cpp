@@ -12,7 +12,10 @@
 
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/process.hpp"
+#include "test_support.hpp"
 
 using nlohmann::json;
 using rustimg::ErrorCode;
@@ -104,23 +107,9 @@ class FakeRunner final : public rustimg::ProcessRunner {
   rustimg::ProcessResult reply_;
 };
 
-class TempCrate {
- public:
-  TempCrate() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("rustimg-meta-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path_);
-    std::ofstream(path_ / "Cargo.toml") << "[package]\nname = \"x\"\n";
-  }
-  ~TempCrate() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+/// A scratch directory holding a minimal crate.
+struct TempCrate : rustimg::test::ScratchDir {
+  TempCrate() { write("Cargo.toml", "[package]\nname = \"x\"\n"); }
 };
 
 }  // namespace
@@ -238,6 +227,36 @@ BOOST_AUTO_TEST_CASE(read_metadata_errors) {
   fs::create_directories(no_crate);
   expect_error(error_of([&] { cargo::read_metadata(no_crate, failing); }), ErrorCode::NotFound,
                "no Cargo.toml in " + no_crate.string() + ": point rustimg at a crate directory");
+}
+
+BOOST_AUTO_TEST_CASE(make_plan_chooses_once_and_gives_the_image_the_package_version) {
+  TempCrate crate;
+  FakeRunner runner(rustimg::ProcessResult{0, kRecorded, ""});
+  rustimg::SpecLoadOptions options;
+  options.crate_dir = crate.path();
+  options.overrides = json{{"package", "app"}};
+  const rustimg::pipeline::Plan plan = rustimg::pipeline::make_plan(options, runner);
+  BOOST_TEST(runner.requests.size() == 1u);  // cargo metadata, once
+  BOOST_REQUIRE(plan.package.has_value());
+  BOOST_TEST(plan.package->name == "app");
+  BOOST_TEST(plan.spec.bin == "app");
+  BOOST_TEST(plan.spec.base == "scratch");  // [package.metadata.rustimg]
+  BOOST_REQUIRE(plan.platforms.size() == 1u);
+  BOOST_REQUIRE(plan.platforms[0].cargo.has_value());
+  BOOST_TEST(plan.platforms[0].cargo->bin == "app");
+  BOOST_TEST(plan.platforms[0].triple == plan.platforms[0].cargo->triple);
+  // The version is the image's (config values), not the spec's.
+  const char* version = rustimg::oci::annotation::kVersion;
+  BOOST_TEST(plan.spec.annotations.count(version) == 0u);
+  BOOST_REQUIRE(plan.config.annotations.has_value());
+  BOOST_TEST(plan.config.annotations->at(version) == "0.2.0");
+  BOOST_REQUIRE(plan.config.env.has_value());
+  BOOST_TEST(plan.config.env->at("RUST_LOG") == "info");
+  BOOST_TEST(plan.config.package == "app");
+
+  // A version the spec sets wins.
+  options.overrides = json{{"package", "app"}, {"annotations", {{version, "9.9"}}}};
+  BOOST_TEST(rustimg::pipeline::make_plan(options, runner).config.annotations->at(version) == "9.9");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,10 +6,13 @@
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/plan.hpp"
 
 using nlohmann::json;
 using rustimg::image::AppliedLayer;
+using rustimg::image::ConfigOverrides;
 using rustimg::image::ImageOptions;
+using rustimg::pipeline::config_overrides;
 
 namespace {
 
@@ -17,11 +20,11 @@ rustimg::Platform amd64() { return rustimg::parse_platform("linux/amd64"); }
 
 std::vector<AppliedLayer> two_layers() {
   AppliedLayer base, app;
-  base.layer.diff_id = "sha256:" + std::string(64, 'a');
-  base.layer.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'b'), 10, {}, {}};
+  base.diff_id = "sha256:" + std::string(64, 'a');
+  base.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'b'), 10, {}, {}};
   base.created_by = "base";
-  app.layer.diff_id = "sha256:" + std::string(64, 'c');
-  app.layer.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'd'), 20, {}, {}};
+  app.diff_id = "sha256:" + std::string(64, 'c');
+  app.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'd'), 20, {}, {}};
   app.created_by = "app";
   return {base, app};
 }
@@ -39,6 +42,9 @@ rustimg::Spec sample_spec() {
   s.stop_signal = "SIGTERM";
   return s;
 }
+
+/// The sample spec's config values (a built-in base: every value).
+ConfigOverrides sample() { return config_overrides(sample_spec()); }
 
 /// Replaces every time-carrying field by a marker.
 json without_times(json j) {
@@ -70,7 +76,7 @@ BOOST_AUTO_TEST_CASE(digests_and_timestamps) {
 }
 
 BOOST_AUTO_TEST_CASE(config_carries_the_spec) {
-  const auto cfg = rustimg::image::make_config(sample_spec(), amd64(), "ignored", two_layers(),
+  const auto cfg = rustimg::image::make_config(sample(), amd64(), "ignored", two_layers(),
                                                ImageOptions{rustimg::oci::Format::Oci, 0, true})
                        .to_json();
   BOOST_TEST(cfg["architecture"] == "amd64");
@@ -100,16 +106,18 @@ BOOST_AUTO_TEST_CASE(config_carries_the_spec) {
 BOOST_AUTO_TEST_CASE(no_certificates_no_ssl_cert_file_and_spec_path_wins) {
   rustimg::Spec s = sample_spec();
   s.env["PATH"] = "/app";
-  const auto cfg = rustimg::image::make_config(s, amd64(), "x", two_layers(), ImageOptions{}).to_json();
+  const auto cfg =
+      rustimg::image::make_config(config_overrides(s), amd64(), "x", two_layers(), ImageOptions{}).to_json();
   for (const auto& e : cfg["config"]["Env"]) BOOST_TEST(e.get<std::string>().rfind("SSL_CERT_FILE=", 0) != 0u);
   BOOST_TEST(cfg["config"]["Env"][0] == "PATH=/app");
 }
 
 BOOST_AUTO_TEST_CASE(healthcheck_and_variant) {
   rustimg::Spec s = sample_spec();
-  s.healthcheck = rustimg::Healthcheck{{"CMD", "/usr/local/bin/hello", "--health"}, 30'000'000'000, 0, 0, 3};
+  s.healthcheck = rustimg::oci::HealthConfig{{"CMD", "/usr/local/bin/hello", "--health"}, 30'000'000'000, 0, 0, 3};
   const auto cfg =
-      rustimg::image::make_config(s, rustimg::parse_platform("linux/arm64"), "x", two_layers(), ImageOptions{})
+      rustimg::image::make_config(config_overrides(s), rustimg::parse_platform("linux/arm64"), "x", two_layers(),
+                                  ImageOptions{})
           .to_json();
   BOOST_TEST(cfg["variant"] == "v8");
   BOOST_TEST(cfg["config"]["Healthcheck"]["Test"] == json::array({"CMD", "/usr/local/bin/hello", "--health"}));
@@ -119,7 +127,7 @@ BOOST_AUTO_TEST_CASE(healthcheck_and_variant) {
 }
 
 BOOST_AUTO_TEST_CASE(entrypoint_defaults_and_binary_path) {
-  rustimg::Spec s;
+  ConfigOverrides s;
   BOOST_TEST(rustimg::image::entrypoint(s, "tool") == std::vector<std::string>{"/usr/local/bin/tool"});
   s.bin = "server";
   BOOST_TEST(rustimg::image::entrypoint(s, "tool") == std::vector<std::string>{"/usr/local/bin/server"});
@@ -130,7 +138,7 @@ BOOST_AUTO_TEST_CASE(entrypoint_defaults_and_binary_path) {
 }
 
 BOOST_AUTO_TEST_CASE(manifest_oci_and_docker) {
-  const auto img = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(), ImageOptions{});
+  const auto img = rustimg::image::assemble(sample(), amd64(), "x", two_layers(), ImageOptions{});
   BOOST_TEST(img.manifest.descriptor.digest == rustimg::oci::sha256_digest(img.manifest.bytes));
   BOOST_TEST(img.config.descriptor.digest == rustimg::oci::sha256_digest(img.config.bytes));
   BOOST_TEST(img.manifest.descriptor.platform.has_value());
@@ -146,19 +154,19 @@ BOOST_AUTO_TEST_CASE(manifest_oci_and_docker) {
   BOOST_TEST(m["annotations"]["org.opencontainers.image.title"] == "hello");
   BOOST_TEST(m["annotations"]["org.opencontainers.image.source"] == "https://example.com/repo");
 
-  const auto d = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(),
+  const auto d = rustimg::image::assemble(sample(), amd64(), "x", two_layers(),
                                           ImageOptions{rustimg::oci::Format::Docker, 0, false});
   const json dm = json::parse(d.manifest.bytes);
   BOOST_TEST(dm["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json");
   BOOST_TEST(dm["config"]["mediaType"] == "application/vnd.docker.container.image.v1+json");
   BOOST_TEST(!dm.contains("annotations"));
 
-  BOOST_CHECK_THROW(rustimg::image::assemble(sample_spec(), amd64(), "x", {}, ImageOptions{}), rustimg::Error);
+  BOOST_CHECK_THROW(rustimg::image::assemble(sample(), amd64(), "x", {}, ImageOptions{}), rustimg::Error);
 }
 
 BOOST_AUTO_TEST_CASE(created_changes_only_time_fields) {
-  const auto a = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(), ImageOptions{});
-  const auto b = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(),
+  const auto a = rustimg::image::assemble(sample(), amd64(), "x", two_layers(), ImageOptions{});
+  const auto b = rustimg::image::assemble(sample(), amd64(), "x", two_layers(),
                                           ImageOptions{rustimg::oci::Format::Oci, 1700000000, false});
   BOOST_TEST(a.config.bytes != b.config.bytes);
   BOOST_TEST(json::parse(b.config.bytes)["created"] == "2023-11-14T22:13:20Z");
@@ -168,14 +176,14 @@ BOOST_AUTO_TEST_CASE(created_changes_only_time_fields) {
   mb["config"].erase("digest");
   BOOST_TEST(without_times(ma) == without_times(mb));
   // Same inputs, same bytes.
-  const auto a2 = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(), ImageOptions{});
+  const auto a2 = rustimg::image::assemble(sample(), amd64(), "x", two_layers(), ImageOptions{});
   BOOST_TEST(a2.manifest.bytes == a.manifest.bytes);
 }
 
 BOOST_AUTO_TEST_CASE(index_over_platforms) {
-  const auto a = rustimg::image::assemble(sample_spec(), amd64(), "x", two_layers(), ImageOptions{});
+  const auto a = rustimg::image::assemble(sample(), amd64(), "x", two_layers(), ImageOptions{});
   const auto b =
-      rustimg::image::assemble(sample_spec(), rustimg::parse_platform("linux/arm/v7"), "x", two_layers(), ImageOptions{});
+      rustimg::image::assemble(sample(), rustimg::parse_platform("linux/arm/v7"), "x", two_layers(), ImageOptions{});
   const auto idx = rustimg::image::assemble_index({a.manifest.descriptor, b.manifest.descriptor},
                                                   {{"org.opencontainers.image.created", "1970-01-01T00:00:00Z"}},
                                                   rustimg::oci::Format::Oci);

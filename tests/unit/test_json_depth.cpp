@@ -11,6 +11,7 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/process.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
@@ -117,7 +118,7 @@ BOOST_AUTO_TEST_CASE(spec_file_nested_too_deep) {
     rustimg::SpecLoadOptions options;
     options.spec_file = file;
     options.use_cargo_metadata = false;
-    expect_too_deep([&] { rustimg::load_spec(options); }, file.string());
+    expect_too_deep([&] { rustimg::pipeline::load_spec(options); }, file.string());
   }
 }
 

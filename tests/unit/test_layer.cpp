@@ -14,13 +14,15 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
+#include "expect_error.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
-using rustimg::Compression;
+using rustimg::oci::Compression;
 using rustimg::ErrorCode;
 using rustimg::layer::FileTree;
 using rustimg::layer::LayerOptions;
+using rustimg::test::expect_error;
 using rustimg::test::MemorySink;
 using rustimg::test::read_tar;
 using rustimg::test::ScratchDir;
@@ -28,16 +30,6 @@ using rustimg::test::write_file;
 
 namespace {
 
-template <typename Fn>
-void expect_error(Fn&& fn, ErrorCode code, const std::string& needle) {
-  try {
-    fn();
-    BOOST_FAIL("expected an error containing \"" << needle << "\"");
-  } catch (const rustimg::Error& e) {
-    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code), "message: " << e.what());
-    BOOST_TEST(std::string(e.what()).find(needle) != std::string::npos, "message: " << e.what());
-  }
-}
 
 std::string tar_of(const FileTree& tree, std::int64_t mtime = 0) {
   MemorySink sink;
@@ -279,17 +271,17 @@ BOOST_AUTO_TEST_CASE(progress_and_cancellation_while_streaming) {
   FileTree t;
   t.add_file("/big", dir / "big", 0644);
 
-  struct CountingSink final : rustimg::oci::ByteSink {
-    using rustimg::oci::ByteSink::write;
+  struct CountingSink final : rustimg::ByteSink {
+    using rustimg::ByteSink::write;
     void write(std::span<const std::byte> data) override { bytes += data.size(); }
     std::uint64_t bytes = 0;
   };
   CountingSink sink;
   std::vector<std::uint64_t> reports;
   LayerOptions o{Compression::None};
-  o.on_progress = [&](std::uint64_t n) {
-    reports.push_back(n);
-    return true;
+  o.on_progress = [&](const rustimg::ProgressEvent& e) {
+    reports.push_back(e.bytes_done);
+    return false;
   };
   const auto l = rustimg::layer::write_layer(t, o, sink);
   BOOST_TEST(reports.size() == 2u);
@@ -297,7 +289,7 @@ BOOST_AUTO_TEST_CASE(progress_and_cancellation_while_streaming) {
   BOOST_TEST(sink.bytes == l.uncompressed_size);
 
   CountingSink sink2;
-  o.on_progress = [](std::uint64_t) { return false; };
+  o.on_progress = [](const rustimg::ProgressEvent&) { return true; };
   expect_error([&] { rustimg::layer::write_layer(t, o, sink2); }, ErrorCode::Cancelled, "cancelled");
   BOOST_TEST(sink2.bytes < (100u << 20));  // stopped early
 }
@@ -416,8 +408,8 @@ BOOST_AUTO_TEST_SUITE(assets)
 
 namespace {
 
-rustimg::Asset asset(std::string source, std::string dest, std::optional<std::uint32_t> mode = std::nullopt) {
-  rustimg::Asset a;
+rustimg::oci::Asset asset(std::string source, std::string dest, std::optional<std::uint32_t> mode = std::nullopt) {
+  rustimg::oci::Asset a;
   a.source = std::move(source);
   a.dest = std::move(dest);
   a.mode = mode;
@@ -444,7 +436,7 @@ BOOST_AUTO_TEST_CASE(globs_directories_modes_and_symlinks) {
   fs::create_symlink("app.toml", crate / "config/current.toml");
 
   FileTree t;
-  rustimg::Asset owned = asset("config/*.toml", "/etc/app/");
+  rustimg::oci::Asset owned = asset("config/*.toml", "/etc/app/");
   owned.uid = 10;
   owned.gid = 20;
   rustimg::layer::add_assets(t,

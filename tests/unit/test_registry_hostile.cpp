@@ -14,6 +14,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/registry.hpp"
+#include "scripted_transport.hpp"
 #include "test_support.hpp"
 
 namespace reg = rustimg::registry;
@@ -21,65 +22,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Seen {
-  std::string method;
-  std::string url;
-  std::string authorization;
-};
-
-/// Answers each request with `script`, records what was sent, and drains
-/// request bodies as a server would.
-class ScriptedTransport final : public reg::Transport {
- public:
-  explicit ScriptedTransport(std::function<reg::HttpResponse(const reg::HttpRequest&)> script)
-      : script_(std::move(script)) {}
-
-  reg::HttpResponse perform(const reg::HttpRequest& req) override {
-    Seen s{req.method, req.url, {}};
-    for (const auto& [k, v] : req.headers)
-      if (k == "Authorization") s.authorization = v;
-    {
-      std::lock_guard lock(mu_);
-      seen_.push_back(s);
-    }
-    if (req.body) {
-      char buf[4096];
-      while (req.body(buf, sizeof buf) > 0) {
-      }
-    }
-    return script_(req);
-  }
-
-  std::vector<Seen> seen() {
-    std::lock_guard lock(mu_);
-    return seen_;
-  }
-
- private:
-  std::function<reg::HttpResponse(const reg::HttpRequest&)> script_;
-  std::mutex mu_;
-  std::vector<Seen> seen_;
-};
-
-reg::HttpResponse answer(int status, std::vector<std::pair<std::string, std::string>> headers = {},
-                         std::string body = {}) {
-  reg::HttpResponse r;
-  r.status = status;
-  r.headers = std::move(headers);
-  r.body = std::move(body);
-  return r;
-}
-
-bool has_prefix(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-
-class MemorySource final : public reg::BlobSource {
- public:
-  std::map<std::string, std::string> blobs;
-  std::unique_ptr<std::istream> open(const std::string& digest) override {
-    return std::make_unique<std::istringstream>(blobs.at(digest));
-  }
-  std::uint64_t size(const std::string& digest) override { return blobs.at(digest).size(); }
-};
+using rustimg::test::answer;
+using rustimg::test::has_prefix;
+using rustimg::test::MemorySource;
+using rustimg::test::ScriptedTransport;
 
 /// One image: a config and a layer, with the manifest that names them.
 struct TinyImage {

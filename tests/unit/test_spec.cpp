@@ -9,12 +9,15 @@
 #include <vector>
 
 #include "rustimg/error.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/spec.hpp"
+#include "test_support.hpp"
 
 using nlohmann::json;
 using rustimg::Spec;
+using rustimg::test::ScratchDir;
 using rustimg::SpecLayer;
 namespace fs = std::filesystem;
 
@@ -67,29 +70,6 @@ std::string known_triples() {
   for (const auto& t : rustimg::rust_targets()) out += (out.empty() ? "" : ", ") + t.triple;
   return out;
 }
-
-/// A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("rustimg-spec-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name) << text;
-    return path_ / name;
-  }
-
- private:
-  fs::path path_;
-};
 
 }  // namespace
 
@@ -745,7 +725,7 @@ json metadata_for(const fs::path& root) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(load_spec_reads_cargo_and_the_spec_file) {
-  TempDir dir;
+  ScratchDir dir;
   dir.write("Cargo.toml", "[package]\nname = \"app\"\n");
   dir.write("rustimg.json", R"({"bin": "app-admin", "env": {"C": "file"}})");
   RecordedCargo cargo(metadata_for(dir.path()));
@@ -753,7 +733,7 @@ BOOST_AUTO_TEST_CASE(load_spec_reads_cargo_and_the_spec_file) {
   rustimg::SpecLoadOptions options;
   options.crate_dir = dir.path();
   options.overrides = {{"user", "4"}};
-  const Spec s = rustimg::load_spec(options, cargo);
+  const Spec s = rustimg::pipeline::load_spec(options, cargo);
 
   BOOST_REQUIRE(cargo.requests.size() == 1u);
   BOOST_TEST(cargo.requests[0].cwd == dir.path().string());
@@ -767,7 +747,7 @@ BOOST_AUTO_TEST_CASE(load_spec_reads_cargo_and_the_spec_file) {
 }
 
 BOOST_AUTO_TEST_CASE(load_spec_names_each_layer_in_errors) {
-  TempDir dir;
+  ScratchDir dir;
   dir.write("Cargo.toml", "[package]\nname = \"app\"\n");
   json doc = metadata_for(dir.path());
   doc["packages"][0]["metadata"]["rustimg"]["env"]["PORT"] = 8080;
@@ -781,7 +761,7 @@ BOOST_AUTO_TEST_CASE(load_spec_names_each_layer_in_errors) {
 
   const std::string manifest = (dir.path() / "Cargo.toml").string();
   try {
-    rustimg::load_spec(options, cargo);
+    rustimg::pipeline::load_spec(options, cargo);
     BOOST_FAIL("expected a SpecError");
   } catch (const rustimg::SpecError& e) {
     Strings got;
@@ -797,14 +777,14 @@ BOOST_AUTO_TEST_CASE(load_spec_names_each_layer_in_errors) {
 }
 
 BOOST_AUTO_TEST_CASE(load_spec_unknown_package_is_a_diagnostic) {
-  TempDir dir;
+  ScratchDir dir;
   dir.write("Cargo.toml", "[package]\nname = \"app\"\n");
   RecordedCargo cargo(metadata_for(dir.path()));
   rustimg::SpecLoadOptions options;
   options.crate_dir = dir.path();
   options.overrides = {{"package", "nope"}, {"user", true}};
   try {
-    rustimg::load_spec(options, cargo);
+    rustimg::pipeline::load_spec(options, cargo);
     BOOST_FAIL("expected a SpecError");
   } catch (const rustimg::SpecError& e) {
     Strings got;
@@ -819,13 +799,13 @@ BOOST_AUTO_TEST_CASE(load_spec_unknown_package_is_a_diagnostic) {
 }
 
 BOOST_AUTO_TEST_CASE(load_spec_ambiguous_bin_is_an_error) {
-  TempDir dir;
+  ScratchDir dir;
   dir.write("Cargo.toml", "[package]\nname = \"app\"\n");
   RecordedCargo cargo(metadata_for(dir.path()));
   rustimg::SpecLoadOptions options;
   options.crate_dir = dir.path();
   try {
-    rustimg::load_spec(options, cargo);
+    rustimg::pipeline::load_spec(options, cargo);
     BOOST_FAIL("expected an error");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::NotFound));
@@ -835,11 +815,48 @@ BOOST_AUTO_TEST_CASE(load_spec_ambiguous_bin_is_an_error) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(make_plan_chooses_the_package_once_and_plans_one_cargo_run_per_platform) {
+  ScratchDir dir;
+  dir.write("Cargo.toml", "[package]\nname = \"app\"\n");
+  RecordedCargo cargo(metadata_for(dir.path()));
+  rustimg::SpecLoadOptions options;
+  options.crate_dir = dir.path();
+  options.overrides = {{"bin", "app"},
+                       {"platforms", {"linux/amd64", "linux/arm64"}},
+                       {"features", {"tls"}},
+                       {"target", {{"aarch64-unknown-linux-gnu", {{"linker", "aarch64-linux-gnu-gcc"}}}}}};
+  const rustimg::pipeline::Plan plan = rustimg::pipeline::make_plan(options, cargo);
+  BOOST_TEST(cargo.requests.size() == 1u);
+  BOOST_REQUIRE(plan.package.has_value());
+  BOOST_TEST(plan.package->name == "app");
+  BOOST_TEST(plan.cargo.features == Strings{"tls"}, boost::test_tools::per_element());
+  BOOST_REQUIRE(plan.platforms.size() == 2u);
+  BOOST_TEST(plan.platforms[0].triple == "x86_64-unknown-linux-gnu");
+  BOOST_TEST(plan.platforms[1].triple == "aarch64-unknown-linux-gnu");
+  BOOST_REQUIRE(plan.platforms[0].cargo.has_value());
+  BOOST_REQUIRE(plan.platforms[1].cargo.has_value());
+  BOOST_TEST(plan.platforms[1].cargo->bin == "app");
+  BOOST_TEST(plan.platforms[1].cargo->package == "app");
+  BOOST_TEST(plan.platforms[1].cargo->manifest_path == dir.path() / "Cargo.toml");
+  BOOST_TEST(plan.platforms[1].cargo->linker == "aarch64-linux-gnu-gcc");
+  BOOST_TEST(plan.platforms[0].cargo->linker.empty());
+}
+
+BOOST_AUTO_TEST_CASE(make_plan_without_a_crate_has_no_cargo_runs) {
+  ScratchDir dir;
+  rustimg::SpecLoadOptions options;
+  options.spec_file = dir.write("rustimg.json", R"({"bin": "srv"})");
+  const rustimg::pipeline::Plan plan = rustimg::pipeline::make_plan(options);
+  BOOST_TEST(!plan.package.has_value());
+  BOOST_REQUIRE(plan.platforms.size() == 1u);
+  BOOST_TEST(!plan.platforms[0].cargo.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(load_spec_without_a_crate) {
-  TempDir dir;
+  ScratchDir dir;
   rustimg::SpecLoadOptions options;
   options.spec_file = dir.write("rustimg.json", R"({"bin": "srv", "ports": [80]})");
-  const Spec s = rustimg::load_spec(options);
+  const Spec s = rustimg::pipeline::load_spec(options);
   BOOST_TEST(s.package.empty());
   BOOST_TEST(s.entrypoint == Strings{"/usr/local/bin/srv"}, boost::test_tools::per_element());
   BOOST_TEST(s.ports == Strings{"80/tcp"}, boost::test_tools::per_element());
@@ -849,7 +866,7 @@ BOOST_AUTO_TEST_CASE(load_spec_missing_spec_file) {
   rustimg::SpecLoadOptions options;
   options.spec_file = "/nonexistent/rustimg.json";
   try {
-    rustimg::load_spec(options);
+    rustimg::pipeline::load_spec(options);
     BOOST_FAIL("expected an error");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::NotFound));
@@ -858,11 +875,11 @@ BOOST_AUTO_TEST_CASE(load_spec_missing_spec_file) {
 }
 
 BOOST_AUTO_TEST_CASE(load_spec_json_syntax_error_names_line_and_column) {
-  TempDir dir;
+  ScratchDir dir;
   rustimg::SpecLoadOptions options;
   options.spec_file = dir.write("rustimg.json", "{\n  \"env\": {\n    \"A\": x\n  }\n}\n");
   try {
-    rustimg::load_spec(options);
+    rustimg::pipeline::load_spec(options);
     BOOST_FAIL("expected a SpecError");
   } catch (const rustimg::SpecError& e) {
     BOOST_REQUIRE(e.diagnostics().size() == 1u);

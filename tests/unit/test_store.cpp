@@ -9,12 +9,14 @@
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
 #include "rustimg/store.hpp"
+#include "expect_error.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 using rustimg::store::BlobStore;
 using rustimg::store::ImageLocation;
+using rustimg::test::has_temp_files;
 using rustimg::test::read_file;
 using rustimg::test::read_tar;
 using rustimg::test::ScratchDir;
@@ -28,9 +30,10 @@ rustimg::oci::Descriptor make_image(BlobStore& blobs, const std::string& content
   auto w = blobs.begin_blob();
   const auto l = rustimg::layer::write_layer(tree, {}, *w);
   w->commit(l.descriptor.digest);
-  rustimg::Spec spec;
-  spec.bin = "app";
-  const auto img = rustimg::image::assemble(spec, rustimg::parse_platform("linux/amd64"), "app", {{l, "app"}}, {});
+  rustimg::image::ConfigOverrides config;
+  config.bin = "app";
+  const auto img = rustimg::image::assemble(config, rustimg::parse_platform("linux/amd64"), "app",
+                                            {{l.descriptor, l.diff_id, "app"}}, {});
   blobs.put(img.config);
   blobs.put(img.manifest);
   auto d = img.manifest.descriptor;
@@ -46,12 +49,6 @@ std::map<std::string, std::string> tags_of(const fs::path& layout) {
   for (const auto& m : index["manifests"])
     out[m["annotations"]["org.opencontainers.image.ref.name"]] = m["digest"];
   return out;
-}
-
-bool has_temp_files(const fs::path& dir) {
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.path().filename().string().rfind(".rustimg-", 0) == 0) return true;
-  return false;
 }
 
 }  // namespace
@@ -79,6 +76,30 @@ BOOST_AUTO_TEST_CASE(destinations) {
   BOOST_CHECK_THROW(rustimg::store::parse_image_location("oci::latest"), rustimg::Error);
   BOOST_CHECK_THROW(rustimg::store::parse_image_location("oci:dir:bad tag"), rustimg::Error);
   BOOST_CHECK_THROW(rustimg::store::parse_image_location("docker-archive:f.tar:UPPER/case:v1"), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(registry_destinations) {
+  const auto d = rustimg::store::parse_image_location("docker://127.0.0.1:5000/test/hello:v1");
+  BOOST_TEST(static_cast<int>(d.kind) == static_cast<int>(ImageLocation::Kind::Registry));
+  BOOST_TEST(d.reference == "127.0.0.1:5000/test/hello:v1");
+  BOOST_TEST(d.path.empty());
+  BOOST_TEST(d.to_string() == "docker://127.0.0.1:5000/test/hello:v1");
+  BOOST_TEST(rustimg::store::parse_image_location("docker://localhost/a@sha256:" + std::string(64, 'a')).reference ==
+             "localhost/a@sha256:" + std::string(64, 'a'));
+  using rustimg::ErrorCode;
+  using rustimg::test::expect_error;
+  const auto parse = [](const char* text) { return [text] { rustimg::store::parse_image_location(text); }; };
+  expect_error(parse("docker://"), ErrorCode::InvalidArgument, "\"docker://\"");
+  expect_error(parse("docker:host/repo"), ErrorCode::InvalidArgument, "docker://HOST/REPO");
+  expect_error(parse("docker://hello"), ErrorCode::InvalidArgument, "name the registry");
+  expect_error(parse("docker://example.com/x"), ErrorCode::InvalidArgument, "name the tag");
+  expect_error(parse("docker://reg.example/UPPER:v1"), ErrorCode::InvalidArgument, "docker://reg.example/UPPER:v1");
+  // Nothing to check on disk; no sink writes a registry, no local image reads one.
+  BOOST_CHECK_NO_THROW(rustimg::store::check_output_location(d));
+  ScratchDir dir;
+  const BlobStore blobs(dir.path() / "blobs");
+  expect_error([&] { rustimg::store::publish(d, blobs, {}); }, ErrorCode::InvalidArgument, "push");
+  expect_error([&] { rustimg::store::StoredImage image(d); }, ErrorCode::InvalidArgument, "pull");
 }
 
 BOOST_AUTO_TEST_CASE(blob_store_is_content_addressed_and_atomic) {

@@ -1,5 +1,6 @@
-// Helpers shared by the layer/image/store unit tests: temporary directories,
-// in-memory sinks and a small, independent USTAR/PAX reader.
+// Helpers shared by the unit tests (and, Boost-free, by the fuzz targets):
+// temporary directories, files, in-memory sinks and a small, independent
+// USTAR/PAX reader.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -46,15 +48,32 @@ class ScratchDir {
   ScratchDir& operator=(const ScratchDir&) = delete;
   const std::filesystem::path& path() const { return path_; }
   std::filesystem::path operator/(const std::string& rel) const { return path_ / rel; }
+  /// Writes `text` to the file `rel` inside the directory; returns its path.
+  std::filesystem::path write(const std::string& rel, const std::string& text) const;
 
  private:
   std::filesystem::path path_;
 };
 
-inline void write_file(const std::filesystem::path& p, const std::string& content) {
+/// Writes `content` to `p`, creating its directory; throws when it cannot.
+inline void write_file(const std::filesystem::path& p, std::string_view content) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << content;
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+inline std::filesystem::path ScratchDir::write(const std::string& rel, const std::string& text) const {
+  write_file(path_ / rel, text);
+  return path_ / rel;
+}
+
+/// True when a temporary file of rustimg (".rustimg-*", see util/atomic_file)
+/// is left anywhere under `dir`.
+inline bool has_temp_files(const std::filesystem::path& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().filename().string().rfind(".rustimg-", 0) == 0) return true;
+  return false;
 }
 
 inline std::string read_file(const std::filesystem::path& p) {
@@ -63,9 +82,9 @@ inline std::string read_file(const std::filesystem::path& p) {
 }
 
 /// Collects everything written into a string.
-class MemorySink final : public oci::ByteSink {
+class MemorySink final : public rustimg::ByteSink {
  public:
-  using oci::ByteSink::write;
+  using rustimg::ByteSink::write;
   void write(std::span<const std::byte> data) override {
     bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
   }

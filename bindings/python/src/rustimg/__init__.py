@@ -129,7 +129,9 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
           credentials_registry: Optional[str] = None, use_config_files: bool = True,
           request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> BuildResult:
     """Builds an image and writes it to ``output`` ("oci:DIR[:TAG]",
-    "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]").
+    "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]", or a registry,
+    "docker://HOST/REPO:TAG", which receives each layer while it is written;
+    ``pushed`` then names it).
 
     Give ``crate`` to build a crate with cargo for every platform of its spec
     (``platforms`` overrides them), or ``binary`` for a prebuilt binary
@@ -151,14 +153,12 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         merged["platforms"] = list(platforms)
     if base is not None:
         merged["base"] = base
-    if push and credentials_registry is None and (username is not None or password is not None):
-        credentials_registry = _core.push_registry(list(push), "credentials_registry=HOST")
+    targets = list(push) + ([output[len("docker://"):]] if output.startswith("docker://") else [])
+    if targets and credentials_registry is None and (username is not None or password is not None):
+        credentials_registry = _core.push_registry(targets, "credentials_registry=HOST")
     registry = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                          request_timeout, stall_timeout)
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
-                      allow_dynamic, source_date_epoch, progress, registry)
-    pushed: List[str] = []
-    if push:
-        pushed = _push(output, push, registry)
+                      allow_dynamic, source_date_epoch, progress, registry, list(push))
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
-                       reports=raw["reports"], output=output, pushed=pushed)
+                       reports=raw["reports"], output=output, pushed=[p["reference"] for p in raw["pushed"]])

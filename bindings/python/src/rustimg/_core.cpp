@@ -62,13 +62,10 @@ nlohmann::json python_to_json(const py::object& o) {
 }
 
 rustimg::elf::Report verify(const std::filesystem::path& path, const std::optional<std::string>& platform) {
+  const std::optional<rustimg::Platform> wanted =
+      platform ? std::optional(rustimg::parse_platform(*platform)) : std::nullopt;
   py::gil_scoped_release release;
-  rustimg::elf::Report report = rustimg::elf::inspect_file(path);
-  if (platform) {
-    for (auto& p : rustimg::elf::platform_mismatch(report, rustimg::parse_platform(*platform)))
-      report.problems.push_back({rustimg::elf::ProblemKind::PlatformMismatch, std::move(p)});
-  }
-  return report;
+  return rustimg::elf::verify_file(path, wanted);
 }
 
 py::object load_spec(const std::optional<std::filesystem::path>& crate, const std::optional<std::filesystem::path>& spec_file,
@@ -83,7 +80,7 @@ py::object load_spec(const std::optional<std::filesystem::path>& crate, const st
   nlohmann::json resolved;
   {
     py::gil_scoped_release release;
-    resolved = rustimg::load_spec(opts).to_json();
+    resolved = rustimg::pipeline::load_spec(opts).to_json();
   }
   return json_to_python(resolved);
 }
@@ -95,16 +92,17 @@ class PythonHooks {
  public:
   explicit PythonHooks(py::object progress) : progress_(std::move(progress)) {}
 
-  bool on_event(const rustimg::pipeline::ProgressEvent& e) {
+  /// True (cancel) once a Python exception is pending.
+  bool on_event(const rustimg::ProgressEvent& e) {
     py::gil_scoped_acquire gil;
-    if (failed()) return false;
+    if (failed()) return true;
     try {
       if (!progress_.is_none()) progress_(e.stage, e.message);
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     } catch (py::error_already_set& err) {
       error_ = std::make_unique<py::error_already_set>(std::move(err));
     }
-    return !failed();
+    return failed();
   }
 
   bool cancelled() {
@@ -150,31 +148,33 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
                  const std::optional<std::string>& platform, const std::optional<std::filesystem::path>& spec_file,
                  const py::object& overrides, const std::string& output, bool allow_dynamic,
                  std::optional<std::int64_t> source_date_epoch, const py::object& progress,
-                 const RegistryConfig& registry) {
+                 const RegistryConfig& registry, const std::vector<std::string>& push) {
   if (crate.has_value() == binary.has_value())
     throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
-  rustimg::SpecLoadOptions load;
-  if (crate) load.crate_dir = *crate;
-  if (spec_file) load.spec_file = *spec_file;
-  load.overrides = python_to_json(overrides);
-  load.overrides_source = "arguments";
+  rustimg::pipeline::BuildAndPushOptions req;
+  if (crate) req.spec.crate_dir = *crate;
+  if (spec_file) req.spec.spec_file = *spec_file;
+  req.spec.overrides = python_to_json(overrides);
+  req.spec.overrides_source = "arguments";
+  if (binary)
+    req.binaries.push_back({platform ? rustimg::parse_platform(*platform) : rustimg::Platform{}, *binary});
+  req.push = push;
 
-  rustimg::pipeline::BuildOptions image;
+  rustimg::pipeline::BuildOptions& image = req.image;
   image.output = rustimg::store::parse_image_location(output);
-  image.created = source_date_epoch ? *source_date_epoch : rustimg::pipeline::source_date_epoch();
+  image.created = source_date_epoch;  // nullopt: the core's default
   image.allow_dynamic = allow_dynamic;
-  image.registry = registry.for_call("", &image.base_credentials);  // for an image base
+  // For an image base and the push= targets.
+  image.registry = registry.for_call("", &image.base_credentials);
   auto hooks = std::make_shared<PythonHooks>(progress);
   image.registry.cancelled = [hooks] { return hooks->cancelled(); };  // Ctrl-C, also mid-download
-  image.progress = [hooks](const rustimg::pipeline::ProgressEvent& e) { return hooks->on_event(e); };
+  image.progress = [hooks](const rustimg::ProgressEvent& e) { return hooks->on_event(e); };
+  req.cancelled = [hooks] { return hooks->cancelled(); };
 
-  rustimg::pipeline::BuildResult result;
+  rustimg::pipeline::BuildAndPushResult result;
   try {
     py::gil_scoped_release release;
-    result = rustimg::pipeline::build_crate_or_binary(
-        std::move(load), std::move(image), binary,
-        platform ? std::optional(rustimg::parse_platform(*platform)) : std::nullopt,
-        [hooks] { return hooks->cancelled(); });
+    result = rustimg::pipeline::build_and_push(std::move(req));
   } catch (const rustimg::Error& e) {
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
     throw;
@@ -232,13 +232,7 @@ py::object push(const std::string& source, const std::vector<std::string>& targe
     throw;
   }
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : pushed)
-    out.push_back({{"reference", p.reference},
-                   {"digest", p.result.digest},
-                   {"blobs_uploaded", p.result.blobs_uploaded},
-                   {"blobs_mounted", p.result.blobs_mounted},
-                   {"blobs_existing", p.result.blobs_existing},
-                   {"bytes_uploaded", p.result.bytes_uploaded}});
+  for (const auto& p : pushed) out.push_back(rustimg::transfer::to_json(p));
   return json_to_python(out);
 }
 
@@ -293,6 +287,11 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("warnings", &rustimg::elf::Report::warnings)
       .def_readonly("elf_class", &rustimg::elf::Report::elf_class)
       .def_property_readonly("fit_for_scratch", &rustimg::elf::Report::fit_for_scratch)
+      .def_property_readonly("platform_match",
+                             [](const rustimg::elf::Report& r) -> std::optional<bool> {
+                               if (!r.wanted_platform) return std::nullopt;
+                               return r.platform_match();
+                             })
       .def("to_dict", [](const rustimg::elf::Report& r) { return json_to_python(rustimg::elf::to_json(r)); },
            "The report as the dict `rustimg verify --json` prints (without \"path\").")
       .def("__repr__", [](const rustimg::elf::Report& r) {
@@ -317,6 +316,7 @@ PYBIND11_MODULE(_core, m) {
         "Pulls `reference` into `output`; returns the digest written.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
-        py::arg("progress"), py::arg("registry"),
-        "Builds an image from a crate (cargo) or a prebuilt binary; returns digest, media_type, size, reports.");
+        py::arg("progress"), py::arg("registry"), py::arg("push"),
+        "Builds an image from a crate (cargo) or a prebuilt binary, then pushes it to every reference in "
+        "`push`; returns digest, media_type, size, reports, pushed.");
 }

@@ -1,6 +1,7 @@
-// Internal to the store module: write a file under a temporary name in its
-// final directory, then rename it into place; read a file inside a
-// directory without being led out of it; lock a directory.
+// Files written and read safely: write a file under a temporary name in its
+// final directory, then rename it into place (or use it as a scratch file);
+// read a file inside a directory without being led out of it; lock a
+// directory. The one temporary-file type of the core.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +12,11 @@
 #include <utility>
 #include <vector>
 
-#include "rustimg/oci.hpp"
+#include "rustimg/byte_sink.hpp"
 
-namespace rustimg::store {
+namespace rustimg::util {
 
-class AtomicFile final : public oci::ByteSink {
+class AtomicFile final : public ByteSink {
  public:
   /// Creates "<dir>/.rustimg-tmp-XXXXXX" (mode 0644). Throws Io.
   explicit AtomicFile(const std::filesystem::path& dir);
@@ -24,7 +25,7 @@ class AtomicFile final : public oci::ByteSink {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
 
-  using oci::ByteSink::write;
+  using ByteSink::write;
   void write(std::span<const std::byte> data) override;
   /// Flushes, fsyncs (unless `sync` is false: for scratch files that are
   /// made durable later, or never), closes and renames the file to `target`
@@ -39,6 +40,8 @@ class AtomicFile final : public oci::ByteSink {
   /// file system offers one, so the two share storage until either is
   /// written, else a copy. Never the same file. Throws Io.
   void copy_from(int from, const std::filesystem::path& name);
+  /// Discards everything written so far (a scratch file being refilled).
+  void truncate();
 
  private:
   void flush();
@@ -101,10 +104,6 @@ class DirLock {
   std::filesystem::path path_;
 };
 
-/// True for a directory rustimg stages blobs in (a TempDir,
-/// ".rustimg-staging-*"): its files are scratch, removed when the build
-/// ends, and made durable only when published.
-bool is_staging_dir(const std::filesystem::path& dir);
 
 
-}  // namespace rustimg::store
+}  // namespace rustimg::util

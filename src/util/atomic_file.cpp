@@ -1,4 +1,5 @@
-#include "atomic_file.hpp"
+// Atomic and scratch files, confined reads, directory locks (see atomic_file.hpp).
+#include "util/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -16,13 +17,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <system_error>
-#include <thread>
 #include <vector>
 
 #include "rustimg/error.hpp"
-#include "rustimg/store.hpp"
+#include "util/parallel.hpp"
 
-namespace rustimg::store {
+namespace rustimg::util {
 namespace {
 
 constexpr std::size_t kBufferSize = 256 * 1024;
@@ -90,6 +90,13 @@ void AtomicFile::commit(const std::filesystem::path& target, bool sync) {
   if (::rename(temp_.c_str(), target.c_str()) != 0)
     throw Error(ErrorCode::Io, "cannot rename " + temp_.string() + " to " + target.string() + ": " + errno_text());
   committed_ = true;
+}
+
+void AtomicFile::truncate() {
+  if (fd_ < 0) throw Error(ErrorCode::Generic, "internal error: truncate after commit of " + temp_.string());
+  buffer_.clear();
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+    throw Error(ErrorCode::Io, "cannot truncate " + temp_.string() + ": " + errno_text());
 }
 
 const std::filesystem::path& AtomicFile::flushed() {
@@ -243,8 +250,7 @@ std::unique_ptr<std::istream> file_stream(FileHandle file) { return std::make_un
 
 namespace {
 
-constexpr const char* kStagingPrefix = ".rustimg-staging-";
-constexpr std::size_t kMaxConcurrentSyncs = 16;
+constexpr unsigned kMaxConcurrentSyncs = 16;
 
 /// fsyncs one file; returns an error message, empty on success.
 std::string sync_one(const std::filesystem::path& file) {
@@ -260,20 +266,7 @@ std::string sync_one(const std::filesystem::path& file) {
 
 void sync_files(const std::vector<std::filesystem::path>& files) {
   std::vector<std::string> errors(files.size());
-  for (std::size_t begin = 0; begin < files.size(); begin += kMaxConcurrentSyncs) {
-    const std::size_t end = std::min(files.size(), begin + kMaxConcurrentSyncs);
-    std::vector<std::thread> threads;
-    threads.reserve(end - begin);  // so emplace_back never reallocates with threads running
-    for (std::size_t i = begin + 1; i < end; ++i) {
-      try {
-        threads.emplace_back([&files, &errors, i] { errors[i] = sync_one(files[i]); });
-      } catch (const std::system_error&) {
-        errors[i] = sync_one(files[i]);  // no thread to spare: sync it here
-      }
-    }
-    errors[begin] = sync_one(files[begin]);
-    for (auto& t : threads) t.join();
-  }
+  parallel_for(files.size(), kMaxConcurrentSyncs, [&](std::size_t i) { errors[i] = sync_one(files[i]); });
   for (const std::string& e : errors)
     if (!e.empty()) throw Error(ErrorCode::Io, e);
 }
@@ -308,24 +301,4 @@ DirLock::~DirLock() {
   ::close(fd_);
 }
 
-bool is_staging_dir(const std::filesystem::path& dir) {
-  std::filesystem::path p = dir;
-  if (!p.has_filename()) p = p.parent_path();
-  return p.filename().string().rfind(kStagingPrefix, 0) == 0;
-}
-
-TempDir::TempDir(const std::filesystem::path& parent) {
-  std::string tmpl = (parent / (std::string(kStagingPrefix) + "XXXXXX")).string();
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr)
-    throw Error(ErrorCode::Io, "cannot create a staging directory in " + parent.string() + ": " + errno_text());
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-}  // namespace rustimg::store
+}  // namespace rustimg::util

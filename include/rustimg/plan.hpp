@@ -1,0 +1,99 @@
+// rustimg/plan.hpp - the plan between the spec and the stages: what to build
+// for each platform, made once from the resolved spec and cargo's metadata.
+//
+// The spec is pure (it never runs cargo); the plan is where `cargo metadata`
+// is read, where the package and bin are chosen (once), and where the spec's
+// build keys become the plain values cargo consumes and its image keys the
+// plain values image assembly consumes (image::ConfigOverrides).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rustimg/cargo.hpp"
+#include "rustimg/image.hpp"
+#include "rustimg/platform.hpp"
+#include "rustimg/process.hpp"
+#include "rustimg/spec.hpp"
+
+namespace rustimg::pipeline {
+
+/// A prebuilt binary and the platform it is for (architecture empty: taken
+/// from the ELF header).
+struct PlatformBinary {
+  Platform platform;
+  std::filesystem::path binary;
+};
+
+/// One platform of a build: its Rust target and where its binary comes from.
+struct PlatformPlan {
+  Platform platform;  ///< architecture empty: the prebuilt binary's ELF header says
+  std::string triple;
+  /// Built by cargo: the package, bin and per-target settings of the run.
+  std::optional<cargo::BuildTarget> cargo;
+  /// The binary to put in the image: prebuilt, or cargo's once it ran
+  /// (build_image reads only this).
+  std::filesystem::path prebuilt;
+};
+
+/// What a build does, decided once before any stage runs.
+struct Plan {
+  Spec spec;                                ///< the resolved spec
+  std::filesystem::path crate_dir;          ///< empty: no crate
+  std::optional<cargo::Metadata> metadata;  ///< when cargo metadata was read
+  std::optional<cargo::Package> package;    ///< the package chosen (with metadata)
+  cargo::BuildSettings cargo;               ///< the cargo arguments every platform shares
+  /// The image's runtime config values: config_overrides(spec), plus the
+  /// package's version as org.opencontainers.image.version unless the spec
+  /// sets that annotation.
+  image::ConfigOverrides config;
+  /// In the spec's platform order; for prebuilt binaries, theirs.
+  std::vector<PlatformPlan> platforms;
+};
+
+/// Reads the spec's sources (spec file, overrides) and, with a crate and
+/// `options.use_cargo_metadata`, runs `cargo metadata` through `runner`,
+/// chooses the package (the spec's "package", else the crate directory's,
+/// else the only member) and bin (the spec's "bin", else default-run, else
+/// the only bin), and adds the workspace's and package's
+/// [*.metadata.rustimg] below the file. A package or bin the spec names but
+/// the crate lacks is a diagnostic against the layer that named it. The
+/// platforms are cargo-built when a package was chosen, else without a
+/// binary source (see plan_prebuilt). Throws SpecError for invalid specs,
+/// rustimg::Error for unreadable files or a failing cargo.
+Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());
+
+/// The plan of an already resolved spec, without cargo: crate directory
+/// `crate_dir` (where assets are found), config_overrides(spec), and the
+/// spec's platforms without a binary source.
+Plan plan_spec(Spec spec, std::filesystem::path crate_dir);
+
+/// Makes `binaries` the plan's platforms, one each in order, in place of
+/// the spec's: prebuilt, no triple, no cargo run.
+void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries);
+
+/// The runtime config values of `spec` as image assembly takes them. On a
+/// built-in base ("scratch", "static") every field but an absent
+/// healthcheck is set to the spec's value, rustimg's defaults included
+/// (user "65532:65532", workdir "/", cmd []...). On an image base only
+/// what the spec sets, so the base's config stays for the rest (the rules
+/// are in pipeline.hpp): user and workdir when listed in Spec::given; cmd
+/// and stop-signal when given or not empty; the healthcheck when present;
+/// entrypoint, env, ports, labels and annotations when not empty. package
+/// and bin are always copied.
+image::ConfigOverrides config_overrides(const Spec& spec);
+
+/// make_plan(options, runner).spec.
+Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());
+
+/// The spec's shared cargo arguments.
+cargo::BuildSettings cargo_settings(const Spec& spec);
+
+/// One cargo run per platform of `spec`: bin `bin` of `package`, with the
+/// spec's per-target settings ("target": {"<triple>": ...}).
+std::vector<cargo::BuildTarget> cargo_targets(const Spec& spec, const cargo::Package& package,
+                                              const std::string& bin);
+
+}  // namespace rustimg::pipeline

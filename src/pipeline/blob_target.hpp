@@ -1,0 +1,45 @@
+// Where build_image puts the blobs it makes (internal to pipeline): a
+// staging store published to a file or directory, or a registry that
+// receives layers as they are written.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base_image.hpp"
+#include "rustimg/oci.hpp"
+#include "rustimg/pipeline.hpp"
+#include "rustimg/store.hpp"
+#include "rustimg/transfer.hpp"
+
+namespace rustimg::pipeline {
+
+class BlobTarget {
+ public:
+  /// A blob being written whose digest is known at the end.
+  class Writer : public ByteSink {
+   public:
+    using ByteSink::write;
+    /// Completes the blob as `digest`; a writer destroyed uncommitted leaves nothing.
+    virtual void commit(const std::string& digest) = 0;
+  };
+
+  virtual ~BlobTarget() = default;
+  virtual std::unique_ptr<Writer> begin_blob() = 0;
+  /// A small blob made whole in memory (config, manifest, index).
+  virtual void put(const oci::Blob& blob) = 0;
+  /// Where an image base's blobs are pulled to (made on first use).
+  virtual const store::BlobStore& base_store() = 0;
+  /// Writes the image `top` (built on `bases`, none for a built-in base) to
+  /// the destination; returns the push for a registry.
+  virtual std::optional<transfer::PushedImage> publish(const oci::Descriptor& top,
+                                                       const std::vector<PulledBase>& bases) = 0;
+};
+
+/// The target for `o.output`: for a registry, reached with `o.registry`;
+/// else a staging store beside the destination (see store::publish).
+std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o);
+
+}  // namespace rustimg::pipeline

@@ -1,0 +1,170 @@
+// The plan: the spec's sources plus cargo's metadata, the package and bin
+// chosen once, and the spec's build keys as cargo's plain values.
+#include "rustimg/plan.hpp"
+
+#include <utility>
+
+#include "rustimg/error.hpp"
+#include "rustimg/layer.hpp"
+#include "rustimg/oci.hpp"
+
+namespace rustimg::pipeline {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// The cargo layers below `upper` (spec file, overrides), lowest first, and
+/// the package and bin they choose. A package or bin named by the spec but
+/// missing from the crate becomes a diagnostic against the layer that named
+/// it (the package is then unknown).
+struct CargoLayers {
+  std::vector<SpecLayer> layers;
+  const cargo::Package* package = nullptr;
+};
+
+CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metadata,
+                         const std::vector<SpecLayer>& upper, std::vector<SpecDiagnostic>& diags) {
+  CargoLayers out;
+  const auto wanted_package = highest_string(upper, "package");
+  try {
+    out.package = &metadata.select_package(crate_dir, wanted_package ? wanted_package->value : "");
+  } catch (const Error& e) {
+    if (!wanted_package) throw;
+    diags.push_back({wanted_package->source, "$.package", e.what()});
+    return out;
+  }
+
+  const fs::path root_manifest = metadata.workspace_root / "Cargo.toml";
+  if (auto l = metadata_layer(metadata.workspace_metadata, root_manifest.string() + " [workspace.metadata.rustimg]"))
+    out.layers.push_back(std::move(*l));
+  if (auto l = metadata_layer(out.package->metadata,
+                              out.package->manifest_path.string() + " [package.metadata.rustimg]"))
+    out.layers.push_back(std::move(*l));
+
+  std::vector<SpecLayer> all = out.layers;
+  all.insert(all.end(), upper.begin(), upper.end());
+  const auto wanted_bin = highest_string(all, "bin");
+  try {
+    const std::string bin = cargo::select_bin(*out.package, wanted_bin ? wanted_bin->value : "");
+    // Lowest layer: what cargo says, which any layer may still override.
+    out.layers.insert(out.layers.begin(), SpecLayer{out.package->manifest_path.string(),
+                                                    {{"package", out.package->name}, {"bin", bin}}});
+  } catch (const Error& e) {
+    if (!wanted_bin) throw;
+    diags.push_back({wanted_bin->source, "$.bin", e.what()});
+  }
+  return out;
+}
+
+}  // namespace
+
+cargo::BuildSettings cargo_settings(const Spec& spec) {
+  cargo::BuildSettings s;
+  s.profile = spec.profile;
+  s.size_optimize = spec.size_optimize;
+  s.features = spec.features;
+  s.default_features = spec.default_features;
+  s.all_features = spec.all_features;
+  s.locked = spec.locked;
+  s.offline = spec.offline;
+  return s;
+}
+
+std::vector<cargo::BuildTarget> cargo_targets(const Spec& spec, const cargo::Package& package,
+                                              const std::string& bin) {
+  std::vector<cargo::BuildTarget> out;
+  for (std::size_t i = 0; i < spec.targets.size(); ++i) {
+    cargo::BuildTarget t = cargo::build_target(package, bin, spec.platforms.at(i), spec.targets[i]);
+    if (const auto it = spec.target.find(t.triple); it != spec.target.end()) {
+      t.linker = it->second.linker;
+      t.rustflags = it->second.rustflags;
+      t.env = it->second.env;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+image::ConfigOverrides config_overrides(const Spec& spec) {
+  image::ConfigOverrides o;
+  o.package = spec.package;
+  o.bin = spec.bin;
+  o.healthcheck = spec.healthcheck;
+  if (layer::is_builtin_base(spec.base)) {
+    o.entrypoint = spec.entrypoint;
+    o.cmd = spec.cmd;
+    o.user = spec.user;
+    o.workdir = spec.workdir;
+    o.stop_signal = spec.stop_signal;
+    o.env = spec.env;
+    o.ports = spec.ports;
+    o.labels = spec.labels;
+    o.annotations = spec.annotations;
+    return o;
+  }
+  const auto given = [&](std::string_view key) { return spec.given.count(key) != 0; };
+  if (given("user")) o.user = spec.user;
+  if (given("workdir")) o.workdir = spec.workdir;
+  if (given("cmd") || !spec.cmd.empty()) o.cmd = spec.cmd;
+  if (given("stop-signal") || !spec.stop_signal.empty()) o.stop_signal = spec.stop_signal;
+  if (!spec.entrypoint.empty()) o.entrypoint = spec.entrypoint;
+  if (!spec.env.empty()) o.env = spec.env;
+  if (!spec.ports.empty()) o.ports = spec.ports;
+  if (!spec.labels.empty()) o.labels = spec.labels;
+  if (!spec.annotations.empty()) o.annotations = spec.annotations;
+  return o;
+}
+
+Plan plan_spec(Spec spec, fs::path crate_dir) {
+  Plan plan;
+  plan.spec = std::move(spec);
+  plan.crate_dir = std::move(crate_dir);
+  plan.cargo = cargo_settings(plan.spec);
+  plan.config = config_overrides(plan.spec);
+  for (std::size_t i = 0; i < plan.spec.platforms.size(); ++i)
+    plan.platforms.push_back(
+        PlatformPlan{plan.spec.platforms[i], i < plan.spec.targets.size() ? plan.spec.targets[i] : "", {}, {}});
+  return plan;
+}
+
+void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries) {
+  plan.platforms.clear();
+  for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary});
+}
+
+Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner) {
+  const std::vector<SpecLayer> upper = read_spec_sources(options);  // above the cargo layers, lowest first
+  std::optional<cargo::Metadata> metadata;
+  std::optional<cargo::Package> package;
+  std::vector<SpecDiagnostic> diags;
+  std::vector<SpecLayer> layers;
+  if (!options.crate_dir.empty() && options.use_cargo_metadata) {
+    metadata = cargo::read_metadata(options.crate_dir, runner, options.cargo);
+    CargoLayers found = cargo_layers(options.crate_dir, *metadata, upper, diags);
+    layers = std::move(found.layers);
+    if (found.package != nullptr) package = *found.package;
+  }
+  layers.insert(layers.end(), upper.begin(), upper.end());
+  Plan plan = plan_spec(resolve_spec(layers, options.crate_dir, std::move(diags)), options.crate_dir);
+  plan.metadata = std::move(metadata);
+  plan.package = std::move(package);
+  if (!plan.package) return plan;
+
+  if (!plan.package->version.empty()) {
+    if (!plan.config.annotations) plan.config.annotations.emplace();
+    plan.config.annotations->emplace(oci::annotation::kVersion, plan.package->version);
+  }
+  if (!plan.spec.bin.empty()) {
+    std::vector<cargo::BuildTarget> targets = cargo_targets(plan.spec, *plan.package, plan.spec.bin);
+    for (std::size_t i = 0; i < targets.size() && i < plan.platforms.size(); ++i)
+      plan.platforms[i].cargo = std::move(targets[i]);
+  }
+  return plan;
+}
+
+Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner) {
+  return make_plan(options, runner).spec;
+}
+
+}  // namespace rustimg::pipeline

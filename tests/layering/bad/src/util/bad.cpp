@@ -1,0 +1,3 @@
+// util includes nothing of ours but itself.
+#include "util/helper.hpp"
+#include "oci/internal.hpp"

@@ -1,0 +1,5 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "rustimg/oci.hpp"
+#include "rustimg/platform.hpp"

@@ -1,0 +1,3 @@
+#include "compress.hpp"
+#include "layer/compress.hpp"
+#include "rustimg/layer.hpp"
