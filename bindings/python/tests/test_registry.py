@@ -66,6 +66,17 @@ def test_build_push_and_pull(crate, registry, tmp_path):
     assert res.digest in out
 
 
+def test_build_streams_to_a_registry_output(crate, registry, tmp_path):
+    """output="docker://..." is a destination like oci:: the layers go
+    straight to the registry, and the image is the one an OCI layout gets."""
+    ref = f"{registry}/py/stream:v1"
+    res = rustimg.build(crate=crate, output=f"docker://{ref}", source_date_epoch=0)
+    assert res.pushed == [f"{ref}@{res.digest}"]
+    local = rustimg.build(crate=crate, output=f"oci:{tmp_path / 'l'}:v1", source_date_epoch=0)
+    assert local.digest == res.digest
+    assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1") == res.digest
+
+
 def test_auth_error_is_typed_and_keeps_the_secret(tmp_path):
     proc, host = start_registry(tmp_path / "reg", HTPASSWD)
     try:
