@@ -341,7 +341,15 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     if (opts->source_date_epoch >= 0) image.created = opts->source_date_epoch;  // else the core's default
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
-    if (opts->version >= 2) image.registry = registry_options(opts->registry, "", &image.base_credentials);
+    // Credentials given without a registry are for a docker:// output's
+    // registry; for a build into a file, for the base's (which only the
+    // spec names).
+    if (opts->version >= 2) {
+      const bool to_registry = image.output.kind == rustimg::store::ImageLocation::Kind::Registry;
+      image.registry = registry_options(
+          opts->registry, to_registry ? rustimg::parse_reference(image.output.reference).registry : std::string(),
+          &image.base_credentials);
+    }
     const rustimg_cancel_token* token = opts->cancel;
     const rustimg_progress_cb cb = opts->progress;
     void* payload = opts->progress_payload;

@@ -200,7 +200,11 @@ typedef struct rustimg_build_options {
   const char *spec_file;
   /** Overrides, a JSON object in the spec schema; NULL for none. */
   const char *overrides_json;
-  /** "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or "docker-archive:FILE[:NAME:TAG]". */
+  /**
+   * "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]"
+   * or "docker://HOST/REPO:TAG" (a registry: layers are uploaded as they are
+   * written, reached with `registry`).
+   */
   const char *output;
   /** Non-zero: accept a dynamically linked binary on scratch/static. */
   int allow_dynamic;
@@ -215,9 +219,11 @@ typedef struct rustimg_build_options {
   /* -- version 2 -- */
   /**
    * How to reach the registry of an image base (the spec's "base" when it
-   * is a reference): insecure registries, CA file, credentials. NULL: the
-   * defaults (config files for credentials, TLS verified). Its progress
-   * callback, if any, sees the base's download.
+   * is a reference) and of a docker:// output: insecure registries, CA
+   * file, credentials (without credentials_registry: for a docker://
+   * output's registry, else for the base's). NULL: the defaults (config
+   * files for credentials, TLS verified). Its progress callback, if any,
+   * sees the base's download and the output's upload.
    */
   const struct rustimg_registry_options *registry;
 } rustimg_build_options;

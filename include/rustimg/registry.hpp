@@ -268,7 +268,14 @@ struct HttpRequest {
   /// Polled at least once a second while the request runs; true aborts it
   /// with ErrorCode::Cancelled.
   std::function<bool()> cancelled;
+  /// A best-effort request made while an operation unwinds (e.g. the DELETE
+  /// of an abandoned upload): sent even after cancellation, with a short
+  /// deadline (kCleanupTimeout) instead of the request timeout.
+  bool cleanup = false;
 };
+
+/// The deadline of a cleanup request (HttpRequest::cleanup).
+inline constexpr std::chrono::seconds kCleanupTimeout{10};
 
 /// A transfer slower than this many bytes per second for a request's
 /// low_speed_timeout is given up on as stalled.

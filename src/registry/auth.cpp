@@ -78,14 +78,21 @@ std::string Auth::user_of(RegistryState& st) {
 
 HttpResponse Auth::raw(HttpRequest req, bool trusted) {
   if (trusted && req.ca_file.empty()) req.ca_file = ctx_.opt.ca_file;
-  if (ctx_.cancelled()) throw Error(ErrorCode::Cancelled, "cancelled before " + req.method + " " + url_for_log(req.url));
-  req.cancelled = ctx_.opt.cancelled;
+  if (!req.cleanup) {
+    if (ctx_.cancelled())
+      throw Error(ErrorCode::Cancelled, "cancelled before " + req.method + " " + url_for_log(req.url));
+    req.cancelled = ctx_.opt.cancelled;
+  }
   req.low_speed_timeout = ctx_.opt.stall_timeout;
   // Requests without blob data have a deadline; blob transfers are bounded
   // by the stall timeout (a large layer may take long, but never stalls).
   const bool blob_data = req.on_body || req.body_size < 0 ||
                          static_cast<std::uint64_t>(req.body_size) > oci::kMaxManifestBytes;
-  if (!blob_data) req.timeout = ctx_.opt.request_timeout;
+  if (req.cleanup) {
+    req.timeout = kCleanupTimeout;
+  } else if (!blob_data) {
+    req.timeout = ctx_.opt.request_timeout;
+  }
   req.headers.emplace_back("User-Agent", ctx_.opt.user_agent);
   HttpResponse resp = transport_->perform(req);
   ctx_.log(req.method + " " + url_for_log(req.url) + " -> " + std::to_string(resp.status));

@@ -110,7 +110,8 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
       ctx.progress(stage::kSkipped, blob.digest, blob_size, blob_size);
       return;
     }
-    util::AtomicFile tmp(std::filesystem::temp_directory_path());
+    // Private: a base pulled with credentials is no one else's to read.
+    util::AtomicFile tmp(std::filesystem::temp_directory_path(), 0600);
     const std::uint64_t size = download(
         auth, st, ref, scopes, blob, [&] { tmp.truncate(); },
         [&](const char* data, std::size_t len) { tmp.write(std::string_view(data, len)); });

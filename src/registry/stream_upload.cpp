@@ -71,6 +71,7 @@ BlobUpload::~BlobUpload() {
       HttpRequest r;
       r.method = "DELETE";
       r.url = s.location;
+      r.cleanup = true;  // also after a cancel, and briefly
       return r;
     });
   } catch (...) {

@@ -10,6 +10,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/layer.hpp"
+#include "rustimg/reference.hpp"
 #include "rustimg/store.hpp"
 
 namespace rustimg::store {
@@ -71,7 +72,13 @@ void check_oci_layout_dir(const fs::path& dir) {
 
 void check_output_location(const ImageLocation& dest) {
   std::error_code ec;
-  if (dest.kind == ImageLocation::Kind::Registry) return;  // nothing on disk to check
+  if (dest.kind == ImageLocation::Kind::Registry) {  // nothing on disk to check
+    if (!parse_reference(dest.reference).digest.empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  "cannot write an image to " + dest.to_string() +
+                      ": the digest of an image is known only once it is built; name a tag (docker://HOST/REPO:TAG)");
+    return;
+  }
   if (dest.kind == ImageLocation::Kind::OciLayout) {
     check_oci_layout_dir(dest.path);
   } else if (fs::exists(dest.path, ec) && !fs::is_regular_file(dest.path, ec)) {

@@ -31,15 +31,14 @@ std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
-AtomicFile::AtomicFile(const std::filesystem::path& dir) {
+AtomicFile::AtomicFile(const std::filesystem::path& dir, ::mode_t mode) {
   std::string tmpl = (dir / ".rustimg-tmp-XXXXXX").string();
   std::vector<char> buf(tmpl.begin(), tmpl.end());
   buf.push_back('\0');
   fd_ = ::mkostemp(buf.data(), O_CLOEXEC);
   if (fd_ < 0) throw Error(ErrorCode::Io, "cannot create a temporary file in " + dir.string() + ": " + errno_text());
   temp_ = buf.data();
-  // Readable by every user, like any other file rustimg writes (never the umask).
-  if (::fchmod(fd_, 0644) != 0) {
+  if (::fchmod(fd_, mode) != 0) {
     const std::string why = errno_text();
     ::close(fd_);
     fd_ = -1;

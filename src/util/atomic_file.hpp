@@ -12,14 +12,18 @@
 #include <utility>
 #include <vector>
 
+#include <sys/types.h>
+
 #include "rustimg/byte_sink.hpp"
 
 namespace rustimg::util {
 
 class AtomicFile final : public ByteSink {
  public:
-  /// Creates "<dir>/.rustimg-tmp-XXXXXX" (mode 0644). Throws Io.
-  explicit AtomicFile(const std::filesystem::path& dir);
+  /// Creates "<dir>/.rustimg-tmp-XXXXXX" with `mode` (never the umask's):
+  /// 0644 for what rustimg publishes, 0600 for a private scratch file.
+  /// Throws Io.
+  explicit AtomicFile(const std::filesystem::path& dir, ::mode_t mode = 0644);
   /// Removes the temporary file unless committed.
   ~AtomicFile() override;
   AtomicFile(const AtomicFile&) = delete;

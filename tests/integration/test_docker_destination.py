@@ -9,6 +9,7 @@ OCI layout give the same digest, so the streamed image is the image."""
 import hashlib
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -78,6 +79,8 @@ def test_build_streams_layers_to_the_registry(hello_binary, big_crate, registry_
     proc = build(hello_binary, big_crate, tmpdir, *args)
     assert proc.returncode == 0, f"exit {proc.returncode} (-25 is SIGXFSZ: a layer was written to disk)\n{proc.stderr}"
     assert proc.stdout.strip().splitlines()[-1] == f"{ref}@{expected}"
+    # the layers streamed during the build count as uploaded, not as found
+    assert re.search(r": [1-9][0-9]* blobs uploaded, 0 mounted, 0 already there", proc.stderr), proc.stderr
 
     digest, manifest = registry_digest(ref)
     assert digest == expected

@@ -2,6 +2,7 @@
 // written, in PATCH chunks held in memory, completed by PUT ?digest=.
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -148,6 +149,25 @@ BOOST_AUTO_TEST_CASE(an_uncommitted_upload_is_cancelled) {
   BOOST_REQUIRE(seen.size() == 4u);
   BOOST_TEST(seen[3].method == "DELETE");
   BOOST_TEST(seen[3].url == kUploads + "s8");
+  for (const auto& s : seen) BOOST_TEST(s.method != "PUT");
+}
+
+BOOST_AUTO_TEST_CASE(an_upload_abandoned_by_a_cancel_is_still_deleted) {
+  // Ctrl-C stops the build; the session it leaves is deleted all the same,
+  // with a short deadline of its own.
+  auto t = std::make_shared<ScriptedTransport>(registry());
+  std::atomic<bool> stop{false};
+  reg::Options o = options_for(t, 4);
+  o.cancelled = [&stop] { return stop.load(); };
+  reg::Client client(o);
+  {
+    auto up = client.begin_upload(rustimg::parse_reference("reg.example/app:v1"));
+    write_blob(*up);
+    stop = true;
+  }
+  const auto seen = to_uploads(t->seen());
+  BOOST_REQUIRE(!seen.empty());
+  BOOST_TEST(seen.back().method == "DELETE");
   for (const auto& s : seen) BOOST_TEST(s.method != "PUT");
 }
 
