@@ -1,7 +1,9 @@
-// rustimg/pipeline.hpp - the facade: prebuilt binaries + spec -> image in a sink.
+// rustimg/pipeline.hpp - the facade: prebuilt binaries + spec -> image at a
+// destination.
 //
 //   verify each binary (ELF) -> base layer + assets layer + app layer
-//   -> config + manifest per platform (-> index) -> OCI layout / archive.
+//   -> config + manifest per platform (-> index)
+//   -> OCI layout / OCI archive / docker-archive / registry (docker://).
 //
 // Base images. When spec.base is an image reference ("host/repo:tag",
 // "host/repo@sha256:..."; anything but "scratch" and "static"), the base is
@@ -96,10 +98,10 @@ struct BuildOptions {
   /// "write"); returning true cancels the build (rustimg::Error, code
   /// Cancelled) at that step.
   ProgressCallback progress;
-  /// How to reach the registry of an image base (spec.base): insecure
-  /// registries, a CA file, credentials, retries, the transport. Unused for
-  /// "scratch" and "static". Loopback registries speak plain HTTP without
-  /// being listed. Pull progress is reported through `progress` (stage
+  /// How to reach the registry of an image base (spec.base) and of a
+  /// docker:// output (and, in build_and_push(), of the push targets):
+  /// insecure registries, a CA file, credentials, retries, the transport.
+  /// Loopback registries speak plain HTTP without being listed. Pull progress is reported through `progress` (stage
   /// "pull") as well as through `registry.progress` when that is set.
   registry::Options registry;
   /// Credentials for the registry of an image base, whichever host spec.base
@@ -122,6 +124,9 @@ struct BuildResult {
   std::vector<elf::Report> reports;  ///< one per binary, in order
   /// For a registry output (docker://): the push that ended the build.
   std::optional<transfer::PushedImage> pushed;
+  /// The spec's "tags": what a push of the image to a reference without a
+  /// tag puts it under (see transfer::push).
+  std::vector<std::string> tags;
 };
 
 /// Runs the whole pipeline for options.spec and options.binaries (their

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace rustimg {
 
@@ -31,6 +32,12 @@ struct Reference {
 /// Parses and normalises `text`. Throws rustimg::Error (InvalidArgument) with
 /// a message naming the reference and what is wrong with it.
 Reference parse_reference(std::string_view text);
+
+/// Where a push of an image whose spec lists `tags` goes for the reference
+/// `text`: `text` itself when it names a tag or a digest; else its
+/// repository under each of `tags`, in order ("latest" when there are
+/// none). Throws what parse_reference() throws.
+std::vector<Reference> tagged_references(std::string_view text, const std::vector<std::string>& tags);
 
 /// True for "sha256:<64 lowercase hex>" (and other registered algorithms'
 /// shapes: sha512 with 128 hex).

@@ -57,10 +57,18 @@ nlohmann::json to_json(const PushedImage& pushed);
 /// docker-archive:) to every reference in `targets`, in order. When the image
 /// records its base (annotation org.opencontainers.image.base.name) and a
 /// target is on the base's registry, layers are mounted from the base's
-/// repository instead of uploaded. Throws registry::RegistryError (Registry,
+/// repository instead of uploaded. A target written without a tag or
+/// digest gets each of `tags` (the spec's "tags"; none: "latest"), the first
+/// as the pushed reference and the others as further tags of the same
+/// manifest (tagged_references()). Throws registry::RegistryError (Registry,
 /// Auth), rustimg::Error (NotFound, InvalidArgument, Cancelled).
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
-                              const registry::Options& options);
+                              const registry::Options& options, const std::vector<std::string>& tags = {});
+
+/// The push options that put an image under every reference of `refs`
+/// (tagged_references() of one target): the first is pushed, the others'
+/// tags are extra_tags.
+registry::PushOptions tag_options(const std::vector<Reference>& refs);
 
 /// The registry that credentials given without a host are for when pushing
 /// to `targets`: the one registry host they all name. Throws rustimg::Error

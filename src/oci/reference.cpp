@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "rustimg/error.hpp"
 
@@ -144,6 +145,22 @@ Reference parse_reference(std::string_view text) {
     fail(text, "name is longer than 255 characters");
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   return ref;
+}
+
+std::vector<Reference> tagged_references(std::string_view text, const std::vector<std::string>& tags) {
+  const Reference ref = parse_reference(text);
+  const std::size_t slash = text.rfind('/');
+  const std::string_view last = slash == std::string_view::npos ? text : text.substr(slash + 1);
+  if (tags.empty() || text.find('@') != std::string_view::npos || last.find(':') != std::string_view::npos)
+    return {ref};
+  std::vector<Reference> out;
+  for (const auto& tag : tags) {
+    if (!is_valid_tag(tag)) fail(text, "the image's tag \"" + tag + "\" is not a valid tag");
+    Reference r = ref;
+    r.tag = tag;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 std::string Reference::name() const { return registry + "/" + repository; }

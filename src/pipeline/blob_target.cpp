@@ -2,6 +2,7 @@
 // registry that receives each layer while it is written (no copy on disk).
 #include "blob_target.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -97,20 +98,27 @@ class BuiltSource final : public registry::BlobSource {
 /// kept in memory, and one push of the root ends the build.
 class RegistryTarget final : public BlobTarget {
  public:
-  RegistryTarget(const store::ImageLocation& output, const registry::Options& options)
-      : ref_(parse_reference(output.reference)), client_(options) {}
+  RegistryTarget(const store::ImageLocation& output, const registry::Options& options,
+                 const std::vector<std::string>& tags)
+      : refs_(tagged_references(output.reference, tags)), ref_(refs_.front()), client_(options) {}
 
   std::unique_ptr<Writer> begin_blob() override {
     class UploadWriter final : public Writer {
      public:
-      explicit UploadWriter(std::unique_ptr<registry::BlobUpload> u) : u_(std::move(u)) {}
+      UploadWriter(std::unique_ptr<registry::BlobUpload> u, RegistryTarget& target)
+          : u_(std::move(u)), target_(target) {}
       void write(std::span<const std::byte> data) override { u_->write(data); }
-      void commit(const std::string& digest) override { u_->commit(digest); }
+      void commit(const std::string& digest) override {
+        u_->commit(digest);
+        ++target_.streamed_;
+        target_.streamed_bytes_ += u_->size();
+      }
 
      private:
       std::unique_ptr<registry::BlobUpload> u_;
+      RegistryTarget& target_;
     };
-    return std::make_unique<UploadWriter>(client_.begin_upload(ref_));
+    return std::make_unique<UploadWriter>(client_.begin_upload(ref_), *this);
   }
   void put(const oci::Blob& blob) override { documents_.emplace(blob.descriptor.digest, blob.bytes); }
   const store::BlobStore& base_store() override {
@@ -124,7 +132,7 @@ class RegistryTarget final : public BlobTarget {
                                                const std::vector<PulledBase>& bases) override {
     // A base on the target's registry lends its layers by mount (as
     // transfer::push does from the base-name annotation).
-    registry::PushOptions po;
+    registry::PushOptions po = transfer::tag_options(refs_);
     for (const PulledBase& base : bases) {
       const Reference base_ref = parse_reference(base.image.name);
       if (base_ref.registry != ref_.registry) continue;
@@ -132,22 +140,31 @@ class RegistryTarget final : public BlobTarget {
     }
     BuiltSource source(documents_, bases_ ? &*bases_ : nullptr);
     registry::PushResult r = client_.push(ref_, top.media_type, documents_.at(top.digest), source, po);
+    // The push found the layers streamed during the build: they were
+    // uploaded by this build all the same.
+    const unsigned found = std::min(r.blobs_existing, streamed_);
+    r.blobs_existing -= found;
+    r.blobs_uploaded += found;
+    r.bytes_uploaded += streamed_bytes_;
     return transfer::PushedImage{r.reference, std::move(r)};
   }
 
  private:
-  Reference ref_;
+  std::vector<Reference> refs_;  ///< the output's reference under each tag
+  const Reference& ref_;         ///< the one pushed (the others are its extra tags)
   registry::Client client_;
   std::map<std::string, std::string> documents_;  ///< digest -> bytes
   std::optional<store::TempDir> staging_;         ///< only for an image base's blobs
   std::optional<store::BlobStore> bases_;
+  unsigned streamed_ = 0;                 ///< layers uploaded while written
+  std::uint64_t streamed_bytes_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o) {
+std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o, const std::vector<std::string>& tags) {
   if (o.output.kind == store::ImageLocation::Kind::Registry)
-    return std::make_unique<RegistryTarget>(o.output, o.registry);
+    return std::make_unique<RegistryTarget>(o.output, o.registry, tags);
   return std::make_unique<StagingTarget>(o.output);
 }
 

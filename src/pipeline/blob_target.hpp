@@ -38,8 +38,10 @@ class BlobTarget {
                                                        const std::vector<PulledBase>& bases) = 0;
 };
 
-/// The target for `o.output`: for a registry, reached with `o.registry`;
-/// else a staging store beside the destination (see store::publish).
-std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o);
+/// The target for `o.output`: for a registry, reached with `o.registry` and
+/// pushed under `tags` when its reference names no tag
+/// (tagged_references()); else a staging store beside the destination (see
+/// store::publish).
+std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o, const std::vector<std::string>& tags);
 
 }  // namespace rustimg::pipeline

@@ -50,7 +50,7 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   }
   if (result.build.pushed) result.pushed.push_back(*result.build.pushed);
   if (o.on_built) o.on_built(result.build);
-  if (!o.push.empty()) result.pushed = transfer::push(output, o.push, push_options);
+  if (!o.push.empty()) result.pushed = transfer::push(output, o.push, push_options, result.build.tags);
   return result;
 }
 

@@ -181,6 +181,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
 
   // 1. Verify every binary before writing anything.
   BuildResult result;
+  result.tags = spec.tags;
   std::vector<Platform> platforms(binaries.size());
   for (std::size_t i = 0; i < binaries.size(); ++i) {
     result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, report));
@@ -193,7 +194,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
   // 2. Where blobs go: staged beside the destination (same file system:
   //    publishing is a rename or hard link) and removed when done, or for a
   //    registry, uploaded as they are written.
-  const std::unique_ptr<BlobTarget> blobs = make_blob_target(o);
+  const std::unique_ptr<BlobTarget> blobs = make_blob_target(o, spec.tags);
 
   // 3. An image base: pulled for every platform into the staging store.
   const bool image_base = !layer::is_builtin_base(spec.base);

@@ -69,22 +69,29 @@ void BlobStoreSink::put(const std::string& digest, const std::string& /*media_ty
 }
 
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
-                              const registry::Options& options) {
+                              const registry::Options& options, const std::vector<std::string>& tags) {
   if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
-  std::vector<Reference> refs;
-  for (const auto& t : targets) refs.push_back(parse_reference(t));
+  std::vector<std::vector<Reference>> refs;
+  for (const auto& t : targets) refs.push_back(tagged_references(t, tags));
   const store::StoredImage image(source);
   BlobStoreSource blobs(image.blobs());
   const std::string root = image.blobs().read(image.top().digest);
   registry::Client client(options);
   std::vector<PushedImage> out;
-  for (const auto& ref : refs) {
-    registry::PushOptions po;
+  for (const auto& tagged : refs) {
+    const Reference& ref = tagged.front();
+    registry::PushOptions po = tag_options(tagged);
     po.mount_sources = base_mounts(image.blobs(), image.top(), ref);
     registry::PushResult r = client.push(ref, image.top().media_type, root, blobs, po);
     out.push_back(PushedImage{r.reference, std::move(r)});
   }
   return out;
+}
+
+registry::PushOptions tag_options(const std::vector<Reference>& refs) {
+  registry::PushOptions po;
+  for (std::size_t i = 1; i < refs.size(); ++i) po.extra_tags.push_back(refs[i].tag);
+  return po;
 }
 
 std::string push_registry(const std::vector<std::string>& targets, const std::string& how) {
