@@ -13,6 +13,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libarchive-dev libssl-dev nlohmann-json3-dev libboost-test-dev
   libcurl4-openssl-dev zlib1g-dev libzstd-dev
+  libcli11-dev
+  libtomlplusplus-dev
   # fuzzing (libFuzzer + sanitizer runtimes)
   clang libclang-rt-14-dev
   # ELF oracles and cross binutils for the non-x86 fixtures
@@ -20,6 +22,9 @@ packages=(
   binutils-riscv64-linux-gnu
   # image/registry oracles
   docker-registry podman runc skopeo umoci oci-image-tool
+  # Docker Engine as a consumer (the tests start their own dockerd) and
+  # qemu-user for running the arm64 images
+  docker.io qemu-user-static
   python3 python3-jsonschema python3-cryptography
   ca-certificates tzdata time
 )

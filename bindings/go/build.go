@@ -21,8 +21,8 @@ import (
 	"runtime"
 )
 
-// ProgressEvent is one step of a build: Stage is "cargo", "verify",
-// "layer", "image" or "write"; Message is a human-readable line.
+// ProgressEvent is one step of a build: Stage is "build", "cargo",
+// "verify", "layer", "image" or "write"; Message is a human-readable line.
 type ProgressEvent struct {
 	Stage   string
 	Message string

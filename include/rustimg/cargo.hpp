@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,11 @@ struct Package {
   std::vector<std::string> bins;         ///< names of its [[bin]] targets
   std::optional<std::string> default_run;
   nlohmann::json metadata;               ///< [package.metadata] (null when absent)
+  // What the image's metadata comes from; empty when Cargo.toml leaves it out.
+  std::string description{};
+  std::string license{};                 ///< an SPDX expression (not license-file)
+  std::string repository{};              ///< a URL
+  std::string homepage{};                ///< a URL
 };
 
 /// The parts of `cargo metadata --format-version 1 --no-deps` rustimg uses.
@@ -58,25 +64,87 @@ std::string select_bin(const Package& pkg, const std::string& wanted = {});
 
 // --- building -----------------------------------------------------------------
 
+/// The rustflags settings of one cargo config file: `build.rustflags` and
+/// `target.<key>.rustflags`, where key is a triple or "cfg(...)".
+struct ConfigRustflags {
+  struct Value {
+    std::vector<std::string> flags;
+    bool is_string = false;  ///< written as a string (cargo splits it on whitespace), not an array
+  };
+  std::filesystem::path file;
+  std::optional<Value> build;
+  std::map<std::string, Value> target;
+};
+
+/// Reads the rustflags settings from the text of the cargo config file `file`
+/// (pure: `file` only names it in errors and resolves `include`). Dotted keys,
+/// tables and inline tables are all TOML to the parser. Throws rustimg::Error
+/// (InvalidArgument) naming the file when the text is not TOML or a rustflags
+/// value is neither a string nor an array of strings.
+ConfigRustflags parse_config_rustflags(std::string_view toml_text, const std::filesystem::path& file);
+
+/// Whether a `target.'cfg(...)'` key applies to a target whose
+/// `rustc --print cfg --target T` printed `cfg` (one entry a line: `unix`,
+/// `target_os="linux"`): all()/any()/not(), bare names, name = "value",
+/// true/false. Throws rustimg::Error (InvalidArgument) on a malformed key.
+bool cfg_matches(std::string_view key, const std::vector<std::string>& cfg);
+
+/// Whether the cargo that printed `cargo_version` (`cargo --version`) reads
+/// the `include` key of config files: always from cargo 1.93; before, only a
+/// nightly cargo (or any with `unstable_allowed`, RUSTC_BOOTSTRAP=1) told so
+/// by `unstable_config_include` (`[unstable] config-include = true` in a
+/// config file, or CARGO_UNSTABLE_CONFIG_INCLUDE=true). An unrecognised
+/// version counts as a current cargo. Pure.
+bool cargo_reads_config_include(std::string_view cargo_version, bool unstable_allowed, bool unstable_config_include);
+
 /// What rustimg needs to know about the caller's environment to write the
 /// cargo command line. Kept apart from the process environment so the
 /// command line is a pure function of its inputs (and testable).
 struct BuildEnvironment {
   std::string cargo = "cargo";
+  std::string rustc = "rustc";  ///< asked for a target's cfg (RUSTC when set)
   /// Values of the variables that change the command: RUSTFLAGS,
-  /// CARGO_ENCODED_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME,
-  /// SOURCE_DATE_EPOCH and CARGO_TARGET_<TRIPLE>_RUSTFLAGS. Absent = unset.
+  /// CARGO_ENCODED_RUSTFLAGS, CARGO_BUILD_RUSTFLAGS,
+  /// CARGO_TARGET_<TRIPLE>_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME and
+  /// SOURCE_DATE_EPOCH. Absent = unset; set but empty counts, as in cargo.
   std::map<std::string, std::string> vars;
-  /// True when a cargo config file that applies to the crate sets
-  /// target.<triple|cfg>.rustflags; then cargo ignores build.rustflags, and
-  /// rustimg must add its flags as target flags to keep the user's.
-  bool config_has_target_rustflags = false;
+  /// The cargo config files that apply to the crate, lowest precedence
+  /// first, as cargo merges them: $CARGO_HOME/config.toml, then
+  /// .cargo/config.toml from / down to the crate directory (a file's
+  /// includes, when cargo reads them, just before it).
+  std::vector<ConfigRustflags> configs;
+  /// `rustc --print cfg --target T` lines by triple; needed only for targets
+  /// when a config file has target.'cfg(...)'.rustflags (build() asks rustc).
+  std::map<std::string, std::vector<std::string>> target_cfg;
 
-  /// Reads the variables from the process environment and scans the cargo
-  /// config files that apply to `crate_dir` (.cargo/config.toml in it and its
-  /// parents, and $CARGO_HOME/config.toml).
-  static BuildEnvironment detect(const std::filesystem::path& crate_dir);
+  /// Reads the variables from the process environment and the cargo config
+  /// files that apply to `crate_dir` (each capped at 1 MiB), with the files
+  /// they `include` when that cargo reads includes (runs `cargo --version`
+  /// in `crate_dir` to know; see cargo_reads_config_include). Throws
+  /// rustimg::Error (InvalidArgument) naming a config file cargo would refuse.
+  static BuildEnvironment detect(const std::filesystem::path& crate_dir,
+                                 ProcessRunner& runner = system_process_runner());
+
+  /// Whether the choice of rustflags for a target depends on its cfg.
+  bool needs_target_cfg() const;
 };
+
+/// The rustflags cargo would use for `triple` without rustimg, and where it
+/// takes them from: CARGO_ENCODED_RUSTFLAGS, else RUSTFLAGS, else every
+/// target.<triple>.rustflags and matching target.'cfg(...)'.rustflags (with
+/// CARGO_TARGET_<TRIPLE>_RUSTFLAGS), else build.rustflags (with
+/// CARGO_BUILD_RUSTFLAGS). Pure; throws rustimg::Error (InvalidArgument) when
+/// the answer needs env.target_cfg[triple] and it is missing, or when config
+/// files set the key as a string in one and an array in another.
+struct UserRustflags {
+  enum class Source { None, EncodedEnv, RustflagsEnv, Target, Build };
+  Source source = Source::None;
+  std::vector<std::string> flags;
+  /// Whether cargo can join an array given with --config to the source's
+  /// config key (false when a config file sets it as a string).
+  bool joins_config_array = true;
+};
+UserRustflags user_rustflags(const BuildEnvironment& env, const std::string& triple);
 
 /// The cargo arguments shared by every platform of a build (the spec's
 /// "profile", "size-optimize", "features", "default-features",
@@ -89,6 +157,9 @@ struct BuildSettings {
   bool all_features = false;
   bool locked = true;
   bool offline = false;
+  /// cargo --quiet: no progress lines ("Compiling ..."), only its
+  /// diagnostics (not a spec key: the caller's choice, as `rustimg -q`).
+  bool quiet = false;
 };
 
 /// What to build for one platform: one cargo run.
@@ -117,9 +188,12 @@ struct BuildPaths {
 /// The exact cargo invocation for `target` (pure): `cargo build
 /// --message-format=json-render-diagnostics --target T -p PKG --bin BIN
 /// --profile P`, the `rustimg` profile defined through --config, +crt-static
-/// (and the path remapping that makes builds reproducible) merged with the
-/// user's rustflags without overwriting them, --locked/--offline/--frozen,
-/// features, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
+/// (and the path remapping that makes builds reproducible) added to the
+/// source cargo takes the user's rustflags from (see user_rustflags): an
+/// array joined through --config, or CARGO_ENCODED_RUSTFLAGS holding the
+/// user's flags then rustimg's when the source is an environment variable or
+/// a string cargo cannot join, --locked/--offline/--frozen,
+/// features, --quiet, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
 ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& target, const BuildPaths& paths,
                              const BuildEnvironment& env);
 
@@ -152,15 +226,26 @@ struct Binary {
 
 struct BuildCallbacks {
   /// Each line cargo prints for people (progress and rendered diagnostics),
-  /// as stage "cargo"; returning true kills cargo and everything it started.
+  /// as stage "cargo", after one "build" event per target ("building PKG
+  /// (bin B) for T"); returning true kills cargo and everything it started.
   ProgressCallback progress;
   /// Polled while cargo runs; true kills cargo and everything it started.
   std::function<bool()> cancelled;
 };
 
+/// Throws rustimg::Error (NotFound) when `settings.locked` and
+/// `workspace_root` has no Cargo.lock, with the advice to run
+/// `cargo generate-lockfile` or set `"locked": false`; checked before cargo
+/// runs so the user sees that rather than cargo's hint about --locked.
+void check_lockfile(const BuildSettings& settings, const std::filesystem::path& workspace_root);
+
 /// Builds every target, one cargo run each, and returns the binaries in the
-/// targets' order. Throws CargoError when cargo fails (a missing target std
-/// names `rustup target add`), rustimg::Error (Cancelled) when cancelled.
+/// targets' order. Asks `env.rustc` for a
+/// target's cfg when env.needs_target_cfg() and env.target_cfg lacks it.
+/// Throws CargoError when cargo fails (a missing target std names
+/// `rustup target add`); when callbacks.progress is set, cargo's lines went
+/// there, so the message does not repeat them (diagnostics() has them).
+/// Throws rustimg::Error (Cancelled) when cancelled.
 std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,
                           const BuildPaths& paths, const BuildEnvironment& env,
                           ProcessRunner& runner = system_process_runner(), const BuildCallbacks& callbacks = {});

@@ -6,6 +6,7 @@
 // the caller's business.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -51,8 +52,8 @@ struct ConfigOverrides {
   std::optional<std::map<std::string, std::string>> env;
   std::optional<std::vector<std::string>> ports;  ///< normalised "8080/tcp"
   std::optional<std::map<std::string, std::string>> labels;
-  /// Manifest annotations; the provenance ones (source, revision, version)
-  /// also become labels.
+  /// Manifest annotations; the image metadata ones (metadata_labels) also
+  /// become labels.
   std::optional<std::map<std::string, std::string>> annotations;
 };
 
@@ -78,6 +79,22 @@ oci::ImageConfig make_config(const ConfigOverrides& overrides, const Platform& p
 /// and .title (package, bin or binary name) unless those set them.
 std::map<std::string, std::string> manifest_annotations(const ConfigOverrides& overrides, std::string_view binary_name,
                                                         const ImageOptions& options);
+
+/// The annotation keys of the image's metadata (image-spec annotations.md)
+/// that are also config labels.
+inline constexpr std::array<const char*, 8> kMetadataKeys = {
+    oci::annotation::kTitle,  oci::annotation::kDescription, oci::annotation::kVersion,
+    oci::annotation::kLicenses, oci::annotation::kSource,    oci::annotation::kUrl,
+    oci::annotation::kRevision, oci::annotation::kCreated};
+
+/// The image's metadata as config labels (docker and podman inspect show
+/// labels; Docker manifests carry no annotations): the
+/// org.opencontainers.image.{title, description, version, licenses, source,
+/// url, revision, created} entries of manifest_annotations(), each only when
+/// there. The config's labels are these, then the overrides' labels, which
+/// win key by key.
+std::map<std::string, std::string> metadata_labels(const ConfigOverrides& overrides, std::string_view binary_name,
+                                                   const ImageOptions& options);
 
 /// One platform's serialised config and manifest. The manifest descriptor
 /// carries the platform, ready to go into an index.
@@ -132,10 +149,12 @@ std::string layer_media_type_for(std::string_view type, oci::Format format);
 
 /// The runtime config of an image on `base` (the rules are in pipeline.hpp):
 /// pure, so the rules are tested without a registry. A field `overrides`
-/// leaves unset keeps the base's value. Platform, created, diff_ids and
-/// history are not filled in.
+/// leaves unset keeps the base's value. Labels: the base's, less the image
+/// metadata keys (they describe the base), then metadata_labels(), then the
+/// overrides' labels. Platform, created, diff_ids and history are not
+/// filled in.
 oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::ImageConfig& base,
-                              std::string_view binary_name);
+                              std::string_view binary_name, const ImageOptions& options);
 
 /// One platform's config and manifest on `base`: the base's layers and
 /// history, then `layers`; the base config document with the merged runtime

@@ -108,7 +108,8 @@ struct LayerOptions {
   int level = 0;
 };
 
-inline constexpr std::uint64_t kProgressInterval = 64ull << 20;
+/// How often a layer being written reports progress (uncompressed bytes).
+inline constexpr std::uint64_t kProgressInterval = 1ull << 20;
 
 /// A written layer: the descriptor of the compressed blob and the diff_id of
 /// the uncompressed tar.

@@ -52,6 +52,9 @@ inline constexpr const char* kSource = "org.opencontainers.image.source";
 inline constexpr const char* kRevision = "org.opencontainers.image.revision";
 inline constexpr const char* kVersion = "org.opencontainers.image.version";
 inline constexpr const char* kTitle = "org.opencontainers.image.title";
+inline constexpr const char* kDescription = "org.opencontainers.image.description";
+inline constexpr const char* kLicenses = "org.opencontainers.image.licenses";
+inline constexpr const char* kUrl = "org.opencontainers.image.url";
 }  // namespace annotation
 
 /// Which family of media types an image is written with.

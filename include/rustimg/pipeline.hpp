@@ -37,9 +37,10 @@
 //                 PATH is the base's (or the spec's); the default PATH is
 //                 added only when neither sets one. SSL_CERT_FILE is not added.
 //     ExposedPorts the base's plus the spec's.
-//     Labels      the base's, overridden by this image's provenance
-//                 annotations (source, revision, version), overridden by the
-//                 spec's labels.
+//     Labels      the base's less its org.opencontainers.image metadata
+//                 (image::kMetadataKeys: they describe the base), overridden
+//                 by this image's metadata (image::metadata_labels),
+//                 overridden by the spec's labels.
 //                 Other config fields (Volumes, Shell, OnBuild...) and
 //                 top-level fields are kept; "created" is this build's.
 //   manifest annotations
@@ -94,9 +95,9 @@ struct BuildOptions {
   /// Put a binary that needs a dynamic loader or shared libraries on a
   /// scratch/static base anyway.
   bool allow_dynamic = false;
-  /// One event per step (stages "cargo", "verify", "pull", "layer", "image",
-  /// "write"); returning true cancels the build (rustimg::Error, code
-  /// Cancelled) at that step.
+  /// One event per step (stages "build", "cargo", "verify", "pull",
+  /// "layer", "image", "write"); returning true cancels the build
+  /// (rustimg::Error, code Cancelled) at that step.
   ProgressCallback progress;
   /// How to reach the registry of an image base (spec.base) and of a
   /// docker:// output (and, in build_and_push(), of the push targets):
@@ -122,6 +123,8 @@ struct BuildResult {
   /// The manifest (one platform) or index (several) written to the sink.
   oci::Descriptor descriptor;
   std::vector<elf::Report> reports;  ///< one per binary, in order
+  /// What was built: each platform's manifest, config and layers.
+  transfer::ImageSummary image;
   /// For a registry output (docker://): the push that ended the build.
   std::optional<transfer::PushedImage> pushed;
   /// The spec's "tags": what a push of the image to a reference without a
@@ -166,6 +169,9 @@ struct CrateBuildOptions {
   /// Polled while cargo runs (as well as the progress callback's answer);
   /// true kills cargo and everything it started, and nothing is written.
   std::function<bool()> cancelled;
+  /// Runs cargo with --quiet (cargo::BuildSettings::quiet): its diagnostics
+  /// only, no progress lines.
+  bool cargo_quiet = false;
   /// Runs cargo; tests substitute a scripted runner.
   ProcessRunner* runner = nullptr;
 };
@@ -190,9 +196,10 @@ struct BinaryBuildOptions {
 /// Loads the spec and runs build_image().
 BuildResult build_binaries(BinaryBuildOptions options);
 
-/// {"digest", "media_type", "size", "reports": [elf::to_json per binary]},
-/// plus "pushed": [transfer::to_json()] for a registry output: what the
-/// bindings hand back.
+/// transfer::to_json(result.image) ({"digest", "media_type", "size",
+/// "manifests"}) plus "reports": [elf::to_json per binary], and "pushed":
+/// [transfer::to_json()] and "references" (every REF@digest) for a
+/// registry output: what the bindings and `rustimg build --json` hand back.
 nlohmann::json to_json(const BuildResult& result);
 
 /// A build and a push of what it wrote: what `rustimg build --push` and
@@ -213,12 +220,47 @@ struct BuildAndPushOptions {
   BuildOptions image;
   /// Polled while cargo runs (crate builds), as CrateBuildOptions::cancelled.
   std::function<bool()> cancelled;
+  /// Crate builds: cargo --quiet, as CrateBuildOptions::cargo_quiet.
+  bool cargo_quiet = false;
   /// References the image is pushed to once written, in order, reached with
   /// image.registry (image.base_credentials are for the base only).
   std::vector<std::string> push;
+  /// Push to the default repository too (`rustimg build --push` without a
+  /// reference): to default_push_references(plan, default_repository),
+  /// after `push`.
+  bool push_default = false;
+  /// The default repository from the environment (RUSTIMG_REPO); it wins
+  /// over the spec's "repository". Read only with push_default.
+  std::string default_repository;
+  /// Credentials given without a registry host (the CLI's --username
+  /// without --credentials-for). They go to the registry the image is pushed
+  /// to, the one host of the docker:// output, `push` and the default
+  /// references (resolved first), in place of its entry in
+  /// image.registry.credentials; InvalidArgument, naming
+  /// `credentials_registry_option`, when those are on several registries.
+  /// When nothing is pushed they are the base's (image.base_credentials,
+  /// unless that is set). Never sent to any other registry. Empty: none.
+  registry::Credentials credentials;
+  /// How the caller names the one registry `credentials` are for, for that
+  /// error (e.g. "--credentials-for HOST").
+  std::string credentials_registry_option = "a registry host for the credentials";
   /// Called once the image is written, before the first push.
   std::function<void(const BuildResult&)> on_built;
 };
+
+/// The environment variable that names the default repository.
+inline constexpr const char* kDefaultRepositoryEnv = "RUSTIMG_REPO";
+
+/// Where a push to the default repository goes, as ko does with
+/// KO_DOCKER_REPO: REPO/<package> under the package's version ("+" becomes
+/// "_", which tags cannot hold), then under each of the spec's tags (no
+/// duplicates). REPO is `env_repository` (RUSTIMG_REPO) when not empty,
+/// else plan.spec.repository; the package name is lower-cased, as
+/// repositories must be. Pure. Throws rustimg::Error (InvalidArgument)
+/// naming RUSTIMG_REPO and the spec key when neither names a repository,
+/// and when the plan has no package (prebuilt binaries without a crate),
+/// or the result is not a valid reference.
+std::vector<std::string> default_push_references(const Plan& plan, std::string_view env_repository);
 
 struct BuildAndPushResult {
   BuildResult build;
@@ -232,7 +274,8 @@ struct BuildAndPushResult {
 /// written output in place.
 BuildAndPushResult build_and_push(BuildAndPushOptions options);
 
-/// to_json(result.build) plus "pushed": [transfer::to_json() of each push].
+/// to_json(result.build) with "pushed": [transfer::to_json() of each push]
+/// and "references": every REF@digest of every push, in order.
 nlohmann::json to_json(const BuildAndPushResult& result);
 
 /// SOURCE_DATE_EPOCH from the environment: 0 when unset or empty. Throws

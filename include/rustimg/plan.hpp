@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,8 +47,8 @@ struct Plan {
   std::optional<cargo::Package> package;    ///< the package chosen (with metadata)
   cargo::BuildSettings cargo;               ///< the cargo arguments every platform shares
   /// The image's runtime config values: config_overrides(spec), plus the
-  /// package's version as org.opencontainers.image.version unless the spec
-  /// sets that annotation.
+  /// package's metadata annotations (package_annotations, with the crate's
+  /// git_revision) where the spec does not set them.
   image::ConfigOverrides config;
   /// In the spec's platform order; for prebuilt binaries, theirs.
   std::vector<PlatformPlan> platforms;
@@ -57,8 +58,9 @@ struct Plan {
 /// `options.use_cargo_metadata`, runs `cargo metadata` through `runner`,
 /// chooses the package (the spec's "package", else the crate directory's,
 /// else the only member) and bin (the spec's "bin", else default-run, else
-/// the only bin), and adds the workspace's and package's
-/// [*.metadata.rustimg] below the file. A package or bin the spec names but
+/// the only bin), adds the workspace's and package's [*.metadata.rustimg]
+/// below the file, and, with a package, reads the crate's git_revision
+/// (through `runner`) for the image's metadata. A package or bin the spec names but
 /// the crate lacks is a diagnostic against the layer that named it. The
 /// platforms are cargo-built when a package was chosen, else without a
 /// binary source (see plan_prebuilt). Throws SpecError for invalid specs,
@@ -84,6 +86,26 @@ void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries);
 /// entrypoint, env, ports, labels and annotations when not empty. package
 /// and bin are always copied.
 image::ConfigOverrides config_overrides(const Spec& spec);
+
+/// The image metadata of `package` as OCI annotations (image-spec
+/// annotations.md), each only when known: org.opencontainers.image.
+/// description, version, licenses (Cargo's `license`, an SPDX expression;
+/// the legacy "MIT/Apache-2.0" becomes "MIT OR Apache-2.0"; `license-file`
+/// names no license and gives nothing), source (`repository`), url
+/// (`homepage`) and revision (`revision`, when not empty). The title and
+/// created come from image assembly (image::manifest_annotations), which
+/// also makes these config labels. Pure.
+std::map<std::string, std::string> package_annotations(const cargo::Package& package, const std::string& revision);
+
+/// The revision of the git checkout holding `dir`, for
+/// org.opencontainers.image.revision: the commit `git rev-parse HEAD` names
+/// (run through `runner` in `dir`), with "-dirty" appended when a tracked
+/// file differs from it (as `git describe --dirty`: untracked files do not
+/// count, so outputs written into the checkout leave it alone). Empty when
+/// `dir` is in no git checkout (no .git in it or above it), git is not
+/// installed, HEAD has no commit yet, or git fails (a repository git
+/// refuses as unsafe, say).
+std::string git_revision(const std::filesystem::path& dir, ProcessRunner& runner = system_process_runner());
 
 /// make_plan(options, runner).spec.
 Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());

@@ -164,10 +164,32 @@ struct CredentialLookup {
 /// first, then keys normalised to host[:port]).
 CredentialLookup lookup_credentials(const AuthConfig& config, const std::string& registry);
 
-/// Reads credentials from config files and credential helpers:
-/// $DOCKER_CONFIG/config.json (else ~/.docker/config.json), then
-/// $REGISTRY_AUTH_FILE, then $XDG_RUNTIME_DIR/containers/auth.json, then
-/// ~/.config/containers/auth.json. The first file with an answer wins.
+/// What the credential file locations depend on (see auth_file_search_list).
+struct AuthFileEnvironment {
+  std::string home;                ///< $HOME
+  std::string docker_config;       ///< $DOCKER_CONFIG
+  std::string registry_auth_file;  ///< $REGISTRY_AUTH_FILE
+  std::string xdg_runtime_dir;     ///< $XDG_RUNTIME_DIR
+  std::string xdg_config_home;     ///< $XDG_CONFIG_HOME
+  unsigned uid = 0;                ///< the user's id, for /run/containers/<uid>
+  /// The current process's environment and user id.
+  static AuthFileEnvironment current();
+};
+
+/// The credential files in the order containers/image reads them
+/// (containers-auth.json(5)): podman's primary file ($REGISTRY_AUTH_FILE when
+/// set, else $XDG_RUNTIME_DIR/containers/auth.json, else
+/// /run/containers/<uid>/auth.json), then $XDG_CONFIG_HOME/containers/auth.json
+/// (default ~/.config/containers/auth.json), then docker's config file
+/// (docker_config_file). Pure.
+std::vector<std::string> auth_file_search_list(const AuthFileEnvironment& env);
+
+/// docker's config file, which `login` writes: $DOCKER_CONFIG/config.json,
+/// else ~/.docker/config.json; "" when neither variable is set. Pure.
+std::string docker_config_file(const AuthFileEnvironment& env);
+
+/// Reads credentials from config files and credential helpers, in the order
+/// of auth_file_search_list(). The first file with an answer wins.
 /// Helpers run as `docker-credential-<name> get` through the ProcessRunner.
 class Keychain {
  public:
@@ -183,6 +205,28 @@ class Keychain {
   ProcessRunner* runner_;
   std::vector<std::string> files_;
 };
+
+// --- login / logout --------------------------------------------------------------
+
+/// The key docker's config.json stores credentials for `registry` under:
+/// "https://index.docker.io/v1/" for Docker Hub, else the normalised
+/// host[:port] (normalize_registry_host). Throws as that does.
+std::string auth_config_key(std::string_view registry);
+
+/// `config_text` (a docker config.json; "" when there is none) with
+/// `auths[auth_config_key(registry)]` set to `{"auth": base64(user:password)}`,
+/// every other entry for the same host dropped and every other key of the
+/// file kept in its order. `source` names the file in errors. Throws
+/// rustimg::Error (InvalidArgument) for a malformed file, an empty user name
+/// or password, or a user name holding ':'; never with the secret. Pure.
+std::string auth_config_store(std::string_view config_text, const std::string& source, std::string_view registry,
+                              const std::string& username, const std::string& password);
+
+/// `config_text` without any `auths` entry for `registry`'s host (however
+/// its key is spelled), every other key kept; std::nullopt when it holds
+/// none. Pure.
+std::optional<std::string> auth_config_erase(std::string_view config_text, const std::string& source,
+                                             std::string_view registry);
 
 // --- WWW-Authenticate ----------------------------------------------------------
 
@@ -386,6 +430,10 @@ struct PushOptions {
 struct PushResult {
   std::string digest;        ///< of the root document
   std::string reference;     ///< "host/repo:tag@sha256:..." (the line a CLI prints)
+  /// Every reference the manifest is now under: "host/repo:TAG@sha256:..."
+  /// for the target's tag and each extra tag ("host/repo@sha256:..." when
+  /// there is no tag).
+  std::vector<std::string> references;
   std::uint64_t bytes_uploaded = 0;
   unsigned blobs_uploaded = 0;
   unsigned blobs_mounted = 0;
@@ -484,6 +532,42 @@ class Client {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// --- login / logout (continued) ----------------------------------------------------
+
+/// What login stored or logout removed, and where.
+struct CredentialStoreResult {
+  std::string registry;  ///< the normalised host
+  std::string file;      ///< docker's config file that holds the entry or names the helper
+  std::string helper;    ///< the credential helper suffix ("pass", ...); "" for the file itself
+  bool changed = false;  ///< logout: false when there was nothing to remove
+  /// Other credential files that also hold credentials for the host, or name
+  /// a credential helper (credHelpers, credsStore) for it, and are read
+  /// before `file` (login), or at all (logout): podman's auth.json after a
+  /// `podman login`. Their credentials win over, or outlive, these.
+  std::vector<std::string> also_in;
+};
+
+/// Like `docker login`: checks `username`/`password` against `registry`
+/// (ping, then GET /v2/ with them: Basic, or a token fetched with them) and
+/// stores them: through `docker-credential-<helper> store` when docker's
+/// config names a helper for the host (credHelpers, else credsStore), else
+/// in the config file itself (auth_config_store; written atomically, mode
+/// 0600, missing directories created 0700). `options` says how to reach the
+/// registry (insecure hosts, CA file, transport, process runner, log); its
+/// credentials and config files are not used. `config_file` overrides
+/// docker_config_file(). Throws rustimg::Error (Auth) when the registry
+/// refuses the credentials, before anything is written; errors never hold
+/// the password.
+CredentialStoreResult login(std::string_view registry, const std::string& username, const std::string& password,
+                            Options options = {}, std::string config_file = {});
+
+/// Like `docker logout`: removes the stored credentials for `registry` from
+/// docker's config file and, when the config names a helper for the host,
+/// through `docker-credential-<helper> erase`. `changed` is false when there
+/// was nothing to remove. `runner` may be null (the system runner).
+CredentialStoreResult logout(std::string_view registry, ProcessRunner* runner = nullptr,
+                             std::string config_file = {});
 
 }  // namespace registry
 }  // namespace rustimg

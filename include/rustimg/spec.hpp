@@ -79,6 +79,10 @@ struct Spec {
   std::string stop_signal;
   std::optional<oci::HealthConfig> healthcheck;
   std::vector<std::string> tags;
+  /// Where `rustimg build --push` with no reference pushes: REPO/<package>
+  /// (spec key "repository", e.g. "ghcr.io/org"; RUSTIMG_REPO overrides it).
+  /// Empty: none.
+  std::string repository;
   Compression compression = Compression::Gzip;
   /// gzip 1..9, zstd 1..19; 0: the compression's default (gzip 6, zstd 3).
   int compression_level = 0;

@@ -128,8 +128,8 @@ struct ImageLocation {
 /// "docker://HOST/REPO:TAG" or "docker://HOST/REPO@DIGEST" (skopeo's names;
 /// the reference is checked with parse_reference(), and must name its
 /// registry and its tag or digest: none is implied). Throws rustimg::Error (InvalidArgument) naming
-/// the input and the forms.
-ImageLocation parse_image_location(std::string_view text);
+/// the input, what it is for (`role`: "output", or "source" for an image pushed) and the forms.
+ImageLocation parse_image_location(std::string_view text, std::string_view role = "output");
 
 /// Throws rustimg::Error (InvalidArgument) when `dest` cannot receive an
 /// image: an oci: path that is a file or a non-empty directory that is not

@@ -2,12 +2,14 @@
 // registries: push what a build wrote, pull an image into a local format.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/oci.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
@@ -43,14 +45,43 @@ class BlobStoreSink final : public registry::BlobSink {
 };
 
 
+/// What an image is made of, for reports such as `rustimg build --json`:
+/// its root (a manifest or an index) and each image manifest under it.
+struct ImageSummary {
+  /// The root as a reference names it: digest, media type, size.
+  oci::Descriptor root;
+  struct PlatformManifest {
+    /// From the index entry; for a lone manifest, from its config (unset
+    /// when neither names an architecture).
+    std::optional<Platform> platform;
+    oci::Descriptor descriptor;  ///< the manifest itself
+    oci::Manifest manifest;      ///< its config and layers
+  };
+  /// The root itself for a manifest; an index's image manifests in order.
+  std::vector<PlatformManifest> manifests;
+};
+
+/// Reads the image rooted at `top`. `fetch` returns the bytes of a
+/// manifest, an index or a config that a descriptor addresses (already
+/// verified: a content-addressed store or the registry client). Does no I/O
+/// itself. Configs over oci::kMaxConfigBytes are not read (no platform).
+/// Throws what `fetch` and oci::parse_document() throw.
+ImageSummary summarize(const oci::Descriptor& top, const std::function<std::string(const oci::Descriptor&)>& fetch);
+
+/// {"digest", "media_type", "size", "manifests": [{"platform" ("os/arch[/variant]"
+/// or null), "digest", "media_type", "size", "config": {"digest", "media_type",
+/// "size"}, "layers": [{"digest", "media_type", "size"}]}]}: the image part
+/// of every --json result.
+nlohmann::json to_json(const ImageSummary& image);
+
 struct PushedImage {
   std::string reference;  ///< "host/repo:tag@sha256:..." (what `rustimg push` prints last)
   registry::PushResult result;
 };
 
-/// {"reference", "digest", "blobs_uploaded", "blobs_mounted",
+/// {"reference", "references", "digest", "blobs_uploaded", "blobs_mounted",
 /// "blobs_existing", "bytes_uploaded"}: what the bindings hand back for one
-/// pushed reference.
+/// pushed reference ("references": every REF@digest it was tagged as).
 nlohmann::json to_json(const PushedImage& pushed);
 
 /// Pushes the image or index stored at `source` (oci:, oci-archive: or
@@ -62,8 +93,10 @@ nlohmann::json to_json(const PushedImage& pushed);
 /// as the pushed reference and the others as further tags of the same
 /// manifest (tagged_references()). Throws registry::RegistryError (Registry,
 /// Auth), rustimg::Error (NotFound, InvalidArgument, Cancelled).
+/// When `image` is set, it receives the summary of what was pushed.
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
-                              const registry::Options& options, const std::vector<std::string>& tags = {});
+                              const registry::Options& options, const std::vector<std::string>& tags = {},
+                              ImageSummary* image = nullptr);
 
 /// The push options that put an image under every reference of `refs`
 /// (tagged_references() of one target): the first is pushed, the others'
@@ -78,8 +111,9 @@ registry::PushOptions tag_options(const std::vector<Reference>& refs);
 std::string push_registry(const std::vector<std::string>& targets, const std::string& how);
 
 /// Pulls `reference` (one platform of an index when `platform` is set, else
-/// what it names) into `output`. Returns the digest of what was written.
+/// what it names) into `output`. Returns the digest of what was written;
+/// when `image` is set, it receives the summary of what was written.
 std::string pull(const std::string& reference, const store::ImageLocation& output, const registry::Options& options,
-                 const std::optional<Platform>& platform = std::nullopt);
+                 const std::optional<Platform>& platform = std::nullopt, ImageSummary* image = nullptr);
 
 }  // namespace rustimg::transfer

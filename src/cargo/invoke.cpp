@@ -3,9 +3,9 @@
 // the binary found from cargo's JSON messages.
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
+#include "cargo/env.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
@@ -37,23 +37,8 @@ std::string toml_array(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-/// "aarch64-unknown-linux-gnu" -> "AARCH64_UNKNOWN_LINUX_GNU", as cargo's
-/// CARGO_TARGET_<TRIPLE>_* variables spell it.
-std::string env_triple(std::string_view triple) {
-  std::string out;
-  for (char c : triple) out += c == '-' || c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string var(const BuildEnvironment& env, const std::string& name) {
-  auto it = env.vars.find(name);
-  return it == env.vars.end() ? std::string() : it->second;
-}
-
-fs::path cargo_home(const BuildEnvironment& env) {
-  if (auto v = var(env, "CARGO_HOME"); !v.empty()) return v;
-  if (auto home = var(env, "HOME"); !home.empty()) return fs::path(home) / ".cargo";
-  return {};
+  return detail::env_value(env, name).value_or(std::string());
 }
 
 fs::path rustup_home(const BuildEnvironment& env) {
@@ -75,18 +60,10 @@ std::vector<std::string> rustimg_rustflags(const BuildTarget& target, const Buil
     if (!from.empty()) flags.push_back("--remap-path-prefix=" + from.lexically_normal().string() + "=" + to);
   };
   remap(paths.workspace_root, "/src");
-  remap(cargo_home(env), "/cargo");
+  remap(detail::cargo_home(env), "/cargo");
   remap(rustup_home(env), "/rustup");
   flags.insert(flags.end(), target.rustflags.begin(), target.rustflags.end());
   return flags;
-}
-
-/// Splits RUSTFLAGS the way cargo does (on whitespace).
-std::vector<std::string> split_whitespace(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
@@ -98,30 +75,24 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
-/// Adds `flags` to the build without replacing the user's own rustflags.
-/// Cargo takes rustflags from the first of: CARGO_ENCODED_RUSTFLAGS,
-/// RUSTFLAGS, target.*.rustflags (config and CARGO_TARGET_<T>_RUSTFLAGS),
-/// build.rustflags; arrays from --config join those from config files.
+/// Adds `flags` to the source cargo takes rustflags from for `triple`, so
+/// that cargo neither ignores them nor drops the user's: an array given with
+/// --config joins the user's config arrays (and their environment variable);
+/// an environment variable or a string-valued config key cannot be joined,
+/// so CARGO_ENCODED_RUSTFLAGS (which cargo reads first) then carries the
+/// user's flags followed by ours.
 void add_rustflags(ProcessRequest& req, const std::string& triple, const std::vector<std::string>& flags,
                    const BuildEnvironment& env) {
-  const std::string encoded = var(env, "CARGO_ENCODED_RUSTFLAGS");
-  const std::string plain = var(env, "RUSTFLAGS");
-  if (!encoded.empty() || !plain.empty()) {
-    std::vector<std::string> all;
-    if (!encoded.empty()) {
-      std::string item;
-      std::istringstream in(encoded);
-      while (std::getline(in, item, '\x1f')) all.push_back(item);
-    } else {
-      all = split_whitespace(plain);
-    }
+  const UserRustflags user = user_rustflags(env, triple);
+  using Source = UserRustflags::Source;
+  const bool from_env = user.source == Source::EncodedEnv || user.source == Source::RustflagsEnv;
+  if (from_env || !user.joins_config_array) {
+    std::vector<std::string> all = user.flags;
     all.insert(all.end(), flags.begin(), flags.end());
     req.env["CARGO_ENCODED_RUSTFLAGS"] = join(all, "\x1f");
     return;
   }
-  const bool target_flags = env.config_has_target_rustflags ||
-                            !var(env, "CARGO_TARGET_" + env_triple(triple) + "_RUSTFLAGS").empty();
-  const std::string key = target_flags ? "target." + triple + ".rustflags" : "build.rustflags";
+  const std::string key = user.source == Source::Target ? "target." + triple + ".rustflags" : "build.rustflags";
   req.argv.insert(req.argv.end(), {"--config", key + "=" + toml_array(flags)});
 }
 
@@ -167,7 +138,18 @@ std::string tail_lines(const std::string& text, std::size_t n) {
   return text.substr(pos);
 }
 
-[[noreturn]] void fail(const std::string& triple, const ProcessResult& result) {
+/// Advice for a workspace without Cargo.lock when the build is locked.
+std::string missing_lockfile_message(const fs::path& workspace_root) {
+  return workspace_root.string() + " has no Cargo.lock, and the build is locked (\"locked\": true, the default), "
+         "so cargo may not create one: run `cargo generate-lockfile` in " + workspace_root.string() +
+         " (and commit Cargo.lock), or set \"locked\": false in the image spec (rustimg.json or "
+         "[package.metadata.rustimg]) to let cargo resolve and write it";
+}
+
+/// Throws the CargoError for a failed run. `streamed`: cargo's lines already
+/// went to the progress callback, so the message does not repeat them.
+[[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths,
+                       bool streamed) {
   const std::string& err = result.err;
   std::string diagnostics;
   {
@@ -187,64 +169,39 @@ std::string tail_lines(const std::string& text, std::size_t n) {
   } else if (err.find("Relocations in generic ELF") != std::string::npos ||
              err.find("file in wrong format") != std::string::npos) {
     message = "linking for " + triple + " used the host linker: set \"target\": {\"" + triple +
-              "\": {\"linker\": \"...\"}} in the spec (it becomes CARGO_TARGET_" + env_triple(triple) + "_LINKER)";
+              "\": {\"linker\": \"...\"}} in the spec (it becomes CARGO_TARGET_" + detail::env_triple(triple) + "_LINKER)";
+  } else if (err.find("cannot create the lock file") != std::string::npos &&
+             err.find("--locked") != std::string::npos) {
+    message = missing_lockfile_message(paths.workspace_root);
   } else {
-    const std::string first = first_error(err);
+    const std::string first = streamed ? std::string() : first_error(err);
     message = "cargo build for " + triple + " failed (exit " + std::to_string(result.exit_code) + ")" +
-              (first.empty() ? std::string() : ":\n" + first);
+              (first.empty() ? std::string(streamed ? ": see cargo's errors above" : "") : ":\n" + first);
   }
   throw CargoError(message, result.exit_code, diagnostics, tail_lines(err, kStderrTailLines));
 }
 
-/// Whether a cargo config file sets rustflags for a target: a
-/// `[target.X]` table with a `rustflags` key, or a dotted
-/// `target.X.rustflags` key. Reads TOML only as far as that question needs.
-bool config_sets_target_rustflags(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) return false;
-  std::string line, table;
-  auto trim = [](std::string s) {
-    const auto b = s.find_first_not_of(" \t\r");
-    const auto e = s.find_last_not_of(" \t\r");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  while (std::getline(in, line)) {
-    line = trim(line.substr(0, line.find('#')));
-    if (line.empty()) continue;
-    if (line.front() == '[') {
-      table = trim(line.substr(line.find_first_not_of('['), line.find(']') - line.find_first_not_of('[')));
-      continue;
-    }
-    const std::string key = trim(line.substr(0, line.find('=')));
-    const std::string full = table.empty() ? key : table + "." + key;
-    if (full.rfind("target.", 0) == 0 && full.size() >= 10 && full.compare(full.size() - 10, 10, ".rustflags") == 0)
-      return true;
-  }
-  return false;
+/// `rustc --print cfg --target T`, run where cargo runs (so rustup picks
+/// the crate's toolchain), one cfg a line.
+std::vector<std::string> target_cfg(const BuildEnvironment& env, const std::string& triple, const BuildPaths& paths,
+                                    ProcessRunner& runner) {
+  ProcessRequest req;
+  req.argv = {env.rustc, "--print", "cfg", "--target", triple};
+  req.cwd = paths.crate_dir.string();
+  const ProcessResult r = runner.run(req);
+  if (r.exit_code != 0)
+    throw CargoError("`" + env.rustc + " --print cfg --target " + triple + "` failed (exit " +
+                         std::to_string(r.exit_code) + "); its cfg decides which target.'cfg(...)' rustflags of "
+                         "your cargo config apply",
+                     r.exit_code, "", tail_lines(r.err, kStderrTailLines));
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace
-
-BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir) {
-  BuildEnvironment env;
-  for (const char* name : {"RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_HOME", "RUSTUP_HOME", "HOME", "SOURCE_DATE_EPOCH"})
-    if (const char* v = std::getenv(name)) env.vars[name] = v;
-  for (const auto& t : rust_targets()) {
-    const std::string name = "CARGO_TARGET_" + env_triple(t.triple) + "_RUSTFLAGS";
-    if (const char* v = std::getenv(name.c_str())) env.vars[name] = v;
-  }
-  std::error_code ec;
-  fs::path dir = fs::absolute(crate_dir, ec);
-  for (; !dir.empty(); dir = dir.parent_path()) {
-    for (const char* name : {"config.toml", "config"})
-      env.config_has_target_rustflags |= config_sets_target_rustflags(dir / ".cargo" / name);
-    if (dir == dir.root_path()) break;
-  }
-  if (auto home = cargo_home(env); !home.empty())
-    for (const char* name : {"config.toml", "config"})
-      env.config_has_target_rustflags |= config_sets_target_rustflags(home / name);
-  return env;
-}
 
 BuildTarget build_target(const Package& package, std::string bin, const Platform& platform, std::string triple) {
   BuildTarget t;
@@ -273,10 +230,11 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
   if (settings.all_features) req.argv.push_back("--all-features");
   if (!settings.default_features) req.argv.push_back("--no-default-features");
   if (!settings.features.empty()) req.argv.insert(req.argv.end(), {"--features", join(settings.features, ",")});
+  if (settings.quiet) req.argv.push_back("--quiet");
   add_rustflags(req, target.triple, rustimg_rustflags(target, paths, env), env);
 
   for (const auto& [k, v] : target.env) req.env[k] = v;
-  if (!target.linker.empty()) req.env["CARGO_TARGET_" + env_triple(target.triple) + "_LINKER"] = target.linker;
+  if (!target.linker.empty()) req.env["CARGO_TARGET_" + detail::env_triple(target.triple) + "_LINKER"] = target.linker;
   // Build scripts and C code read it; rustc itself does not.
   if (auto sde = var(env, "SOURCE_DATE_EPOCH"); !sde.empty()) req.env["SOURCE_DATE_EPOCH"] = sde;
   // Rendered diagnostics without colour codes, whatever the terminal.
@@ -284,13 +242,22 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
   return req;
 }
 
+void check_lockfile(const BuildSettings& settings, const fs::path& workspace_root) {
+  std::error_code ec;
+  if (settings.locked && !fs::exists(workspace_root / "Cargo.lock", ec))
+    throw Error(ErrorCode::NotFound, missing_lockfile_message(workspace_root));
+}
+
 std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,
-                          const BuildPaths& paths, const BuildEnvironment& env, ProcessRunner& runner,
+                          const BuildPaths& paths, const BuildEnvironment& env_in, ProcessRunner& runner,
                           const BuildCallbacks& callbacks) {
   std::vector<Binary> out;
+  BuildEnvironment env = env_in;
   for (const BuildTarget& target : targets) {
     const std::string& triple = target.triple;
     const std::string& bin = target.bin;
+    if (env.needs_target_cfg() && env.target_cfg.count(triple) == 0)
+      env.target_cfg[triple] = target_cfg(env, triple, paths, runner);
     ProcessRequest req = build_command(settings, target, paths, env);
     std::optional<fs::path> executable;
     std::optional<bool> finished;
@@ -315,10 +282,11 @@ std::vector<Binary> build(const BuildSettings& settings, const std::vector<Build
         report_progress(callbacks.progress, ProgressEvent{"cargo", std::string(line)});
       };
     req.cancelled = callbacks.cancelled;
+    // rustimg's own line, not cargo's: stage "build", which --quiet hides.
     report_progress(callbacks.progress,
-                    ProgressEvent{"cargo", "building " + target.package + " (bin " + bin + ") for " + triple});
+                    ProgressEvent{"build", "building " + target.package + " (bin " + bin + ") for " + triple});
     const ProcessResult result = runner.run(req);
-    if (result.exit_code != 0 || finished != true) fail(triple, result);
+    if (result.exit_code != 0 || finished != true) fail(triple, result, paths, static_cast<bool>(callbacks.progress));
     if (!executable)
       throw CargoError("cargo built " + triple + " but reported no executable for bin \"" + bin + "\" of package " +
                            target.package,

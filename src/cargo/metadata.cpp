@@ -42,6 +42,14 @@ json optional_object(const json& obj, const char* key) {
   return (it != obj.end() && it->is_object()) ? *it : json(nullptr);
 }
 
+/// A string-or-null member (cargo writes null for an absent field); "" when null.
+std::string optional_string(const json& obj, const char* key, const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return {};
+  if (!it->is_string()) bad_shape(where + " has a non-string \"" + key + "\"");
+  return it->get<std::string>();
+}
+
 bool is_bin_target(const json& target) {
   const auto kinds = target.find("kind");
   if (kinds == target.end() || !kinds->is_array()) return false;
@@ -64,6 +72,10 @@ Package parse_package(const json& pkg) {
     out.default_run = it->get<std::string>();
   }
   out.metadata = optional_object(pkg, "metadata");
+  out.description = optional_string(pkg, "description", where);
+  out.license = optional_string(pkg, "license", where);
+  out.repository = optional_string(pkg, "repository", where);
+  out.homepage = optional_string(pkg, "homepage", where);
   return out;
 }
 

@@ -1,7 +1,9 @@
 // rustimg build: prebuilt binaries + spec -> a reproducible OCI image.
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "output.hpp"
 #include "registry_flags.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/pipeline.hpp"
@@ -43,62 +46,29 @@ constexpr const char* kBuildUsage =
     "                                   written (nothing staged on disk); the last line\n"
     "                                   on stdout is then HOST/REPO:TAG@sha256:...\n"
     "\n"
-    "options:\n"
-    "  --binary PATH        a prebuilt binary (repeat, with --platform, for several platforms)\n"
-    "  --platform P         with a crate: a platform to build for (repeatable; default: the spec's);\n"
-    "                       with --binary: its platform (default: from the ELF header)\n"
-    "  --package NAME       the cargo package (workspaces)\n"
-    "  --bin NAME           the bin target\n"
-    "  --base B             scratch, static or an image reference such as ghcr.io/org/base:v1\n"
-    "                       (default: the spec's, else static)\n"
-    "  --entrypoint CMD     the entrypoint: a path, or a JSON array [\"/app\", \"--flag\"]\n"
-    "  --cmd ARG            an argument for the default command (repeatable)\n"
-    "  --env K=V            an environment variable (repeatable)\n"
-    "  --user U             uid[:gid] or name (default 65532:65532, nonroot)\n"
-    "  --workdir DIR        working directory (default /)\n"
-    "  --port P             exposed port, 8080 or 8080/udp (repeatable)\n"
-    "  --label K=V          a config label (repeatable)\n"
-    "  --annotation K=V     a manifest annotation (repeatable)\n"
-    "  --compression C      gzip (default), zstd or none\n"
-    "  --compression-level N  gzip 1-9 (default 6; 1 is crane's and ko's), zstd 1-19\n"
-    "                       (default 3)\n"
-    "  --format F           oci (default) or docker (Docker schema 2 media types)\n"
-    "  --spec FILE          read the image spec from FILE (flags override it)\n"
-    "  --crate DIR          the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
-    "                       rustimg.json, asset root\n"
-    "  --allow-dynamic      accept a dynamically linked binary on scratch/static\n"
-    "  --base-cache DIR     keep the blobs of image bases here between builds (default:\n"
-    "                       $RUSTIMG_CACHE_DIR, else $XDG_CACHE_HOME/rustimg, else\n"
-    "                       ~/.cache/rustimg)\n"
-    "  --no-base-cache      download image bases without a cache\n"
-    "  --push REF           push the image to REF (repeatable; the last lines on stdout\n"
-    "                       are then REF@sha256:...); one --push and no --output is\n"
-    "                       --output docker://REF; otherwise the image is written to\n"
-    "                       --output (or staged in a temporary directory) and pushed\n"
-    "  -h, --help           print this help\n"
-    "\n"
     "Timestamps come from SOURCE_DATE_EPOCH (default 0, 1970-01-01). The last\n"
-    "line on stdout is the image (or index) digest; progress goes to stderr.\n"
-    "\n"
+    "line on stdout is the image (or index) digest; progress goes to stderr.\n";
+
+constexpr const char* kBuildFooter =
     "exit status: 0 built, 1 cargo failed, a binary is unfit or a registry refused,\n"
     "2 bad usage or input, 130 interrupted (SIGINT/SIGTERM; the destination is left as it was).\n";
 
 struct Options {
+  CLI::App* app = nullptr;
   std::vector<std::string> binaries;
   std::vector<std::string> platforms;
-  std::optional<std::string> output;
-  fs::path spec_file;
-  fs::path crate_dir;
+  std::string output;
+  std::string spec_file;
+  std::string crate_flag;  ///< --crate
+  std::string crate_arg;   ///< CRATE_DIR
+  std::string package, bin, base, user, workdir, compression, compression_level, entrypoint, format;
+  std::vector<std::string> cmd, env, labels, annotations, ports;
   bool allow_dynamic = false;
-  std::optional<fs::path> base_cache;  ///< empty path: no cache
-  oci::Format format = oci::Format::Oci;
-  json overrides = json::object();
+  std::string base_cache;
+  bool no_base_cache = false;
   std::vector<std::string> push;  ///< references to push the result to
   RegistryFlags registry;
-};
-
-struct UsageError {
-  std::string message;
+  OutputFlags out;
 };
 
 /// "K=V" -> (K, V); `flag` names the option in the error.
@@ -119,169 +89,205 @@ json command_value(const std::string& flag, const std::string& s) {
   return json::array({s});
 }
 
-Options parse(std::span<const std::string> args) {
-  Options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.rfind("--", 0) == 0) {
-      if (const auto eq = a.find('='); eq != std::string::npos) {
-        inline_value = a.substr(eq + 1);
-        a = a.substr(0, eq);
-      }
-    }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw UsageError{a + " needs a value"};
-      return args[++i];
-    };
-    if (a == "--binary") {
-      o.binaries.push_back(value());
-    } else if (a == "--platform") {
-      o.platforms.push_back(value());
-    } else if (a == "--output" || a == "-o") {
-      o.output = value();
-    } else if (a == "--spec") {
-      o.spec_file = value();
-    } else if (a == "--crate") {
-      o.crate_dir = value();
-    } else if (a == "--package" || a == "--bin") {
-      o.overrides[a.substr(2)] = value();
-    } else if (a == "--allow-dynamic") {
-      o.allow_dynamic = true;
-    } else if (a == "--base-cache") {
-      const std::string dir = value();
-      if (dir.empty()) throw UsageError{"--base-cache needs a directory (--no-base-cache turns the cache off)"};
-      o.base_cache = dir;
-    } else if (a == "--no-base-cache") {
-      o.base_cache = fs::path();
-    } else if (a == "--format") {
-      const std::string f = value();
-      if (f != "oci" && f != "docker") throw UsageError{"--format must be oci or docker, got \"" + f + "\""};
-      o.format = f == "oci" ? oci::Format::Oci : oci::Format::Docker;
-    } else if (a == "--base" || a == "--user" || a == "--workdir" || a == "--compression") {
-      o.overrides[a.substr(2)] = value();
-    } else if (a == "--compression-level") {
-      // A number goes to the spec as one; anything else too, as a string,
-      // for the spec's own error.
-      const std::string v = value();
-      const bool digits = !v.empty() && v.size() < 10 && std::all_of(v.begin(), v.end(), [](char ch) {
-        return ch >= '0' && ch <= '9';
-      });
-      o.overrides["compression-level"] = digits ? json(std::stoi(v)) : json(v);
-    } else if (a == "--entrypoint") {
-      o.overrides["entrypoint"] = command_value(a, value());
-    } else if (a == "--cmd") {
-      const std::string v = value();
-      if (!v.empty() && v.front() == '[') {
-        o.overrides["cmd"] = command_value(a, v);
-      } else {
-        o.overrides["cmd"].push_back(v);
-      }
-    } else if (a == "--env" || a == "--label" || a == "--annotation") {
-      const auto [k, v] = key_value(a, value());
-      o.overrides[a == "--env" ? "env" : a == "--label" ? "labels" : "annotations"][k] = v;
-    } else if (a == "--port") {
-      o.overrides["ports"].push_back(value());
-    } else if (a == "--push") {
-      o.push.push_back(value());
-    } else if (o.registry.parse(a, value)) {
-      // a registry flag, for --push and for base images
-    } else if (a.rfind("-", 0) != 0 && !inline_value) {
-      if (!o.crate_dir.empty()) throw UsageError{"more than one crate directory given: " + o.crate_dir.string() + ", " + a};
-      o.crate_dir = a;
+/// What the flags set, checked: the spec overrides, the crate directory,
+/// the output format and the base cache.
+struct Resolved {
+  json overrides = json::object();
+  fs::path crate_dir;
+  oci::Format format = oci::Format::Oci;
+  std::optional<fs::path> base_cache;  ///< empty path: no cache
+};
+
+Resolved resolve(const Options& o) {
+  reject_extras(*o.app, "more than one crate directory given:");
+  Resolved r;
+  if (!o.crate_flag.empty() && !o.crate_arg.empty())
+    throw UsageError{"more than one crate directory given: " + o.crate_flag + ", " + o.crate_arg};
+  r.crate_dir = !o.crate_arg.empty() ? o.crate_arg : o.crate_flag;
+  auto set = [&](const char* key, const std::string& v) {
+    if (!v.empty()) r.overrides[key] = v;
+  };
+  set("package", o.package);
+  set("bin", o.bin);
+  set("base", o.base);
+  set("user", o.user);
+  set("workdir", o.workdir);
+  set("compression", o.compression);
+  if (o.app->count("--base-cache") > 0 && o.base_cache.empty())
+    throw UsageError{"--base-cache needs a directory (--no-base-cache turns the cache off)"};
+  if (o.no_base_cache) {
+    if (!o.base_cache.empty()) throw UsageError{"give --base-cache DIR or --no-base-cache, not both"};
+    r.base_cache = fs::path();
+  } else if (!o.base_cache.empty()) {
+    r.base_cache = o.base_cache;
+  }
+  if (!o.format.empty()) {
+    if (o.format != "oci" && o.format != "docker") throw UsageError{"--format must be oci or docker, got \"" + o.format + "\""};
+    r.format = o.format == "oci" ? oci::Format::Oci : oci::Format::Docker;
+  }
+  if (!o.compression_level.empty()) {
+    // A number goes to the spec as one; anything else too, as a string,
+    // for the spec's own error.
+    const std::string& v = o.compression_level;
+    const bool digits = v.size() < 10 && std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    r.overrides["compression-level"] = digits ? json(std::stoi(v)) : json(v);
+  }
+  if (o.app->count("--entrypoint") > 0) r.overrides["entrypoint"] = command_value("--entrypoint", o.entrypoint);
+  for (const std::string& v : o.cmd) {
+    if (!v.empty() && v.front() == '[') {
+      r.overrides["cmd"] = command_value("--cmd", v);
     } else {
-      throw UsageError{"unknown option \"" + a + "\""};
+      r.overrides["cmd"].push_back(v);
     }
   }
-  if (!o.output && o.push.empty()) throw UsageError{"--output (or --push) is required"};
+  for (const auto& e : o.env) r.overrides["env"][key_value("--env", e).first] = key_value("--env", e).second;
+  for (const auto& e : o.labels) r.overrides["labels"][key_value("--label", e).first] = key_value("--label", e).second;
+  for (const auto& e : o.annotations)
+    r.overrides["annotations"][key_value("--annotation", e).first] = key_value("--annotation", e).second;
+  for (const auto& p : o.ports) r.overrides["ports"].push_back(p);
+  if (o.output.empty() && o.push.empty()) throw UsageError{"--output (or --push) is required"};
   if (o.binaries.empty()) {
     // A crate build: the platforms are the spec's, or the ones given here.
-    if (o.crate_dir.empty()) {
+    if (r.crate_dir.empty()) {
       if (!fs::exists("Cargo.toml"))
         throw UsageError{"nothing to build: the current directory has no Cargo.toml; name a crate directory "
                          "or a prebuilt --binary PATH"};
-      o.crate_dir = ".";
+      r.crate_dir = ".";
     }
-    for (const auto& p : o.platforms) o.overrides["platforms"].push_back(p);
+    for (const auto& p : o.platforms) r.overrides["platforms"].push_back(p);
   } else if (!o.platforms.empty() && o.platforms.size() != o.binaries.size()) {
     throw UsageError{"give one --platform per --binary (or none, to read each platform from its ELF header)"};
   }
-  return o;
+  return r;
 }
 
-void progress_line(const ProgressEvent& e) {
-  std::fprintf(stderr, "rustimg build: [%s] %s\n", e.stage.c_str(), e.message.c_str());
+int run_build(Options& o) {
+  const Resolved r = resolve(o);
+  // A failure reaches main() through run_with_json_errors, as push's and pull's do.
+  const std::optional<store::ImageLocation> output =
+      !o.output.empty() ? std::optional(store::parse_image_location(o.output)) : std::nullopt;
+  // --push without a reference: the default repository (RUSTIMG_REPO, else the spec's).
+  std::vector<std::string> refs;
+  for (const auto& p : o.push)
+    if (!p.empty()) refs.push_back(p);
+  const bool push_default = refs.size() < o.push.size();
+  const char* env_repository = std::getenv(pipeline::kDefaultRepositoryEnv);
+  const std::string default_repository = env_repository != nullptr ? env_repository : "";
+  // --username without --credentials-for: the core gives the credentials
+  // to the registry pushed to (the default references resolved), else to
+  // the base's, which only the spec names.
+  const registry::Options registry_options = o.registry.finish([] { return std::string(); });
+  pipeline::BuildAndPushOptions req;
+  pipeline::BuildOptions& b = req.image;
+  b.registry = registry_options;  // for a base image named by reference, and the --push targets
+  req.credentials = o.registry.unbound_credentials();
+  req.credentials_registry_option = "--credentials-for HOST";
+  if (output) b.output = *output;  // else --push's registry, or staged for several
+  b.format = r.format;
+  b.allow_dynamic = o.allow_dynamic;
+  if (r.base_cache) b.base_cache = *r.base_cache;
+  install_interrupt_handlers();
+  const auto view = o.out.view("rustimg build");
+  b.progress = progress_to(*view);
+  b.registry.progress = b.progress;  // layers uploaded, pushes, a base pulled
+  req.cancelled = [] { return interrupted(); };
+  req.cargo_quiet = o.out.quiet;
+
+  // The spec: crate metadata (with a crate), the spec file, then flags.
+  SpecLoadOptions& load = req.spec;
+  load.crate_dir = r.crate_dir;
+  load.use_cargo_metadata = !r.crate_dir.empty();
+  load.spec_file = o.spec_file;
+  if (load.crate_dir.empty() && !o.spec_file.empty()) load.crate_dir = fs::absolute(o.spec_file).parent_path();
+  load.overrides = r.overrides.empty() ? json(nullptr) : r.overrides;
+
+  for (std::size_t i = 0; i < o.binaries.size(); ++i) {
+    pipeline::PlatformBinary pb;
+    pb.binary = o.binaries[i];
+    if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
+    req.binaries.push_back(std::move(pb));
+  }
+  req.push = refs;
+  req.push_default = push_default;
+  req.default_repository = default_repository;
+  req.on_built = [&o, &view](const pipeline::BuildResult& built) {
+    if (!o.output.empty()) view->note("wrote " + o.output);
+    if (o.out.json) return;
+    std::printf("%s\n", built.descriptor.digest.c_str());
+    std::fflush(stdout);
+  };
+  const pipeline::BuildAndPushResult result = pipeline::build_and_push(std::move(req));
+  view->finish();
+  if (o.out.json) {
+    nlohmann::json doc = pipeline::to_json(result);
+    if (!o.output.empty()) doc["output"] = o.output;
+    print_json(doc);
+    return kExitOk;
+  }
+  for (const auto& pushed : result.pushed) report_pushed(*view, pushed);
+  return kExitOk;
 }
 
 }  // namespace
 
-int build_main(std::span<const std::string> args) {
-  for (const std::string& a : args)
-    if (a == "-h" || a == "--help") {
-      std::fputs(kBuildUsage, stdout);
-      std::fputs(kRegistryFlagsUsage, stdout);
-      return kExitOk;
-    }
-  Options o;
-  try {
-    o = parse(args);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "rustimg build: %s\nRun 'rustimg build --help' for usage.\n", e.message.c_str());
-    return kExitBadInput;
-  }
-
-  try {
-    // --username is for the push target; without --push, for the base's
-    // registry, which only the spec names (base_credentials).
-    const std::optional<store::ImageLocation> output =
-        o.output ? std::optional(store::parse_image_location(*o.output)) : std::nullopt;
-    std::vector<std::string> targets = o.push;  // the registries written to
-    if (output && output->kind == store::ImageLocation::Kind::Registry) targets.push_back(output->reference);
-    const registry::Options registry_options = o.registry.finish([&] {
-      return targets.empty() ? std::string() : transfer::push_registry(targets, "--credentials-for HOST");
-    });
-    pipeline::BuildAndPushOptions req;
-    pipeline::BuildOptions& b = req.image;
-    b.registry = registry_options;  // for a base image named by reference, and the --push targets
-    b.base_credentials = o.registry.unbound_credentials();
-    if (output) b.output = *output;  // else --push's registry, or staged for several
-    b.format = o.format;
-    b.allow_dynamic = o.allow_dynamic;
-    if (o.base_cache) b.base_cache = *o.base_cache;
-    install_interrupt_handlers();
-    b.progress = [](const ProgressEvent& e) {
-      progress_line(e);
-      return interrupted();
-    };
-    req.cancelled = [] { return interrupted(); };
-
-    // The spec: crate metadata (with a crate), the spec file, then flags.
-    SpecLoadOptions& load = req.spec;
-    load.crate_dir = o.crate_dir;
-    load.use_cargo_metadata = !o.crate_dir.empty();
-    load.spec_file = o.spec_file;
-    if (load.crate_dir.empty() && !o.spec_file.empty()) load.crate_dir = fs::absolute(o.spec_file).parent_path();
-    load.overrides = o.overrides.empty() ? json(nullptr) : o.overrides;
-
-    for (std::size_t i = 0; i < o.binaries.size(); ++i) {
-      pipeline::PlatformBinary pb;
-      pb.binary = o.binaries[i];
-      if (!o.platforms.empty()) pb.platform = parse_platform(o.platforms[i]);
-      req.binaries.push_back(std::move(pb));
-    }
-    req.push = o.push;
-    req.on_built = [&o](const pipeline::BuildResult& r) {
-      if (o.output) std::fprintf(stderr, "rustimg build: wrote %s\n", o.output->c_str());
-      std::printf("%s\n", r.descriptor.digest.c_str());
-      std::fflush(stdout);
-    };
-    for (const auto& pushed : pipeline::build_and_push(std::move(req)).pushed) report_pushed("build", pushed);
-    return kExitOk;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "rustimg build: %s\n", e.what());
-    return exit_code_for(e);
-  }
+Command add_build(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  CLI::App& app = *add_command(parent, "build", "build a crate (or take a binary) into an image", kBuildUsage,
+                               std::string(kBuildFooter) + "\n" + kCredentialsNote);
+  o->app = &app;
+  app.add_option("CRATE_DIR", o->crate_arg, "the crate (default: the current directory)");
+  app.add_option("-o,--output", o->output, "where to write the image (see output above)")->type_name("DEST");
+  add_repeatable(app, "--binary", o->binaries, "a prebuilt binary (repeat, with --platform, for several platforms)",
+                 "PATH");
+  add_repeatable(app, "--platform", o->platforms,
+                 "with a crate: a platform to build for (repeatable; default: the spec's);\n"
+                 "with --binary: its platform (default: from the ELF header)",
+                 "P");
+  app.add_option("--package", o->package, "the cargo package (workspaces)")->type_name("NAME");
+  app.add_option("--bin", o->bin, "the bin target")->type_name("NAME");
+  app.add_option("--base", o->base,
+                 "scratch, static or an image reference such as ghcr.io/org/base:v1\n"
+                 "(default: the spec's, else static)")
+      ->type_name("B");
+  app.add_option("--entrypoint", o->entrypoint, "the entrypoint: a path, or a JSON array [\"/app\", \"--flag\"]")
+      ->type_name("CMD");
+  add_repeatable(app, "--cmd", o->cmd, "an argument for the default command (repeatable)", "ARG");
+  add_repeatable(app, "--env", o->env, "an environment variable (repeatable)", "K=V");
+  app.add_option("--user", o->user, "uid[:gid] or name (default 65532:65532, nonroot)")->type_name("U");
+  app.add_option("--workdir", o->workdir, "working directory (default /)")->type_name("DIR");
+  add_repeatable(app, "--port", o->ports, "exposed port, 8080 or 8080/udp (repeatable)", "P");
+  add_repeatable(app, "--label", o->labels, "a config label (repeatable)", "K=V");
+  add_repeatable(app, "--annotation", o->annotations, "a manifest annotation (repeatable)", "K=V");
+  app.add_option("--compression", o->compression, "gzip (default), zstd or none")->type_name("C");
+  app.add_option("--compression-level", o->compression_level,
+                 "gzip 1-9 (default 6; 1 is crane's and ko's), zstd 1-19 (default 3)")
+      ->type_name("N");
+  app.add_option("--format", o->format, "oci (default) or docker (Docker schema 2 media types)")->type_name("F");
+  app.add_option("--spec", o->spec_file, "read the image spec from FILE (flags override it)")->type_name("FILE");
+  app.add_option("--crate", o->crate_flag,
+                 "the crate (same as CRATE_DIR): [package.metadata.rustimg],\n"
+                 "rustimg.json, asset root")
+      ->type_name("DIR");
+  app.add_flag("--allow-dynamic", o->allow_dynamic, "accept a dynamically linked binary on scratch/static");
+  app.add_option("--base-cache", o->base_cache,
+                 "keep the blobs of image bases here between builds (default:\n"
+                 "$RUSTIMG_CACHE_DIR, else $XDG_CACHE_HOME/rustimg, else\n"
+                 "~/.cache/rustimg)")
+      ->type_name("DIR");
+  app.add_flag("--no-base-cache", o->no_base_cache, "download image bases without a cache");
+  add_repeatable(app, "--push", o->push,
+                 "push the image to REF (repeatable; the last lines on stdout\n"
+                 "are then REF@sha256:...); one --push and no --output is\n"
+                 "--output docker://REF; otherwise the image is written to\n"
+                 "--output (or staged in a temporary directory) and pushed.\n"
+                 "--push without REF: to $RUSTIMG_REPO/<package> (else the spec's\n"
+                 "\"repository\"), tagged with the package version and the spec's\n"
+                 "tags (put CRATE_DIR before a bare --push)",
+                 "[REF]")
+      ->expected(0, 1);
+  o->registry.add_to(app);
+  o->out.add_to(app);
+  return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_build(*o); }); }};
 }
 
 }  // namespace rustimg::cli

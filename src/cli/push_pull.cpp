@@ -1,10 +1,12 @@
 // rustimg push / rustimg pull.
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli.hpp"
+#include "output.hpp"
 #include "registry_flags.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/transfer.hpp"
@@ -19,73 +21,23 @@ constexpr const char* kPushUsage =
     "\n"
     "Pushes the image at SRC (oci:DIR[:TAG], oci-archive:FILE[:TAG] or\n"
     "docker-archive:FILE) to each REF (e.g. ghcr.io/org/app:v1). Blobs the\n"
-    "registry has are skipped; the last line on stdout is REF@sha256:....\n"
-    "\n";
+    "registry has are skipped; the last line on stdout is REF@sha256:....\n";
 
 constexpr const char* kPullUsage =
     "usage: rustimg pull [options] REF --output DEST [--platform P]\n"
     "\n"
     "Pulls REF into DEST (oci:DIR[:TAG], oci-archive:FILE[:TAG] or\n"
     "docker-archive:FILE[:NAME:TAG]); with --platform, only that platform of\n"
-    "an index. Every digest is verified. The last line on stdout is the digest.\n"
-    "\n";
+    "an index. Every digest is verified. The last line on stdout is the digest.\n";
 
-struct Parsed {
-  std::vector<std::string> positional;
-  std::optional<std::string> output;
-  std::optional<std::string> platform;
-  registry::Options options;
+struct Options {
+  CLI::App* app = nullptr;
+  std::vector<std::string> positional;  ///< push: SRC REF...; pull: REF
+  std::string output;                   ///< pull
+  std::string platform;                 ///< pull
+  RegistryFlags registry;
+  OutputFlags out;
 };
-
-/// Parses registry flags, --output and --platform (when `with_output`: pull)
-/// and positionals (push: SRC REF..., pull: REF).
-Parsed parse(std::span<const std::string> args, bool with_output) {
-  Parsed p;
-  RegistryFlags flags;
-  install_interrupt_handlers();
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string a = args[i];
-    std::optional<std::string> inline_value;
-    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
-      inline_value = a.substr(a.find('=') + 1);
-      a = a.substr(0, a.find('='));
-    }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw Error(ErrorCode::InvalidArgument, a + " needs a value");
-      return args[++i];
-    };
-    if (flags.parse(a, value)) continue;
-    if (with_output && (a == "--output" || a == "-o")) {
-      p.output = value();
-    } else if (with_output && a == "--platform") {
-      p.platform = value();
-    } else if (a.rfind("-", 0) == 0) {
-      throw Error(ErrorCode::InvalidArgument, "unknown option \"" + a + "\"");
-    } else {
-      p.positional.push_back(a);
-    }
-  }
-  if (with_output) {
-    if (p.positional.size() != 1) throw Error(ErrorCode::InvalidArgument, "give exactly one REF to pull");
-    if (!p.output) throw Error(ErrorCode::InvalidArgument, "--output is required");
-  } else if (p.positional.size() < 2) {
-    throw Error(ErrorCode::InvalidArgument, "give SRC and at least one REF");
-  }
-  // --username is for the pulled registry, or the push targets' one.
-  p.options = flags.finish([&] {
-    if (with_output) return parse_reference(p.positional[0]).registry;
-    const std::vector<std::string> targets(p.positional.begin() + 1, p.positional.end());
-    return transfer::push_registry(targets, "--credentials-for HOST");
-  });
-  return p;
-}
-
-bool wants_help(std::span<const std::string> args) {
-  for (const auto& a : args)
-    if (a == "-h" || a == "--help") return true;
-  return false;
-}
 
 }  // namespace
 
@@ -100,48 +52,95 @@ int exit_code_for(const Error& e) {
   }
 }
 
-void report_pushed(const char* command, const transfer::PushedImage& pushed) {
-  std::fprintf(stderr, "rustimg %s: %s: %u blobs uploaded, %u mounted, %u already there\n", command,
-               pushed.reference.c_str(), pushed.result.blobs_uploaded, pushed.result.blobs_mounted,
-               pushed.result.blobs_existing);
+void report_pushed(ProgressView& view, const transfer::PushedImage& pushed) {
+  view.note(pushed.reference + ": " + std::to_string(pushed.result.blobs_uploaded) + " blobs uploaded, " +
+            std::to_string(pushed.result.blobs_mounted) + " mounted, " +
+            std::to_string(pushed.result.blobs_existing) + " already there");
   std::printf("%s\n", pushed.reference.c_str());
 }
 
-int push_main(std::span<const std::string> args) {
-  if (wants_help(args)) {
-    std::printf("%s%s", kPushUsage, kRegistryFlagsUsage);
+namespace {
+
+int run_push(Options& o) {
+  reject_extras(*o.app);
+  if (o.positional.size() < 2) throw UsageError{"give SRC and at least one REF"};
+  install_interrupt_handlers();
+  const std::vector<std::string> refs(o.positional.begin() + 1, o.positional.end());
+  // --username is for the push targets' registry.
+  const registry::Options options =
+      o.registry.finish([&] { return transfer::push_registry(refs, "--credentials-for HOST"); });
+  const store::ImageLocation source = store::parse_image_location(o.positional[0], "source");
+  const auto view = o.out.view("rustimg push");
+  registry::Options with_progress = options;
+  with_progress.progress = progress_to(*view);
+  transfer::ImageSummary image;
+  const std::vector<transfer::PushedImage> pushed = transfer::push(source, refs, with_progress, {}, &image);
+  view->finish();
+  if (!o.out.json) {
+    for (const auto& p : pushed) report_pushed(*view, p);
     return kExitOk;
   }
-  try {
-    Parsed p = parse(args, false);
-    const store::ImageLocation source = store::parse_image_location(p.positional[0]);
-    const std::vector<std::string> refs(p.positional.begin() + 1, p.positional.end());
-    for (const auto& pushed : transfer::push(source, refs, p.options)) report_pushed("push", pushed);
-    return kExitOk;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "rustimg push: %s\n", e.what());
-    return exit_code_for(e);
+  nlohmann::json doc = transfer::to_json(image);
+  doc["source"] = o.positional[0];
+  doc["pushed"] = nlohmann::json::array();
+  doc["references"] = nlohmann::json::array();
+  for (const auto& p : pushed) {
+    doc["pushed"].push_back(transfer::to_json(p));
+    for (const auto& r : p.result.references) doc["references"].push_back(r);
   }
+  print_json(doc);
+  return kExitOk;
 }
 
-int pull_main(std::span<const std::string> args) {
-  if (wants_help(args)) {
-    std::printf("%s%s", kPullUsage, kRegistryFlagsUsage);
-    return kExitOk;
-  }
-  try {
-    Parsed p = parse(args, true);
-    std::optional<Platform> platform;
-    if (p.platform) platform = parse_platform(*p.platform);
-    const std::string digest =
-        transfer::pull(p.positional[0], store::parse_image_location(*p.output), p.options, platform);
-    std::fprintf(stderr, "rustimg pull: wrote %s\n", p.output->c_str());
+int run_pull(Options& o) {
+  reject_extras(*o.app, "give exactly one REF to pull; unexpected");
+  if (o.positional.size() != 1) throw UsageError{"give exactly one REF to pull"};
+  if (o.output.empty()) throw UsageError{"--output is required"};
+  install_interrupt_handlers();
+  // --username is for the pulled registry.
+  const registry::Options options = o.registry.finish([&] { return parse_reference(o.positional[0]).registry; });
+  std::optional<Platform> platform;
+  if (o.app->count("--platform") > 0) platform = parse_platform(o.platform);
+  const auto view = o.out.view("rustimg pull");
+  registry::Options with_progress = options;
+  with_progress.progress = progress_to(*view);
+  transfer::ImageSummary image;
+  const std::string digest =
+      transfer::pull(o.positional[0], store::parse_image_location(o.output), with_progress, platform, &image);
+  view->note("wrote " + o.output);
+  if (!o.out.json) {
     std::printf("%s\n", digest.c_str());
     return kExitOk;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "rustimg pull: %s\n", e.what());
-    return exit_code_for(e);
   }
+  nlohmann::json doc = transfer::to_json(image);
+  doc["reference"] = o.positional[0];
+  doc["output"] = o.output;
+  print_json(doc);
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_push(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "push", "push an image to registries", kPushUsage, kCredentialsNote);
+  o->app->add_option("SRC REF", o->positional, "the image, then where to push it");
+  o->registry.add_to(*o->app);
+  o->out.add_to(*o->app);
+  return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_push(*o); }); }};
+}
+
+Command add_pull(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "pull", "pull an image into a local format", kPullUsage, kCredentialsNote);
+  o->app->add_option("REF", o->positional, "the image to pull");
+  o->app->add_option("-o,--output", o->output, "where to write it: oci:DIR[:TAG], oci-archive:FILE[:TAG] or\n"
+                                               "docker-archive:FILE[:NAME:TAG]")
+      ->type_name("DEST");
+  o->app->add_option("--platform", o->platform, "only this platform of an index (linux/arm64, ...)")->type_name("P");
+  o->registry.add_to(*o->app);
+  o->out.add_to(*o->app);
+  return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_pull(*o); }); }};
 }
 
 }  // namespace rustimg::cli

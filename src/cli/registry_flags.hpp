@@ -4,33 +4,27 @@
 
 #include <functional>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "rustimg/registry.hpp"
 
 namespace rustimg::cli {
 
-inline constexpr const char* kRegistryFlagsUsage =
-    "registry options:\n"
-    "  --insecure-registry HOST  talk plain HTTP (or TLS without verification) to HOST[:PORT]\n"
-    "                            (repeatable; localhost and 127.0.0.1 need no flag)\n"
-    "  --registry-ca FILE        trust the CA certificates in FILE (PEM) for the registry\n"
-    "  --username USER           log in as USER to the command's registry (the push target;\n"
-    "                            for pull, the pulled one; for build without --push, the\n"
-    "                            base's); the password is read from standard input\n"
-    "  --credentials-for HOST    the registry --username is for, instead (e.g. the base's)\n"
-    "  --jobs N                  parallel blob uploads/downloads (default 4)\n"
-    "  --chunk-size BYTES        upload blobs in chunks of BYTES (default: one request)\n"
-    "  --timeout SECONDS         give up on a request without blob data after SECONDS (default 300)\n"
-    "  --stall-timeout SECONDS   give up on a transfer slower than 1 KiB/s for SECONDS (default 60)\n"
-    "  --verbose                 log every registry request (never credentials)\n"
-    "Credentials otherwise come from ~/.docker/config.json ($DOCKER_CONFIG), its credential\n"
-    "helpers, and podman's auth.json ($REGISTRY_AUTH_FILE).\n";
+/// For the help of every command with registry options.
+inline constexpr const char* kCredentialsNote =
+    "Credentials otherwise come from what `rustimg login` (or podman/docker login) stored:\n"
+    "podman's auth.json ($REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers), then\n"
+    "~/.docker/config.json ($DOCKER_CONFIG) and its credential helpers.\n";
 
 class RegistryFlags {
  public:
-  /// Takes `flag` when it is a registry flag (reading its value with
-  /// `value`) and returns true; false for any other flag.
-  bool parse(const std::string& flag, const std::function<std::string()>& value);
+  /// Adds the registry options to `app` (group "registry options"), bound
+  /// to this object, which must outlive the parse. Without `transfers`, only
+  /// those that say how to reach a registry (no --username, --jobs, ...):
+  /// for login.
+  void add_to(CLI::App& app, bool transfers = true);
   /// The options for the registry client: reads the password from standard
   /// input when --username was given, and logs to standard error. The
   /// credentials are for the --credentials-for host, else for the registry
@@ -38,13 +32,15 @@ class RegistryFlags {
   /// out for unbound_credentials().
   registry::Options finish(const std::function<std::string()>& primary);
   /// The --username credentials finish() left out (no --credentials-for and
-  /// no primary registry): a build's base credentials.
+  /// no primary registry): for a build, BuildAndPushOptions::credentials.
   const registry::Credentials& unbound_credentials() const { return unbound_; }
 
  private:
-  registry::Options options_;
+  std::vector<std::string> insecure_;
+  std::string ca_file_;
   std::string username_;
-  std::string credentials_for_;  ///< normalised host
+  std::string credentials_for_;
+  std::string jobs_, chunk_size_, timeout_, stall_timeout_;  ///< checked by finish()
   registry::Credentials unbound_;
   bool verbose_ = false;
 };

@@ -1,6 +1,8 @@
 // `rustimg spec`: print the resolved image spec, or every problem with it.
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -23,27 +25,14 @@ Print the resolved image spec as JSON: the spec file, [package.metadata.rustimg]
 printed on stderr, one per line (exit status 2).
 
 CRATE_DIR defaults to the current directory when it holds a Cargo.toml.
-
-options:
-  --spec FILE        read the spec from FILE instead of CRATE_DIR/rustimg.json
-  --set KEY=VALUE    override one key; VALUE is JSON, or else a plain string
-                     (--set ports=[8080] --set bin=app); KEY.NAME=VALUE sets
-                     one entry of a map (--set env.PORT=8080 sets "8080")
-  --package NAME     the workspace package to use (same as --set package=NAME)
-  --bin NAME         the bin target to use (same as --set bin=NAME)
-  -h, --help         show this help
 )";
 
 struct Options {
-  fs::path crate_dir;
-  fs::path spec_file;
-  json overrides;  // null until a --set
-  bool help = false;
-};
-
-/// Thrown for bad usage; the message is printed with a pointer to --help.
-struct UsageError {
-  std::string message;
+  CLI::App* app = nullptr;
+  std::string crate_dir;
+  std::string spec_file;
+  std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
+  std::string package, bin;
 };
 
 /// VALUE as JSON when it parses, else as a plain string.
@@ -72,65 +61,24 @@ void add_override(json& overrides, const std::string& assignment) {
   map[key.substr(dot + 1)] = value.is_object() ? value : json(assignment.substr(eq + 1));
 }
 
-/// The value of option `name` at args[i + 1]; advances i.
-const std::string& option_value(std::span<const std::string> args, std::size_t& i) {
-  if (i + 1 >= args.size()) throw UsageError{args[i] + " needs a value"};
-  return args[++i];
-}
-
-Options parse_args(std::span<const std::string> args) {
-  Options o;
-  bool have_crate_dir = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-    } else if (arg == "--spec") {
-      o.spec_file = option_value(args, i);
-    } else if (arg == "--set") {
-      add_override(o.overrides, option_value(args, i));
-    } else if (arg == "--package" || arg == "--bin") {
-      const std::string key = arg.substr(2);
-      add_override(o.overrides, key + "=" + json(option_value(args, i)).dump());
-    } else if (arg.size() > 1 && arg.front() == '-') {
-      throw UsageError{"unknown option '" + arg + "'"};
-    } else if (have_crate_dir) {
-      throw UsageError{"more than one CRATE_DIR given ('" + o.crate_dir.string() + "' and '" + arg + "')"};
-    } else {
-      o.crate_dir = arg;
-      have_crate_dir = true;
-    }
-  }
-  if (!have_crate_dir) {
-    std::error_code ec;
-    if (fs::is_regular_file("Cargo.toml", ec)) o.crate_dir = ".";
-  }
-  return o;
-}
-
 int run(const Options& o) {
+  reject_extras(*o.app, "more than one CRATE_DIR given");
   SpecLoadOptions load;
   load.crate_dir = o.crate_dir;
+  if (o.crate_dir.empty()) {
+    std::error_code ec;
+    if (fs::is_regular_file("Cargo.toml", ec)) load.crate_dir = ".";
+  }
   load.spec_file = o.spec_file;
-  load.overrides = o.overrides;
-  const Spec spec = pipeline::load_spec(load);
-  std::cout << spec.to_json().dump(2) << '\n';
-  return kExitOk;
-}
-
-}  // namespace
-
-int spec_main(std::span<const std::string> args) {
+  json overrides;  // null until a --set
+  for (const auto& s : o.sets) add_override(overrides, s);
+  if (!o.package.empty()) add_override(overrides, "package=" + json(o.package).dump());
+  if (!o.bin.empty()) add_override(overrides, "bin=" + json(o.bin).dump());
+  load.overrides = overrides;
   try {
-    const Options options = parse_args(args);
-    if (options.help) {
-      std::cout << kUsage;
-      return kExitOk;
-    }
-    return run(options);
-  } catch (const UsageError& e) {
-    std::cerr << "rustimg spec: " << e.message << "\nRun 'rustimg spec --help' for usage.\n";
-    return kExitBadInput;
+    const Spec spec = pipeline::load_spec(load);
+    std::cout << spec.to_json().dump(2) << '\n';
+    return kExitOk;
   } catch (const SpecError& e) {
     // One problem per line, each already naming its source and JSON path.
     for (const auto& d : e.diagnostics()) std::cerr << d.to_string() << '\n';
@@ -139,6 +87,25 @@ int spec_main(std::span<const std::string> args) {
     std::cerr << "rustimg spec: " << e.what() << '\n';
     return kExitBadInput;
   }
+}
+
+}  // namespace
+
+Command add_spec(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "spec", "print the resolved image spec as JSON", kUsage);
+  o->app->add_option("--spec", o->spec_file, "read the spec from FILE instead of CRATE_DIR/rustimg.json")
+      ->type_name("FILE");
+  add_repeatable(*o->app, "--set", o->sets,
+                 "override one key; VALUE is JSON, or else a plain string\n"
+                 "(--set ports=[8080] --set bin=app); KEY.NAME=VALUE sets\n"
+                 "one entry of a map (--set env.PORT=8080 sets \"8080\")",
+                 "KEY=VALUE");
+  o->app->add_option("--package", o->package, "the workspace package to use (same as --set package=NAME)")
+      ->type_name("NAME");
+  o->app->add_option("--bin", o->bin, "the bin target to use (same as --set bin=NAME)")->type_name("NAME");
+  o->app->add_option("CRATE_DIR", o->crate_dir, "the crate");
+  return {o->app, [o] { return run(*o); }};
 }
 
 }  // namespace rustimg::cli

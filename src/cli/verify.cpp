@@ -1,5 +1,6 @@
 // rustimg verify: is each binary fit to be the only file of a scratch image?
 #include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.hpp"
+#include "output.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/platform.hpp"
@@ -20,29 +22,18 @@ constexpr const char* kVerifyUsage =
     "Checks that each ELF binary can run alone in an empty (scratch) image:\n"
     "an executable, statically linked (no dynamic loader, no shared libraries),\n"
     "for a known architecture. Also reports libc, build-id, stripping and\n"
-    "whether a static glibc binary will try to load NSS modules at run time.\n"
-    "\n"
-    "options:\n"
-    "  --json          print one JSON object per binary, one per line\n"
-    "  --platform P    also require the binary to match platform P\n"
-    "                  (linux/amd64, linux/arm64, linux/arm/v7, ...)\n"
-    "  -h, --help      print this help\n"
-    "\n"
+    "whether a static glibc binary will try to load NSS modules at run time.\n";
+
+constexpr const char* kVerifyFooter =
     "exit status: 0 every binary is fit, 1 at least one is unfit or does not\n"
     "match --platform, 2 bad usage or an unreadable/invalid file.\n";
 
 struct Options {
+  CLI::App* app = nullptr;
   bool json = false;
-  std::optional<Platform> platform;
+  std::string platform;
   std::vector<std::string> binaries;
 };
-
-/// Prints one JSON object on its own line. Strings from a binary need not be
-/// UTF-8, so invalid sequences become U+FFFD instead of failing.
-void emit_json(const nlohmann::json& j) {
-  std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  std::fflush(stdout);
-}
 
 /// Escapes control and non-ASCII bytes so a hostile binary cannot send
 /// terminal escape sequences through the human-readable output.
@@ -60,10 +51,6 @@ std::string printable(const std::string& s) {
     }
   }
   return out;
-}
-
-void bad_usage(const std::string& message) {
-  std::fprintf(stderr, "rustimg verify: %s\nRun 'rustimg verify --help' for usage.\n", message.c_str());
 }
 
 /// elf::to_json plus the CLI's own key: path.
@@ -108,47 +95,17 @@ void print_human(const std::string& path, const elf::Report& rep) {
   for (const auto& w : rep.warnings) std::printf("    warning: %s\n", printable(w).c_str());
 }
 
-}  // namespace
 
-int verify_main(std::span<const std::string> args) {
-  Options opts;
-  bool options_done = false;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (options_done || a.empty() || a[0] != '-' || a == "-") {
-      opts.binaries.push_back(a);
-    } else if (a == "--") {
-      options_done = true;
-    } else if (a == "-h" || a == "--help") {
-      std::fputs(kVerifyUsage, stdout);
-      return kExitOk;
-    } else if (a == "--json") {
-      opts.json = true;
-    } else if (a == "--platform" || a.rfind("--platform=", 0) == 0) {
-      std::string value;
-      if (a == "--platform") {
-        if (i + 1 >= args.size()) {
-          bad_usage("--platform needs a value such as linux/arm64");
-          return kExitBadInput;
-        }
-        value = args[++i];
-      } else {
-        value = a.substr(std::string("--platform=").size());
-      }
-      try {
-        opts.platform = parse_platform(value);
-      } catch (const Error& e) {
-        bad_usage(std::string("--platform: ") + e.what());
-        return kExitBadInput;
-      }
-    } else {
-      bad_usage("unknown option \"" + a + "\"");
-      return kExitBadInput;
+int run_verify(const Options& opts) {
+  reject_extras(*opts.app);
+  if (opts.binaries.empty()) throw UsageError{"no BINARY given"};
+  std::optional<Platform> platform;
+  if (opts.app->count("--platform") > 0) {
+    try {
+      platform = parse_platform(opts.platform);
+    } catch (const Error& e) {
+      throw UsageError{std::string("--platform: ") + e.what()};
     }
-  }
-  if (opts.binaries.empty()) {
-    bad_usage("no BINARY given");
-    return kExitBadInput;
   }
 
   int exit_code = kExitOk;
@@ -156,19 +113,19 @@ int verify_main(std::span<const std::string> args) {
   for (const std::string& path : opts.binaries) {
     elf::Report rep;
     try {
-      rep = elf::verify_file(path, opts.platform);
+      rep = elf::verify_file(path, platform);
     } catch (const Error& e) {
       // The message already names the path.
       std::fprintf(stderr, "rustimg verify: %s\n", printable(e.what()).c_str());
       if (opts.json) {
         nlohmann::json j{{"path", path}, {"error", e.what()}, {"code", error_code_name(e.code())}};
-        emit_json(j);
+        print_json(j);
       }
       exit_code = kExitBadInput;
       continue;
     }
     if (opts.json) {
-      emit_json(report_json(path, rep));
+      print_json(report_json(path, rep));
     } else {
       if (!first) std::printf("\n");
       print_human(path, rep);
@@ -178,6 +135,20 @@ int verify_main(std::span<const std::string> args) {
     if (!rep.fit_for_scratch() && exit_code == kExitOk) exit_code = kExitFailed;
   }
   return exit_code;
+}
+
+}  // namespace
+
+Command add_verify(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "verify", "is each binary fit for a scratch image?", kVerifyUsage, kVerifyFooter);
+  o->app->add_flag("--json", o->json, "print one JSON object per binary, one per line");
+  o->app->add_option("--platform", o->platform,
+                     "also require the binary to match platform P\n"
+                     "(linux/amd64, linux/arm64, linux/arm/v7, ...)")
+      ->type_name("P");
+  o->app->add_option("BINARY", o->binaries, "the binaries to check");
+  return {o->app, [o] { return run_verify(*o); }};
 }
 
 }  // namespace rustimg::cli

@@ -85,7 +85,7 @@ BaseImage parse_base_image(std::string name, std::string digest, std::string_vie
 }
 
 oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::ImageConfig& base,
-                              std::string_view binary_name) {
+                              std::string_view binary_name, const ImageOptions& options) {
   const std::map<std::string, std::string> none;
   const auto& env = overrides.env ? *overrides.env : none;
   oci::ImageConfig c;
@@ -120,13 +120,11 @@ oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::Image
       if (std::find(c.exposed_ports.begin(), c.exposed_ports.end(), p) == c.exposed_ports.end())
         c.exposed_ports.push_back(p);
 
-  // Labels: the base's, then the provenance of this image (source, revision,
-  // version annotations), then the spec's labels, each winning over the last.
+  // Labels: the base's (less the metadata describing the base), then this
+  // image's metadata, then the spec's labels, each winning over the last.
   c.labels = base.labels;
-  if (overrides.annotations)
-    for (const char* key : {oci::annotation::kSource, oci::annotation::kRevision, oci::annotation::kVersion})
-      if (const auto it = overrides.annotations->find(key); it != overrides.annotations->end())
-        c.labels[key] = it->second;
+  for (const char* key : kMetadataKeys) c.labels.erase(key);
+  for (const auto& [k, v] : metadata_labels(overrides, binary_name, options)) c.labels[k] = v;
   if (overrides.labels)
     for (const auto& [k, v] : *overrides.labels) c.labels[k] = v;
   return c;
@@ -136,7 +134,7 @@ PlatformImage assemble_on_base(const BaseImage& base, const ConfigOverrides& ove
                                std::string_view binary_name, const std::vector<AppliedLayer>& layers,
                                const ImageOptions& options) {
   const std::string what = "base image " + base.name;
-  oci::ImageConfig merged = merge_config(overrides, read_config(base.config, what + " config"), binary_name);
+  oci::ImageConfig merged = merge_config(overrides, read_config(base.config, what + " config"), binary_name, options);
   merged.platform = platform;
   merged.created = oci::rfc3339(options.created);
 

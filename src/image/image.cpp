@@ -49,12 +49,9 @@ oci::ImageConfig make_config(const ConfigOverrides& overrides, const Platform& p
   for (const auto& [k, v] : env)
     if (k != "PATH") c.env.push_back(k + "=" + v);
 
-  // Labels: the spec's, plus the provenance annotations docker inspect shows.
-  c.labels = overrides.labels.value_or(std::map<std::string, std::string>{});
-  if (overrides.annotations)
-    for (const char* key : {oci::annotation::kSource, oci::annotation::kRevision, oci::annotation::kVersion})
-      if (const auto it = overrides.annotations->find(key); it != overrides.annotations->end())
-        c.labels.emplace(key, it->second);
+  c.labels = metadata_labels(overrides, binary_name, options);
+  if (overrides.labels)
+    for (const auto& [k, v] : *overrides.labels) c.labels[k] = v;
 
   c.healthcheck = overrides.healthcheck;
 
@@ -74,6 +71,15 @@ std::map<std::string, std::string> manifest_annotations(const ConfigOverrides& o
                                                        : std::string(binary_name);
   if (!title.empty()) a.emplace(oci::annotation::kTitle, title);
   return a;
+}
+
+std::map<std::string, std::string> metadata_labels(const ConfigOverrides& overrides, std::string_view binary_name,
+                                                   const ImageOptions& options) {
+  const std::map<std::string, std::string> annotations = manifest_annotations(overrides, binary_name, options);
+  std::map<std::string, std::string> out;
+  for (const char* key : kMetadataKeys)
+    if (const auto it = annotations.find(key); it != annotations.end()) out.emplace(key, it->second);
+  return out;
 }
 
 PlatformImage assemble(const ConfigOverrides& overrides, const Platform& platform, std::string_view binary_name,

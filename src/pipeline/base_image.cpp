@@ -11,10 +11,11 @@ namespace rustimg::pipeline {
 
 namespace {
 
-std::string advice(const Error& e) {
+std::string advice(const Error& e, const std::string& registry) {
   switch (e.code()) {
     case ErrorCode::Auth:
-      return "; check the credentials for that registry (docker login / podman login)";
+      return "; check the credentials for that registry (rustimg login " + registry +
+             "; docker and podman logins are read too)";
     case ErrorCode::NotFound:
       return "; check the base reference (spec key \"base\", or --base)";
     case ErrorCode::Registry:
@@ -65,11 +66,11 @@ PulledBase pull_base(registry::Client& client, const Reference& ref, const Platf
   try {
     pulled = client.pull(ref, sink, registry::PullOptions{platform});
   } catch (const registry::RegistryError& e) {
-    throw registry::RegistryError(e.code(), context + e.what() + advice(e), e.http_status(), e.registry_code(),
+    throw registry::RegistryError(e.code(), context + e.what() + advice(e, ref.registry), e.http_status(), e.registry_code(),
                                   e.registry_message(), e.retryable());
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Cancelled) throw;
-    throw Error(e.code(), context + e.what() + advice(e));
+    throw Error(e.code(), context + e.what() + advice(e, ref.registry));
   }
   if (pulled.manifests.size() != 1)
     throw Error(ErrorCode::Unsupported, context + "expected one image manifest for the platform, got " +

@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <optional>
 #include <utility>
+#include <vector>
 
+#include "entry_points.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/transfer.hpp"
@@ -12,6 +14,25 @@ namespace rustimg::pipeline {
 
 BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   using Kind = store::ImageLocation::Kind;
+  // The plan, made once: the default references need the package's name
+  // and version, and the build goes on from it.
+  if (o.binaries.empty()) {
+    if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
+    o.spec.use_cargo_metadata = true;
+  }
+  Plan plan = make_plan(o.spec);
+  if (o.push_default)
+    for (auto& ref : default_push_references(plan, o.default_repository)) o.push.push_back(std::move(ref));
+  // Credentials without a host: for the one registry pushed to, else the base's.
+  if (!o.credentials.empty()) {
+    std::vector<std::string> targets = o.push;
+    if (o.image.output.kind == Kind::Registry) targets.push_back(o.image.output.reference);
+    if (!targets.empty()) {
+      o.image.registry.credentials[transfer::push_registry(targets, o.credentials_registry_option)] = o.credentials;
+    } else if (o.image.base_credentials.empty()) {
+      o.image.base_credentials = o.credentials;
+    }
+  }
   // A registry output beside other references is one of the pushes.
   if (o.image.output.kind == Kind::Registry && !o.push.empty()) {
     o.push.insert(o.push.begin(), o.image.output.reference);
@@ -40,13 +61,14 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
     c.spec = std::move(o.spec);
     c.image = std::move(o.image);
     c.cancelled = std::move(o.cancelled);
-    result.build = build_crate(std::move(c));
+    c.cargo_quiet = o.cargo_quiet;
+    result.build = build_crate(std::move(plan), std::move(c));
   } else {
     BinaryBuildOptions b;
     b.spec = std::move(o.spec);
     b.binaries = std::move(o.binaries);
     b.image = std::move(o.image);
-    result.build = build_binaries(std::move(b));
+    result.build = build_binaries(std::move(plan), std::move(b));
   }
   if (result.build.pushed) result.pushed.push_back(*result.build.pushed);
   if (o.on_built) o.on_built(result.build);
@@ -57,8 +79,13 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
 nlohmann::json to_json(const BuildAndPushResult& result) {
   nlohmann::json j = to_json(result.build);
   nlohmann::json pushed = nlohmann::json::array();
-  for (const auto& p : result.pushed) pushed.push_back(transfer::to_json(p));
+  nlohmann::json references = nlohmann::json::array();
+  for (const auto& p : result.pushed) {
+    pushed.push_back(transfer::to_json(p));
+    for (const auto& r : p.result.references) references.push_back(r);
+  }
   j["pushed"] = std::move(pushed);
+  j["references"] = std::move(references);
   return j;
 }
 

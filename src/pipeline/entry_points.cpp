@@ -1,5 +1,9 @@
 // The facade's entry points: from a crate (spec from the crate, cargo for
 // every platform) and from prebuilt binaries; both end in build_image().
+#include "entry_points.hpp"
+
+#include <utility>
+
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
@@ -9,13 +13,19 @@ namespace rustimg::pipeline {
 
 BuildResult build_crate(CrateBuildOptions o) {
   if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
-  ProcessRunner& runner = o.runner != nullptr ? *o.runner : system_process_runner();
   o.spec.use_cargo_metadata = true;
+  Plan plan = make_plan(o.spec, o.runner != nullptr ? *o.runner : system_process_runner());
+  return build_crate(std::move(plan), std::move(o));
+}
 
-  Plan plan = make_plan(o.spec, runner);
+BuildResult build_crate(Plan plan, CrateBuildOptions o) {
+  if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
+  ProcessRunner& runner = o.runner != nullptr ? *o.runner : system_process_runner();
   // Fail on a bad destination or SOURCE_DATE_EPOCH before spending minutes in cargo.
   store::check_output_location(o.image.output);
   if (!o.image.created) o.image.created = source_date_epoch();
+  cargo::check_lockfile(plan.cargo, plan.metadata->workspace_root);
+  plan.cargo.quiet = o.cargo_quiet;
 
   cargo::BuildCallbacks callbacks{o.image.progress, o.cancelled};
   std::vector<cargo::BuildTarget> targets;
@@ -41,6 +51,10 @@ BuildResult build_crate(CrateBuildOptions o) {
 
 BuildResult build_binaries(BinaryBuildOptions o) {
   Plan plan = make_plan(o.spec);
+  return build_binaries(std::move(plan), std::move(o));
+}
+
+BuildResult build_binaries(Plan plan, BinaryBuildOptions o) {
   if (plan.crate_dir.empty()) plan.crate_dir = std::filesystem::current_path();
   plan_prebuilt(plan, o.binaries);
   return build_image(plan, o.image);
@@ -49,11 +63,12 @@ BuildResult build_binaries(BinaryBuildOptions o) {
 nlohmann::json to_json(const BuildResult& result) {
   nlohmann::json reports = nlohmann::json::array();
   for (const auto& r : result.reports) reports.push_back(elf::to_json(r));
-  nlohmann::json j = {{"digest", result.descriptor.digest},
-                      {"media_type", result.descriptor.media_type},
-                      {"size", result.descriptor.size},
-                      {"reports", reports}};
-  if (result.pushed) j["pushed"] = nlohmann::json::array({transfer::to_json(*result.pushed)});
+  nlohmann::json j = transfer::to_json(result.image);
+  j["reports"] = std::move(reports);
+  if (result.pushed) {
+    j["pushed"] = nlohmann::json::array({transfer::to_json(*result.pushed)});
+    j["references"] = result.pushed->result.references;
+  }
   return j;
 }
 

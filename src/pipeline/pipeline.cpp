@@ -2,6 +2,7 @@
 #include "rustimg/pipeline.hpp"
 
 #include <charconv>
+#include <map>
 #include <cstdlib>
 #include <mutex>
 #include <optional>
@@ -22,8 +23,14 @@ namespace fs = std::filesystem;
 class Reporter {
  public:
   explicit Reporter(const ProgressCallback& cb) : cb_(cb) {}
+  const ProgressCallback& callback() const { return cb_; }
   void operator()(const std::string& stage, const std::string& message) const {
     report_progress(cb_, ProgressEvent{stage, message});
+  }
+  /// An event about `d` (a layer written, a manifest made), with its size.
+  void operator()(const std::string& stage, const std::string& message, const oci::Descriptor& d) const {
+    const auto size = static_cast<std::uint64_t>(d.size);
+    report_progress(cb_, ProgressEvent{stage, message, d.digest, size, size});
   }
 
  private:
@@ -95,7 +102,8 @@ layer::Layer put_layer(const layer::FileTree& tree, const std::string& what, con
   layer::LayerOptions options{spec.compression, o.format, *o.created, {}};
   options.level = spec.compression_level;
   options.on_progress = [&](const ProgressEvent& e) {
-    report("layer", what + ": " + e.message);
+    // "WHAT: N MiB so far", with the bytes for a progress display.
+    report_progress(report.callback(), ProgressEvent{"layer", what + ": " + e.message, "", e.bytes_done, 0});
     return false;
   };
   const layer::Layer l = layer::write_layer(tree, options, *writer);
@@ -232,7 +240,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", spec, o, *blobs, report);
     report("layer", "base \"" + spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
-                        std::to_string(l.descriptor.size) + " bytes)");
+                        std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
     shared.push_back({l.descriptor, l.diff_id,
                       "rustimg: base " + spec.base + " (passwd, group, nsswitch.conf, /tmp" +
                           std::string(spec.ca_certificates ? ", CA certificates" : "") +
@@ -243,7 +251,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
     layer::add_assets(assets, spec.assets, plan.crate_dir);
     const layer::Layer l = put_layer(assets, "assets", spec, o, *blobs, report);
     report("layer", "assets: " + short_digest(l.descriptor.digest) + " (" + std::to_string(l.descriptor.size) +
-                        " bytes)");
+                        " bytes)", l.descriptor);
     std::vector<std::string> sources;
     for (const auto& a : spec.assets) sources.push_back(a.source + " -> " + a.dest);
     shared.push_back({l.descriptor, l.diff_id, "rustimg: assets " + join(sources, ", ")});
@@ -256,13 +264,14 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<oci::Descriptor> manifests;
+  std::map<std::string, std::string> documents;  // digest -> bytes of the configs, manifests and index (the summary)
   for (std::size_t i = 0; i < binaries.size(); ++i) {
     const std::string dest = image::binary_path(image::entrypoint(plan.config, name));
     layer::FileTree app;
     app.add_file(dest, binaries[i].prebuilt, 0755);
     const layer::Layer l = put_layer(app, platforms[i].to_string() + " app", spec, o, *blobs, report);
     report("layer", platforms[i].to_string() + " app " + dest + ": " + short_digest(l.descriptor.digest) + " (" +
-                        std::to_string(l.descriptor.size) + " bytes)");
+                        std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
     std::vector<image::AppliedLayer> layers = shared;
     layers.push_back({l.descriptor, l.diff_id, "rustimg: app " + dest});
     const image::PlatformImage img =
@@ -270,6 +279,8 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
                    : image::assemble(plan.config, platforms[i], name, layers, image_options);
     blobs->put(img.config);
     blobs->put(img.manifest);
+    documents[img.config.descriptor.digest] = img.config.bytes;
+    documents[img.manifest.descriptor.digest] = img.manifest.bytes;
     report("image", platforms[i].to_string() + " manifest " + img.manifest.descriptor.digest);
     manifests.push_back(img.manifest.descriptor);
   }
@@ -286,9 +297,11 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
     const oci::Blob index = image::assemble_index(manifests, annotations, o.format);
     blobs->put(index);
     result.descriptor = index.descriptor;
+    documents[index.descriptor.digest] = index.bytes;
     report("image", "index " + index.descriptor.digest);
   }
   result.descriptor.platform.reset();
+  result.image = transfer::summarize(result.descriptor, [&](const oci::Descriptor& d) { return documents.at(d.digest); });
 
   // 7. Publish.
   report("write", o.output.to_string());

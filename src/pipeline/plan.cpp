@@ -2,6 +2,7 @@
 // chosen once, and the spec's build keys as cargo's plain values.
 #include "rustimg/plan.hpp"
 
+#include <string_view>
 #include <utility>
 
 #include "rustimg/error.hpp"
@@ -55,6 +56,25 @@ CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metad
     diags.push_back({wanted_bin->source, "$.bin", e.what()});
   }
   return out;
+}
+
+std::string trim(std::string_view text) {
+  const std::size_t b = text.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  return std::string(text.substr(b, text.find_last_not_of(" \t\r\n") - b + 1));
+}
+
+/// Whether `dir` or a directory above it holds .git (a directory, or the
+/// file a worktree or submodule has), so git is run only where it can answer.
+bool in_git_checkout(const fs::path& dir) {
+  std::error_code ec;
+  fs::path at = fs::absolute(dir, ec);
+  if (ec) return false;
+  for (at = at.lexically_normal(); !at.empty(); at = at.parent_path()) {
+    if (fs::exists(at / ".git", ec)) return true;
+    if (at == at.parent_path()) break;
+  }
+  return false;
 }
 
 }  // namespace
@@ -116,6 +136,65 @@ image::ConfigOverrides config_overrides(const Spec& spec) {
   return o;
 }
 
+std::map<std::string, std::string> package_annotations(const cargo::Package& package, const std::string& revision) {
+  // Cargo's legacy license separator: "MIT/Apache-2.0" means either.
+  std::string licenses;
+  for (std::string_view rest = package.license; !rest.empty();) {
+    const std::size_t slash = rest.find('/');
+    const std::string part = trim(rest.substr(0, slash));
+    if (!part.empty()) licenses += (licenses.empty() ? "" : " OR ") + part;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  std::map<std::string, std::string> out;
+  const auto put = [&out](const char* key, std::string_view value) {
+    if (std::string v = trim(value); !v.empty()) out.emplace(key, std::move(v));
+  };
+  put(oci::annotation::kDescription, package.description);
+  put(oci::annotation::kVersion, package.version);
+  put(oci::annotation::kLicenses, licenses);
+  put(oci::annotation::kSource, package.repository);
+  put(oci::annotation::kUrl, package.homepage);
+  put(oci::annotation::kRevision, revision);
+  return out;
+}
+
+std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
+  if (!in_git_checkout(dir)) return {};
+  // The exit code, and the output only where it is one commit name.
+  const auto git = [&](std::vector<std::string> args) -> std::optional<ProcessResult> {
+    ProcessRequest request;
+    request.argv = {"git", "--no-optional-locks"};
+    request.argv.insert(request.argv.end(), args.begin(), args.end());
+    request.cwd = dir.string();
+    try {
+      return runner.run(request);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::NotFound) throw;  // no git: no revision
+    }
+    return std::nullopt;
+  };
+  const auto head = git({"rev-parse", "--verify", "--quiet", "HEAD^{commit}"});
+  if (!head || head->exit_code != 0) return {};
+  const std::string commit = trim(head->out);
+  if ((commit.size() != 40 && commit.size() != 64) ||
+      commit.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return {};
+  // Dirty or clean from exit codes alone (0 same, 1 differs), so no listing
+  // of changed files is read. diff-index compares stat data and changes
+  // nothing; a file it flags may only have been touched, so the porcelain
+  // diff, which compares contents, decides then. Untracked files never
+  // count. A revision is claimed clean only when git says so.
+  const auto changed = [&](std::vector<std::string> args) -> std::optional<bool> {
+    const auto r = git(std::move(args));
+    if (!r || (r->exit_code != 0 && r->exit_code != 1)) return std::nullopt;
+    return r->exit_code == 1;
+  };
+  std::optional<bool> dirty = changed({"diff-index", "--quiet", "HEAD", "--"});
+  if (dirty && *dirty) dirty = changed({"diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--"});
+  if (!dirty) return {};
+  return *dirty ? commit + "-dirty" : commit;
+}
+
 Plan plan_spec(Spec spec, fs::path crate_dir) {
   Plan plan;
   plan.spec = std::move(spec);
@@ -151,9 +230,11 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner) {
   plan.package = std::move(package);
   if (!plan.package) return plan;
 
-  if (!plan.package->version.empty()) {
+  // The image's metadata from the crate, where the spec says nothing.
+  const auto crate_metadata = package_annotations(*plan.package, git_revision(options.crate_dir, runner));
+  if (!crate_metadata.empty()) {
     if (!plan.config.annotations) plan.config.annotations.emplace();
-    plan.config.annotations->emplace(oci::annotation::kVersion, plan.package->version);
+    plan.config.annotations->insert(crate_metadata.begin(), crate_metadata.end());
   }
   if (!plan.spec.bin.empty()) {
     std::vector<cargo::BuildTarget> targets = cargo_targets(plan.spec, *plan.package, plan.spec.bin);

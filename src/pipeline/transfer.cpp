@@ -69,13 +69,16 @@ void BlobStoreSink::put(const std::string& digest, const std::string& /*media_ty
 }
 
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
-                              const registry::Options& options, const std::vector<std::string>& tags) {
+                              const registry::Options& options, const std::vector<std::string>& tags,
+                              ImageSummary* summary) {
   if (targets.empty()) throw Error(ErrorCode::InvalidArgument, "nothing to push to: give a reference");
   std::vector<std::vector<Reference>> refs;
   for (const auto& t : targets) refs.push_back(tagged_references(t, tags));
   const store::StoredImage image(source);
   BlobStoreSource blobs(image.blobs());
   const std::string root = image.blobs().read(image.top().digest);
+  if (summary != nullptr)
+    *summary = summarize(image.top(), [&](const oci::Descriptor& d) { return image.blobs().read(d.digest); });
   registry::Client client(options);
   std::vector<PushedImage> out;
   for (const auto& tagged : refs) {
@@ -109,7 +112,7 @@ std::string push_registry(const std::vector<std::string>& targets, const std::st
 }
 
 std::string pull(const std::string& reference, const store::ImageLocation& output, const registry::Options& options,
-                 const std::optional<Platform>& platform) {
+                 const std::optional<Platform>& platform, ImageSummary* summary) {
   const Reference ref = parse_reference(reference);
   if (output.kind == store::ImageLocation::Kind::Registry)
     throw Error(ErrorCode::InvalidArgument, "cannot pull into " + output.to_string() +
@@ -133,6 +136,7 @@ std::string pull(const std::string& reference, const store::ImageLocation& outpu
   d.media_type = top.media_type;
   d.digest = top.digest;
   d.size = static_cast<std::int64_t>(top.bytes.size());
+  if (summary != nullptr) *summary = summarize(d, [&](const oci::Descriptor& b) { return blobs.read(b.digest); });
   store::publish(output, blobs, d);
   return d.digest;
 }

@@ -7,6 +7,7 @@ namespace rustimg::transfer {
 
 nlohmann::json to_json(const PushedImage& pushed) {
   return {{"reference", pushed.reference},
+          {"references", pushed.result.references},
           {"digest", pushed.result.digest},
           {"blobs_uploaded", pushed.result.blobs_uploaded},
           {"blobs_mounted", pushed.result.blobs_mounted},

@@ -212,7 +212,7 @@ Token Auth::fetch_token(RegistryState& st, const std::optional<Credentials>& cre
     return RegistryError(ErrorCode::Auth,
                          "token server " + url_for_log(realm) + " refused a token for registry " + st.registry + " " +
                              who + " (HTTP " + std::to_string(resp.status) + "): " +
-                             (user.empty() ? "log in (docker login " + st.registry + ") or pass credentials"
+                             (user.empty() ? "log in (" + login_hint(st.registry) + ") or pass credentials"
                                            : "check the user name and password for " + st.registry),
                          resp.status, entries.empty() ? "" : entries.front().code);
   };

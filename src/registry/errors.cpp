@@ -5,6 +5,11 @@
 
 namespace rustimg::registry::detail {
 
+std::string login_hint(const std::string& registry) {
+  // docker and podman logins work too: their files are read.
+  return "rustimg login " + registry + ", or docker/podman login";
+}
+
 void throw_for_status(const std::string& registry, const std::function<std::string()>& user_of,
                       const HttpResponse& resp, const std::string& what) {
   auto entries = parse_error_body(resp.body);
@@ -33,11 +38,11 @@ void throw_for_status(const std::string& registry, const std::function<std::stri
       advice = (user.empty() ? std::string("anonymous access") : "user \"" + user + "\"") + " was not granted " +
                insufficient + "; check the repository name and the user's rights on it";
     } else if (resp.status == 403 || code == "DENIED") {
-      advice = user.empty() ? "anonymous access is not allowed; log in (docker login " + registry +
+      advice = user.empty() ? "anonymous access is not allowed; log in (" + login_hint(registry) +
                                   ") or pass credentials"
                             : "user \"" + user + "\" lacks permission; check the repository name and the user's rights";
     } else if (user.empty()) {
-      advice = "no credentials were found for " + registry + "; log in (docker login " + registry +
+      advice = "no credentials were found for " + registry + "; log in (" + login_hint(registry) +
                ") or pass credentials";
     } else {
       advice = "authentication as user \"" + user + "\" failed; check the user name and password for " + registry;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "rustimg/process.hpp"
 #include "rustimg/registry.hpp"
 
 namespace rustimg::registry::detail {
@@ -79,6 +80,19 @@ class StatusFailure : public RegistryError {
 /// in the advice ("" for anonymous); it is asked only for 401/403.
 [[noreturn]] void throw_for_status(const std::string& registry, const std::function<std::string()>& user_of,
                                    const HttpResponse& resp, const std::string& what);
+
+/// Runs `docker-credential-<helper> <verb>` with `input` on its standard
+/// input (the credential helper protocol). Exit 127: the helper is not on PATH.
+ProcessResult run_credential_helper(ProcessRunner& runner, const std::string& helper, const std::string& verb,
+                                    const std::string& input);
+
+/// parse_auth_config, with advice in its errors that fits the file: docker's
+/// config (`docker_config`), which `rustimg login` writes, or one of
+/// podman's auth.json files, which only podman writes.
+AuthConfig parse_auth_file(std::string_view json_text, const std::string& source, bool docker_config);
+
+/// How to log in to `registry`, for advice: "rustimg login HOST, or docker/podman login".
+std::string login_hint(const std::string& registry);
 
 /// A request body callback over `data`.
 std::function<std::size_t(char*, std::size_t)> string_body(std::string data);

@@ -1,6 +1,7 @@
 // Credentials from docker's config.json, podman's auth.json and the
 // docker-credential-* helper protocol.
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -43,11 +44,11 @@ AuthConfig parse_auth_config(std::string_view json_text, const std::string& sour
   try {
     doc = parse_json(json_text, source);
   } catch (const JsonError& e) {
-    throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; fix or remove the file (docker login rewrites it)");
+    throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; fix or remove the file");
   }
   if (!doc.is_object())
     throw Error(ErrorCode::InvalidArgument,
-                source + ": not a JSON object; fix or remove the file (docker login rewrites it)");
+                source + ": not a JSON object; fix or remove the file");
   AuthConfig cfg;
   cfg.creds_store = get_string(doc, "credsStore");
   if (auto h = doc.find("credHelpers"); h != doc.end() && h->is_object()) {
@@ -69,24 +70,35 @@ AuthConfig parse_auth_config(std::string_view json_text, const std::string& sour
           decoded = base64_decode(auth);
         } catch (const std::invalid_argument&) {
           throw Error(ErrorCode::InvalidArgument,
-                      source + ": auths[\"" + key + "\"].auth is not valid base64; log in again to rewrite it");
+                      source + ": auths[\"" + key + "\"].auth is not valid base64; log in again, or remove the entry");
         }
         auto colon = decoded.find(':');
         if (colon == std::string::npos)
           throw Error(ErrorCode::InvalidArgument,
-                      source + ": auths[\"" + key + "\"].auth does not hold \"user:password\"; log in again to rewrite it");
+                      source + ": auths[\"" + key + "\"].auth does not hold \"user:password\"; log in again, or remove the entry");
         e.username = decoded.substr(0, colon);
         std::string pw = decoded.substr(colon + 1);
         while (!pw.empty() && pw.back() == '\0') pw.pop_back();
         e.password = pw;
         if (e.username.empty() && e.identity_token.empty())
           throw Error(ErrorCode::InvalidArgument,
-                      source + ": auths[\"" + key + "\"].auth has an empty user name; log in again to rewrite it");
+                      source + ": auths[\"" + key + "\"].auth has an empty user name; log in again, or remove the entry");
       }
       cfg.auths[key] = std::move(e);
     }
   }
   return cfg;
+}
+
+AuthConfig detail::parse_auth_file(std::string_view json_text, const std::string& source, bool docker_config) {
+  try {
+    return parse_auth_config(json_text, source);
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string(e.what()) +
+                              (docker_config ? " (`rustimg login HOST` writes docker's config anew)"
+                                             : " (this is podman's auth file, read before docker's config; "
+                                               "`podman login HOST` writes it anew, `rustimg login` does not)"));
+  }
 }
 
 std::string normalize_auth_key(std::string_view key) {
@@ -167,21 +179,55 @@ CredentialLookup lookup_credentials(const AuthConfig& config, const std::string&
 Keychain::Keychain(ProcessRunner* runner, std::vector<std::string> files)
     : runner_(runner), files_(files.empty() ? default_files() : std::move(files)) {}
 
-std::vector<std::string> Keychain::default_files() {
+AuthFileEnvironment AuthFileEnvironment::current() {
+  AuthFileEnvironment e;
+  e.home = env("HOME");
+  e.docker_config = env("DOCKER_CONFIG");
+  e.registry_auth_file = env("REGISTRY_AUTH_FILE");
+  e.xdg_runtime_dir = env("XDG_RUNTIME_DIR");
+  e.xdg_config_home = env("XDG_CONFIG_HOME");
+  e.uid = static_cast<unsigned>(::getuid());
+  return e;
+}
+
+std::string docker_config_file(const AuthFileEnvironment& env) {
+  if (!env.docker_config.empty()) return env.docker_config + "/config.json";
+  if (!env.home.empty()) return env.home + "/.docker/config.json";
+  return {};
+}
+
+std::vector<std::string> auth_file_search_list(const AuthFileEnvironment& env) {
   std::vector<std::string> out;
-  const std::string home = env("HOME");
-  const std::string docker_config = env("DOCKER_CONFIG");
-  if (!docker_config.empty())
-    out.push_back(docker_config + "/config.json");
-  else if (!home.empty())
-    out.push_back(home + "/.docker/config.json");
-  if (auto f = env("REGISTRY_AUTH_FILE"); !f.empty()) out.push_back(f);
-  if (auto x = env("XDG_RUNTIME_DIR"); !x.empty()) out.push_back(x + "/containers/auth.json");
-  if (auto x = env("XDG_CONFIG_HOME"); !x.empty())
-    out.push_back(x + "/containers/auth.json");
-  else if (!home.empty())
-    out.push_back(home + "/.config/containers/auth.json");
+  // podman's primary (read/write) file, or the explicit override.
+  if (!env.registry_auth_file.empty())
+    out.push_back(env.registry_auth_file);
+  else if (!env.xdg_runtime_dir.empty())
+    out.push_back(env.xdg_runtime_dir + "/containers/auth.json");
+  else
+    out.push_back("/run/containers/" + std::to_string(env.uid) + "/auth.json");
+  if (!env.xdg_config_home.empty())
+    out.push_back(env.xdg_config_home + "/containers/auth.json");
+  else if (!env.home.empty())
+    out.push_back(env.home + "/.config/containers/auth.json");
+  if (auto docker = docker_config_file(env); !docker.empty()) out.push_back(docker);
   return out;
+}
+
+std::vector<std::string> Keychain::default_files() { return auth_file_search_list(AuthFileEnvironment::current()); }
+
+ProcessResult detail::run_credential_helper(ProcessRunner& runner, const std::string& helper,
+                                            const std::string& verb, const std::string& input) {
+  // ProcessRunner gives the child /dev/null as stdin, and the helper protocol
+  // reads its input from stdin: feed it through sh (printf is a builtin, so
+  // the input is in no command line), passed in the environment (never
+  // interpolated into the script) and unset before the helper starts.
+  ProcessRequest req;
+  req.argv = {"/bin/sh", "-c",
+              "command -v \"$0\" >/dev/null 2>&1 || exit 127; i=$RUSTIMG_CRED_INPUT; unset RUSTIMG_CRED_INPUT; "
+              "printf '%s' \"$i\" | exec \"$0\" \"$1\"",
+              "docker-credential-" + helper, verb};
+  req.env["RUSTIMG_CRED_INPUT"] = input;
+  return runner.run(req);
 }
 
 namespace {
@@ -198,15 +244,7 @@ Credentials from_entry(const AuthConfigEntry& e) {
 std::optional<Credentials> run_helper(ProcessRunner& runner, const std::string& helper,
                                       const std::string& server_url, const std::string& config_file) {
   const std::string program = "docker-credential-" + helper;
-  // ProcessRunner gives the child /dev/null as stdin, and the helper protocol
-  // reads the server URL from stdin: feed it through sh, with the URL passed
-  // in the environment (never interpolated into the script).
-  ProcessRequest req;
-  req.argv = {"/bin/sh", "-c",
-              "command -v \"$0\" >/dev/null 2>&1 || exit 127; printf '%s' \"$RUSTIMG_CRED_SERVER\" | exec \"$0\" get",
-              program};
-  req.env["RUSTIMG_CRED_SERVER"] = server_url;
-  ProcessResult res = runner.run(req);
+  ProcessResult res = run_credential_helper(runner, helper, "get", server_url);
   if (res.exit_code == 127)
     throw Error(ErrorCode::Auth, config_file + " names the credential helper \"" + helper + "\" for " + server_url +
                                      ", but " + program +
@@ -240,6 +278,7 @@ std::optional<Credentials> run_helper(ProcessRunner& runner, const std::string& 
 }  // namespace
 
 std::optional<Credentials> Keychain::resolve(const std::string& registry) const {
+  const std::string docker_config = docker_config_file(AuthFileEnvironment::current());
   for (const auto& file : files_) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(file, ec)) continue;
@@ -247,7 +286,7 @@ std::optional<Credentials> Keychain::resolve(const std::string& registry) const 
     if (!in) continue;
     std::stringstream ss;
     ss << in.rdbuf();
-    AuthConfig cfg = parse_auth_config(ss.str(), file);
+    AuthConfig cfg = parse_auth_file(ss.str(), file, file == docker_config);
     CredentialLookup look = lookup_credentials(cfg, registry);
     if (look.kind == CredentialSourceKind::File) return from_entry(look.entry);
     if (look.kind == CredentialSourceKind::Helper) {

@@ -135,6 +135,7 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
   PushResult result;
   result.digest = digest;
   result.reference = target.name() + (target.tag.empty() ? std::string() : ":" + target.tag) + "@" + digest;
+  for (const auto& t : tags) result.references.push_back(target.name() + (t == digest ? "" : ":" + t) + "@" + digest);
   // An unchanged image: every tag already names this digest. A registry
   // accepts a manifest only once it holds everything the manifest refers to,
   // so there is nothing left to send.

@@ -5,6 +5,7 @@
 #include <climits>
 
 #include "spec/rules.hpp"
+#include "rustimg/suggest.hpp"
 
 namespace rustimg::spec_rules {
 
@@ -53,38 +54,21 @@ std::string kebab_case(std::string_view key) {
   return out;
 }
 
-/// Edit distance counting an adjacent transposition as one edit.
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 /// The valid key `unknown` was probably meant to be, if one is close enough.
 std::optional<std::string_view> suggest_key(std::string_view unknown, const KeySet& set) {
-  const std::string wanted = kebab_case(unknown);
-  std::optional<std::string_view> best;
-  std::size_t best_distance = SIZE_MAX;
-  auto consider = [&](std::string_view name, std::string_view meant) {
-    const std::size_t distance = edit_distance(wanted, name);
-    if (distance <= std::max<std::size_t>(1, name.size() / 3) && distance < best_distance) {
-      best = meant;
-      best_distance = distance;
-    }
-  };
-  for (const auto key : set.keys) consider(key, key);
-  for (const auto& [alias, key] : set.aliases) consider(alias, key);
-  return best;
+  std::vector<std::string_view> names;
+  std::vector<std::string_view> meant;
+  for (const auto key : set.keys) {
+    names.push_back(key);
+    meant.push_back(key);
+  }
+  for (const auto& [alias, key] : set.aliases) {
+    names.push_back(alias);
+    meant.push_back(key);
+  }
+  const auto i = suggest::closest(kebab_case(unknown), names);
+  if (!i) return std::nullopt;
+  return meant[*i];
 }
 
 }  // namespace

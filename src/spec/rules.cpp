@@ -181,6 +181,7 @@ const std::array kRules = {
     RUSTIMG_RULE("stop-signal", assign(s.stop_signal, read_stop_signal(v, c, p))),
     RUSTIMG_RULE("healthcheck", if (auto h = read_healthcheck(v, c, p)) s.healthcheck = std::move(*h)),
     RUSTIMG_RULE("tags", assign(s.tags, read_tags(v, c, p))),
+    RUSTIMG_RULE("repository", assign(s.repository, read_repository(v, c, p))),
     RUSTIMG_RULE("compression", assign(s.compression, read_compression(v, c, p))),
     RUSTIMG_RULE("compression-level", assign(s.compression_level, read_compression_level(v, c, p))),
     RUSTIMG_RULE("assets", assign(s.assets, read_assets(v, c, p))),
@@ -199,7 +200,7 @@ const std::vector<std::string_view>& top_level_key_names() {
   return keys;
 }
 
-constexpr std::array<std::pair<std::string_view, std::string_view>, 23> kTopLevelAliases = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 25> kTopLevelAliases = {{
     {"environment", "env"},         {"expose", "ports"},
     {"exposed-ports", "ports"},     {"port", "ports"},
     {"label", "labels"},            {"annotation", "annotations"},
@@ -211,7 +212,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 23> kTopLeve
     {"from", "base"},               {"stopsignal", "stop-signal"},
     {"health-check", "healthcheck"}, {"ca-certs", "ca-certificates"},
     {"binary", "bin"},              {"crate", "package"},
-    {"triples", "targets"},
+    {"triples", "targets"},         {"repo", "repository"},
+    {"docker-repo", "repository"},
 }};
 
 }  // namespace

@@ -159,6 +159,8 @@ std::optional<std::string> read_user(const json& v, Ctx& c, const std::string& p
 std::optional<std::vector<std::string>> read_ports(const json& v, Ctx& c, const std::string& path);
 std::optional<std::string> read_stop_signal(const json& v, Ctx& c, const std::string& path);
 std::optional<std::vector<std::string>> read_tags(const json& v, Ctx& c, const std::string& path);
+/// "repository": an image repository without tag or digest ("ghcr.io/org").
+std::optional<std::string> read_repository(const json& v, Ctx& c, const std::string& path);
 std::optional<oci::HealthConfig> read_healthcheck(const json& v, Ctx& c, const std::string& path);
 std::optional<std::vector<Asset>> read_assets(const json& v, Ctx& c, const std::string& path);
 /// true/false, or a path to a PEM bundle inside the crate directory.

@@ -236,6 +236,7 @@ json Spec::to_json() const {
       {"stop-signal", nullable(stop_signal)},
       {"healthcheck", healthcheck_json(healthcheck)},
       {"tags", tags},
+      {"repository", nullable(repository)},
       {"compression", rustimg::to_string(compression)},
       {"compression-level", compression_level == 0 ? json(nullptr) : json(compression_level)},
       {"assets", assets_json(assets)},

@@ -279,6 +279,29 @@ std::optional<std::vector<std::string>> read_tags(const json& v, Ctx& c, const s
   });
 }
 
+std::optional<std::string> read_repository(const json& v, Ctx& c, const std::string& path) {
+  auto s = read_nonempty_string(v, c, path);
+  if (!s) return s;
+  const std::string fix = "; expected an image repository such as \"ghcr.io/org\" or \"127.0.0.1:5000/team\"";
+  if (s->find("://") != std::string::npos) {
+    c.error(path, "expected an image repository, not a URL: " + quote(*s) + fix +
+                      " (Cargo's [package] repository is the source URL; this is where images are pushed)");
+    return std::nullopt;
+  }
+  const auto last = s->substr(s->rfind('/') + 1);
+  if (s->find('@') != std::string::npos || (s->find('/') != std::string::npos && last.find(':') != std::string::npos)) {
+    c.error(path, "names a tag or digest: " + quote(*s) + fix + " (the tags come from \"tags\" and the version)");
+    return std::nullopt;
+  }
+  try {
+    parse_reference(*s + "/x");
+  } catch (const Error& e) {
+    c.error(path, "invalid repository " + quote(*s) + ": " + e.what());
+    return std::nullopt;
+  }
+  return s;
+}
+
 // --- healthcheck --------------------------------------------------------------
 
 /// Parses a Go duration ("300ms", "1m30s", "1.5h"; no sign) into nanoseconds.

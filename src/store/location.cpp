@@ -12,8 +12,9 @@ namespace {
 constexpr const char* kForms =
     "expected oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:NAME:TAG] or docker://HOST/REPO:TAG";
 
-[[noreturn]] void bad(std::string_view text, const std::string& why) {
-  throw Error(ErrorCode::InvalidArgument, "invalid output \"" + std::string(text) + "\": " + why);
+[[noreturn]] void bad(std::string_view role, std::string_view text, const std::string& why) {
+  throw Error(ErrorCode::InvalidArgument,
+              "invalid " + std::string(role) + " \"" + std::string(text) + "\": " + why);
 }
 
 // image-spec annotations.md: ref.name is components of alphanumerics
@@ -34,10 +35,10 @@ std::string ImageLocation::to_string() const {
   return prefix + path.string() + (tag.empty() ? "" : ":" + tag);
 }
 
-ImageLocation parse_image_location(std::string_view text) {
+ImageLocation parse_image_location(std::string_view text, std::string_view role) {
   ImageLocation d;
   const auto colon = text.find(':');
-  if (colon == std::string_view::npos) bad(text, kForms);
+  if (colon == std::string_view::npos) bad(role, text, kForms);
   const std::string_view transport = text.substr(0, colon);
   std::string_view rest = text.substr(colon + 1);
   if (transport == "oci") {
@@ -48,39 +49,39 @@ ImageLocation parse_image_location(std::string_view text) {
     d.kind = ImageLocation::Kind::DockerArchive;
   } else if (transport == "docker") {
     // docker://HOST/REPO:TAG (or @DIGEST), as skopeo and containers/image name it.
-    if (rest.substr(0, 2) != "//") bad(text, "a registry is written docker://HOST/REPO:TAG; " + std::string(kForms));
+    if (rest.substr(0, 2) != "//") bad(role, text, "a registry is written docker://HOST/REPO:TAG; " + std::string(kForms));
     const std::string_view ref = rest.substr(2);
-    if (ref.empty()) bad(text, "the image reference is empty; " + std::string(kForms));
+    if (ref.empty()) bad(role, text, "the image reference is empty; " + std::string(kForms));
     // The registry is named, never implied (docker.io): "x/y" is not "docker.io/x/y" here.
     const std::string_view host = ref.substr(0, ref.find('/'));
     if (host.size() == ref.size() ||
         (host.find_first_of(".:") == std::string_view::npos && host != "localhost"))
-      bad(text, "name the registry, e.g. docker://docker.io/" + std::string(ref) + "; " + kForms);
+      bad(role, text, "name the registry, e.g. docker://docker.io/" + std::string(ref) + "; " + kForms);
     try {
       parse_reference(ref);
     } catch (const Error& e) {
-      bad(text, e.what());
+      bad(role, text, e.what());
     }
     // The tag is named too, never implied (latest).
     if (ref.substr(ref.rfind('/') + 1).find_first_of(":@") == std::string_view::npos)
-      bad(text, "name the tag (or digest): docker://" + std::string(ref) + ":TAG; " + kForms);
+      bad(role, text, "name the tag (or digest): docker://" + std::string(ref) + ":TAG; " + kForms);
     d.kind = ImageLocation::Kind::Registry;
     d.reference = std::string(ref);
     return d;
   } else {
-    bad(text, "unknown transport \"" + std::string(transport) + "\"; " + kForms);
+    bad(role, text, "unknown transport \"" + std::string(transport) + "\"; " + kForms);
   }
   // Like skopeo: the path ends at the first ':'.
   const auto sep = rest.find(':');
   const std::string_view path = rest.substr(0, sep);
-  if (path.empty()) bad(text, "the path is empty; " + std::string(kForms));
+  if (path.empty()) bad(role, text, "the path is empty; " + std::string(kForms));
   d.path = std::string(path);
   if (sep != std::string_view::npos) d.tag = std::string(rest.substr(sep + 1));
 
   if (d.kind == ImageLocation::Kind::DockerArchive) {
     if (!d.tag.empty()) {
       const Reference ref = parse_reference(d.tag);  // throws with a precise message
-      if (!ref.digest.empty()) bad(text, "a docker-archive name needs a tag, not a digest");
+      if (!ref.digest.empty()) bad(role, text, "a docker-archive name needs a tag, not a digest");
       // Keep the name as written (podman adds localhost/, docker adds docker.io/).
       const auto slash = d.tag.rfind('/');
       const auto tag_colon = d.tag.rfind(':');
@@ -89,7 +90,7 @@ ImageLocation parse_image_location(std::string_view text) {
   } else {
     if (d.tag.empty()) d.tag = "latest";
     if (!valid_ref_name(d.tag))
-      bad(text, "tag \"" + d.tag + "\" is not a valid org.opencontainers.image.ref.name (letters, digits and -._:@+/)");
+      bad(role, text, "tag \"" + d.tag + "\" is not a valid org.opencontainers.image.ref.name (letters, digits and -._:@+/)");
   }
   return d;
 }

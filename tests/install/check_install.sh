@@ -7,6 +7,11 @@ build=$1 src=$2
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix/usr" >/dev/null
+# `cargo rustimg ...` runs cargo-rustimg with "rustimg" first: the installed link to the CLI.
+if [ -e "$prefix/usr/bin/rustimg" ]; then
+  "$prefix/usr/bin/cargo-rustimg" rustimg version | grep -q '^rustimg ' ||
+    { echo "cargo-rustimg is not installed beside rustimg" >&2; exit 1; }
+fi
 cmake -S "$src/consumer" -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix/usr" >/dev/null
 cmake --build "$prefix/consumer" >/dev/null
 version=$(LD_LIBRARY_PATH="$prefix/usr/lib" "$prefix/consumer/c_consumer")

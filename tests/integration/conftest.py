@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("RUSTIMG_BUILD_DIR", ROOT / "build"))
 FIXTURES = ROOT / "tests" / "fixtures"
+EXAMPLE = ROOT / "examples" / "hello"
 
 
 def rustimg_bin() -> Path:
@@ -83,10 +84,37 @@ def podman():
     shutil.rmtree(store, ignore_errors=True)
 
 
+def output_facts(stdout: str) -> dict:
+    """The key=value lines the example app (examples/hello) prints about its container."""
+    return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
+
+
 def podman_run(p, image):
     res = run(*p, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image,
               timeout=300)
-    return dict(line.split("=", 1) for line in res.stdout.splitlines() if "=" in line), res.stdout
+    return output_facts(res.stdout), res.stdout
+
+
+def assert_runs_the_example(facts: dict, text: str) -> None:
+    """What the example app prints in its image as rustimg builds it by default."""
+    assert text.startswith("Hello from rustimg, world!\n"), text
+    assert facts["uid"] == "65532" and facts["gid"] == "65532", text
+    assert facts["cwd"] == "/", text
+    assert facts["exe"] == "/usr/local/bin/hello", text
+    assert facts["env.SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt", text
+    assert facts["ca_bundle"] == "present", text
+
+
+def crate_with_asset(directory: Path, size: int) -> Path:
+    """A copy of the example crate in `directory` whose spec adds `size`
+    random (incompressible) bytes as /data/blob.bin: a big assets layer."""
+    crate = directory / "hello"
+    shutil.copytree(EXAMPLE, crate, ignore=shutil.ignore_patterns("target"))
+    (crate / "data").mkdir()
+    with open(crate / "data" / "blob.bin", "wb") as f:
+        f.write(os.urandom(size))
+    (crate / "rustimg.json").write_text(json.dumps({"assets": [{"source": "data/blob.bin", "dest": "/data/"}]}))
+    return crate
 
 
 def blob(layout: Path, digest: str) -> bytes:
@@ -95,3 +123,4 @@ def blob(layout: Path, digest: str) -> bytes:
 
 
 from registries import *  # noqa: E402,F401,F403  registry fixtures (issue 5): tests/integration/registries.py
+from docker_engine import *  # noqa: E402,F401,F403  Docker Engine fixtures (issue 14): docker_engine.py

@@ -95,7 +95,8 @@ def test_layers_are_the_base_layers_then_ours(rustimg, hello_binary, bases, name
     assert again == digest
 
 
-def test_base_config_is_kept_where_the_spec_is_silent(rustimg, hello_binary, bases, podman, tmp_path):  # noqa: F811
+def test_base_config_is_kept_where_the_spec_is_silent(rustimg, hello_binary, bases, podman, docker_engine,  # noqa: F811
+                                                      tmp_path):
     archive = tmp_path / "onbase.tar"
     build(rustimg, "--binary", hello_binary, "--base", bases["base"]["ref"], "--env", "APP_MODE=ours",
           "--label", "shared.label=ours", "--output", f"docker-archive:{archive}:test/onbase:v1")
@@ -114,9 +115,12 @@ def test_base_config_is_kept_where_the_spec_is_silent(rustimg, hello_binary, bas
     assert "BASE_ONLY=yes" in inspect["Config"]["Env"]
     assert inspect["Config"]["Labels"]["base.label"] == "kept"
     assert inspect["Config"]["Labels"]["shared.label"] == "ours"
+    _, docker_text, docker_inspect = docker_engine.load_and_run(archive)
+    assert docker_text == text
+    assert docker_inspect["Config"]["Labels"] == inspect["Config"]["Labels"]
 
 
-def test_spec_overrides_the_base_config(rustimg, hello_binary, bases, podman, tmp_path):  # noqa: F811
+def test_spec_overrides_the_base_config(rustimg, hello_binary, bases, podman, docker_engine, tmp_path):  # noqa: F811
     """On the Docker schema 2 base, written with Docker media types."""
     archive = tmp_path / "override.tar"
     build(rustimg, "--binary", hello_binary, "--base", bases["base-v2s2"]["ref"], "--user", "2000:3000",
@@ -131,6 +135,8 @@ def test_spec_overrides_the_base_config(rustimg, hello_binary, bases, podman, tm
     assert facts["args"] == '["ours"]', text
     assert facts["env.APP_MODE"] == "base", text
     assert facts["ca_bundle"] == "present", text
+    _, docker_text, _ = docker_engine.load_and_run(archive)
+    assert docker_text == text
 
 
 def test_missing_base_is_a_clear_error(rustimg, hello_binary, registry_plain, tmp_path):  # noqa: F811

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, blob, podman_run, require_tool, run, rustimg_bin
-
-EXAMPLE = ROOT / "examples" / "hello"
+from conftest import EXAMPLE, ROOT, assert_runs_the_example, blob, podman_run, require_tool, run, rustimg_bin
 TRIPLE = "x86_64-unknown-linux-gnu"
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
@@ -122,7 +120,7 @@ def test_skopeo_inspect_and_digest(hello_layout):
     assert info["Labels"]["org.opencontainers.image.version"] == "0.1.0"
 
 
-def test_skopeo_copies_between_our_formats(rustimg, hello_binary, hello_layout, tmp_path):
+def test_skopeo_copies_between_our_formats(rustimg, hello_binary, hello_layout, docker_engine, tmp_path):
     require_tool("skopeo")
     out, digest = hello_layout
     oci_archive = tmp_path / "img.oci.tar"
@@ -137,7 +135,11 @@ def test_skopeo_copies_between_our_formats(rustimg, hello_binary, hello_layout, 
     info = json.loads(run("skopeo", "inspect", f"docker-archive:{docker_archive}").stdout)
     assert info["Architecture"] == "amd64"
     run("skopeo", "copy", f"docker-archive:{docker_archive}", f"oci:{tmp_path / 'copy2'}:v1")
-    _, config = manifest_and_config(out, digest)
+    manifest, config = manifest_and_config(out, digest)
+    # Docker Engine loads it as the same config and runs it.
+    _, text, loaded = docker_engine.load_and_run(docker_archive)
+    assert loaded["Id"] == manifest["config"]["digest"]
+    assert text.startswith("Hello from rustimg, world!\n"), text
     cfg2 = json.loads(run("skopeo", "inspect", "--config", f"oci:{tmp_path / 'copy2'}:v1").stdout)
     assert cfg2["rootfs"]["diff_ids"] == config["rootfs"]["diff_ids"]
     assert cfg2["config"] == config["config"]
@@ -149,18 +151,16 @@ def test_skopeo_copies_between_our_formats(rustimg, hello_binary, hello_layout, 
 
 # --- running it -------------------------------------------------------------------
 
-def test_podman_runs_docker_archive(rustimg, hello_binary, podman, tmp_path):
+def test_podman_and_docker_run_docker_archive(rustimg, hello_binary, podman, docker_engine, tmp_path):
     archive = tmp_path / "hello.docker.tar"
     build(rustimg, hello_binary, f"docker-archive:{archive}:test/hello:v1")
     p = podman
     assert "test/hello:v1" in run(*p, "load", "-i", archive).stdout
     facts, text = podman_run(p, "test/hello:v1")
-    assert text.startswith("Hello from rustimg, world!\n"), text
-    assert facts["uid"] == "65532" and facts["gid"] == "65532", text
-    assert facts["cwd"] == "/", text
-    assert facts["exe"] == "/usr/local/bin/hello", text
-    assert facts["env.SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt", text
-    assert facts["ca_bundle"] == "present", text
+    _, docker_text, info = docker_engine.load_and_run(archive)
+    assert info["RepoTags"] == ["test/hello:v1"]
+    assert docker_text == text
+    assert_runs_the_example(facts, text)
 
 
 def test_podman_runs_oci_archive_with_spec_settings(rustimg, hello_binary, custom_spec, podman, tmp_path):
@@ -305,12 +305,14 @@ def test_bad_output_and_missing_binary(rustimg, hello_binary, tmp_path):
     assert res.code == 2 and "--binary" in res.err, res
 
 
-def test_docker_format(rustimg, hello_binary, tmp_path):
+def test_docker_format(rustimg, hello_binary, docker_engine, tmp_path):
     require_tool("skopeo")
     archive = tmp_path / "docker-format.tar"
     build(rustimg, hello_binary, f"docker-archive:{archive}:test/docker:v1", "--format", "docker")
     info = json.loads(run("skopeo", "inspect", f"docker-archive:{archive}").stdout)
     assert info["Architecture"] == "amd64"
+    _, text, _ = docker_engine.load_and_run(archive)
+    assert text.startswith("Hello from rustimg, world!\n"), text
     res = rustimg("build", "--binary", hello_binary, "--format", "docker", "--output", f"oci:{tmp_path / 'l'}")
     assert res.code == 2 and "use the oci format" in res.err, res
 

@@ -29,7 +29,7 @@ def build_crate(rustimg, crate, output, *extra, env=None, cwd=None):
     return digest, res
 
 
-def test_example_crate_builds_and_runs(rustimg, podman, tmp_path):
+def test_example_crate_builds_and_runs(rustimg, podman, docker_engine, tmp_path):
     crate = copy_crate(EXAMPLE, tmp_path / "hello")
     archive = tmp_path / "hello.tar"
     digest, res = build_crate(rustimg, crate, f"docker-archive:{archive}:test/crate:v1")
@@ -39,33 +39,55 @@ def test_example_crate_builds_and_runs(rustimg, podman, tmp_path):
     assert "Hello from rustimg, world!" in text
     assert facts["uid"] == "65532"
     assert facts["exe"] == "/usr/local/bin/hello"
+    _, docker_text, _ = docker_engine.load_and_run(archive)
+    assert docker_text == text
 
 
-def test_http_server_answers_on_its_port(rustimg, podman, tmp_path):
+def answers_health(port: int, logs) -> None:
+    """Waits (bounded) for GET /health on 127.0.0.1:port to answer "ok"."""
+    body = None
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                body = r.read().decode()
+                assert r.status == 200
+            break
+        except OSError:
+            time.sleep(0.2)
+    assert body == "ok\n", logs()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_http_server_answers_on_its_port(rustimg, podman, docker_engine, tmp_path):
     crate = copy_crate(CRATES / "httpd", tmp_path / "httpd")
     archive = tmp_path / "httpd.tar"
     build_crate(rustimg, crate, f"docker-archive:{archive}:test/httpd:v1")
     run(*podman, "load", "-i", archive)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     name = f"httpd-{os.getpid()}"
     run(*podman, "run", "-d", "--name", name, "--network", "host",
         "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
         "-e", f"LISTEN=127.0.0.1:{port}", "test/httpd:v1")
     try:
-        body = None
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
-                    body = r.read().decode()
-                    assert r.status == 200
-                break
-            except OSError:
-                time.sleep(0.2)
-        assert body == "ok\n", run(*podman, "logs", name, check=False).stderr
+        answers_health(port, lambda: run(*podman, "logs", name, check=False).stderr)
     finally:
         run(*podman, "rm", "-f", "-t", "0", name, check=False)
+
+    # Docker Engine runs it too (its host network: the server never exits by itself).
+    assert "test/httpd:v1" in docker_engine("load", "--input", archive).stdout
+    port = free_port()
+    try:
+        docker_engine("run", "-d", "--name", name, "--network", "host", "-e", f"LISTEN=127.0.0.1:{port}",
+                      "test/httpd:v1")
+        answers_health(port, lambda: docker_engine("logs", name, check=False).stderr)
+    finally:
+        docker_engine("rm", "--force", name, check=False)
+        docker_engine.remove("test/httpd:v1")
 
 
 def test_workspace_bins_and_ambiguity(rustimg, tmp_path):
@@ -98,13 +120,15 @@ def test_compile_error_names_file_and_line(rustimg, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_build_script_crate(rustimg, podman, tmp_path):
+def test_build_script_crate(rustimg, podman, docker_engine, tmp_path):
     crate = copy_crate(CRATES / "buildrs", tmp_path / "buildrs")
     archive = tmp_path / "b.tar"
     build_crate(rustimg, crate, f"docker-archive:{archive}:test/buildrs:v1")
     run(*podman, "load", "-i", archive)
     _, text = podman_run(podman, "test/buildrs:v1")
     assert "built by build.rs" in text
+    _, docker_text, _ = docker_engine.load_and_run(archive)
+    assert docker_text == text
 
 
 def test_crate_rustflags_are_kept(rustimg, tmp_path):

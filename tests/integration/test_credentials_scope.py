@@ -16,6 +16,7 @@ import pytest
 
 from registries import SECRETS, SYSTEM_PYTHON, _start_registry, _stop
 from test_build import hello_binary  # noqa: F401  session fixture: the example as a static binary
+from test_build import EXAMPLE
 from test_push import cli
 
 BASE_USER = "baseuser"
@@ -191,3 +192,44 @@ def test_username_with_targets_on_several_registries_must_name_one(rustimg, hell
     assert proc.returncode == 2 and "--credentials-for" in proc.stderr and '"*"' in proc.stderr, proc.stderr
     proc = cli(rustimg, "push", "--credentials-for", registry_a.host, f"oci:{layout}:v1", targets[0])
     assert proc.returncode == 2 and "--username" in proc.stderr, proc.stderr
+
+
+def test_bare_push_sends_the_credentials_to_the_spec_repository_only(rustimg, hello_binary, registry_a,  # noqa: F811
+                                                                      base_on_a, registry_tls, tmp_path):
+    """build --base A --username U --push (no reference, the spec's "repository"
+    on B): U's password goes to B, where the image lands, never to A."""
+    spec = tmp_path / "rustimg.json"
+    spec.write_text(json.dumps({"repository": f"{registry_tls.host}/from-spec", "tags": ["v9"]}))
+    before = len(registry_a.sent())
+    proc = cli(rustimg, "build", "--binary", hello_binary, "--crate", EXAMPLE, "--spec", spec, "--base", base_on_a,
+               "--no-base-cache", "--registry-ca", registry_tls.ca_file, "--username", registry_tls.user, "--push",
+               stdin=registry_tls.password + "\n",
+               env={"RUSTIMG_REPO": "",
+                    "DOCKER_CONFIG": docker_config(tmp_path, registry_a.host, BASE_USER, BASE_PASSWORD)})
+    to_a = registry_a.sent()[before:]
+    leaked = basic(registry_tls.user, registry_tls.password) in to_a  # a boolean: no secret in the report
+    assert not leaked, "B's credentials were sent to A"
+    own = basic(BASE_USER, BASE_PASSWORD) in to_a
+    assert own, "A was not reached with its own credentials"
+    assert proc.returncode == 0, proc.stderr
+    pushed = [line.split("@")[0] for line in proc.stdout.splitlines() if "@sha256:" in line]
+    assert pushed == [f"{registry_tls.host}/from-spec/hello:0.1.0", f"{registry_tls.host}/from-spec/hello:v9"], \
+        proc.stdout
+    tags = subprocess.run(["skopeo", "list-tags", *registry_tls.skopeo_flags(),
+                           f"docker://{registry_tls.host}/from-spec/hello"], capture_output=True, text=True)
+    assert tags.returncode == 0 and sorted(json.loads(tags.stdout)["Tags"]) == ["0.1.0", "v9"], tags.stderr
+
+
+def test_bare_push_beside_a_reference_on_another_registry_must_name_one(rustimg, hello_binary,  # noqa: F811
+                                                                         registry_plain, registry_tls, tmp_path):
+    """The default references count among the push targets: on another registry
+    than --push REF's, --username must say which one it is for."""
+    spec = tmp_path / "rustimg.json"
+    spec.write_text(json.dumps({"repository": f"{registry_plain.host}/from-spec"}))
+    proc = cli(rustimg, "build", "--binary", hello_binary, "--crate", EXAMPLE, "--spec", spec,
+               "--registry-ca", registry_tls.ca_file, "--username", registry_tls.user,
+               "--push", f"{registry_tls.host}/scoped/both:v1", "--push",
+               stdin=registry_tls.password + "\n", env={"RUSTIMG_REPO": ""})
+    assert proc.returncode == 2, proc.stderr
+    assert registry_plain.host in proc.stderr and registry_tls.host in proc.stderr, proc.stderr
+    assert "--credentials-for" in proc.stderr, proc.stderr

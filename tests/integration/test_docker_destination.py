@@ -11,16 +11,14 @@ import json
 import os
 import re
 import resource
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import ROOT, run, rustimg_bin
+from conftest import crate_with_asset, run, rustimg_bin
 from registries import record_output
 from test_build import hello_binary  # noqa: F401  session fixture: the example as a static binary
 
-EXAMPLE = ROOT / "examples" / "hello"
 ASSET_BYTES = 48 << 20        # incompressible: the assets layer is as large
 FILE_SIZE_LIMIT = 8 << 20     # the largest file rustimg may write here
 
@@ -28,13 +26,7 @@ FILE_SIZE_LIMIT = 8 << 20     # the largest file rustimg may write here
 @pytest.fixture(scope="module")
 def big_crate(tmp_path_factory):
     """The example crate with a 48 MiB random asset."""
-    crate = tmp_path_factory.mktemp("stream") / "hello"
-    shutil.copytree(EXAMPLE, crate, ignore=shutil.ignore_patterns("target"))
-    (crate / "data").mkdir()
-    with open(crate / "data" / "blob.bin", "wb") as f:
-        f.write(os.urandom(ASSET_BYTES))
-    (crate / "rustimg.json").write_text(json.dumps({"assets": [{"source": "data/blob.bin", "dest": "/data/"}]}))
-    return crate
+    return crate_with_asset(tmp_path_factory.mktemp("stream"), ASSET_BYTES)
 
 
 def _limit_file_size():

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, run, rustimg_bin
+from conftest import ROOT, blob, run, rustimg_bin
 from registries import make_layout, record_output
 
 EXAMPLE = ROOT / "examples" / "hello"
@@ -108,7 +108,7 @@ def test_repush_uploads_nothing(rustimg, hello_layout, fault_proxy):
     assert counts and counts.groups()[:2] == ("0", "0") and int(counts[3]) >= 2, proc.stderr
 
 
-def test_push_every_local_format_and_pull_back(rustimg, hello_layout, registry_plain, tmp_path):
+def test_push_every_local_format_and_pull_back(rustimg, hello_layout, registry_plain, docker_engine, tmp_path):
     layout, digest, _ = hello_layout
     # from an OCI archive and a docker-archive written by skopeo
     run("skopeo", "copy", f"oci:{layout}:v1", f"oci-archive:{tmp_path / 'a.tar'}:v1")
@@ -129,6 +129,10 @@ def test_push_every_local_format_and_pull_back(rustimg, hello_layout, registry_p
     proc = cli(rustimg, "pull", ref, "--platform", "linux/amd64", "--output", f"docker-archive:{tmp_path / 'p.tar'}:p/q:v1")
     assert proc.returncode == 0, proc.stderr
     run("skopeo", "inspect", f"docker-archive:{tmp_path / 'p.tar'}")
+    _, text, info = docker_engine.load_and_run(tmp_path / "p.tar")
+    assert text.startswith("Hello from rustimg, world!\n"), text
+    assert info["RepoTags"] == ["p/q:v1"]
+    assert info["Id"] == json.loads(blob(layout, digest))["config"]["digest"]
 
 
 def test_clear_errors_for_bad_targets(rustimg, hello_layout, tmp_path):

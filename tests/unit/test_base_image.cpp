@@ -17,6 +17,7 @@ using rustimg::ErrorCode;
 using rustimg::image::AppliedLayer;
 using rustimg::image::BaseImage;
 using rustimg::image::ConfigOverrides;
+using rustimg::image::ImageOptions;
 
 namespace {
 
@@ -149,7 +150,7 @@ BOOST_AUTO_TEST_CASE(config_overrides_hold_every_value_on_a_builtin_base_only_wh
   BOOST_TEST(on_image.env->at("A") == "1");
   BOOST_TEST(on_image.bin == "hello");
   BOOST_TEST(on_image.package == "hello-pkg");
-  const auto merged = rustimg::image::merge_config(on_image, base_config(), "hello");
+  const auto merged = rustimg::image::merge_config(on_image, base_config(), "hello", ImageOptions{});
   BOOST_TEST(merged.user == "1234:1234");
   BOOST_TEST(merged.working_dir == "/base");
 
@@ -161,7 +162,7 @@ BOOST_AUTO_TEST_CASE(config_overrides_hold_every_value_on_a_builtin_base_only_wh
 }
 
 BOOST_AUTO_TEST_CASE(a_silent_spec_keeps_the_base_config_but_runs_the_app) {
-  const auto c = rustimg::image::merge_config(on_base(silent_spec()), base_config(), "hello");
+  const auto c = rustimg::image::merge_config(on_base(silent_spec()), base_config(), "hello", ImageOptions{});
   BOOST_TEST(c.entrypoint == std::vector<std::string>{"/usr/local/bin/hello"});
   BOOST_TEST(c.cmd.empty());  // the base's Cmd was for the base's entrypoint
   BOOST_TEST(c.user == "1234:1234");
@@ -187,7 +188,7 @@ BOOST_AUTO_TEST_CASE(the_spec_overrides_what_it_sets) {
                      {"ports", {8080, 9000}}}}},
       ".");
   s.bin = "hello";
-  const auto c = rustimg::image::merge_config(on_base(s), base_config(), "hello");
+  const auto c = rustimg::image::merge_config(on_base(s), base_config(), "hello", ImageOptions{});
   BOOST_TEST(c.user == "42");
   BOOST_TEST(c.working_dir == "/srv");
   BOOST_TEST(c.cmd == std::vector<std::string>{"--serve"});
@@ -205,20 +206,20 @@ BOOST_AUTO_TEST_CASE(the_spec_overrides_what_it_sets) {
 BOOST_AUTO_TEST_CASE(the_base_cmd_stays_only_when_the_entrypoint_does) {
   rustimg::Spec s = silent_spec();
   s.entrypoint = {"/bin/base-entry"};
-  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello").cmd ==
+  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello", ImageOptions{}).cmd ==
              std::vector<std::string>{"--base-arg"});
   s.given.insert("cmd");  // "cmd": [] clears it
-  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello").cmd.empty());
+  BOOST_TEST(rustimg::image::merge_config(on_base(s), base_config(), "hello", ImageOptions{}).cmd.empty());
 }
 
 BOOST_AUTO_TEST_CASE(path_is_added_only_when_nobody_sets_it) {
   rustimg::oci::ImageConfig base;
   base.env = {"A=1"};
-  auto c = rustimg::image::merge_config(on_base(silent_spec()), base, "hello");
+  auto c = rustimg::image::merge_config(on_base(silent_spec()), base, "hello", ImageOptions{});
   BOOST_TEST(c.env == (std::vector<std::string>{std::string("PATH=") + rustimg::image::kDefaultPath, "A=1"}));
   rustimg::Spec s = silent_spec();
   s.env = {{"PATH", "/opt/bin"}};
-  c = rustimg::image::merge_config(on_base(s), base, "hello");
+  c = rustimg::image::merge_config(on_base(s), base, "hello", ImageOptions{});
   BOOST_TEST(c.env == (std::vector<std::string>{"A=1", "PATH=/opt/bin"}));
   BOOST_TEST(c.user.empty());  // a root base stays root: rustimg's nonroot default is for built-in bases
   BOOST_TEST(c.working_dir.empty());

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -180,7 +181,8 @@ BOOST_AUTO_TEST_CASE(musl_aarch64_with_linker_and_own_flags) {
 
 BOOST_AUTO_TEST_CASE(armv7_keeps_user_target_rustflags) {
   auto env = env_with();
-  env.config_has_target_rustflags = true;
+  env.configs = {rustimg::cargo::parse_config_rustflags(
+      "[target.armv7-unknown-linux-gnueabihf]\nrustflags = [\"-Cx\"]\n", "/work/ws/.cargo/config.toml")};
   const auto spec = spec_from({{"platforms", {"linux/arm/v7"}}, {"size-optimize", false}});
   BOOST_TEST(spec.targets == Argv{"armv7-unknown-linux-gnueabihf"}, boost::test_tools::per_element());
   const auto req = command_for(spec, "armv7-unknown-linux-gnueabihf", env);
@@ -227,6 +229,20 @@ BOOST_AUTO_TEST_CASE(cargo_flags_from_the_spec) {
              kHead("x").size() + kSizeProfile.size() + 2);
 }
 
+BOOST_AUTO_TEST_CASE(quiet_runs_cargo_quiet) {
+  const auto md = workspace();
+  const auto spec = spec_from({{"platforms", {"linux/amd64"}}});
+  rustimg::cargo::BuildSettings settings = rustimg::pipeline::cargo_settings(spec);
+  settings.quiet = true;
+  const auto req = rustimg::cargo::build_command(settings, target_for(spec, md, "x86_64-unknown-linux-gnu"),
+                                                 {"/work/ws/app", md.workspace_root}, env_with());
+  const Argv want = concat({kHead("x86_64-unknown-linux-gnu"), kSizeProfile,
+                            {"--locked", "--quiet", "--config",
+                             "build.rustflags=[\"-C\", \"target-feature=+crt-static\", " + kRemap + "]"}});
+  BOOST_TEST(req.argv == want, boost::test_tools::per_element());
+  BOOST_TEST(req.env.count("CARGO_TERM_QUIET") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(paths_with_quotes_are_escaped_for_toml) {
   auto md = workspace();
   md.workspace_root = "/work/we\"ird\\ws";
@@ -257,7 +273,8 @@ BOOST_AUTO_TEST_CASE(build_finds_the_bin_artifact_per_platform) {
   std::vector<std::string> log;
   rustimg::cargo::BuildCallbacks cb;
   cb.progress = [&log](const rustimg::ProgressEvent& e) {
-    BOOST_TEST(e.stage == "cargo");
+    // cargo's lines are stage "cargo"; rustimg's own "building ..." is "build".
+    BOOST_TEST(e.stage == (e.message.rfind("building ", 0) == 0 ? "build" : "cargo"));
     log.push_back(e.message);
     return false;
   };
@@ -319,11 +336,60 @@ BOOST_AUTO_TEST_CASE(failure_without_json_keeps_stderr) {
   runner.answer = [](const rustimg::ProcessRequest&) {
     rustimg::ProcessResult r;
     r.exit_code = 101;
-    r.err = "error: cannot create the lock file /work/ws/Cargo.lock because --locked was passed to prevent this\n";
+    r.err = "error: no matching package named `serde` found\n";
     return r;
   };
   const auto e = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); });
-  BOOST_TEST(std::string(e.what()).find("because --locked was passed") != std::string::npos);
+  BOOST_TEST(std::string(e.what()).find("no matching package named `serde`") != std::string::npos);
+
+  // cargo's lines already went to the progress callback: the message does
+  // not print them a second time, diagnostics() still has them
+  std::vector<std::string> shown;
+  rustimg::cargo::BuildCallbacks callbacks;
+  callbacks.progress = [&shown](const rustimg::ProgressEvent& ev) {
+    shown.push_back(ev.message);
+    return false;
+  };
+  const auto streamed = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner, callbacks); });
+  BOOST_TEST(std::string(streamed.what()).find("serde") == std::string::npos, streamed.what());
+  BOOST_TEST(streamed.diagnostics().find("no matching package named `serde`") != std::string::npos);
+  BOOST_TEST(std::count(shown.begin(), shown.end(), "error: no matching package named `serde` found") == 1);
+
+  // cargo's hint about a --locked flag the user never passed becomes advice
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    rustimg::ProcessResult r;
+    r.exit_code = 101;
+    r.err = "error: cannot create the lock file /work/ws/Cargo.lock because --locked was passed to prevent this\n"
+            "help: to generate the lock file without accessing the network, remove the --locked flag and use "
+            "--offline instead.\n";
+    return r;
+  };
+  const std::string lock = cargo_error_of([&] { build_spec(spec_from({}), md, env_with(), runner); }).what();
+  BOOST_TEST(lock.find("cargo generate-lockfile") != std::string::npos, lock);
+  BOOST_TEST(lock.find("/work/ws") != std::string::npos, lock);
+  BOOST_TEST(lock.find("remove the --locked flag") == std::string::npos, lock);
+}
+
+BOOST_AUTO_TEST_CASE(a_locked_build_needs_cargo_lock) {
+  const auto dir = std::filesystem::temp_directory_path() / ("rustimg-lock-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  rustimg::cargo::BuildSettings settings;
+  try {
+    rustimg::cargo::check_lockfile(settings, dir);
+    BOOST_FAIL("expected an error");
+  } catch (const rustimg::Error& e) {
+    const std::string msg = e.what();
+    BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::NotFound));
+    BOOST_TEST(msg.find(dir.string() + " has no Cargo.lock") == 0u, msg);
+    BOOST_TEST(msg.find("cargo generate-lockfile") != std::string::npos, msg);
+    BOOST_TEST(msg.find("\"locked\": false") != std::string::npos, msg);
+  }
+  settings.locked = false;
+  rustimg::cargo::check_lockfile(settings, dir);  // cargo may write it
+  settings.locked = true;
+  std::ofstream(dir / "Cargo.lock") << "version = 4\n";
+  rustimg::cargo::check_lockfile(settings, dir);
+  std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_CASE(success_needs_build_finished_and_an_executable) {
@@ -345,28 +411,56 @@ BOOST_AUTO_TEST_CASE(success_needs_build_finished_and_an_executable) {
   BOOST_TEST(std::string(e.what()).find("reported no executable for bin \"app\"") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(detects_target_rustflags_in_config_files) {
+BOOST_AUTO_TEST_CASE(detect_reads_config_files_from_the_crate_up_and_cargo_home) {
   const auto dir = std::filesystem::temp_directory_path() / ("rustimg-cfg-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "crate" / ".cargo");
+  std::filesystem::create_directories(dir / "cargo-home");
   auto write = [](const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; };
   ::setenv("CARGO_HOME", (dir / "cargo-home").c_str(), 1);
+  using rustimg::cargo::UserRustflags;
 
   write(dir / "crate" / ".cargo" / "config.toml", "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
-  BOOST_TEST(!rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
-
-  write(dir / "crate" / ".cargo" / "config.toml", "[target.x86_64-unknown-linux-gnu]\nlinker = \"cc\"\n");
-  BOOST_TEST(!rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
-
-  write(dir / "crate" / ".cargo" / "config.toml", "[target.'cfg(target_os = \"linux\")']\nrustflags = [\"-Cx\"]\n");
-  BOOST_TEST(rustimg::cargo::BuildEnvironment::detect(dir / "crate").config_has_target_rustflags);
+  write(dir / "cargo-home" / "config.toml", "[build]\nrustflags = [\"--cfg\", \"home\"]\n");
+  auto env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  auto user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
+  BOOST_TEST(user.flags == (Argv{"--cfg", "home", "--cfg", "x"}), boost::test_tools::per_element());
 
   // a parent directory's config applies too, and dotted keys count
-  std::filesystem::remove(dir / "crate" / ".cargo" / "config.toml");
   std::filesystem::create_directories(dir / ".cargo");
-  write(dir / ".cargo" / "config.toml", "# comment\ntarget.aarch64-unknown-linux-gnu.rustflags = [\"-Cx\"]\n");
-  const auto env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
-  BOOST_TEST(env.config_has_target_rustflags);
+  write(dir / ".cargo" / "config.toml", "# comment\ntarget.x86_64-unknown-linux-gnu.rustflags = [\"-Cx\"]\n");
+  env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
+  BOOST_TEST((user.source == UserRustflags::Source::Target));
+  BOOST_TEST(user.flags == (Argv{"-Cx"}), boost::test_tools::per_element());
   BOOST_TEST(env.vars.at("CARGO_HOME") == (dir / "cargo-home").string());
+
+  // includes come before the file that names them; a missing one is named
+  write(dir / "crate" / ".cargo" / "config.toml",
+        "include = [\"more.toml\", { path = \"absent.toml\", optional = true }]\n"
+        "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
+  write(dir / "crate" / ".cargo" / "more.toml", "[build]\nrustflags = [\"--cfg\", \"more\"]\n");
+  std::filesystem::remove(dir / ".cargo" / "config.toml");
+  env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
+  BOOST_TEST(user.flags == (Argv{"--cfg", "home", "--cfg", "more", "--cfg", "x"}), boost::test_tools::per_element());
+  write(dir / "crate" / ".cargo" / "config.toml", "include = [\"gone.toml\"]\n");
+  try {
+    rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+    BOOST_FAIL("expected an error");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(std::string(e.what()).find("gone.toml") != std::string::npos, e.what());
+  }
+
+  // a malformed file: an error naming it and the line
+  write(dir / "crate" / ".cargo" / "config.toml", "[build]\nrustflags = [\"--cfg\"\n");
+  try {
+    rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+    BOOST_FAIL("expected an error");
+  } catch (const rustimg::Error& e) {
+    BOOST_TEST(std::string(e.what()).find((dir / "crate" / ".cargo" / "config.toml").string()) != std::string::npos,
+               e.what());
+    BOOST_TEST(std::string(e.what()).find("line") != std::string::npos, e.what());
+  }
   ::unsetenv("CARGO_HOME");
   std::filesystem::remove_all(dir);
 }

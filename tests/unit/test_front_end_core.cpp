@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace reg = rustimg::registry;
 using rustimg::ErrorCode;
 using rustimg::Platform;
+using rustimg::test::ScopedEnv;
 using rustimg::test::ScratchDir;
 
 namespace {
@@ -60,29 +61,6 @@ rustimg::pipeline::BuildAndPushOptions request(const ScratchDir& dir, const std:
   o.image.base_cache.clear();
   return o;
 }
-
-
-/// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      ::setenv(name_, old_->c_str(), 1);
-    } else {
-      ::unsetenv(name_);
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 }  // namespace
 
@@ -151,7 +129,10 @@ BOOST_AUTO_TEST_CASE(pushed_image_json) {
   p.result.blobs_mounted = 2;
   p.result.blobs_existing = 1;
   p.result.bytes_uploaded = 12345;
+  p.result.references = {"127.0.0.1:5000/app:v1@sha256:abc", "127.0.0.1:5000/app:latest@sha256:abc"};
   const nlohmann::json want = {{"reference", "127.0.0.1:5000/app:v1@sha256:abc"},
+                               {"references", {"127.0.0.1:5000/app:v1@sha256:abc",
+                                               "127.0.0.1:5000/app:latest@sha256:abc"}},
                                {"digest", "sha256:abc"},
                                {"blobs_uploaded", 3},
                                {"blobs_mounted", 2},

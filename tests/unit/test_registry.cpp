@@ -153,8 +153,9 @@ BOOST_AUTO_TEST_CASE(keychain_helper_protocol) {
   BOOST_REQUIRE(c.has_value());
   BOOST_TEST(c->identity_token == "refresh-xyz");  // "<token>" user means identity token
   BOOST_TEST(c->username.empty());
-  BOOST_TEST(runner.last.env["RUSTIMG_CRED_SERVER"] == "ghcr.io");
-  BOOST_TEST(runner.last.argv.back() == "docker-credential-gh");
+  BOOST_TEST(runner.last.env["RUSTIMG_CRED_INPUT"] == "ghcr.io");
+  BOOST_TEST(runner.last.argv.at(3) == "docker-credential-gh");
+  BOOST_TEST(runner.last.argv.at(4) == "get");
   // "credentials not found" is anonymous, not an error.
   runner.result.exit_code = 1;
   runner.result.out = "credentials not found in native keychain";

@@ -487,6 +487,20 @@ BOOST_AUTO_TEST_CASE(bad_tags) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(repository_key) {
+  BOOST_TEST(resolve(json{{"repository", "127.0.0.1:5000/team"}}).repository == "127.0.0.1:5000/team");
+  const std::string fix = "; expected an image repository such as \"ghcr.io/org\" or \"127.0.0.1:5000/team\"";
+  expect_each({
+      {{{"repository", 5}}, "rustimg.json: $.repository: expected a string, got a number"},
+      {{{"repository", "https://github.com/me/app"}},
+       "rustimg.json: $.repository: expected an image repository, not a URL: \"https://github.com/me/app\"" + fix +
+           " (Cargo's [package] repository is the source URL; this is where images are pushed)"},
+      {{{"repository", "ghcr.io/org/app:v1"}},
+       "rustimg.json: $.repository: names a tag or digest: \"ghcr.io/org/app:v1\"" + fix +
+           " (the tags come from \"tags\" and the version)"},
+  });
+}
+
 BOOST_AUTO_TEST_CASE(assets_escaping_the_crate) {
   auto asset = [](const std::string& source) { return json{{"assets", {{{"source", source}, {"dest", "/x"}}}}}; };
   expect_each({
@@ -663,8 +677,8 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
   const json out = resolve(input).to_json();
   const Strings keys = {"all-features", "annotations", "assets", "base", "bin", "ca-certificates", "cmd",
                         "compression", "compression-level", "default-features", "entrypoint", "env", "features", "healthcheck", "labels",
-                        "libc", "locked", "offline", "package", "platforms", "ports", "profile", "size-optimize",
-                        "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
+                        "libc", "locked", "offline", "package", "platforms", "ports", "profile", "repository",
+                        "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
   Strings got;
   for (const auto& [key, value] : out.items()) got.push_back(key);
   BOOST_TEST(got == keys, boost::test_tools::per_element());

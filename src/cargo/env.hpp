@@ -1,0 +1,37 @@
+// Internal to src/cargo: reading BuildEnvironment's variables the way cargo does.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rustimg/cargo.hpp"
+
+namespace rustimg::cargo::detail {
+
+/// "aarch64-unknown-linux-gnu" -> "AARCH64_UNKNOWN_LINUX_GNU", as cargo's
+/// CARGO_TARGET_<TRIPLE>_* variables spell it.
+std::string env_triple(std::string_view triple);
+
+/// The value of `name`, or nullopt when unset (set but empty is a value).
+std::optional<std::string> env_value(const BuildEnvironment& env, const std::string& name);
+
+/// $CARGO_HOME, else $HOME/.cargo; empty when neither is known.
+std::filesystem::path cargo_home(const BuildEnvironment& env);
+
+/// The length in bytes of the whitespace character at s[i] (UTF-8; Rust's
+/// char::is_whitespace, which cargo's splitting and trimming use), 0 when s[i]
+/// does not start one.
+std::size_t whitespace_at(std::string_view s, std::size_t i);
+
+/// Splits on any whitespace, as cargo splits a rustflags config value written
+/// as a string and CARGO_BUILD_RUSTFLAGS / CARGO_TARGET_<TRIPLE>_RUSTFLAGS.
+std::vector<std::string> split_whitespace(std::string_view s);
+
+/// Splits RUSTFLAGS as cargo does: on ' ' only, each piece trimmed of
+/// whitespace and dropped when empty (a tab inside a flag stays in it).
+std::vector<std::string> split_rustflags_env(std::string_view s);
+
+}  // namespace rustimg::cargo::detail
