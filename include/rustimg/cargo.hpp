@@ -119,11 +119,14 @@ struct BuildEnvironment {
 
   /// Reads the variables from the process environment and the cargo config
   /// files that apply to `crate_dir` (each capped at 1 MiB), with the files
-  /// they `include` when that cargo reads includes (runs `cargo --version`
-  /// in `crate_dir` to know; see cargo_reads_config_include). Throws
-  /// rustimg::Error (InvalidArgument) naming a config file cargo would refuse.
+  /// they `include` when that cargo reads includes (only when a config file
+  /// has an `include` key, runs `cargo --version` through `runner` in
+  /// `crate_dir` to know; see cargo_reads_config_include). `cargo` is the
+  /// program the build runs (becomes `cargo`). Throws rustimg::Error
+  /// (InvalidArgument) naming a config file cargo would refuse.
   static BuildEnvironment detect(const std::filesystem::path& crate_dir,
-                                 ProcessRunner& runner = system_process_runner());
+                                 ProcessRunner& runner = system_process_runner(),
+                                 const std::string& cargo = "cargo");
 
   /// Whether the choice of rustflags for a target depends on its cfg.
   bool needs_target_cfg() const;

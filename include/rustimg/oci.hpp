@@ -233,6 +233,12 @@ inline constexpr std::uint64_t kMaxConfigBytes = 4u << 20;
 /// The deepest chain of indexes inside indexes rustimg follows.
 inline constexpr int kMaxIndexDepth = 8;
 
+/// Throws rustimg::Error (InvalidArgument) naming `what`, its size and the
+/// limit when descriptor `d` claims more than `max_bytes` (or a negative
+/// size): checked before a document is fetched, so an oversized one is never
+/// read into memory.
+void check_document_size(const Descriptor& d, std::uint64_t max_bytes, const std::string& what);
+
 /// The digest of the empty blob, the only blob a descriptor may give size 0.
 inline constexpr const char* kEmptyDigest =
     "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

@@ -59,13 +59,19 @@ struct Plan {
 /// chooses the package (the spec's "package", else the crate directory's,
 /// else the only member) and bin (the spec's "bin", else default-run, else
 /// the only bin), adds the workspace's and package's [*.metadata.rustimg]
-/// below the file, and, with a package, reads the crate's git_revision
-/// (through `runner`) for the image's metadata. A package or bin the spec names but
+/// below the file, and, with a package and `purpose` Image, reads the crate's
+/// git_revision (through `runner`) for the image's metadata (a plan made
+/// only for its spec runs no git). A package or bin the spec names but
 /// the crate lacks is a diagnostic against the layer that named it. The
 /// platforms are cargo-built when a package was chosen, else without a
 /// binary source (see plan_prebuilt). Throws SpecError for invalid specs,
 /// rustimg::Error for unreadable files or a failing cargo.
-Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());
+/// What a plan is made for: only its spec (load_spec, `rustimg spec`), or an
+/// image to build, whose metadata also needs the crate's git revision.
+enum class PlanPurpose { Spec, Image };
+
+Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner(),
+               PlanPurpose purpose = PlanPurpose::Spec);
 
 /// The plan of an already resolved spec, without cargo: crate directory
 /// `crate_dir` (where assets are found), config_overrides(spec), and the
@@ -107,7 +113,7 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
 /// refuses as unsafe, say).
 std::string git_revision(const std::filesystem::path& dir, ProcessRunner& runner = system_process_runner());
 
-/// make_plan(options, runner).spec.
+/// make_plan(options, runner, PlanPurpose::Spec).spec: runs no git.
 Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner = system_process_runner());
 
 /// The spec's shared cargo arguments.

@@ -46,6 +46,11 @@ class BlobStore {
   std::uint64_t size(std::string_view digest) const;
   /// Reads a (small) blob, e.g. a manifest, with open()'s checks and throws.
   std::string read(std::string_view digest) const;
+  /// Reads the manifest, index or config `d` names, bounded: refused
+  /// (InvalidArgument naming the digest and the limit) before anything is
+  /// read when `d.size` or the stored file is over `max_bytes`. Otherwise
+  /// read()'s checks and throws. The one reader of documents from a store.
+  std::string read_document(const oci::Descriptor& d, std::uint64_t max_bytes = oci::kMaxManifestBytes) const;
   /// How take() may share a file with the store it takes from.
   enum class Share {
     /// Never: the blob becomes a file of its own (a reflink where the file

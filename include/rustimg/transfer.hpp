@@ -64,8 +64,11 @@ struct ImageSummary {
 /// Reads the image rooted at `top`. `fetch` returns the bytes of a
 /// manifest, an index or a config that a descriptor addresses (already
 /// verified: a content-addressed store or the registry client). Does no I/O
-/// itself. Configs over oci::kMaxConfigBytes are not read (no platform).
-/// Throws what `fetch` and oci::parse_document() throw.
+/// itself. Configs over oci::kMaxConfigBytes are not read (no platform); a
+/// root or image manifest whose descriptor claims more than
+/// oci::kMaxManifestBytes is refused before it is fetched
+/// (oci::check_document_size). Throws that, what `fetch` and
+/// oci::parse_document() throw.
 ImageSummary summarize(const oci::Descriptor& top, const std::function<std::string(const oci::Descriptor&)>& fetch);
 
 /// {"digest", "media_type", "size", "manifests": [{"platform" ("os/arch[/variant]"

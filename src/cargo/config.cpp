@@ -454,8 +454,9 @@ UserRustflags user_rustflags(const BuildEnvironment& env, const std::string& tri
   return out;
 }
 
-BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunner& runner) {
+BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunner& runner, const std::string& cargo) {
   BuildEnvironment env;
+  env.cargo = cargo;
   for (const char* name : {"RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME",
                            "RUSTUP_HOME", "HOME", "SOURCE_DATE_EPOCH"})
     if (const char* v = std::getenv(name)) env.vars[name] = v;
@@ -482,13 +483,18 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   std::vector<std::pair<fs::path, toml::table>> docs;  // lowest precedence first
   const char* unstable_env = std::getenv("CARGO_UNSTABLE_CONFIG_INCLUDE");
   bool unstable_include = unstable_env != nullptr && std::string_view(unstable_env) == "true";
+  bool any_include = false;
   for (auto it = files.rbegin(); it != files.rend(); ++it)
     if (auto doc = parse_config_file(*it)) {
       unstable_include |= (*doc)["unstable"]["config-include"].value_or(false);
+      any_include |= doc->contains("include");
       docs.emplace_back(*it, std::move(*doc));
     }
+  // Only a config with `include` needs to know which cargo reads it, so
+  // the common case runs no extra process.
   const char* bootstrap = std::getenv("RUSTC_BOOTSTRAP");
   const bool reads_include =
+      any_include &&
       cargo_reads_config_include(cargo_version(env.cargo, crate_dir, runner),
                                  bootstrap != nullptr && std::string_view(bootstrap) == "1", unstable_include);
   for (const auto& [file, doc] : docs) {

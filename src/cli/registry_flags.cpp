@@ -42,9 +42,10 @@ void RegistryFlags::add_to(CLI::App& app, bool transfers) {
       ->group(group);
   if (transfers) {
     app.add_option("--username", username_,
-                   "log in as USER to the command's registry (the push target;\n"
-                   "for pull, the pulled one; for build without --push, the\n"
-                   "base's); the password is read from standard input")
+                   "log in as USER to the command's registry: the push\n"
+                   "target(s) or docker:// output (one registry), for pull the\n"
+                   "pulled one, else the base's; the password is read from\n"
+                   "standard input")
         ->type_name("USER")
         ->group(group);
     app.add_option("--credentials-for", credentials_for_, "the registry --username is for, instead (e.g. the base's)")

@@ -179,6 +179,13 @@ std::vector<HistoryEntry> history_from(const json& doc, ParseMode mode, const st
 
 }  // namespace
 
+void check_document_size(const Descriptor& d, std::uint64_t max_bytes, const std::string& what) {
+  if (d.size >= 0 && static_cast<std::uint64_t>(d.size) <= max_bytes) return;
+  const bool mib = max_bytes >= (1u << 20) && max_bytes % (1u << 20) == 0;
+  invalid(what + " has " + std::to_string(d.size) + " bytes, more than the " +
+          (mib ? std::to_string(max_bytes >> 20) + " MiB" : std::to_string(max_bytes) + " bytes") + " rustimg reads");
+}
+
 bool is_manifest_media_type(std::string_view type) noexcept {
   return type == media_type::kOciManifest || type == media_type::kDockerManifest;
 }

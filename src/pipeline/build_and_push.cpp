@@ -20,7 +20,7 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
     if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
     o.spec.use_cargo_metadata = true;
   }
-  Plan plan = make_plan(o.spec);
+  Plan plan = make_plan(o.spec, system_process_runner(), PlanPurpose::Image);
   if (o.push_default)
     for (auto& ref : default_push_references(plan, o.default_repository)) o.push.push_back(std::move(ref));
   // Credentials without a host: for the one registry pushed to, else the base's.

@@ -14,7 +14,7 @@ namespace rustimg::pipeline {
 BuildResult build_crate(CrateBuildOptions o) {
   if (o.spec.crate_dir.empty()) throw Error(ErrorCode::InvalidArgument, "build_crate: no crate directory given");
   o.spec.use_cargo_metadata = true;
-  Plan plan = make_plan(o.spec, o.runner != nullptr ? *o.runner : system_process_runner());
+  Plan plan = make_plan(o.spec, o.runner != nullptr ? *o.runner : system_process_runner(), PlanPurpose::Image);
   return build_crate(std::move(plan), std::move(o));
 }
 
@@ -33,7 +33,8 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
     if (p.cargo) targets.push_back(*p.cargo);
   const std::vector<cargo::Binary> binaries =
       cargo::build(plan.cargo, targets, cargo::BuildPaths{o.spec.crate_dir, plan.metadata->workspace_root},
-                   cargo::BuildEnvironment::detect(o.spec.crate_dir), runner, callbacks);
+                   cargo::BuildEnvironment::detect(o.spec.crate_dir, runner, o.spec.cargo), runner,
+                   callbacks);
   if (o.cancelled && o.cancelled()) throw Error(ErrorCode::Cancelled, "build cancelled");
 
   // The image holds what cargo built (one binary per cargo run, in order).
@@ -50,7 +51,7 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
 }
 
 BuildResult build_binaries(BinaryBuildOptions o) {
-  Plan plan = make_plan(o.spec);
+  Plan plan = make_plan(o.spec, system_process_runner(), PlanPurpose::Image);
   return build_binaries(std::move(plan), std::move(o));
 }
 

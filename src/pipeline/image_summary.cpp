@@ -30,6 +30,7 @@ ImageSummary summarize(const oci::Descriptor& top, const std::function<std::stri
   out.root = top;
   out.root.platform.reset();
   out.root.annotations.clear();
+  oci::check_document_size(top, oci::kMaxManifestBytes, "the image " + top.digest);
   const oci::Document doc = oci::parse_document(fetch(top), top.media_type, kMode, "the image " + top.digest);
   out.root.media_type = doc.media_type;
   if (!doc.is_index()) {
@@ -39,6 +40,7 @@ ImageSummary summarize(const oci::Descriptor& top, const std::function<std::stri
   }
   for (const oci::Descriptor& d : doc.index().manifests) {
     if (!d.media_type.empty() && !oci::is_manifest_media_type(d.media_type)) continue;  // a nested index, an artifact
+    oci::check_document_size(d, oci::kMaxManifestBytes, "the manifest " + d.digest);
     const oci::Document child = oci::parse_document(fetch(d), d.media_type, kMode, "the manifest " + d.digest);
     if (child.is_index()) continue;
     oci::Descriptor descriptor = d;

@@ -212,7 +212,7 @@ void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries) {
   for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary});
 }
 
-Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner) {
+Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpose purpose) {
   const std::vector<SpecLayer> upper = read_spec_sources(options);  // above the cargo layers, lowest first
   std::optional<cargo::Metadata> metadata;
   std::optional<cargo::Package> package;
@@ -231,7 +231,8 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner) {
   if (!plan.package) return plan;
 
   // The image's metadata from the crate, where the spec says nothing.
-  const auto crate_metadata = package_annotations(*plan.package, git_revision(options.crate_dir, runner));
+  const std::string revision = purpose == PlanPurpose::Image ? git_revision(options.crate_dir, runner) : "";
+  const auto crate_metadata = package_annotations(*plan.package, revision);
   if (!crate_metadata.empty()) {
     if (!plan.config.annotations) plan.config.annotations.emplace();
     plan.config.annotations->insert(crate_metadata.begin(), crate_metadata.end());
@@ -245,7 +246,7 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner) {
 }
 
 Spec load_spec(const SpecLoadOptions& options, ProcessRunner& runner) {
-  return make_plan(options, runner).spec;
+  return make_plan(options, runner, PlanPurpose::Spec).spec;
 }
 
 }  // namespace rustimg::pipeline

@@ -21,7 +21,7 @@ using nlohmann::json;
 std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, const oci::Descriptor& top,
                                                const Reference& target) {
   std::map<std::string, std::string> out;
-  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return blobs.read(d.digest); };
+  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return blobs.read_document(d); };
   oci::WalkOptions lenient;
   lenient.mode = oci::ParseMode::Lenient;
   for (const oci::WalkNode& node : oci::walk(top, fetch, lenient, "image " + top.digest)) {
@@ -39,6 +39,14 @@ std::map<std::string, std::string> base_mounts(const store::BlobStore& blobs, co
     for (const oci::Descriptor& layer : manifest.layers) out.emplace(layer.digest, base_ref.repository);
   }
   return out;
+}
+
+/// summarize()'s fetch over `blobs`: bounded reads (summarize() checks each
+/// descriptor against the limit of its kind first).
+std::function<std::string(const oci::Descriptor&)> document_reader(const store::BlobStore& blobs) {
+  return [&blobs](const oci::Descriptor& d) {
+    return blobs.read_document(d, std::max(oci::kMaxManifestBytes, oci::kMaxConfigBytes));
+  };
 }
 
 }  // namespace
@@ -76,9 +84,8 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
   for (const auto& t : targets) refs.push_back(tagged_references(t, tags));
   const store::StoredImage image(source);
   BlobStoreSource blobs(image.blobs());
-  const std::string root = image.blobs().read(image.top().digest);
-  if (summary != nullptr)
-    *summary = summarize(image.top(), [&](const oci::Descriptor& d) { return image.blobs().read(d.digest); });
+  const std::string root = image.blobs().read_document(image.top());
+  if (summary != nullptr) *summary = summarize(image.top(), document_reader(image.blobs()));
   registry::Client client(options);
   std::vector<PushedImage> out;
   for (const auto& tagged : refs) {
@@ -136,7 +143,7 @@ std::string pull(const std::string& reference, const store::ImageLocation& outpu
   d.media_type = top.media_type;
   d.digest = top.digest;
   d.size = static_cast<std::int64_t>(top.bytes.size());
-  if (summary != nullptr) *summary = summarize(d, [&](const oci::Descriptor& b) { return blobs.read(b.digest); });
+  if (summary != nullptr) *summary = summarize(d, document_reader(blobs));
   store::publish(output, blobs, d);
   return d.digest;
 }

@@ -91,6 +91,16 @@ ProcessResult run_credential_helper(ProcessRunner& runner, const std::string& he
 /// podman's auth.json files, which only podman writes.
 AuthConfig parse_auth_file(std::string_view json_text, const std::string& source, bool docker_config);
 
+/// The largest auth file (docker's config.json, podman's auth.json) rustimg
+/// reads: such a file is a few kilobytes.
+inline constexpr std::uintmax_t kMaxAuthFileBytes = 4u << 20;
+
+/// The text of auth file `path`, read at most kMaxAuthFileBytes: nullopt
+/// when it is missing or not a regular file. Throws rustimg::Error naming the
+/// file: InvalidArgument (with the limit) when it is larger, Io when it
+/// cannot be read. The one reader of auth files (Keychain and login/logout).
+std::optional<std::string> read_auth_file(const std::string& path);
+
 /// How to log in to `registry`, for advice: "rustimg login HOST, or docker/podman login".
 std::string login_hint(const std::string& registry);
 

@@ -1,6 +1,9 @@
 // Credentials from docker's config.json, podman's auth.json and the
 // docker-credential-* helper protocol.
+#include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
@@ -277,16 +280,37 @@ std::optional<Credentials> run_helper(ProcessRunner& runner, const std::string& 
 
 }  // namespace
 
+std::optional<std::string> detail::read_auth_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) throw Error(ErrorCode::Io, path + ": cannot read: " + ec.message());
+  const auto too_large = [&] {
+    return Error(ErrorCode::InvalidArgument, path + ": larger than the " + std::to_string(kMaxAuthFileBytes >> 20) +
+                                                 " MiB rustimg reads, which no auth file is; check the file (or "
+                                                 "DOCKER_CONFIG, REGISTRY_AUTH_FILE)");
+  };
+  if (size > kMaxAuthFileBytes) throw too_large();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, path + ": cannot read: " + std::strerror(errno));
+  // Bounded again while reading: the file may have grown since it was measured.
+  std::string text;
+  std::array<char, 1 << 16> buf{};
+  while (in && text.size() <= kMaxAuthFileBytes) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    text.append(buf.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw Error(ErrorCode::Io, path + ": cannot read");
+  if (text.size() > kMaxAuthFileBytes) throw too_large();
+  return text;
+}
+
 std::optional<Credentials> Keychain::resolve(const std::string& registry) const {
   const std::string docker_config = docker_config_file(AuthFileEnvironment::current());
   for (const auto& file : files_) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) continue;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) continue;
-    std::stringstream ss;
-    ss << in.rdbuf();
-    AuthConfig cfg = parse_auth_file(ss.str(), file, file == docker_config);
+    const std::optional<std::string> text = read_auth_file(file);
+    if (!text) continue;
+    AuthConfig cfg = parse_auth_file(*text, file, file == docker_config);
     CredentialLookup look = lookup_credentials(cfg, registry);
     if (look.kind == CredentialSourceKind::File) return from_entry(look.entry);
     if (look.kind == CredentialSourceKind::Helper) {

@@ -26,8 +26,6 @@ using namespace detail;
 namespace {
 
 constexpr const char* kDockerHubKey = "https://index.docker.io/v1/";
-// A docker config file is a few kilobytes; anything far larger is not one.
-constexpr std::uintmax_t kMaxConfigBytes = 4u << 20;
 
 // The file as an ordered JSON object (keys stay where the user put them);
 // "" is an empty object. parse_json checks the text and its depth first.
@@ -49,18 +47,7 @@ bool key_names_host(const std::string& key, const std::string& host) {
 std::string dump(const nlohmann::ordered_json& doc) { return doc.dump(1, '\t') + "\n"; }
 
 std::string read_config(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return {};
-  auto size = std::filesystem::file_size(path, ec);
-  if (ec) throw Error(ErrorCode::Io, path + ": cannot read: " + ec.message());
-  if (size > kMaxConfigBytes)
-    throw Error(ErrorCode::InvalidArgument, path + ": larger than 4 MiB, which no docker config file is; "
-                                                   "check the file (or DOCKER_CONFIG)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::Io, path + ": cannot read: " + std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = read_auth_file(path).value_or(std::string());
   // An empty file is no config yet, as for docker.
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return {};
   return text;

@@ -1,5 +1,7 @@
 // BlobStore: content-addressed blobs in an OCI-layout-shaped directory.
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <system_error>
@@ -79,6 +81,21 @@ std::string BlobStore::read(std::string_view digest) const {
     out.append(buf.data(), static_cast<std::size_t>(in->gcount()));
   }
   if (in->bad()) throw Error(ErrorCode::Io, "cannot read " + path_of(digest).string());
+  return out;
+}
+
+std::string BlobStore::read_document(const oci::Descriptor& d, std::uint64_t max_bytes) const {
+  oci::check_document_size(d, max_bytes, "document " + d.digest);
+  std::uint64_t size = 0;
+  FileHandle f = open_blob(*this, d.digest, size);
+  oci::Descriptor stored = d;  // what the file holds, whatever `d` claims
+  stored.size = static_cast<std::int64_t>(std::min<std::uint64_t>(size, INT64_MAX));
+  oci::check_document_size(stored, max_bytes, "document " + d.digest + " (" + path_of(d.digest).string() + ")");
+  const auto in = file_stream(std::move(f));
+  std::string out(static_cast<std::size_t>(size), '\0');
+  in->read(out.data(), static_cast<std::streamsize>(out.size()));
+  if (in->bad() || static_cast<std::uint64_t>(in->gcount()) != size)
+    throw Error(ErrorCode::Io, "cannot read " + path_of(d.digest).string());
   return out;
 }
 

@@ -21,16 +21,6 @@ using nlohmann::json;
 
 constexpr const char* kOciLayoutFile = "{\"imageLayoutVersion\":\"1.0.0\"}";
 
-/// The bytes of the manifest or index `d`; the descriptor's size is checked
-/// against oci::kMaxManifestBytes before anything is read.
-std::string read_document(const BlobStore& blobs, const oci::Descriptor& d) {
-  if (static_cast<std::uint64_t>(d.size) > oci::kMaxManifestBytes)
-    throw Error(ErrorCode::InvalidArgument, "manifest " + d.digest + " has " + std::to_string(d.size) +
-                                                " bytes, more than the " + std::to_string(oci::kMaxManifestBytes >> 20) +
-                                                " MiB rustimg reads");
-  return blobs.read(d.digest);
-}
-
 oci::Descriptor tagged(const oci::Descriptor& top, const std::string& tag) {
   oci::Descriptor d = top;
   d.annotations[oci::annotation::kRefName] = tag;
@@ -88,7 +78,7 @@ void check_output_location(const ImageLocation& dest) {
 }
 
 std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top) {
-  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return read_document(blobs, d); };
+  const oci::FetchDocument fetch = [&](const oci::Descriptor& d) { return blobs.read_document(d); };
   std::vector<oci::Descriptor> out;
   for (oci::WalkNode& node : oci::walk(top, fetch, {}, "image " + top.digest))
     out.push_back(std::move(node.descriptor));
@@ -166,7 +156,7 @@ void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oc
                 "a docker-archive holds one platform, but this image has several; build with a single --platform or "
                 "write an oci: or oci-archive: output");
   const oci::Manifest doc =
-      oci::parse_manifest(read_document(blobs, manifest), oci::ParseMode::Strict, "manifest " + manifest.digest);
+      oci::parse_manifest(blobs.read_document(manifest), oci::ParseMode::Strict, "manifest " + manifest.digest);
   const oci::Descriptor& config = doc.config;
 
   layer::FileTree tree;

@@ -14,8 +14,10 @@
 
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/plan.hpp"
 #include "rustimg/spec.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -411,58 +413,102 @@ BOOST_AUTO_TEST_CASE(success_needs_build_finished_and_an_executable) {
   BOOST_TEST(std::string(e.what()).find("reported no executable for bin \"app\"") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(detect_reads_config_files_from_the_crate_up_and_cargo_home) {
-  const auto dir = std::filesystem::temp_directory_path() / ("rustimg-cfg-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir / "crate" / ".cargo");
-  std::filesystem::create_directories(dir / "cargo-home");
-  auto write = [](const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; };
-  ::setenv("CARGO_HOME", (dir / "cargo-home").c_str(), 1);
-  using rustimg::cargo::UserRustflags;
+BOOST_AUTO_TEST_CASE(build_crate_runs_the_callers_cargo_through_its_runner) {
+  // The runner and cargo program a build is given reach every cargo run:
+  // metadata, the version probe a config `include` needs, and the build.
+  const rustimg::test::ScratchDir dir;
+  const rustimg::test::ScopedEnv home("CARGO_HOME", (dir / "cargo-home").string());
+  dir.write("crate/Cargo.toml", "[package]\nname = \"app\"\n");
+  dir.write("crate/Cargo.lock", "version = 4\n");
+  dir.write("crate/.cargo/config.toml", "include = [{ path = \"absent.toml\", optional = true }]\n");
+  const json metadata = {
+      {"packages", json::array({{{"name", "app"},
+                                 {"version", "0.1.0"},
+                                 {"id", "path+file:///crate#app@0.1.0"},
+                                 {"manifest_path", (dir / "crate" / "Cargo.toml").string()},
+                                 {"targets", json::array({{{"kind", {"bin"}}, {"name", "app"}}})},
+                                 {"metadata", nullptr},
+                                 {"default_run", nullptr}}})},
+      {"workspace_members", {"path+file:///crate#app@0.1.0"}},
+      {"workspace_root", (dir / "crate").string()},
+      {"target_directory", (dir / "crate" / "target").string()}};
+  ScriptedRunner runner;
+  runner.answer = [&metadata](const rustimg::ProcessRequest& req) {
+    if (req.argv.at(1) == "metadata") return rustimg::ProcessResult{0, metadata.dump(), ""};
+    if (req.argv.at(1) == "--version") return rustimg::ProcessResult{0, "cargo 1.95.0 (f2d3ce0bd 2026-03-21)\n", ""};
+    return rustimg::ProcessResult{101, "", "error: scripted failure\n"};
+  };
+  rustimg::pipeline::CrateBuildOptions o;
+  o.spec.crate_dir = dir / "crate";
+  o.spec.cargo = "/opt/rust/bin/cargo";
+  o.image.output = {rustimg::store::ImageLocation::Kind::OciLayout, dir / "out", "latest", {}};
+  o.runner = &runner;
+  BOOST_CHECK_THROW(rustimg::pipeline::build_crate(std::move(o)), rustimg::cargo::CargoError);
+  BOOST_TEST_REQUIRE(runner.requests.size() == 3u);
+  BOOST_TEST(runner.requests[0].argv.at(1) == "metadata");
+  BOOST_TEST(runner.requests[1].argv == (Argv{"/opt/rust/bin/cargo", "--version"}), boost::test_tools::per_element());
+  BOOST_TEST(runner.requests[2].argv.at(1) == "build");
+  for (const auto& r : runner.requests) BOOST_TEST(r.argv.at(0) == "/opt/rust/bin/cargo");
+}
 
-  write(dir / "crate" / ".cargo" / "config.toml", "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
-  write(dir / "cargo-home" / "config.toml", "[build]\nrustflags = [\"--cfg\", \"home\"]\n");
-  auto env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+BOOST_AUTO_TEST_CASE(detect_reads_config_files_from_the_crate_up_and_cargo_home) {
+  const rustimg::test::ScratchDir dir;
+  const rustimg::test::ScopedEnv home("CARGO_HOME", (dir / "cargo-home").string());
+  using rustimg::cargo::BuildEnvironment;
+  using rustimg::cargo::UserRustflags;
+  // The caller's cargo answers the version probe (a cargo that reads includes).
+  ScriptedRunner runner;
+  runner.answer = [](const rustimg::ProcessRequest&) {
+    return rustimg::ProcessResult{0, "cargo 1.95.0 (f2d3ce0bd 2026-03-21)\n", ""};
+  };
+  const std::string cargo = "/opt/rust/bin/cargo";
+
+  dir.write("crate/.cargo/config.toml", "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
+  dir.write("cargo-home/config.toml", "[build]\nrustflags = [\"--cfg\", \"home\"]\n");
+  auto env = BuildEnvironment::detect(dir / "crate", runner, cargo);
   auto user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
   BOOST_TEST(user.flags == (Argv{"--cfg", "home", "--cfg", "x"}), boost::test_tools::per_element());
+  BOOST_TEST(env.cargo == cargo);  // the build runs the caller's cargo
+  BOOST_TEST(runner.requests.empty());  // no include: no version probe
 
   // a parent directory's config applies too, and dotted keys count
-  std::filesystem::create_directories(dir / ".cargo");
-  write(dir / ".cargo" / "config.toml", "# comment\ntarget.x86_64-unknown-linux-gnu.rustflags = [\"-Cx\"]\n");
-  env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  dir.write(".cargo/config.toml", "# comment\ntarget.x86_64-unknown-linux-gnu.rustflags = [\"-Cx\"]\n");
+  env = BuildEnvironment::detect(dir / "crate", runner, cargo);
   user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
   BOOST_TEST((user.source == UserRustflags::Source::Target));
   BOOST_TEST(user.flags == (Argv{"-Cx"}), boost::test_tools::per_element());
   BOOST_TEST(env.vars.at("CARGO_HOME") == (dir / "cargo-home").string());
 
   // includes come before the file that names them; a missing one is named
-  write(dir / "crate" / ".cargo" / "config.toml",
-        "include = [\"more.toml\", { path = \"absent.toml\", optional = true }]\n"
-        "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
-  write(dir / "crate" / ".cargo" / "more.toml", "[build]\nrustflags = [\"--cfg\", \"more\"]\n");
+  dir.write("crate/.cargo/config.toml",
+            "include = [\"more.toml\", { path = \"absent.toml\", optional = true }]\n"
+            "[build]\nrustflags = [\"--cfg\", \"x\"]\n");
+  dir.write("crate/.cargo/more.toml", "[build]\nrustflags = [\"--cfg\", \"more\"]\n");
   std::filesystem::remove(dir / ".cargo" / "config.toml");
-  env = rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+  env = BuildEnvironment::detect(dir / "crate", runner, cargo);
   user = rustimg::cargo::user_rustflags(env, "x86_64-unknown-linux-gnu");
   BOOST_TEST(user.flags == (Argv{"--cfg", "home", "--cfg", "more", "--cfg", "x"}), boost::test_tools::per_element());
-  write(dir / "crate" / ".cargo" / "config.toml", "include = [\"gone.toml\"]\n");
+  // the version probe ran the caller's cargo, not the one on PATH
+  BOOST_TEST_REQUIRE(runner.requests.size() == 1u);
+  BOOST_TEST(runner.requests[0].argv == (Argv{cargo, "--version"}), boost::test_tools::per_element());
+  dir.write("crate/.cargo/config.toml", "include = [\"gone.toml\"]\n");
   try {
-    rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+    BuildEnvironment::detect(dir / "crate", runner, cargo);
     BOOST_FAIL("expected an error");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(std::string(e.what()).find("gone.toml") != std::string::npos, e.what());
   }
 
   // a malformed file: an error naming it and the line
-  write(dir / "crate" / ".cargo" / "config.toml", "[build]\nrustflags = [\"--cfg\"\n");
+  dir.write("crate/.cargo/config.toml", "[build]\nrustflags = [\"--cfg\"\n");
   try {
-    rustimg::cargo::BuildEnvironment::detect(dir / "crate");
+    BuildEnvironment::detect(dir / "crate", runner, cargo);
     BOOST_FAIL("expected an error");
   } catch (const rustimg::Error& e) {
     BOOST_TEST(std::string(e.what()).find((dir / "crate" / ".cargo" / "config.toml").string()) != std::string::npos,
                e.what());
     BOOST_TEST(std::string(e.what()).find("line") != std::string::npos, e.what());
   }
-  ::unsetenv("CARGO_HOME");
-  std::filesystem::remove_all(dir);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

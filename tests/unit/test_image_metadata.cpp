@@ -91,7 +91,7 @@ rustimg::pipeline::Plan plan_of(const Crate& crate, ScriptedRunner& runner, json
   rustimg::SpecLoadOptions options;
   options.crate_dir = crate.path();
   options.overrides = std::move(overrides);
-  return rustimg::pipeline::make_plan(options, runner);
+  return rustimg::pipeline::make_plan(options, runner, rustimg::pipeline::PlanPurpose::Image);
 }
 
 std::vector<rustimg::image::AppliedLayer> one_layer() {
@@ -294,6 +294,26 @@ BOOST_AUTO_TEST_CASE(the_spec_overrides_win) {
 
   // The dirty checkout's revision, when the spec does not set one.
   BOOST_TEST(assemble(plan_of(crate, runner)).annotations.at(key::kRevision) == kCommit + "-dirty");
+}
+
+BOOST_AUTO_TEST_CASE(loading_a_spec_runs_no_git) {
+  // `rustimg spec` and load_spec throw the revision away: git is not asked,
+  // even in a checkout; the package's other metadata is still planned.
+  Crate crate(true);
+  ScriptedRunner runner(metadata_json(kFullFields));
+  rustimg::SpecLoadOptions options;
+  options.crate_dir = crate.path();
+  const auto no_git = [&] {
+    for (const ProcessRequest& r : runner.requests) BOOST_TEST(r.argv.at(0) != "git");
+  };
+  BOOST_TEST(rustimg::pipeline::load_spec(options, runner).package == "app");
+  no_git();
+  const rustimg::pipeline::Plan plan = rustimg::pipeline::make_plan(options, runner);
+  no_git();
+  BOOST_REQUIRE(plan.config.annotations.has_value());
+  BOOST_TEST(plan.config.annotations->count(key::kRevision) == 0u);
+  BOOST_TEST(plan.config.annotations->at(key::kVersion) == "1.2.3");
+  BOOST_TEST(runner.requests.size() == 2u);  // cargo metadata, once each
 }
 
 BOOST_AUTO_TEST_CASE(an_image_on_a_base_replaces_the_bases_metadata_labels) {

@@ -8,10 +8,13 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "expect_error.hpp"
 #include "progress_view.hpp"
+#include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/transfer.hpp"
 
@@ -184,6 +187,36 @@ BOOST_AUTO_TEST_CASE(image_summary_of_an_index) {
   BOOST_TEST(j["manifests"][0]["digest"] == manifest.digest);
   BOOST_TEST(j["manifests"][0]["platform"] == "linux/amd64");
   BOOST_TEST(j["manifests"][0]["size"] == manifest.size);
+}
+
+BOOST_AUTO_TEST_CASE(image_summary_refuses_an_oversized_document_before_fetching_it) {
+  namespace oci = rustimg::oci;
+  const std::uint64_t huge = oci::kMaxManifestBytes + 1;
+  std::vector<std::string> fetched;
+  // A fetch that would hand back whatever a descriptor claims (an oversized
+  // blob in a local layout); summarize must not call it for such a descriptor.
+  auto fetch = [&](const oci::Descriptor& d) {
+    fetched.push_back(d.digest);
+    return std::string(static_cast<std::size_t>(d.size), ' ');
+  };
+  const oci::Descriptor big{oci::media_type::kOciManifest, "sha256:" + std::string(64, 'b'),
+                            static_cast<std::int64_t>(huge), {}, {}};
+  rustimg::test::expect_error([&] { rustimg::transfer::summarize(big, fetch); },
+                              rustimg::ErrorCode::InvalidArgument,
+                              "the image " + big.digest + " has " + std::to_string(huge) + " bytes, more than the 4 MiB");
+  BOOST_TEST(fetched.empty());
+
+  // An index naming such a blob as a manifest: the index is read, the entry is not.
+  oci::Index index;
+  index.manifests.push_back(big);
+  const oci::Blob root = oci::make_blob(index.to_json(), oci::media_type::kOciIndex);
+  auto index_fetch = [&](const oci::Descriptor& d) {
+    if (d.digest == root.descriptor.digest) return root.bytes;
+    return fetch(d);
+  };
+  rustimg::test::expect_error([&] { rustimg::transfer::summarize(root.descriptor, index_fetch); },
+                              rustimg::ErrorCode::InvalidArgument, "the manifest " + big.digest + " has ");
+  BOOST_TEST(fetched.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -326,4 +326,19 @@ BOOST_AUTO_TEST_CASE(a_broken_auth_file_gets_advice_for_its_own_kind) {
                ErrorCode::InvalidArgument, "`rustimg login HOST` writes docker's config anew");
 }
 
+BOOST_AUTO_TEST_CASE(an_oversized_auth_file_is_refused_by_every_reader) {
+  // Valid JSON, so only the size can refuse it: the keychain used to read it whole.
+  TempDir dir;
+  const fs::path file = dir.path / "auth.json";
+  write(file, R"({"auths": {}, "padding": ")" + std::string((4u << 20) + 16, 'x') + "\"}");
+  const std::string limit = file.string() + ": larger than the 4 MiB rustimg reads";
+  const reg::Keychain keychain(nullptr, {file.string()});
+  expect_error([&] { keychain.resolve("reg.example"); }, ErrorCode::InvalidArgument, limit);
+  RecordingRunner runner;
+  expect_error([&] { reg::logout("reg.example", &runner, file.string()); }, ErrorCode::InvalidArgument, limit);
+  // A file of ordinary size still reads.
+  write(file, R"({"auths": {"reg.example": {"auth": "YWxpY2U6c2VjcmV0"}}})");
+  BOOST_TEST(keychain.resolve("reg.example").value().username == "alice");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
@@ -116,6 +118,25 @@ BOOST_AUTO_TEST_CASE(blob_store_is_content_addressed_and_atomic) {
   }  // never committed
   BOOST_TEST(!has_temp_files(dir.path()));
   BOOST_CHECK_THROW(blobs.read("sha256:" + std::string(64, '0')), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(blob_store_reads_documents_bounded) {
+  ScratchDir dir;
+  BlobStore blobs(dir.path());
+  const auto blob = rustimg::oci::make_blob(json{{"c", 3}}, "application/json");
+  blobs.put(blob);
+  BOOST_TEST(blobs.read_document(blob.descriptor) == blob.bytes);
+  // A descriptor claiming more than the limit is refused before the blob is opened (it is not even there).
+  rustimg::oci::Descriptor big = blob.descriptor;
+  big.digest = "sha256:" + std::string(64, '2');
+  big.size = 5 << 20;
+  rustimg::test::expect_error([&] { blobs.read_document(big); }, rustimg::ErrorCode::InvalidArgument,
+                              "document " + big.digest + " has 5242880 bytes, more than the 4 MiB");
+  // A stored file larger than the limit is refused whatever its descriptor claims.
+  { std::ofstream(blobs.path_of(big.digest)) << std::string(100, ' '); }
+  big.size = 10;
+  rustimg::test::expect_error([&] { blobs.read_document(big, 64); }, rustimg::ErrorCode::InvalidArgument,
+                              "has 100 bytes, more than the 64 bytes rustimg reads");
 }
 
 BOOST_AUTO_TEST_CASE(blob_store_take_verify_remove) {
