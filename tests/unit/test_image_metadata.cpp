@@ -130,7 +130,8 @@ BOOST_AUTO_TEST_CASE(cargo_metadata_gives_the_package_fields) {
 
   // null (what cargo writes for an absent field) and missing are empty.
   const json nulls = {{"description", nullptr}, {"license", nullptr}, {"repository", nullptr}};
-  const cargo::Package& q = cargo::parse_metadata(json::parse(metadata_json(nulls))).packages.at(0);
+  const cargo::Metadata with_nulls = cargo::parse_metadata(json::parse(metadata_json(nulls)));
+  const cargo::Package& q = with_nulls.packages.at(0);
   BOOST_TEST(q.description.empty());
   BOOST_TEST(q.license.empty());
   BOOST_TEST(q.repository.empty());
