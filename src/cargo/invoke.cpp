@@ -146,10 +146,8 @@ std::string missing_lockfile_message(const fs::path& workspace_root) {
          "[package.metadata.rustimg]) to let cargo resolve and write it";
 }
 
-/// Throws the CargoError for a failed run. `streamed`: cargo's lines already
-/// went to the progress callback, so the message does not repeat them.
-[[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths,
-                       bool streamed) {
+/// Throws the CargoError for a failed run.
+[[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths) {
   const std::string& err = result.err;
   std::string diagnostics;
   {
@@ -174,9 +172,11 @@ std::string missing_lockfile_message(const fs::path& workspace_root) {
              err.find("--locked") != std::string::npos) {
     message = missing_lockfile_message(paths.workspace_root);
   } else {
-    const std::string first = streamed ? std::string() : first_error(err);
+    // The first error stays in the message even when cargo's lines were
+    // streamed: callers of the bindings see only the exception.
+    const std::string first = first_error(err);
     message = "cargo build for " + triple + " failed (exit " + std::to_string(result.exit_code) + ")" +
-              (first.empty() ? std::string(streamed ? ": see cargo's errors above" : "") : ":\n" + first);
+              (first.empty() ? std::string() : ":\n" + first);
   }
   throw CargoError(message, result.exit_code, diagnostics, tail_lines(err, kStderrTailLines));
 }
@@ -286,7 +286,7 @@ std::vector<Binary> build(const BuildSettings& settings, const std::vector<Build
     report_progress(callbacks.progress,
                     ProgressEvent{"build", "building " + target.package + " (bin " + bin + ") for " + triple});
     const ProcessResult result = runner.run(req);
-    if (result.exit_code != 0 || finished != true) fail(triple, result, paths, static_cast<bool>(callbacks.progress));
+    if (result.exit_code != 0 || finished != true) fail(triple, result, paths);
     if (!executable)
       throw CargoError("cargo built " + triple + " but reported no executable for bin \"" + bin + "\" of package " +
                            target.package,
