@@ -87,6 +87,10 @@ struct PushedImage {
 /// pushed reference ("references": every REF@digest it was tagged as).
 nlohmann::json to_json(const PushedImage& pushed);
 
+/// Sets "pushed" (to_json of each) and "references" (every REF@digest they
+/// were pushed as, in order) in `doc`: the push part of every --json result.
+void add_pushed(nlohmann::json& doc, const std::vector<PushedImage>& pushed);
+
 /// Pushes the image or index stored at `source` (oci:, oci-archive: or
 /// docker-archive:) to every reference in `targets`, in order. When the image
 /// records its base (annotation org.opencontainers.image.base.name) and a

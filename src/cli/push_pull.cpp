@@ -82,12 +82,7 @@ int run_push(Options& o) {
   }
   nlohmann::json doc = transfer::to_json(image);
   doc["source"] = o.positional[0];
-  doc["pushed"] = nlohmann::json::array();
-  doc["references"] = nlohmann::json::array();
-  for (const auto& p : pushed) {
-    doc["pushed"].push_back(transfer::to_json(p));
-    for (const auto& r : p.result.references) doc["references"].push_back(r);
-  }
+  transfer::add_pushed(doc, pushed);
   print_json(doc);
   return kExitOk;
 }

@@ -78,14 +78,7 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
 
 nlohmann::json to_json(const BuildAndPushResult& result) {
   nlohmann::json j = to_json(result.build);
-  nlohmann::json pushed = nlohmann::json::array();
-  nlohmann::json references = nlohmann::json::array();
-  for (const auto& p : result.pushed) {
-    pushed.push_back(transfer::to_json(p));
-    for (const auto& r : p.result.references) references.push_back(r);
-  }
-  j["pushed"] = std::move(pushed);
-  j["references"] = std::move(references);
+  transfer::add_pushed(j, result.pushed);
   return j;
 }
 

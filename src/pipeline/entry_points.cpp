@@ -66,10 +66,7 @@ nlohmann::json to_json(const BuildResult& result) {
   for (const auto& r : result.reports) reports.push_back(elf::to_json(r));
   nlohmann::json j = transfer::to_json(result.image);
   j["reports"] = std::move(reports);
-  if (result.pushed) {
-    j["pushed"] = nlohmann::json::array({transfer::to_json(*result.pushed)});
-    j["references"] = result.pushed->result.references;
-  }
+  if (result.pushed) transfer::add_pushed(j, {*result.pushed});
   return j;
 }
 

@@ -15,4 +15,15 @@ nlohmann::json to_json(const PushedImage& pushed) {
           {"bytes_uploaded", pushed.result.bytes_uploaded}};
 }
 
+void add_pushed(nlohmann::json& doc, const std::vector<PushedImage>& pushed) {
+  nlohmann::json entries = nlohmann::json::array();
+  nlohmann::json references = nlohmann::json::array();
+  for (const auto& p : pushed) {
+    entries.push_back(to_json(p));
+    for (const auto& r : p.result.references) references.push_back(r);
+  }
+  doc["pushed"] = std::move(entries);
+  doc["references"] = std::move(references);
+}
+
 }  // namespace rustimg::transfer

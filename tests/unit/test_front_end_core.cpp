@@ -141,6 +141,20 @@ BOOST_AUTO_TEST_CASE(pushed_image_json) {
   BOOST_TEST(rustimg::transfer::to_json(p) == want);
 }
 
+BOOST_AUTO_TEST_CASE(pushed_images_add_every_reference_in_order) {
+  rustimg::transfer::PushedImage a, b;
+  a.reference = "h/a:v1@sha256:1";
+  a.result.references = {"h/a:v1@sha256:1", "h/a:latest@sha256:1"};
+  b.reference = "g/b:v1@sha256:1";
+  b.result.references = {"g/b:v1@sha256:1"};
+  nlohmann::json doc = {{"digest", "sha256:1"}};
+  rustimg::transfer::add_pushed(doc, {a, b});
+  BOOST_TEST(doc["pushed"].size() == 2U);
+  BOOST_TEST(doc["pushed"][1] == rustimg::transfer::to_json(b));
+  BOOST_TEST(doc["references"] == nlohmann::json({"h/a:v1@sha256:1", "h/a:latest@sha256:1", "g/b:v1@sha256:1"}));
+  BOOST_TEST(doc["digest"] == "sha256:1");
+}
+
 BOOST_AUTO_TEST_CASE(created_defaults_to_source_date_epoch) {
   ScratchDir dir;
   auto o = request(dir, "oci:" + (dir / "a").string());
