@@ -102,7 +102,9 @@ RUSTIMG_EXTERN(const char *) rustimg_elf_report_linkage(const rustimg_elf_report
 RUSTIMG_EXTERN(const char *) rustimg_elf_report_architecture(const rustimg_elf_report *report);
 /** OCI variant ("v7"); "" when none. */
 RUSTIMG_EXTERN(const char *) rustimg_elf_report_variant(const rustimg_elf_report *report);
-/** 1 when a static glibc binary will try to load NSS modules at run time. */
+/** 1 when a static glibc binary has NSS lookups it cannot answer: services
+ * in glibc's default nsswitch configuration (no /etc/nsswitch.conf, as in
+ * scratch) that need a loadable module; glibc 2.34+ builds in files and dns. */
 RUSTIMG_EXTERN(int) rustimg_elf_report_nss_risk(const rustimg_elf_report *report);
 /** Number of reasons the binary is unfit; 0 when fit. */
 RUSTIMG_EXTERN(size_t) rustimg_elf_report_problem_count(const rustimg_elf_report *report);

@@ -13,6 +13,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libarchive-dev libssl-dev nlohmann-json3-dev libboost-test-dev
   libcurl4-openssl-dev zlib1g-dev libzstd-dev
+  # static C libraries `rustimg verify` must recognise (tests/integration/test_linked_libraries.py)
+  libsqlite3-dev
   libcli11-dev
   libtomlplusplus-dev
   # fuzzing (libFuzzer + sanitizer runtimes)

@@ -17,6 +17,12 @@ import (
 // Version is the version of the rustimg library in use.
 func Version() string { return C.GoString(C.rustimg_version()) }
 
+// LinkedLibrary is a C library statically linked into a binary.
+type LinkedLibrary struct {
+	Name    string  `json:"name"`
+	Version *string `json:"version"`
+}
+
 // Report is what rustimg found in one ELF binary; see `rustimg verify --json`.
 type Report struct {
 	Architecture  string   `json:"architecture"`
@@ -47,6 +53,10 @@ type Report struct {
 	ELFClass      int      `json:"elf_class"`
 	Endianness    string   `json:"endianness"`
 	Machine       string   `json:"machine"`
+
+	// LinkedLibraries lists the C libraries recognised in the binary
+	// (OpenSSL, zlib, SQLite, ...); Version is nil when it cannot be read.
+	LinkedLibraries []LinkedLibrary `json:"linked_libraries"`
 }
 
 // Verify inspects the ELF binary at path. A non-empty platform

@@ -125,3 +125,25 @@ func TestConcurrentVerify(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestVerifyNamesLinkedCLibraries(t *testing.T) {
+	// A gcc -static program over Debian's static zlib carries zlib's copyright line.
+	dir := t.TempDir()
+	src := filepath.Join(dir, "main.c")
+	prog := "#include <zlib.h>\n#include <stdio.h>\nint main(void) { unsigned char o[8]; uLongf n = 8;\n" +
+		"  printf(\"%d\\n\", uncompress(o, &n, (const unsigned char *)\"x\", 1)); return 0; }\n"
+	if err := os.WriteFile(src, []byte(prog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "main")
+	if out, err := exec.Command("gcc", "-static", "-O2", src, "-o", bin, "-lz").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	r, err := rustimg.Verify(bin, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.LinkedLibraries) != 1 || r.LinkedLibraries[0].Name != "zlib" || r.LinkedLibraries[0].Version == nil {
+		t.Fatalf("linked libraries %+v", r.LinkedLibraries)
+	}
+}

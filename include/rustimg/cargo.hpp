@@ -1,6 +1,7 @@
 // rustimg/cargo.hpp - what rustimg learns from cargo about a crate.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -41,10 +42,12 @@ struct Metadata {
   nlohmann::json workspace_metadata;     ///< [workspace.metadata] (null when absent)
 
   /// The package to build: `name` when given, else the package whose manifest
-  /// is `crate_dir`/Cargo.toml, else the only member. Throws rustimg::Error
-  /// (NotFound) naming the candidates when none or several fit.
+  /// is `crate_dir`/Cargo.toml, else the only member, else (a virtual
+  /// workspace's root) the one member with the bin target `bin`, as cargo
+  /// picks it. Throws rustimg::Error (NotFound) naming the candidates when
+  /// none or several fit, with "did you mean" for a mistyped bin.
   const Package& select_package(const std::filesystem::path& crate_dir,
-                                const std::string& name = {}) const;
+                                const std::string& name = {}, const std::string& bin = {}) const;
 };
 
 /// Parses cargo's JSON. Throws rustimg::Error (Cargo) on unexpected shapes.
@@ -105,9 +108,16 @@ struct BuildEnvironment {
   std::string rustc = "rustc";  ///< asked for a target's cfg (RUSTC when set)
   /// Values of the variables that change the command: RUSTFLAGS,
   /// CARGO_ENCODED_RUSTFLAGS, CARGO_BUILD_RUSTFLAGS,
-  /// CARGO_TARGET_<TRIPLE>_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME and
-  /// SOURCE_DATE_EPOCH. Absent = unset; set but empty counts, as in cargo.
+  /// CARGO_TARGET_<TRIPLE>_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME, and the
+  /// C/C++ flags the `cc` crate reads: CFLAGS, CXXFLAGS, their HOST_/TARGET_
+  /// forms and _<triple> / _<triple_with_underscores> suffixes. Absent =
+  /// unset; set but empty counts, as in cargo.
   std::map<std::string, std::string> vars;
+  /// SOURCE_DATE_EPOCH for cargo, build scripts and the C compilers they
+  /// run, always set: the pipeline puts the image's epoch here (the caller's
+  /// `created`, else $SOURCE_DATE_EPOCH, else 0), so C's __DATE__/__TIME__
+  /// and build scripts' "built on" stamps do not depend on the clock.
+  std::int64_t source_date_epoch = 0;
   /// The cargo config files that apply to the crate, lowest precedence
   /// first, as cargo merges them: $CARGO_HOME/config.toml, then
   /// .cargo/config.toml from / down to the crate directory (a file's
@@ -154,7 +164,8 @@ UserRustflags user_rustflags(const BuildEnvironment& env, const std::string& tri
 /// "all-features", "locked" and "offline").
 struct BuildSettings {
   std::string profile = "rustimg";     ///< "rustimg" is defined by rustimg through --config
-  bool size_optimize = true;
+  /// What the "rustimg" profile changes (ignored for the user's own profiles).
+  SizeOptimize size_optimize = SizeOptimize::Release;
   std::vector<std::string> features;
   bool default_features = true;
   bool all_features = false;
@@ -182,10 +193,13 @@ struct BuildTarget {
 BuildTarget build_target(const Package& package, std::string bin, const Platform& platform, std::string triple);
 
 /// Where cargo runs: the crate directory (where cargo finds the user's
-/// .cargo/config.toml) and the workspace root (remapped to /src).
+/// .cargo/config.toml), the workspace root (remapped to /src) and cargo's
+/// target directory (Metadata::target_directory, where OUT_DIR lives;
+/// remapped to /target; empty: not remapped).
 struct BuildPaths {
   std::filesystem::path crate_dir;
   std::filesystem::path workspace_root;
+  std::filesystem::path target_dir{};
 };
 
 /// The exact cargo invocation for `target` (pure): `cargo build
@@ -197,6 +211,10 @@ struct BuildPaths {
 /// user's flags then rustimg's when the source is an environment variable or
 /// a string cargo cannot join, --locked/--offline/--frozen,
 /// features, --quiet, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
+/// For build scripts: SOURCE_DATE_EPOCH (env.source_date_epoch), and the same
+/// path maps as `-ffile-prefix-map=FROM=TO` for C/C++ compilers, appended to
+/// each CFLAGS/CXXFLAGS variable the `cc` crate reads that the user set (in
+/// the environment or the target's env), or as CFLAGS/CXXFLAGS when unset.
 ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& target, const BuildPaths& paths,
                              const BuildEnvironment& env);
 

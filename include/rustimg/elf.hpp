@@ -58,6 +58,48 @@ const char* to_string(Linkage l) noexcept;   // "static", "static-pie", "dynamic
 const char* to_string(LibcKind l) noexcept;  // "unknown", "glibc", "musl"
 const char* to_string(ProblemKind k) noexcept;  // "not-executable", "dynamic", "unknown-architecture", ...
 
+/// A C library linked into the binary, recognised by the identifying strings
+/// it embeds (its version text, copyright or source id). Only libraries whose
+/// markers survived linking are found: a miss is possible, a false claim is
+/// avoided (a Rust crate's text that merely mentions "OpenSSL" is no marker).
+struct LinkedLibrary {
+  std::string name;     ///< "OpenSSL", "BoringSSL", "AWS-LC", "LibreSSL", "zlib", "SQLite", "libcurl", "bzip2"
+  std::string version;  ///< e.g. "3.0.19"; empty when the bytes do not tell it
+  bool operator==(const LinkedLibrary&) const = default;
+};
+
+/// "OpenSSL 3.0.19", or the name alone when the version is unknown.
+std::string to_string(const LinkedLibrary& l);
+
+/// The C libraries recognised in an ELF image's bytes, at most one entry per
+/// name, in a fixed order (TLS libraries, then zlib, SQLite, libcurl, bzip2).
+/// Pure and linear in the size of `data`.
+std::vector<LinkedLibrary> linked_libraries(std::span<const std::byte> data);
+
+/// An NSS lookup a statically linked glibc cannot answer as nsswitch.conf
+/// asks: the service is not built into the binary's libc, so it needs a
+/// loadable module (libnss_SERVICE.so.2), which a static binary cannot load
+/// (absent from scratch; elsewhere it would be a second libc in the process).
+/// glibc 2.34 and later build "files" and "dns" in; older ones build in none.
+struct NssLookup {
+  std::string database;  ///< "hosts", "passwd", "group", ...
+  std::string service;   ///< "mdns4_minimal", "sss", "compat"; "files"/"dns" before glibc 2.34
+  std::string module;    ///< "libnss_mdns4_minimal.so.2"
+  /// No built-in service is left for the database: every such lookup fails
+  /// (else only the answers this service alone would give are missing).
+  bool every_lookup = false;
+  bool operator==(const NssLookup&) const = default;
+};
+
+/// The /etc/nsswitch.conf a binary will see at run time, for judge_nss().
+struct NssSwitch {
+  std::optional<std::string> text;  ///< nullopt: no file (glibc's built-in defaults)
+  std::string origin;               ///< what it is, for messages: "the static base's /etc/nsswitch.conf"
+};
+
+/// Largest nsswitch.conf judged; callers reading one refuse bigger files.
+inline constexpr std::size_t kMaxNsswitchBytes = 64 * 1024;
+
 struct Report {
   int elf_class = 0;        ///< 32 or 64
   bool big_endian = false;
@@ -76,11 +118,26 @@ struct Report {
   bool debug_info = false;                 ///< has a .debug_info section
   std::optional<std::string> build_id;     ///< NT_GNU_BUILD_ID, lower-case hex
   LibcKind libc = LibcKind::Unknown;
-  /// A statically linked glibc binary that contains the NSS machinery: it
-  /// will try to dlopen libnss_* for getaddrinfo/getpwnam & co at run time.
+  /// glibc's version: "2.36" from the banner a static glibc embeds ("GNU C
+  /// Library ... release version 2.36."), else a lower bound (">=2.35") from
+  /// the tunables it names; nullopt when the bytes do not tell (a dynamic
+  /// binary, musl, an old glibc without either).
+  std::optional<std::string> glibc_version;
+  /// A statically linked glibc binary with the NSS machinery, some of whose
+  /// lookups cannot be answered as the judged /etc/nsswitch.conf asks (see
+  /// nss_failing and judge_nss()): true only for such a real risk.
   bool nss_risk = false;
-  /// Strings found in the binary that show the NSS risk.
+  /// Strings found in the binary that show it has the NSS machinery
+  /// ("/etc/nsswitch.conf", "libnss_%s.so%s", ...).
   std::vector<std::string> nss_evidence;
+  /// The lookups that need a module the binary cannot load (nss_risk).
+  std::vector<NssLookup> nss_failing;
+  /// The /etc/nsswitch.conf the NSS verdict was judged against ("glibc's
+  /// defaults (no /etc/nsswitch.conf, as in scratch)", "the static base's
+  /// /etc/nsswitch.conf", ...); empty when there was nothing to judge.
+  std::string nss_checked_against;
+  /// C libraries statically linked into the binary (linked_libraries()).
+  std::vector<LinkedLibrary> linked_libraries;
 
   /// Reasons the binary cannot run on an empty (scratch) root file system.
   /// Empty means fit.
@@ -123,13 +180,30 @@ Report verify_file(const std::filesystem::path& path, const std::optional<Platfo
 /// As verify_file(), over bytes in memory (inspect()).
 Report verify(std::span<const std::byte> data, const std::optional<Platform>& wanted = std::nullopt);
 
+/// (Re)judges the NSS verdict of `report` against `conf`: sets nss_risk,
+/// nss_failing and nss_checked_against, and replaces the NSS warning. Only a
+/// statically linked glibc binary with NSS machinery (nss_evidence) can be
+/// at risk; with glibc_version unknown, the lookups that would fail before
+/// glibc 2.34 are reported and the message says the version is unknown.
+/// inspect() judges against NssSwitch{} (glibc's defaults, as in scratch).
+/// Pure: `conf.text` is the file's content (at most kMaxNsswitchBytes read).
+void judge_nss(Report& report, const NssSwitch& conf);
+
+/// Reads the nsswitch.conf at `path` for judge_nss(), described as
+/// `origin`. Throws NotFound when it is missing, Io when unreadable,
+/// InvalidArgument when over kMaxNsswitchBytes; each names the path.
+NssSwitch read_nsswitch(const std::filesystem::path& path, std::string origin);
+
 /// The messages of `problems`, in order.
 std::vector<std::string> messages(const std::vector<Problem>& problems);
 
 /// The report as JSON, the shape `rustimg verify --json` prints (without
 /// "path"): architecture, variant, type, linkage, interpreter (null when
 /// none), needed, rpath, runpath, stripped, debug_info, build_id, libc,
-/// nss_risk, nss_evidence, fit_for_scratch, problems (the messages),
+/// glibc_version (null when unknown), nss_risk, nss_evidence, nss_failing
+/// ([{"database", "service", "module", "every_lookup"}]), nss_checked_against
+/// (null when not judged), linked_libraries ([{"name", "version"}], version
+/// null when unknown), fit_for_scratch, problems (the messages),
 /// problem_kinds (to_string of each problem's kind, in the same order), warnings, elf_class,
 /// endianness, machine; and platform_match (bool) only when the report was
 /// checked against a platform (wanted_platform set).

@@ -143,18 +143,64 @@ struct BaseOptions {
   std::filesystem::path zoneinfo = kHostZoneinfo;
   /// Where `ca_bundle` is found (empty: the current directory).
   std::filesystem::path crate_dir;
+  /// The spec's "extra-ca-certificates": PEM files, relative to `crate_dir`
+  /// (same rules as `ca_bundle`), appended in this order to the bundle the
+  /// image has otherwise (the host's or `ca_bundle`; none when
+  /// `ca_certificates` is false).
+  std::vector<std::filesystem::path> extra_ca_bundles;
+  /// "scratch" gets the CA bundle too, because the spec asked for one
+  /// explicitly ("ca-certificates" true or a path, or
+  /// "extra-ca-certificates"); by default scratch stays empty.
+  bool ca_on_scratch = false;
 };
+
+/// Largest CA bundle file read (the host's bundle is about 200 KiB).
+inline constexpr std::uint64_t kMaxCaBundleBytes = 16u << 20;
+
+/// Checks the bytes of a CA bundle named `name` (in errors): PEM, at least
+/// one block, every block a "CERTIFICATE" that parses as X.509 (comments
+/// between blocks are fine). Returns the number of certificates. Throws
+/// InvalidArgument naming `name`, the problem and the fix: a DER file, a
+/// file without any certificate (empty, Cargo.toml...), a block that is not
+/// a certificate (a private key...), certificate #N that does not parse, a
+/// file over kMaxCaBundleBytes. Pure: no I/O.
+std::size_t check_ca_bundle(std::string_view bytes, std::string_view name);
+
+/// The CA bundle a built-in base gets.
+struct CaBundle {
+  std::string pem;                   ///< empty: no bundle
+  std::size_t certificates = 0;
+  std::vector<std::string> sources;  ///< the files it was made of, in order
+};
+
+/// True when `base` ("scratch" or "static") gets a CA bundle with `options`.
+bool has_ca_bundle(std::string_view base, const BaseOptions& options) noexcept;
+
+/// Reads and checks (check_ca_bundle) the CA bundle of `base`: the host's
+/// or `options.ca_bundle`, then each of `options.extra_ca_bundles`, joined
+/// with newlines in that order. Empty when has_ca_bundle() is false. Throws
+/// NotFound naming a missing file and the fix, InvalidArgument for a file
+/// outside the crate or one check_ca_bundle() refuses.
+CaBundle read_ca_bundle(std::string_view base, const BaseOptions& options);
 
 /// True for the bases rustimg synthesises itself: "scratch" and "static".
 bool is_builtin_base(std::string_view base) noexcept;
 
-/// The files of a built-in base: nothing for "scratch"; for "static" the
-/// equivalent of distroless/static (passwd, group, nsswitch.conf, /tmp,
-/// /home/nonroot, the CA bundle, tzdata when asked). Throws NotFound naming
+/// The /etc/nsswitch.conf a built-in base gets: the static base's content,
+/// nullopt for "scratch" (none) and any other base.
+std::optional<std::string_view> builtin_nsswitch_conf(std::string_view base) noexcept;
+
+/// The files of a built-in base: for "scratch" nothing but the CA bundle
+/// when `ca_on_scratch`; for "static" the equivalent of distroless/static
+/// (passwd, group, nsswitch.conf, /tmp, /home/nonroot, the CA bundle,
+/// tzdata when asked). Throws NotFound naming
 /// the CA bundle or zoneinfo directory and the fix when they are missing,
-/// InvalidArgument when the CA bundle is outside the crate directory,
+/// InvalidArgument when the CA bundle is outside the crate directory or
+/// not a PEM bundle of certificates (check_ca_bundle),
 /// Unsupported for any other base.
 FileTree base_files(std::string_view base, const BaseOptions& options);
+/// The same with the CA bundle already read (read_ca_bundle(base, options)).
+FileTree base_files(std::string_view base, const BaseOptions& options, const CaBundle& ca);
 
 /// Adds the spec's assets to `tree`. Sources are globs relative to
 /// `crate_dir` ('*', '?', '[..]' within a component, "**" for any depth);

@@ -46,6 +46,22 @@ const char* libc_name(Libc libc) noexcept;  // "gnu" / "musl"
 /// Parses "gnu"/"glibc" and "musl"; std::nullopt otherwise.
 std::optional<Libc> parse_libc(std::string_view text);
 
+/// What rustimg's own cargo profile "rustimg" (which inherits the crate's
+/// [profile.release]) changes to make the binary smaller: spec key
+/// "size-optimize". Here, beside Libc, because the spec reads it and the
+/// cargo invocation applies it.
+///  - Release: strip="symbols" only; the crate's panic, opt-level, lto and
+///    codegen-units are kept (same behaviour, speed and rebuild time as
+///    `cargo build --release`). The default.
+///  - Small: Release + lto=true + codegen-units=1 (slower rebuilds).
+///  - Min: Small + opt-level="z" + panic="abort" (a panic kills the whole
+///    process, even one a thread's join would have caught; slower code).
+///  - None: the profile untouched (no strip).
+enum class SizeOptimize { None, Release, Small, Min };
+const char* size_optimize_name(SizeOptimize s) noexcept;  // "none" / "release" / "small" / "min"
+/// Parses "none", "release", "small" and "min"; std::nullopt otherwise.
+std::optional<SizeOptimize> parse_size_optimize(std::string_view text);
+
 /// One row of the Rust target table.
 struct RustTarget {
   std::string triple;      ///< "aarch64-unknown-linux-musl"

@@ -56,7 +56,9 @@ struct Spec {
   std::vector<std::string> features;
   bool default_features = true;
   bool all_features = false;
-  bool size_optimize = true;
+  /// Spec key "size-optimize": a string, or a boolean for old specs
+  /// (false = None, true = Min, what true always meant).
+  SizeOptimize size_optimize = SizeOptimize::Release;
   Libc libc = Libc::Gnu;
   bool locked = true;
   bool offline = false;
@@ -93,6 +95,9 @@ struct Spec {
   /// stay inside the crate: the spec refuses absolute paths and "..", the
   /// build refuses a symlink that resolves outside.
   std::string ca_bundle;
+  /// "extra-ca-certificates": PEM files (same path rules as `ca_bundle`)
+  /// appended, in this order, to the bundle the image has otherwise.
+  std::vector<std::string> extra_ca_certificates;
   bool tzdata = false;                 ///< add /usr/share/zoneinfo
 
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,

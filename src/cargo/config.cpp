@@ -4,6 +4,7 @@
 // detect() reads the files.
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -458,11 +459,20 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   BuildEnvironment env;
   env.cargo = cargo;
   for (const char* name : {"RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME",
-                           "RUSTUP_HOME", "HOME", "SOURCE_DATE_EPOCH"})
+                           "RUSTUP_HOME", "HOME", "CFLAGS", "CXXFLAGS", "HOST_CFLAGS", "HOST_CXXFLAGS",
+                           "TARGET_CFLAGS", "TARGET_CXXFLAGS"})
     if (const char* v = std::getenv(name)) env.vars[name] = v;
-  for (const auto& t : rust_targets()) {
-    const std::string name = "CARGO_TARGET_" + detail::env_triple(t.triple) + "_RUSTFLAGS";
+  auto read = [&env](const std::string& name) {
     if (const char* v = std::getenv(name.c_str())) env.vars[name] = v;
+  };
+  for (const auto& t : rust_targets()) {
+    read("CARGO_TARGET_" + detail::env_triple(t.triple) + "_RUSTFLAGS");
+    std::string underscores = t.triple;
+    std::replace(underscores.begin(), underscores.end(), '-', '_');
+    for (const char* base : {"CFLAGS_", "CXXFLAGS_"}) {
+      read(base + t.triple);
+      read(base + underscores);
+    }
   }
   if (const char* rustc = std::getenv("RUSTC"); rustc && *rustc) env.rustc = rustc;
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+#include <utility>
 
 #include "cargo/env.hpp"
 #include "rustimg/cargo.hpp"
@@ -47,6 +48,23 @@ fs::path rustup_home(const BuildEnvironment& env) {
   return {};
 }
 
+/// Absolute paths are the main source of differences between checkouts: the
+/// workspace, cargo's registry sources, the toolchain and cargo's target
+/// directory (OUT_DIR lives there, wherever it is) map to fixed names. Both
+/// rustc and C compilers apply the last matching map, so the most specific
+/// (the target directory, often inside the workspace) comes last.
+std::vector<std::pair<std::string, std::string>> path_maps(const BuildPaths& paths, const BuildEnvironment& env) {
+  std::vector<std::pair<std::string, std::string>> maps;
+  auto add = [&maps](const fs::path& from, const char* to) {
+    if (!from.empty()) maps.emplace_back(from.lexically_normal().string(), to);
+  };
+  add(paths.workspace_root, "/src");
+  add(detail::cargo_home(env), "/cargo");
+  add(rustup_home(env), "/rustup");
+  add(paths.target_dir, "/target");
+  return maps;
+}
+
 /// The flags rustimg adds for `triple`: static linking, reproducible paths,
 /// then the spec's own per-target flags.
 std::vector<std::string> rustimg_rustflags(const BuildTarget& target, const BuildPaths& paths,
@@ -54,16 +72,41 @@ std::vector<std::string> rustimg_rustflags(const BuildTarget& target, const Buil
   std::vector<std::string> flags = {"-C", "target-feature=+crt-static"};
   if (const auto t = find_rust_target(target.triple); t && t->libc == Libc::Musl)
     flags.insert(flags.end(), {"-C", "link-self-contained=yes"});
-  // Absolute paths are the main source of differences between checkouts:
-  // map the workspace, cargo's registry sources and the toolchain to fixed names.
-  auto remap = [&flags](const fs::path& from, const char* to) {
-    if (!from.empty()) flags.push_back("--remap-path-prefix=" + from.lexically_normal().string() + "=" + to);
-  };
-  remap(paths.workspace_root, "/src");
-  remap(detail::cargo_home(env), "/cargo");
-  remap(rustup_home(env), "/rustup");
+  for (const auto& [from, to] : path_maps(paths, env)) flags.push_back("--remap-path-prefix=" + from + "=" + to);
   flags.insert(flags.end(), target.rustflags.begin(), target.rustflags.end());
   return flags;
+}
+
+/// Whether the `cc` crate reads `name` as C (`base` CFLAGS) or C++ (CXXFLAGS)
+/// flags for some target: BASE, BASE_<triple>, BASE_<triple_with_underscores>,
+/// HOST_BASE or TARGET_BASE.
+bool is_cc_flags_var(const std::string& name, const std::string& base) {
+  return name == base || name == "HOST_" + base || name == "TARGET_" + base || name.rfind(base + "_", 0) == 0;
+}
+
+/// The same maps for C and C++ compilers run by build scripts (the `cc`
+/// crate and the builds that take its flags), through the variables cc
+/// reads. cc takes the first of BASE_<triple>, BASE_<triple_underscores>,
+/// TARGET_/HOST_BASE and BASE that is set and splits it on whitespace, so
+/// the maps are appended to every one of them the user set (never replacing
+/// the user's flags), and BASE itself carries them when unset. A path that
+/// whitespace, quotes or '=' would break is left unmapped. The user's values
+/// are the process environment's, overridden by the target's `env`.
+void add_c_path_maps(ProcessRequest& req, const BuildTarget& target, const BuildPaths& paths,
+                     const BuildEnvironment& env) {
+  std::string ours;
+  for (const auto& [from, to] : path_maps(paths, env)) {
+    if (from.find_first_of(" \t\n\r\v\f\"'\\=") != std::string::npos) continue;
+    ours += (ours.empty() ? "" : " ") + std::string("-ffile-prefix-map=") + from + "=" + to;
+  }
+  if (ours.empty()) return;
+  std::map<std::string, std::string> user = env.vars;
+  for (const auto& [name, value] : target.env) user[name] = value;
+  for (const std::string base : {"CFLAGS", "CXXFLAGS"}) {
+    for (const auto& [name, value] : user)
+      if (is_cc_flags_var(name, base)) req.env[name] = value.empty() ? ours : value + " " + ours;
+    if (user.count(base) == 0) req.env[base] = ours;
+  }
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
@@ -101,13 +144,16 @@ void add_profile(ProcessRequest& req, const BuildSettings& settings) {
   if (settings.profile != "rustimg") return;  // the user's own profile, used as it is
   auto config = [&req](const std::string& kv) { req.argv.insert(req.argv.end(), {"--config", "profile.rustimg." + kv}); };
   config("inherits=\"release\"");
-  if (settings.size_optimize) {
-    config("opt-level=\"z\"");
+  // Each step keeps what the one before set; see SizeOptimize.
+  const SizeOptimize level = settings.size_optimize;
+  if (level == SizeOptimize::None) return;
+  if (level == SizeOptimize::Min) config("opt-level=\"z\"");
+  if (level == SizeOptimize::Small || level == SizeOptimize::Min) {
     config("lto=true");
     config("codegen-units=1");
-    config("panic=\"abort\"");
-    config("strip=\"symbols\"");
   }
+  if (level == SizeOptimize::Min) config("panic=\"abort\"");
+  config("strip=\"symbols\"");
 }
 
 /// The first error block of cargo's rendered diagnostics ("error[E0308]: ...
@@ -143,7 +189,7 @@ std::string missing_lockfile_message(const fs::path& workspace_root) {
   return workspace_root.string() + " has no Cargo.lock, and the build is locked (\"locked\": true, the default), "
          "so cargo may not create one: run `cargo generate-lockfile` in " + workspace_root.string() +
          " (and commit Cargo.lock), or set \"locked\": false in the image spec (rustimg.json or "
-         "[package.metadata.rustimg]) to let cargo resolve and write it";
+         "[package.metadata.rustimg]; --no-locked on the command line) to let cargo resolve and write it";
 }
 
 /// Throws the CargoError for a failed run.
@@ -235,8 +281,9 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
 
   for (const auto& [k, v] : target.env) req.env[k] = v;
   if (!target.linker.empty()) req.env["CARGO_TARGET_" + detail::env_triple(target.triple) + "_LINKER"] = target.linker;
-  // Build scripts and C code read it; rustc itself does not.
-  if (auto sde = var(env, "SOURCE_DATE_EPOCH"); !sde.empty()) req.env["SOURCE_DATE_EPOCH"] = sde;
+  add_c_path_maps(req, target, paths, env);
+  // Build scripts and C compilers (__DATE__, __TIME__) read it; rustc itself does not.
+  req.env["SOURCE_DATE_EPOCH"] = std::to_string(env.source_date_epoch);
   // Rendered diagnostics without colour codes, whatever the terminal.
   req.env["CARGO_TERM_COLOR"] = "never";
   return req;

@@ -6,6 +6,7 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
+#include "rustimg/suggest.hpp"
 
 namespace rustimg::cargo {
 namespace {
@@ -124,7 +125,8 @@ Metadata parse_metadata(const json& doc) {
   return out;
 }
 
-const Package& Metadata::select_package(const fs::path& crate_dir, const std::string& name) const {
+const Package& Metadata::select_package(const fs::path& crate_dir, const std::string& name,
+                                        const std::string& bin) const {
   const std::string workspace = "the workspace at " + workspace_root.string();
   if (packages.empty()) throw Error(ErrorCode::NotFound, workspace + " has no packages");
   if (!name.empty()) {
@@ -134,12 +136,40 @@ const Package& Metadata::select_package(const fs::path& crate_dir, const std::st
     throw Error(ErrorCode::NotFound, "no package \"" + name + "\" in " + workspace +
                                          "; its packages: " + join(package_names(packages)));
   }
+  // The package of the crate directory (or the only one) is cargo's default;
+  // a wrong bin is then select_bin's to report, as cargo reports it.
   if (!crate_dir.empty()) {
     for (const auto& p : packages) {
       if (same_file(p.manifest_path, crate_dir / "Cargo.toml")) return p;
     }
   }
   if (packages.size() == 1) return packages.front();
+  if (!bin.empty()) {
+    // Elsewhere (a virtual workspace's root), cargo builds the member that has the bin.
+    std::vector<const Package*> having;
+    std::vector<std::string> all_bins;
+    std::vector<std::string> listed;  // "bin (package)"
+    for (const auto& p : packages) {
+      if (std::find(p.bins.begin(), p.bins.end(), bin) != p.bins.end()) having.push_back(&p);
+      for (const auto& b : p.bins) {
+        all_bins.push_back(b);
+        listed.push_back(b + " (" + p.name + ")");
+      }
+    }
+    if (having.size() == 1) return *having.front();
+    if (having.size() > 1) {
+      std::vector<std::string> names;
+      for (const Package* p : having) names.push_back(p->name);
+      throw Error(ErrorCode::NotFound, "bin target \"" + bin + "\" is in several packages of " + workspace + " (" +
+                                           join(names) + "); pick one with --package or \"package\" in the spec");
+    }
+    const std::vector<std::string_view> views(all_bins.begin(), all_bins.end());
+    const auto near = suggest::closest(bin, views);
+    throw Error(ErrorCode::NotFound,
+                "no package in " + workspace + " has a bin target \"" + bin + "\"" +
+                    (listed.empty() ? "; it has no bin targets" : "; its bins: " + join(listed)) +
+                    (near ? "; did you mean \"" + all_bins[*near] + "\"?" : std::string()));
+  }
   throw Error(ErrorCode::NotFound,
               workspace + " has several packages (" + join(package_names(packages)) +
                   "); pick one with --package or \"package\" in the spec, "
@@ -150,9 +180,11 @@ std::string select_bin(const Package& pkg, const std::string& wanted) {
   const std::string package = "package \"" + pkg.name + "\"";
   if (!wanted.empty()) {
     if (std::find(pkg.bins.begin(), pkg.bins.end(), wanted) != pkg.bins.end()) return wanted;
+    const std::vector<std::string_view> views(pkg.bins.begin(), pkg.bins.end());
+    const auto near = suggest::closest(wanted, views);
     throw Error(ErrorCode::NotFound, package + " has no bin target \"" + wanted + "\"" +
-                                         (pkg.bins.empty() ? std::string()
-                                                           : "; its bins: " + join(pkg.bins)));
+                                         (pkg.bins.empty() ? std::string() : "; its bins: " + join(pkg.bins)) +
+                                         (near ? "; did you mean \"" + pkg.bins[*near] + "\"?" : std::string()));
   }
   if (pkg.default_run) return *pkg.default_run;
   if (pkg.bins.size() == 1) return pkg.bins.front();

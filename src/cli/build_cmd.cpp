@@ -13,6 +13,7 @@
 #include "cli.hpp"
 #include "output.hpp"
 #include "registry_flags.hpp"
+#include "spec_flags.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
@@ -67,6 +68,7 @@ struct Options {
   std::string base_cache;
   bool no_base_cache = false;
   std::vector<std::string> push;  ///< references to push the result to
+  SpecFlags spec_flags;  ///< --set and cargo's flags (--features, --locked, ...)
   RegistryFlags registry;
   OutputFlags out;
 };
@@ -104,6 +106,7 @@ Resolved resolve(const Options& o) {
   if (!o.crate_flag.empty() && !o.crate_arg.empty())
     throw UsageError{"more than one crate directory given: " + o.crate_flag + ", " + o.crate_arg};
   r.crate_dir = !o.crate_arg.empty() ? o.crate_arg : o.crate_flag;
+  o.spec_flags.apply(r.overrides);  // the named flags below override a --set of the same key
   auto set = [&](const char* key, const std::string& v) {
     if (!v.empty()) r.overrides[key] = v;
   };
@@ -244,7 +247,11 @@ Command add_build(CLI::App& parent) {
                  "with --binary: its platform (default: from the ELF header)",
                  "P");
   app.add_option("--package", o->package, "the cargo package (workspaces)")->type_name("NAME");
-  app.add_option("--bin", o->bin, "the bin target")->type_name("NAME");
+  app.add_option("--bin", o->bin,
+                 "the bin target (in a workspace, the package that has it\n"
+                 "when no --package is given and only one has it)")
+      ->type_name("NAME");
+  o->spec_flags.add_to(app);
   app.add_option("--base", o->base,
                  "scratch, static or an image reference such as ghcr.io/org/base:v1\n"
                  "(default: the spec's, else static)")

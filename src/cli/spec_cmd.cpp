@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli.hpp"
+#include "spec_flags.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/plan.hpp"
@@ -31,35 +32,9 @@ struct Options {
   CLI::App* app = nullptr;
   std::string crate_dir;
   std::string spec_file;
-  std::vector<std::string> sets;  ///< --set KEY=VALUE, in order
+  SpecFlags flags;  ///< --set KEY=VALUE and cargo's flags
   std::string package, bin;
 };
-
-/// VALUE as JSON when it parses, else as a plain string.
-json parse_set_value(const std::string& text) {
-  return rustimg::try_parse_json(text).value_or(json(text));
-}
-
-/// KEY=VALUE into `overrides`; "env.NAME=V" sets one entry of a map key.
-void add_override(json& overrides, const std::string& assignment) {
-  const auto eq = assignment.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    throw UsageError{"--set expects KEY=VALUE, got '" + assignment + "'"};
-  }
-  const std::string key = assignment.substr(0, eq);
-  const json value = parse_set_value(assignment.substr(eq + 1));
-  if (!overrides.is_object()) overrides = json::object();
-  const auto dot = key.find('.');
-  if (dot == std::string::npos) {
-    overrides[key] = value;
-    return;
-  }
-  // Map entries (env, labels, annotations) are strings: "--set env.N=1"
-  // means "1", not the number 1. Only an object (a target table) stays JSON.
-  json& map = overrides[key.substr(0, dot)];
-  if (!map.is_object()) map = json::object();
-  map[key.substr(dot + 1)] = value.is_object() ? value : json(assignment.substr(eq + 1));
-}
 
 int run(const Options& o) {
   reject_extras(*o.app, "more than one CRATE_DIR given");
@@ -71,7 +46,7 @@ int run(const Options& o) {
   }
   load.spec_file = o.spec_file;
   json overrides;  // null until a --set
-  for (const auto& s : o.sets) add_override(overrides, s);
+  o.flags.apply(overrides);
   if (!o.package.empty()) add_override(overrides, "package=" + json(o.package).dump());
   if (!o.bin.empty()) add_override(overrides, "bin=" + json(o.bin).dump());
   load.overrides = overrides;
@@ -96,11 +71,7 @@ Command add_spec(CLI::App& parent) {
   o->app = add_command(parent, "spec", "print the resolved image spec as JSON", kUsage);
   o->app->add_option("--spec", o->spec_file, "read the spec from FILE instead of CRATE_DIR/rustimg.json")
       ->type_name("FILE");
-  add_repeatable(*o->app, "--set", o->sets,
-                 "override one key; VALUE is JSON, or else a plain string\n"
-                 "(--set ports=[8080] --set bin=app); KEY.NAME=VALUE sets\n"
-                 "one entry of a map (--set env.PORT=8080 sets \"8080\")",
-                 "KEY=VALUE");
+  o->flags.add_to(*o->app);
   o->app->add_option("--package", o->package, "the workspace package to use (same as --set package=NAME)")
       ->type_name("NAME");
   o->app->add_option("--bin", o->bin, "the bin target to use (same as --set bin=NAME)")->type_name("NAME");

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "elf/nss.hpp"
 #include "elf/reader.hpp"
 
 namespace rustimg::elf {
@@ -18,6 +19,8 @@ using namespace detail;
 // Sanity limits for the NSS evidence kept from the bytes.
 constexpr std::size_t kMaxEvidence = 8;      // NSS evidence strings kept
 constexpr std::size_t kMaxEvidenceLen = 64;  // length of one evidence string
+// What inspect() judges NSS against: a scratch image, no nsswitch.conf.
+constexpr const char* kNoNsswitch = "no /etc/nsswitch.conf (glibc's defaults, as in a scratch image)";
 
 /// Finds `needle` anywhere in the bytes.
 bool contains(std::string_view haystack, std::string_view needle) {
@@ -133,12 +136,6 @@ void add_verdict(Report& rep, std::uint8_t osabi, const char* missing_arch_reaso
     rep.problems.push_back({ProblemKind::NotLinux, "EI_OSABI is " + std::to_string(osabi) +
                                                        ", not System V or GNU/Linux: the binary is not built for "
                                                        "Linux"});
-  if (rep.nss_risk)
-    rep.warnings.push_back(
-        "statically linked glibc with NSS (" + join(rep.nss_evidence, ", ") +
-        "): user, group and host lookups (getaddrinfo, getpwnam, ...) will try to dlopen libnss_* "
-        "modules, which a scratch image lacks; use a musl target, avoid NSS lookups, or use the "
-        "static base with /etc/nsswitch.conf");
 }
 
 }  // namespace
@@ -244,10 +241,12 @@ Report inspect(std::span<const std::byte> data) {
   if (rep.linkage != Linkage::Dynamic && rep.libc == LibcKind::Glibc) {
     if (contains(bytes, "/etc/nsswitch.conf")) rep.nss_evidence.emplace_back("/etc/nsswitch.conf");
     for (auto& s : libnss_strings(bytes)) rep.nss_evidence.push_back(std::move(s));
-    rep.nss_risk = !rep.nss_evidence.empty();
   }
+  if (rep.libc == LibcKind::Glibc) rep.glibc_version = glibc_version_in(bytes);
 
+  rep.linked_libraries = linked_libraries(data);
   add_verdict(rep, f.osabi, mi.why_not);
+  judge_nss(rep, NssSwitch{std::nullopt, kNoNsswitch});
   return rep;
 }
 

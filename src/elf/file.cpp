@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <system_error>
+#include <utility>
 
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
@@ -77,6 +79,21 @@ Report inspect_file(const std::filesystem::path& path) {
   } catch (const Error& e) {
     throw Error(e.code(), path.string() + ": " + e.what());
   }
+}
+
+NssSwitch read_nsswitch(const std::filesystem::path& path, std::string origin) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw Error(ErrorCode::NotFound, path.string() + ": no such file (an nsswitch.conf was expected)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, path.string() + ": cannot read");
+  std::string text(kMaxNsswitchBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxNsswitchBytes)
+    throw Error(ErrorCode::InvalidArgument, path.string() + " is over " + std::to_string(kMaxNsswitchBytes / 1024) +
+                                                " KiB, too big for an nsswitch.conf: give the right file");
+  return {std::move(text), std::move(origin)};
 }
 
 }  // namespace rustimg::elf

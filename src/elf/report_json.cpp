@@ -10,6 +10,15 @@ nlohmann::json to_json(const Report& r) {
   };
   nlohmann::json kinds = nlohmann::json::array();
   for (const auto& p : r.problems) kinds.push_back(to_string(p.kind));
+  // [{"name": "OpenSSL", "version": "3.0.19"}], version null when unknown.
+  nlohmann::json libraries = nlohmann::json::array();
+  for (const auto& l : r.linked_libraries)
+    libraries.push_back({{"name", l.name},
+                         {"version", l.version.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.version)}});
+  nlohmann::json failing = nlohmann::json::array();
+  for (const auto& f : r.nss_failing)
+    failing.push_back(
+        {{"database", f.database}, {"service", f.service}, {"module", f.module}, {"every_lookup", f.every_lookup}});
   nlohmann::json j = {
       {"architecture", r.platform.architecture},
       {"variant", r.platform.variant},
@@ -24,8 +33,13 @@ nlohmann::json to_json(const Report& r) {
       {"debug_info", r.debug_info},
       {"build_id", optional_string(r.build_id)},
       {"libc", to_string(r.libc)},
+      {"glibc_version", optional_string(r.glibc_version)},
       {"nss_risk", r.nss_risk},
       {"nss_evidence", r.nss_evidence},
+      {"nss_failing", failing},
+      {"nss_checked_against",
+       r.nss_checked_against.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.nss_checked_against)},
+      {"linked_libraries", libraries},
       {"fit_for_scratch", r.fit_for_scratch()},
       {"problems", messages(r.problems)},
       {"problem_kinds", kinds},

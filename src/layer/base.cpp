@@ -4,7 +4,6 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
-#include "util/crate_path.hpp"
 
 namespace rustimg::layer {
 namespace {
@@ -23,27 +22,6 @@ constexpr const char* kGroup =
     "staff:x:50:\n"
     "nonroot:x:65532:\n";
 constexpr const char* kNsswitch = "hosts: files dns\n";
-
-/// The host's bundle, or the spec's, which must stay inside the crate: the
-/// file read is the one its symlinks resolve to.
-void add_ca_bundle(FileTree& tree, const BaseOptions& options) {
-  const fs::path src = options.ca_bundle.empty()
-                           ? fs::path(kHostCaBundle)
-                           : crate_path::resolve(crate_path::canonical_root(options.crate_dir),
-                                                 options.ca_bundle.string(), "\"ca-certificates\"",
-                                                 crate_path::kCaCertificatesFix);
-  std::error_code ec;
-  const bool exists = fs::is_regular_file(src, ec);  // follows symlinks
-  if (!exists) {
-    std::string fix = options.ca_bundle.empty()
-                          ? "install the host's CA certificates (Debian/Ubuntu: apt-get install ca-certificates), "
-                            "or set \"ca-certificates\" in the spec to the path of a PEM bundle"
-                          : "point \"ca-certificates\" in the spec at an existing PEM bundle";
-    throw Error(ErrorCode::NotFound, "CA bundle " + src.string() + " does not exist or is not a regular file: " + fix +
-                                         ", or set \"ca-certificates\": false to build without certificates");
-  }
-  tree.add_file(kCaBundlePath, src, 0644);
-}
 
 void add_zoneinfo(FileTree& tree, const fs::path& root) {
   std::error_code ec;
@@ -74,12 +52,25 @@ void add_zoneinfo(FileTree& tree, const fs::path& root) {
 
 bool is_builtin_base(std::string_view base) noexcept { return base == "scratch" || base == "static"; }
 
+std::optional<std::string_view> builtin_nsswitch_conf(std::string_view base) noexcept {
+  if (base == "static") return std::string_view(kNsswitch);
+  return std::nullopt;
+}
+
 FileTree base_files(std::string_view base, const BaseOptions& options) {
-  FileTree tree;
-  if (base == "scratch") return tree;
-  if (base != "static")
+  if (!is_builtin_base(base))
     throw Error(ErrorCode::Unsupported, "base image \"" + std::string(base) +
                                             "\" is not supported yet: use \"scratch\" or \"static\"");
+  return base_files(base, options, read_ca_bundle(base, options));
+}
+
+FileTree base_files(std::string_view base, const BaseOptions& options, const CaBundle& ca) {
+  FileTree tree;
+  if (!is_builtin_base(base))
+    throw Error(ErrorCode::Unsupported, "base image \"" + std::string(base) +
+                                            "\" is not supported yet: use \"scratch\" or \"static\"");
+  if (!ca.pem.empty()) tree.add_content(kCaBundlePath, ca.pem, 0644);
+  if (base == "scratch") return tree;
   tree.add_directory("etc", 0755);
   tree.add_content("etc/passwd", kPasswd, 0644);
   tree.add_content("etc/group", kGroup, 0644);
@@ -88,7 +79,6 @@ FileTree base_files(std::string_view base, const BaseOptions& options) {
   tree.add_directory("home", 0755);
   tree.add_directory("home/nonroot", 0700, kNonrootId, kNonrootId);
   tree.add_directory("tmp", 01777);
-  if (options.ca_certificates) add_ca_bundle(tree, options);
   if (options.tzdata) add_zoneinfo(tree, options.zoneinfo);
   return tree;
 }

@@ -144,6 +144,22 @@ std::optional<Libc> parse_libc(std::string_view text) {
   return std::nullopt;
 }
 
+const char* size_optimize_name(SizeOptimize s) noexcept {
+  switch (s) {
+    case SizeOptimize::None: return "none";
+    case SizeOptimize::Release: return "release";
+    case SizeOptimize::Small: return "small";
+    case SizeOptimize::Min: return "min";
+  }
+  return "release";
+}
+
+std::optional<SizeOptimize> parse_size_optimize(std::string_view text) {
+  for (const auto s : {SizeOptimize::None, SizeOptimize::Release, SizeOptimize::Small, SizeOptimize::Min})
+    if (text == size_optimize_name(s)) return s;
+  return std::nullopt;
+}
+
 const std::vector<RustTarget>& rust_targets() {
   // Facts from rustc 1.95 target specs (shared/reference/rust.md §2.1, §3.1).
   static const std::vector<RustTarget> table = {

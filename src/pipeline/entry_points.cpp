@@ -25,16 +25,20 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
   store::check_output_location(o.image.output);
   if (!o.image.created) o.image.created = source_date_epoch();
   cargo::check_lockfile(plan.cargo, plan.metadata->workspace_root);
+  // A CA bundle that is no bundle fails here, not after cargo.
+  if (layer::is_builtin_base(plan.spec.base)) (void)layer::read_ca_bundle(plan.spec.base, base_options(plan));
   plan.cargo.quiet = o.cargo_quiet;
 
   cargo::BuildCallbacks callbacks{o.image.progress, o.cancelled};
   std::vector<cargo::BuildTarget> targets;
   for (const PlatformPlan& p : plan.platforms)
     if (p.cargo) targets.push_back(*p.cargo);
-  const std::vector<cargo::Binary> binaries =
-      cargo::build(plan.cargo, targets, cargo::BuildPaths{o.spec.crate_dir, plan.metadata->workspace_root},
-                   cargo::BuildEnvironment::detect(o.spec.crate_dir, runner, o.spec.cargo), runner,
-                   callbacks);
+  cargo::BuildEnvironment env = cargo::BuildEnvironment::detect(o.spec.crate_dir, runner, o.spec.cargo);
+  env.source_date_epoch = *o.image.created;  // build scripts and C compilers see the image's epoch
+  const std::vector<cargo::Binary> binaries = cargo::build(
+      plan.cargo, targets,
+      cargo::BuildPaths{o.spec.crate_dir, plan.metadata->workspace_root, plan.metadata->target_directory}, env,
+      runner, callbacks);
   if (o.cancelled && o.cancelled()) throw Error(ErrorCode::Cancelled, "build cancelled");
 
   // The image holds what cargo built (one binary per cargo run, in order).

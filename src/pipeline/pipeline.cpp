@@ -10,9 +10,11 @@
 
 #include "base_image.hpp"
 #include "blob_target.hpp"
+#include "entry_points.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
+#include "util/crate_path.hpp"
 
 namespace rustimg::pipeline {
 namespace {
@@ -43,10 +45,31 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
+/// The /etc/nsswitch.conf the image will have, for the NSS verdict: an
+/// asset placed there (a plain path, not a glob), else the built-in base's
+/// (none on scratch); a pulled base's own file is not read here.
+elf::NssSwitch image_nsswitch(const Spec& spec, const fs::path& crate_dir) {
+  constexpr std::string_view kPath = "/etc/nsswitch.conf";
+  for (auto it = spec.assets.rbegin(); it != spec.assets.rend(); ++it) {
+    const std::string& src = it->source;
+    const bool to_etc = it->dest == "/etc/" && fs::path(src).filename() == "nsswitch.conf";
+    if ((it->dest != kPath && !to_etc) || src.find_first_of("*?[") != std::string::npos) continue;
+    const fs::path file = crate_path::resolve(crate_path::canonical_root(crate_dir), src, "asset source",
+                                              "name a file inside the crate");
+    return elf::read_nsswitch(file, "the asset " + src + " as /etc/nsswitch.conf");
+  }
+  if (const auto text = layer::builtin_nsswitch_conf(spec.base))
+    return {std::string(*text), "the " + spec.base + " base's /etc/nsswitch.conf"};
+  if (layer::is_builtin_base(spec.base))
+    return {std::nullopt, "no /etc/nsswitch.conf (the " + spec.base + " base: glibc's defaults)"};
+  return {std::nullopt, "glibc's defaults (the " + spec.base + " base's own /etc/nsswitch.conf was not checked)"};
+}
+
 /// Checks one binary against the base and its platform; returns its report.
 elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec& spec, const BuildOptions& o,
-                          const Reporter& report) {
+                          const fs::path& crate_dir, const Reporter& report) {
   elf::Report rep = elf::inspect_file(pb.prebuilt);
+  if (!rep.nss_evidence.empty()) elf::judge_nss(rep, image_nsswitch(spec, crate_dir));
   const std::string path = pb.prebuilt.string();
   if (pb.platform.architecture.empty()) {
     if (rep.platform.architecture.empty())
@@ -62,7 +85,14 @@ elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec
   }
   report("verify", path + ": " + platform.to_string() + ", " + elf::to_string(rep.linkage) +
                        (rep.fit_for_scratch() ? ", fit for scratch" : ", NOT fit for scratch"));
+  if (!rep.linked_libraries.empty()) {
+    std::vector<std::string> libraries;
+    for (const auto& l : rep.linked_libraries) libraries.push_back(elf::to_string(l));
+    report("verify", path + ": statically linked C libraries: " + join(libraries, ", "));
+  }
   for (const auto& w : rep.warnings) report("verify", "warning: " + path + ": " + w);
+  if (!rep.nss_evidence.empty() && !rep.nss_risk && !layer::is_builtin_base(spec.base))
+    report("verify", path + ": NSS lookups judged against " + rep.nss_checked_against);
 
   // Dynamic linking is what an image base provides for, and what
   // --allow-dynamic waives on the built-in bases; every other problem (not
@@ -136,6 +166,21 @@ registry::Options pull_options(const BuildOptions& o, const std::string& host, s
 
 }  // namespace
 
+layer::BaseOptions base_options(const Plan& plan) {
+  const Spec& spec = plan.spec;
+  layer::BaseOptions o;
+  o.ca_certificates = spec.ca_certificates;
+  o.ca_bundle = spec.ca_bundle;
+  o.tzdata = spec.tzdata;
+  o.crate_dir = plan.crate_dir;
+  o.extra_ca_bundles.assign(spec.extra_ca_certificates.begin(), spec.extra_ca_certificates.end());
+  // The default bundle is for "static"; "scratch" gets one only when asked.
+  const bool asked = (spec.given.count("ca-certificates") != 0 && spec.ca_certificates) ||
+                     (spec.given.count("extra-ca-certificates") != 0 && !spec.extra_ca_certificates.empty());
+  o.ca_on_scratch = spec.base == "scratch" && asked;
+  return o;
+}
+
 fs::path default_base_cache() {
   if (const char* dir = std::getenv("RUSTIMG_CACHE_DIR")) return dir;  // "" turns the cache off
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return fs::path(xdg) / "rustimg";
@@ -187,12 +232,17 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
 
   store::check_output_location(o.output);
 
+  // The CA bundle is checked before anything is written.
+  const bool image_base = !layer::is_builtin_base(spec.base);
+  const layer::BaseOptions base_opts = base_options(plan);
+  const layer::CaBundle ca = image_base ? layer::CaBundle{} : layer::read_ca_bundle(spec.base, base_opts);
+
   // 1. Verify every binary before writing anything.
   BuildResult result;
   result.tags = spec.tags;
   std::vector<Platform> platforms(binaries.size());
   for (std::size_t i = 0; i < binaries.size(); ++i) {
-    result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, report));
+    result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, plan.crate_dir, report));
     for (std::size_t j = 0; j < i; ++j)
       if (platforms[j] == platforms[i])
         throw Error(ErrorCode::InvalidArgument, "two binaries are for " + platforms[i].to_string() +
@@ -205,7 +255,6 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
   const std::unique_ptr<BlobTarget> blobs = make_blob_target(o, spec.tags);
 
   // 3. An image base: pulled for every platform into the staging store.
-  const bool image_base = !layer::is_builtin_base(spec.base);
   std::vector<PulledBase> bases;
   if (image_base) {
     const Reference ref = parse_reference(spec.base);
@@ -226,7 +275,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }
-    for (const char* key : {"ca-certificates", "tzdata"})
+    for (const char* key : {"ca-certificates", "extra-ca-certificates", "tzdata"})
       if (spec.given.count(key) != 0)
         report("layer", std::string("warning: \"") + key + "\" applies to the built-in bases only; " +
                             ref.to_string() + " provides its own files");
@@ -234,17 +283,22 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
 
   // 4. Layers shared by every platform: the built-in base, then the assets.
   std::vector<image::AppliedLayer> shared;
-  const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(
-      spec.base, layer::BaseOptions{spec.ca_certificates, spec.ca_bundle, spec.tzdata, layer::kHostZoneinfo,
-                                    plan.crate_dir});
+  const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(spec.base, base_opts, ca);
+  if (!ca.pem.empty())
+    report("layer", "CA bundle " + std::string(layer::kCaBundlePath) + ": " + std::to_string(ca.certificates) +
+                        (ca.certificates == 1 ? " certificate from " : " certificates from ") + join(ca.sources, " + ") +
+                        (spec.base == "scratch" ? " (added to the \"scratch\" base because the spec asks for it)"
+                                                : ""));
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", spec, o, *blobs, report);
     report("layer", "base \"" + spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
     shared.push_back({l.descriptor, l.diff_id,
-                      "rustimg: base " + spec.base + " (passwd, group, nsswitch.conf, /tmp" +
-                          std::string(spec.ca_certificates ? ", CA certificates" : "") +
-                          (spec.tzdata ? ", tzdata" : "") + ")"});
+                      "rustimg: base " + spec.base +
+                          (spec.base == "scratch" ? std::string(" (CA certificates") :
+                                                    " (passwd, group, nsswitch.conf, /tmp" +
+                                                        std::string(ca.pem.empty() ? "" : ", CA certificates") +
+                                                        (spec.tzdata ? ", tzdata" : "")) + ")"});
   }
   if (!spec.assets.empty()) {
     layer::FileTree assets;
@@ -260,7 +314,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
   // 5. Per platform: the app layer, the config and the manifest. Every
   //    platform's binary goes to the same path (named after the spec's bin,
   //    else the first binary's file name).
-  const bool has_certificates = spec.base == "static" && spec.ca_certificates;
+  const bool has_certificates = !ca.pem.empty();
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<oci::Descriptor> manifests;

@@ -27,18 +27,24 @@ struct CargoLayers {
 CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metadata,
                          const std::vector<SpecLayer>& upper, std::vector<SpecDiagnostic>& diags) {
   CargoLayers out;
-  const auto wanted_package = highest_string(upper, "package");
-  try {
-    out.package = &metadata.select_package(crate_dir, wanted_package ? wanted_package->value : "");
-  } catch (const Error& e) {
-    if (!wanted_package) throw;
-    diags.push_back({wanted_package->source, "$.package", e.what()});
-    return out;
-  }
-
   const fs::path root_manifest = metadata.workspace_root / "Cargo.toml";
   if (auto l = metadata_layer(metadata.workspace_metadata, root_manifest.string() + " [workspace.metadata.rustimg]"))
     out.layers.push_back(std::move(*l));
+  const auto wanted_package = highest_string(upper, "package");
+  // A bin named above the package's own metadata may choose the package (a virtual workspace's root).
+  std::vector<SpecLayer> above_package = out.layers;
+  above_package.insert(above_package.end(), upper.begin(), upper.end());
+  const auto choosing_bin = wanted_package ? std::nullopt : highest_string(above_package, "bin");
+  try {
+    out.package = &metadata.select_package(crate_dir, wanted_package ? wanted_package->value : "",
+                                           choosing_bin ? choosing_bin->value : "");
+  } catch (const Error& e) {
+    if (wanted_package) diags.push_back({wanted_package->source, "$.package", e.what()});
+    else if (choosing_bin) diags.push_back({choosing_bin->source, "$.bin", e.what()});
+    else throw;
+    out.layers.clear();
+    return out;
+  }
   if (auto l = metadata_layer(out.package->metadata,
                               out.package->manifest_path.string() + " [package.metadata.rustimg]"))
     out.layers.push_back(std::move(*l));

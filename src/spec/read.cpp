@@ -168,7 +168,10 @@ std::optional<std::string> read_choice(const json& v, Ctx& c, const std::string&
     expected += (i == 0 ? "" : (i + 1 == choices.size() ? " or " : ", ")) + quote(choice);
     ++i;
   }
-  c.error(path, "expected " + expected + ", got " + quote(*s));
+  std::string message = "expected " + expected + ", got " + quote(*s);
+  const std::vector<std::string_view> names(choices.begin(), choices.end());
+  if (const auto meant = suggest::closest(*s, names)) message += "; did you mean " + quote(names[*meant]) + "?";
+  c.error(path, message);
   return std::nullopt;
 }
 

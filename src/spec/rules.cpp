@@ -14,6 +14,15 @@ std::optional<Libc> read_libc(const json& v, Ctx& c, const std::string& path) {
   return name ? parse_libc(*name) : std::nullopt;
 }
 
+/// "release", "small", "min" or "none"; a boolean from older specs: false
+/// is "none", true is "min" (the set true always stood for).
+std::optional<SizeOptimize> read_size_optimize(const json& v, Ctx& c, const std::string& path) {
+  if (v.is_boolean()) return v.get<bool>() ? SizeOptimize::Min : SizeOptimize::None;
+  if (!v.is_string()) return c.type_error(path, "\"release\", \"small\", \"min\" or \"none\" (or a boolean)", v);
+  const auto name = read_choice(v, c, path, {"release", "small", "min", "none"});
+  return name ? parse_size_optimize(*name) : std::nullopt;
+}
+
 std::optional<Compression> read_compression(const json& v, Ctx& c, const std::string& path) {
   const auto name = read_choice(v, c, path, {"gzip", "zstd", "none"});
   if (!name) return std::nullopt;
@@ -162,7 +171,7 @@ const std::array kRules = {
     RUSTIMG_RULE("features", assign(s.features, read_string_list(v, c, p))),
     RUSTIMG_RULE("default-features", assign(s.default_features, read_bool(v, c, p))),
     RUSTIMG_RULE("all-features", assign(s.all_features, read_bool(v, c, p))),
-    RUSTIMG_RULE("size-optimize", assign(s.size_optimize, read_bool(v, c, p))),
+    RUSTIMG_RULE("size-optimize", assign(s.size_optimize, read_size_optimize(v, c, p))),
     RUSTIMG_RULE("libc", assign(s.libc, read_libc(v, c, p))),
     RUSTIMG_RULE("platforms", assign(s.platforms, read_platforms(v, c, p))),
     RUSTIMG_RULE("targets", assign(s.targets, read_targets(v, c, p))),
@@ -186,6 +195,7 @@ const std::array kRules = {
     RUSTIMG_RULE("compression-level", assign(s.compression_level, read_compression_level(v, c, p))),
     RUSTIMG_RULE("assets", assign(s.assets, read_assets(v, c, p))),
     RUSTIMG_RULE("ca-certificates", apply_ca_certificates(v, c, p, s)),
+    RUSTIMG_RULE("extra-ca-certificates", assign(s.extra_ca_certificates, read_extra_ca_certificates(v, c, p))),
     RUSTIMG_RULE("tzdata", assign(s.tzdata, read_bool(v, c, p))),
 };
 

@@ -165,5 +165,7 @@ std::optional<oci::HealthConfig> read_healthcheck(const json& v, Ctx& c, const s
 std::optional<std::vector<Asset>> read_assets(const json& v, Ctx& c, const std::string& path);
 /// true/false, or a path to a PEM bundle inside the crate directory.
 void apply_ca_certificates(const json& v, Ctx& c, const std::string& path, Spec& s);
+/// A path or a list of paths to PEM files inside the crate directory.
+std::optional<std::vector<std::string>> read_extra_ca_certificates(const json& v, Ctx& c, const std::string& path);
 
 }  // namespace rustimg::spec_rules

@@ -217,7 +217,7 @@ json Spec::to_json() const {
       {"features", features},
       {"default-features", default_features},
       {"all-features", all_features},
-      {"size-optimize", size_optimize},
+      {"size-optimize", size_optimize_name(size_optimize)},
       {"libc", libc_name(libc)},
       {"locked", locked},
       {"offline", offline},
@@ -241,6 +241,7 @@ json Spec::to_json() const {
       {"compression-level", compression_level == 0 ? json(nullptr) : json(compression_level)},
       {"assets", assets_json(assets)},
       {"ca-certificates", ca_bundle.empty() ? json(ca_certificates) : json(ca_bundle)},
+      {"extra-ca-certificates", extra_ca_certificates},
       {"tzdata", tzdata},
   };
 }

@@ -399,4 +399,26 @@ void apply_ca_certificates(const json& v, Ctx& c, const std::string& path, Spec&
   s.ca_bundle = file.normal.generic_string();
 }
 
+/// One path or a list of paths, each checked as "ca-certificates" is (kept
+/// relative to the crate directory).
+std::optional<std::vector<std::string>> read_extra_ca_certificates(const json& v, Ctx& c, const std::string& path) {
+  auto read_one = [](const json& item, Ctx& ctx, const std::string& p) -> std::optional<std::string> {
+    auto name = read_nonempty_string(item, ctx, p);
+    if (!name) return std::nullopt;
+    const crate_path::Lexical file = crate_path::check(*name);
+    if (!file.problem.empty()) {
+      ctx.error(p, file.problem + "; copy the PEM file into the crate and name it relative to the crate");
+      return std::nullopt;
+    }
+    return file.normal.generic_string();
+  };
+  if (v.is_string()) {
+    auto one = read_one(v, c, path);
+    if (!one) return std::nullopt;
+    return std::vector<std::string>{*one};
+  }
+  if (!v.is_array()) return c.type_error(path, "a string or an array of strings", v);
+  return read_list<std::string>(v, c, path, read_one);
+}
+
 }  // namespace rustimg::spec_rules

@@ -7,7 +7,7 @@ import json
 import tarfile
 from pathlib import Path
 
-from conftest import require_tool, run
+from conftest import ROOT, require_tool, run
 
 TRUE = Path("/bin/true")
 HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -42,7 +42,8 @@ def crate_with_spec(path: Path, spec: dict) -> Path:
 def test_ca_certificates_stay_inside_the_crate(rustimg, tmp_path):
     crate = tmp_path / "crate"
     (crate / "certs").mkdir(parents=True)
-    (crate / "certs" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nours\n")
+    ours = (ROOT / "tests" / "fixtures" / "ca" / "test-ca-one.pem").read_bytes()
+    (crate / "certs" / "ca.pem").write_bytes(ours)
     (tmp_path / "secret.pem").write_text("not for the image")
     (crate / "abs-link.pem").symlink_to(tmp_path / "secret.pem")
     (crate / "host-link.pem").symlink_to(HOST_CA)
@@ -66,7 +67,7 @@ def test_ca_certificates_stay_inside_the_crate(rustimg, tmp_path):
         assert not (out / "index.json").exists()
 
     # Inside the crate the bundle is taken; `true` takes the host's.
-    for bundle, expected in (("certs/ca.pem", b"-----BEGIN CERTIFICATE-----\nours\n"),
+    for bundle, expected in (("certs/ca.pem", ours),
                              (True, HOST_CA.read_bytes())):
         spec = crate_with_spec(crate, {"base": "static", "ca-certificates": bundle})
         out = tmp_path / f"ok-{bundle is True}"

@@ -198,14 +198,22 @@ def test_gcc_dynamic_with_rpath(rustimg, bins):
     assert r["needed"] == ["libc.so.6"]
 
 
-def test_glibc_static_getaddrinfo_has_nss_risk(rustimg, bins):
+def test_glibc_static_getaddrinfo_nss_verdict(rustimg, bins, tmp_path):
+    # This host's glibc (2.36) builds 'files' and 'dns' in: no risk without
+    # an nsswitch.conf (scratch); the C program has no banner, so the version
+    # is the lower bound its tunables give.
     r = verify_one(rustimg, bins["x86_64-static-nss"], code=0)
-    assert r["nss_risk"] is True
-    assert r["nss_evidence"], r
+    assert r["glibc_version"] == ">=2.35", r
+    assert r["nss_risk"] is False and r["nss_failing"] == [], r
     assert "/etc/nsswitch.conf" in r["nss_evidence"]
     assert any(e.startswith("libnss_") for e in r["nss_evidence"])
+    assert r["warnings"] == [], r
+    conf = tmp_path / "nsswitch.conf"
+    conf.write_text("hosts: files mdns4_minimal [NOTFOUND=return] dns\n")
+    r = verify_one(rustimg, bins["x86_64-static-nss"], "--nsswitch", conf, code=0)
+    assert r["nss_risk"] is True
     assert r["fit_for_scratch"] is True  # a warning, not a problem
-    assert any("libnss_" in w and "musl" in w for w in r["warnings"])
+    assert any("libnss_mdns4_minimal.so.2" in w and "musl" in w for w in r["warnings"])
 
 
 @pytest.mark.parametrize("name,architecture,variant", [

@@ -7,6 +7,7 @@
 #include "rustimg/pipeline.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/spec.hpp"
+#include "test_certificates.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -152,7 +153,7 @@ BOOST_AUTO_TEST_CASE(ca_bundle_symlinks_out_of_the_crate_are_refused) {
   ScratchDir dir;
   const fs::path crate = dir / "crate";
   rustimg::test::write_file(dir / "secret.pem", "host secret");
-  rustimg::test::write_file(crate / "certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  rustimg::test::write_file(crate / "certs/ca.pem", rustimg::test::test_ca_file("test-ca-one.pem"));
   fs::create_symlink(dir / "secret.pem", crate / "abs-link.pem");
   fs::create_symlink("../secret.pem", crate / "rel-link.pem");
   fs::create_directory_symlink(dir.path(), crate / "up");

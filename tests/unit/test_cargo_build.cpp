@@ -77,17 +77,19 @@ const Argv kHead(const std::string& triple) {
           "/work/ws/app/Cargo.toml", "--target", triple, "-p", "app", "--bin", "app"};
 }
 
+/// The default ("size-optimize": "release"): the crate's release profile, stripped.
 const Argv kSizeProfile = {"--profile", "rustimg",
                            "--config", "profile.rustimg.inherits=\"release\"",
-                           "--config", "profile.rustimg.opt-level=\"z\"",
-                           "--config", "profile.rustimg.lto=true",
-                           "--config", "profile.rustimg.codegen-units=1",
-                           "--config", "profile.rustimg.panic=\"abort\"",
                            "--config", "profile.rustimg.strip=\"symbols\""};
 
 const std::string kRemap =
     "\"--remap-path-prefix=/work/ws=/src\", \"--remap-path-prefix=/home/dev/.cargo=/cargo\", "
     "\"--remap-path-prefix=/home/dev/.rustup=/rustup\"";
+
+/// The same maps for C compilers (CFLAGS/CXXFLAGS; see test_build_script_env.cpp).
+const std::string kCMaps =
+    "-ffile-prefix-map=/work/ws=/src -ffile-prefix-map=/home/dev/.cargo=/cargo "
+    "-ffile-prefix-map=/home/dev/.rustup=/rustup";
 
 Argv concat(std::initializer_list<Argv> parts) {
   Argv out;
@@ -157,6 +159,33 @@ BOOST_AUTO_TEST_CASE(host_gnu_command_line) {
   BOOST_TEST(req.env.count("CARGO_ENCODED_RUSTFLAGS") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(size_optimize_choices_shape_the_rustimg_profile) {
+  const auto profile_of = [](const json& choice) {
+    const auto argv = command_for(spec_from({{"size-optimize", choice}}), "x86_64-unknown-linux-gnu", env_with()).argv;
+    const auto from = std::find(argv.begin(), argv.end(), "--profile");
+    const auto to = std::find(from, argv.end(), "--locked");
+    return Argv(from, to);
+  };
+  const Argv head = {"--profile", "rustimg", "--config", "profile.rustimg.inherits=\"release\""};
+  const std::string p = "profile.rustimg.";
+  BOOST_TEST(profile_of("release") == kSizeProfile, boost::test_tools::per_element());
+  BOOST_TEST(profile_of("none") == head, boost::test_tools::per_element());
+  BOOST_TEST(profile_of(false) == head, boost::test_tools::per_element());
+  BOOST_TEST(profile_of("small") == concat({head, {"--config", p + "lto=true", "--config", p + "codegen-units=1",
+                                                   "--config", p + "strip=\"symbols\""}}),
+             boost::test_tools::per_element());
+  const Argv min = concat({head, {"--config", p + "opt-level=\"z\"", "--config", p + "lto=true", "--config",
+                                  p + "codegen-units=1", "--config", p + "panic=\"abort\"", "--config",
+                                  p + "strip=\"symbols\""}});
+  BOOST_TEST(profile_of("min") == min, boost::test_tools::per_element());
+  BOOST_TEST(profile_of(true) == min, boost::test_tools::per_element());  // old specs: true meant "min"
+
+  // a profile of the user's own is used as it is, whatever size-optimize says
+  const auto own = command_for(spec_from({{"profile", "release"}, {"size-optimize", "min"}}),
+                               "x86_64-unknown-linux-gnu", env_with()).argv;
+  BOOST_TEST(std::count_if(own.begin(), own.end(), [](const std::string& a) { return a.find("profile.") == 0; }) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(musl_aarch64_with_linker_and_own_flags) {
   const auto spec = spec_from({{"libc", "musl"},
                                {"platforms", {"linux/arm64"}},
@@ -166,7 +195,9 @@ BOOST_AUTO_TEST_CASE(musl_aarch64_with_linker_and_own_flags) {
                                    {"rustflags", {"-C", "target-cpu=neoverse-n1"}},
                                    {"env", {{"CC_aarch64_unknown_linux_musl", "aarch64-linux-musl-gcc"}}}}}}}});
   BOOST_TEST(spec.targets == Argv{"aarch64-unknown-linux-musl"}, boost::test_tools::per_element());
-  const auto req = command_for(spec, "aarch64-unknown-linux-musl", env_with({{"SOURCE_DATE_EPOCH", "1700000000"}}));
+  auto env = env_with();
+  env.source_date_epoch = 1700000000;
+  const auto req = command_for(spec, "aarch64-unknown-linux-musl", env);
   const Argv want = concat(
       {kHead("aarch64-unknown-linux-musl"), kSizeProfile,
        {"--locked", "--config",
@@ -177,7 +208,9 @@ BOOST_AUTO_TEST_CASE(musl_aarch64_with_linker_and_own_flags) {
       {"CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "aarch64-linux-musl-gcc"},
       {"CC_aarch64_unknown_linux_musl", "aarch64-linux-musl-gcc"},
       {"CARGO_TERM_COLOR", "never"},
-      {"SOURCE_DATE_EPOCH", "1700000000"}};
+      {"SOURCE_DATE_EPOCH", "1700000000"},
+      {"CFLAGS", kCMaps},
+      {"CXXFLAGS", kCMaps}};
   BOOST_TEST(req.env == want_env);
 }
 

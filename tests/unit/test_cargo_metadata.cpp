@@ -177,6 +177,65 @@ BOOST_AUTO_TEST_CASE(select_package_errors_name_the_candidates) {
                "the workspace at /ws has no packages");
 }
 
+/// A virtual workspace: two members, each with its own bin and a shared bin name.
+cargo::Metadata workspace_of_two() {
+  cargo::Metadata m;
+  m.workspace_root = "/ws";
+  m.packages = {package("alpha", {"alpha-cli", "common"}), package("beta", {"beta-cli", "common"})};
+  m.packages[0].manifest_path = "/ws/alpha/Cargo.toml";
+  m.packages[1].manifest_path = "/ws/beta/Cargo.toml";
+  return m;
+}
+
+BOOST_AUTO_TEST_CASE(select_package_by_a_bin_unique_in_the_workspace) {
+  const cargo::Metadata m = workspace_of_two();
+  BOOST_TEST(m.select_package("/ws", "", "beta-cli").name == "beta");
+  BOOST_TEST(m.select_package("/ws", "", "alpha-cli").name == "alpha");
+  // A package named, or the crate directory's package, is cargo's choice whatever the bin.
+  BOOST_TEST(m.select_package("/ws", "alpha", "common").name == "alpha");
+  BOOST_TEST(m.select_package("/ws/alpha", "", "beta-cli").name == "alpha");
+}
+
+BOOST_AUTO_TEST_CASE(select_package_by_bin_errors_advise) {
+  const cargo::Metadata m = workspace_of_two();
+  expect_error(error_of([&] { m.select_package("/ws", "", "common"); }), ErrorCode::NotFound,
+               "bin target \"common\" is in several packages of the workspace at /ws (alpha, beta); "
+               "pick one with --package or \"package\" in the spec");
+  expect_error(error_of([&] { m.select_package("/ws", "", "beta-clj"); }), ErrorCode::NotFound,
+               "no package in the workspace at /ws has a bin target \"beta-clj\"; its bins: alpha-cli (alpha), "
+               "common (alpha), beta-cli (beta), common (beta); did you mean \"beta-cli\"?");
+  expect_error(error_of([&] { m.select_package("/ws", "", "zzzzzzzz"); }), ErrorCode::NotFound,
+               "no package in the workspace at /ws has a bin target \"zzzzzzzz\"; "
+               "its bins: alpha-cli (alpha), common (alpha), beta-cli (beta), common (beta)");
+}
+
+BOOST_AUTO_TEST_CASE(make_plan_picks_the_package_of_the_bin) {
+  TempCrate crate;  // not a member's directory: a virtual workspace's root
+  FakeRunner runner(rustimg::ProcessResult{0, kRecorded, ""});
+  rustimg::SpecLoadOptions options;
+  options.crate_dir = crate.path();
+  options.overrides = json{{"bin", "tool"}};
+  const rustimg::pipeline::Plan plan = rustimg::pipeline::make_plan(options, runner);
+  BOOST_REQUIRE(plan.package.has_value());
+  BOOST_TEST(plan.package->name == "app");
+  BOOST_TEST(plan.spec.bin == "tool");
+  BOOST_REQUIRE(plan.platforms.size() == 1u);
+  BOOST_REQUIRE(plan.platforms[0].cargo.has_value());
+  BOOST_TEST(plan.platforms[0].cargo->package == "app");
+
+  // A bin no member has is a diagnostic against the layer that named it.
+  options.overrides = json{{"bin", "tol"}};
+  try {
+    rustimg::pipeline::make_plan(options, runner);
+    BOOST_FAIL("expected a SpecError");
+  } catch (const rustimg::SpecError& e) {
+    BOOST_REQUIRE(!e.diagnostics().empty());
+    BOOST_TEST(e.diagnostics()[0].to_string() ==
+               "command line: $.bin: no package in the workspace at /ws has a bin target \"tol\"; its bins: "
+               "app (app), tool (app); did you mean \"tool\"?");
+  }
+}
+
 BOOST_AUTO_TEST_CASE(select_bin_choices) {
   BOOST_TEST(cargo::select_bin(package("app", {"app", "admin"}), "admin") == "admin");
   BOOST_TEST(cargo::select_bin(package("app", {"app", "admin"}, "app")) == "app");
@@ -189,6 +248,9 @@ BOOST_AUTO_TEST_CASE(select_bin_errors) {
                "pick one with --bin or \"bin\" in the spec");
   expect_error(error_of([] { cargo::select_bin(package("app", {"app", "app-admin"}), "nope"); }),
                ErrorCode::NotFound, "package \"app\" has no bin target \"nope\"; its bins: app, app-admin");
+  expect_error(error_of([] { cargo::select_bin(package("app", {"app", "app-admin"}), "app-admn"); }),
+               ErrorCode::NotFound,
+               "package \"app\" has no bin target \"app-admn\"; its bins: app, app-admin; did you mean \"app-admin\"?");
   expect_error(error_of([] { cargo::select_bin(package("lib1", {})); }), ErrorCode::NotFound,
                "package \"lib1\" has no bin targets; rustimg needs a binary crate");
   expect_error(error_of([] { cargo::select_bin(package("lib1", {}), "x"); }), ErrorCode::NotFound,

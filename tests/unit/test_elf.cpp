@@ -687,9 +687,29 @@ BOOST_AUTO_TEST_CASE(nss_risk_for_static_glibc) {
              boost::test_tools::per_element());
   BOOST_TEST(r.fit_for_scratch());  // a warning, not a problem
   BOOST_TEST_REQUIRE(r.warnings.size() == 1u);
-  BOOST_TEST(contains(r.warnings[0], "libnss_"));
-  BOOST_TEST(contains(r.warnings[0], "getaddrinfo"));
+  BOOST_TEST(contains(r.warnings[0], "libnss_files.so.2"));
+  BOOST_TEST(contains(r.warnings[0], "glibc version could not be told"));  // no banner, no tunables
   BOOST_TEST(contains(r.warnings[0], "musl"));
+  BOOST_TEST(!r.glibc_version);
+}
+
+BOOST_AUTO_TEST_CASE(glibc_version_from_banner_or_tunables) {
+  ElfSpec s;
+  s.abi_tag = true;
+  const std::string nss("/etc/nsswitch.conf\0libnss_%s.so%s\0", 34);
+  s.extra = nss + std::string("GNU C Library (Debian GLIBC 2.36-9+deb12u4) stable release version 2.36.\0");
+  auto r = inspect(build(s));
+  BOOST_TEST(r.glibc_version.value_or("") == "2.36");
+  BOOST_TEST(!r.nss_risk);  // files and dns are built in, no nsswitch.conf: nothing to warn about
+  BOOST_TEST(r.warnings.empty());
+  s.extra = nss + std::string("x\0glibc.pthread.stack_cache_size\0", 33);
+  BOOST_TEST(inspect(build(s)).glibc_version.value_or("") == ">=2.34");
+  s.extra = nss + std::string("x\0glibc.rtld.dynamic_sort\0", 26);
+  BOOST_TEST(inspect(build(s)).glibc_version.value_or("") == ">=2.35");
+  s.extra = nss + std::string("GNU C Library stable release version 2.17, by Roland McGrath et al.\0");
+  r = inspect(build(s));
+  BOOST_TEST(r.glibc_version.value_or("") == "2.17");
+  BOOST_TEST(r.nss_risk);
 }
 
 BOOST_AUTO_TEST_CASE(no_nss_risk_without_glibc_or_when_dynamic) {

@@ -17,6 +17,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
 #include "expect_error.hpp"
+#include "test_certificates.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -316,7 +317,8 @@ BOOST_AUTO_TEST_CASE(scratch_is_empty_and_unknown_bases_are_refused) {
 
 BOOST_AUTO_TEST_CASE(static_base_matches_distroless_static) {
   ScratchDir dir;
-  write_file(dir / "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  const std::string pem = rustimg::test::test_ca_file("test-ca-one.pem");
+  write_file(dir / "ca.pem", pem);
   rustimg::layer::BaseOptions o;
   o.crate_dir = dir.path();
   o.ca_bundle = "ca.pem";
@@ -331,7 +333,7 @@ BOOST_AUTO_TEST_CASE(static_base_matches_distroless_static) {
   BOOST_TEST(by_name["home/nonroot/"].uid == 65532u);
   BOOST_TEST(by_name["home/nonroot/"].gid == 65532u);
   BOOST_TEST(by_name["tmp/"].mode == 01777u);
-  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].data == "-----BEGIN CERTIFICATE-----\n");
+  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].data == pem);
   BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].mode == 0644u);
   BOOST_TEST(by_name.count("usr/share/zoneinfo/") == 0u);
 
@@ -357,8 +359,9 @@ BOOST_AUTO_TEST_CASE(missing_ca_bundle_names_file_and_fix) {
 BOOST_AUTO_TEST_CASE(ca_bundle_must_stay_inside_the_crate) {
   ScratchDir dir;
   const fs::path crate = dir / "crate";
-  write_file(dir / "outside.pem", "outside");
-  write_file(crate / "certs/ca.pem", "inside");
+  const std::string inside = rustimg::test::test_ca_file("test-ca-one.pem");
+  write_file(dir / "outside.pem", rustimg::test::test_ca_file("test-ca-two.pem"));
+  write_file(crate / "certs/ca.pem", inside);
   fs::create_symlink(dir / "outside.pem", crate / "abs.pem");
   fs::create_symlink("../outside.pem", crate / "rel.pem");
   fs::create_directory_symlink(dir.path(), crate / "up");
@@ -378,7 +381,7 @@ BOOST_AUTO_TEST_CASE(ca_bundle_must_stay_inside_the_crate) {
   o.ca_bundle = "ok.pem";
   std::map<std::string, rustimg::test::TarMember> by_name;
   for (const auto& m : read_tar(tar_of(rustimg::layer::base_files("static", o))).members) by_name[m.name] = m;
-  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].data == "inside");
+  BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].data == inside);
   BOOST_TEST(by_name["etc/ssl/certs/ca-certificates.crt"].type == '0');
 }
 
@@ -387,7 +390,7 @@ BOOST_AUTO_TEST_CASE(tzdata_copies_files_and_keeps_symlinks) {
   write_file(dir / "zi/Europe/Paris", "TZif-paris");
   fs::create_directory_symlink(".", dir / "zi/posix");
   fs::create_symlink("Europe/Paris", dir / "zi/CET");
-  write_file(dir / "ca.pem", "ca");
+  write_file(dir / "ca.pem", rustimg::test::test_ca_file("test-ca-one.pem"));
   rustimg::layer::BaseOptions o;
   o.crate_dir = dir.path();
   o.ca_bundle = "ca.pem";

@@ -85,7 +85,8 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(s.profile == "rustimg");
   BOOST_TEST(s.default_features);
   BOOST_TEST(!s.all_features);
-  BOOST_TEST(s.size_optimize);
+  BOOST_TEST(std::string(rustimg::size_optimize_name(s.size_optimize)) == "release");
+  BOOST_TEST(s.to_json()["size-optimize"] == "release");
   BOOST_TEST(std::string(rustimg::libc_name(s.libc)) == "gnu");
   BOOST_TEST(s.locked);
   BOOST_TEST(!s.offline);
@@ -105,6 +106,21 @@ BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_TEST(s.ca_certificates);
   BOOST_TEST(s.ca_bundle.empty());
   BOOST_TEST(!s.tzdata);
+}
+
+BOOST_AUTO_TEST_CASE(size_optimize_choices_and_old_booleans) {
+  using rustimg::SizeOptimize;
+  for (const auto& [value, want] : std::vector<std::pair<json, std::string>>{
+           {"release", "release"}, {"small", "small"}, {"min", "min"}, {"none", "none"},
+           {true, "min"},  // what true always meant
+           {false, "none"}}) {
+    BOOST_TEST_CONTEXT("size-optimize " << value.dump()) {
+      const Spec s = resolve({{"size-optimize", value}});
+      BOOST_TEST(rustimg::size_optimize_name(s.size_optimize) == want);
+      BOOST_TEST(s.to_json()["size-optimize"] == want);  // resolved specs show the string
+    }
+  }
+  BOOST_TEST((resolve({{"size-optimize", "small"}}).size_optimize == SizeOptimize::Small));
 }
 
 BOOST_AUTO_TEST_CASE(entrypoint_defaults_to_the_bin) {
@@ -222,7 +238,8 @@ BOOST_AUTO_TEST_CASE(wrong_types) {
       {{{"features", {"a", 1}}}, "rustimg.json: $.features[1]: expected a string, got a number"},
       {{{"default-features", "yes"}}, "rustimg.json: $.default-features: expected a boolean, got a string"},
       {{{"all-features", 1}}, "rustimg.json: $.all-features: expected a boolean, got a number"},
-      {{{"size-optimize", json::object()}}, "rustimg.json: $.size-optimize: expected a boolean, got an object"},
+      {{{"size-optimize", json::object()}},
+       "rustimg.json: $.size-optimize: expected \"release\", \"small\", \"min\" or \"none\" (or a boolean), got an object"},
       {{{"locked", "true"}}, "rustimg.json: $.locked: expected a boolean, got a string"},
       {{{"offline", 0}}, "rustimg.json: $.offline: expected a boolean, got a number"},
       {{{"tzdata", "no"}}, "rustimg.json: $.tzdata: expected a boolean, got a string"},
@@ -388,6 +405,11 @@ BOOST_AUTO_TEST_CASE(bad_choices) {
   expect_each({
       {{{"libc", "uclibc"}}, "rustimg.json: $.libc: expected \"gnu\" or \"musl\", got \"uclibc\""},
       {{{"compression", "lz4"}}, "rustimg.json: $.compression: expected \"gzip\", \"zstd\" or \"none\", got \"lz4\""},
+      {{{"size-optimize", "smal"}},
+       "rustimg.json: $.size-optimize: expected \"release\", \"small\", \"min\" or \"none\", got \"smal\"; "
+       "did you mean \"small\"?"},
+      {{{"size-optimize", "fast"}},
+       "rustimg.json: $.size-optimize: expected \"release\", \"small\", \"min\" or \"none\", got \"fast\""},
       {{{"profile", "my profile"}},
        "rustimg.json: $.profile: invalid profile name \"my profile\"; use letters, digits, '-' and '_'"},
   });
@@ -676,7 +698,8 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
   };
   const json out = resolve(input).to_json();
   const Strings keys = {"all-features", "annotations", "assets", "base", "bin", "ca-certificates", "cmd",
-                        "compression", "compression-level", "default-features", "entrypoint", "env", "features", "healthcheck", "labels",
+                        "compression", "compression-level", "default-features", "entrypoint", "env",
+                        "extra-ca-certificates", "features", "healthcheck", "labels",
                         "libc", "locked", "offline", "package", "platforms", "ports", "profile", "repository",
                         "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
   Strings got;

@@ -1,4 +1,6 @@
 """rustimg.verify and rustimg.load_spec from Python, and the exception tree."""
+import shutil
+import subprocess
 import threading
 
 import pytest
@@ -28,7 +30,8 @@ def test_dynamic_binary_is_unfit_with_reasons(elf_fixtures):
 
 
 def test_nss_risk_and_platforms(elf_fixtures):
-    assert rustimg.verify(elf_fixtures / "x86_64-static-nss").nss_risk
+    # glibc >= 2.34 answers files/dns lookups itself: no risk without nsswitch.conf.
+    assert not rustimg.verify(elf_fixtures / "x86_64-static-nss").nss_risk
     arm = rustimg.verify(elf_fixtures / "armv7-static", platform="linux/arm/v7")
     assert (arm.architecture, arm.variant) == ("arm", "v7")
     assert arm.fit_for_scratch
@@ -92,3 +95,17 @@ def test_threads_verify_concurrently(elf_fixtures):
         t.join()
     assert len(results) == len(names)
     assert results[0] == "static-pie" and results[1] == "dynamic"
+
+
+def test_linked_c_libraries(tmp_path):
+    # A gcc -static program over Debian's static zlib carries zlib's copyright line.
+    source = tmp_path / "main.c"
+    source.write_text('#include <zlib.h>\n#include <stdio.h>\nint main(void) { unsigned char o[8]; uLongf n = 8;\n'
+                      '  printf("%d\\n", uncompress(o, &n, (const unsigned char *)"x", 1)); return 0; }\n')
+    subprocess.run([shutil.which("gcc"), "-static", "-O2", str(source), "-o", str(tmp_path / "main"), "-lz"],
+                   check=True)
+    version = subprocess.run(["pkg-config", "--modversion", "zlib"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    report = rustimg.verify(tmp_path / "main")
+    assert report.linked_libraries == [{"name": "zlib", "version": version}]
+    assert report.to_dict()["linked_libraries"] == report.linked_libraries

@@ -282,6 +282,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("build_id", &rustimg::elf::Report::build_id)
       .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk)
       .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence)
+      .def_property_readonly("linked_libraries",
+                             [](const rustimg::elf::Report& r) {
+                               return json_to_python(rustimg::elf::to_json(r).at("linked_libraries"));
+                             })
       .def_property_readonly("problems",
                              [](const rustimg::elf::Report& r) { return rustimg::elf::messages(r.problems); })
       .def_readonly("warnings", &rustimg::elf::Report::warnings)

@@ -1,0 +1,164 @@
+// Unit tests for the NSS verdict (judge_nss): which lookups of a statically
+// linked glibc binary need a module it cannot load, per glibc version and
+// per /etc/nsswitch.conf. Reports are made by hand: the verdict is pure.
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rustimg/elf.hpp"
+
+namespace relf = rustimg::elf;
+
+namespace {
+
+/// A static glibc binary with the NSS machinery, of glibc `version`.
+relf::Report static_glibc(std::optional<std::string> version) {
+  relf::Report r;
+  r.libc = relf::LibcKind::Glibc;
+  r.linkage = relf::Linkage::StaticPie;
+  r.nss_evidence = {"/etc/nsswitch.conf", "libnss_%s.so%s"};
+  r.glibc_version = std::move(version);
+  return r;
+}
+
+relf::Report judged(std::optional<std::string> version, std::optional<std::string> conf) {
+  relf::Report r = static_glibc(std::move(version));
+  relf::judge_nss(r, relf::NssSwitch{std::move(conf), "the test's nsswitch.conf"});
+  return r;
+}
+
+bool has(const relf::Report& r, const std::string& db, const std::string& service, bool every) {
+  return std::any_of(r.nss_failing.begin(), r.nss_failing.end(), [&](const relf::NssLookup& l) {
+    return l.database == db && l.service == service && l.module == "libnss_" + service + ".so.2" &&
+           l.every_lookup == every;
+  });
+}
+
+bool warned(const relf::Report& r, const std::string& text) {
+  return std::any_of(r.warnings.begin(), r.warnings.end(),
+                     [&](const std::string& w) { return w.find(text) != std::string::npos; });
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(elf_nss)
+
+BOOST_AUTO_TEST_CASE(files_and_dns_are_built_in_from_glibc_2_34) {
+  for (const char* v : {"2.34", "2.36", ">=2.35", "2.40"}) {
+    // No nsswitch.conf (scratch), the static base's, and a full files/dns one.
+    for (const std::optional<std::string>& conf :
+         {std::optional<std::string>(), std::optional<std::string>("hosts: files dns\n"),
+          std::optional<std::string>("passwd: files\ngroup: files\nshadow: files\nhosts: files [NOTFOUND=return] "
+                                     "dns\nservices: files\nprotocols: files\nnetworks: files dns\n")}) {
+      const auto r = judged(v, conf);
+      BOOST_TEST(!r.nss_risk, v);
+      BOOST_TEST(r.nss_failing.empty(), v);
+      BOOST_TEST(!warned(r, "libnss_"), v);
+      BOOST_TEST(r.nss_checked_against == "the test's nsswitch.conf");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_module_service_is_a_named_risk) {
+  const auto r = judged("2.36",
+                        "# Debian's default\n"
+                        "passwd:  files systemd\n"
+                        "group:   files systemd\n"
+                        "hosts:   files mdns4_minimal [NOTFOUND=return] dns myhostname\n"
+                        "sudoers: ldap\n");  // not an NSS database of glibc: ignored
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "hosts", "mdns4_minimal", false));
+  BOOST_TEST(has(r, "hosts", "myhostname", false));
+  BOOST_TEST(has(r, "passwd", "systemd", false));
+  BOOST_TEST(has(r, "shadow", "systemd", false));  // shadow follows passwd
+  BOOST_TEST(has(r, "group", "systemd", false));
+  BOOST_TEST(!has(r, "sudoers", "ldap", false));
+  BOOST_TEST(!has(r, "hosts", "files", false));
+  BOOST_TEST(!has(r, "hosts", "dns", false));
+  BOOST_TEST(warned(r, "hosts lookups through 'mdns4_minimal' need libnss_mdns4_minimal.so.2"));
+  BOOST_TEST(warned(r, "glibc 2.36"));
+  BOOST_TEST(warned(r, "the test's nsswitch.conf"));
+}
+
+BOOST_AUTO_TEST_CASE(a_database_with_only_modules_loses_every_lookup) {
+  const auto r = judged("2.36", "passwd: sss\ngroup: compat\nhosts: dns\n");
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "passwd", "sss", true));
+  BOOST_TEST(has(r, "group", "compat", true));  // compat is a module (libnss_compat)
+  BOOST_TEST(r.nss_failing.size() == 4u);       // passwd, shadow, group, gshadow; dns is built in
+  BOOST_TEST(warned(r, "every passwd, shadow lookup fails"));
+}
+
+BOOST_AUTO_TEST_CASE(before_glibc_2_34_even_files_and_dns_are_modules) {
+  auto r = judged("2.31", std::nullopt);
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "passwd", "files", true));
+  BOOST_TEST(has(r, "group", "files", true));
+  BOOST_TEST(has(r, "hosts", "dns", true));
+  BOOST_TEST(has(r, "hosts", "files", true));
+  BOOST_TEST(warned(r, "glibc 2.31 (before 2.34)"));
+  BOOST_TEST(warned(r, "libnss_files.so.2"));
+  r = judged("2.33", std::string("hosts: files dns\n"));
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "hosts", "files", true));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_version_is_said_not_guessed) {
+  const auto r = judged(std::nullopt, std::nullopt);
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "passwd", "files", true));
+  BOOST_TEST(warned(r, "glibc version could not be told"));
+}
+
+BOOST_AUTO_TEST_CASE(glibc_2_34_defaults_ask_dns_before_etc_hosts) {
+  auto r = judged("2.34", std::nullopt);
+  BOOST_TEST(!r.nss_risk);  // a note, not a module risk
+  BOOST_TEST(warned(r, "/etc/hosts is read only when no DNS server answers"));
+  r = judged("2.35", std::nullopt);  // "files dns" since 2.35 (bug 28700)
+  BOOST_TEST(r.warnings.empty());
+  r = judged("2.34", std::string("hosts: files dns\n"));
+  BOOST_TEST(r.warnings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(judging_again_replaces_the_verdict) {
+  relf::Report r = static_glibc("2.36");
+  r.warnings.push_back("something else");
+  relf::judge_nss(r, {std::string("hosts: mdns4\n"), "first"});
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(r.warnings.size() == 2u);
+  relf::judge_nss(r, {std::string("hosts: files dns\n"), "second"});
+  BOOST_TEST(!r.nss_risk);
+  BOOST_TEST(r.nss_failing.empty());
+  BOOST_TEST(r.warnings == std::vector<std::string>{"something else"}, boost::test_tools::per_element());
+  BOOST_TEST(r.nss_checked_against == "second");
+}
+
+BOOST_AUTO_TEST_CASE(no_verdict_without_static_glibc_nss) {
+  relf::Report r = static_glibc("2.31");
+  r.libc = relf::LibcKind::Musl;
+  relf::judge_nss(r, {std::nullopt, "x"});
+  BOOST_TEST(!r.nss_risk);
+  BOOST_TEST(r.nss_checked_against.empty());
+  r = static_glibc("2.31");
+  r.linkage = relf::Linkage::Dynamic;
+  relf::judge_nss(r, {std::nullopt, "x"});
+  BOOST_TEST(!r.nss_risk);
+  r = static_glibc("2.31");
+  r.nss_evidence.clear();  // no NSS code linked in
+  relf::judge_nss(r, {std::nullopt, "x"});
+  BOOST_TEST(!r.nss_risk);
+}
+
+BOOST_AUTO_TEST_CASE(nsswitch_input_is_bounded) {
+  std::string big(relf::kMaxNsswitchBytes, '#');
+  big += "\nhosts: mdns4\n";  // past the limit: not read
+  BOOST_TEST(!judged("2.36", big).nss_risk);
+  std::string many = "hosts:";
+  for (int i = 0; i < 1000; ++i) many += " m" + std::to_string(i);
+  BOOST_TEST(judged("2.36", many).nss_failing.size() <= 32u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
