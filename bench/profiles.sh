@@ -81,16 +81,8 @@ PY
 now() { python3 -c 'import time; print(time.monotonic())'; }
 elapsed() { python3 -c "print(f'{$2 - $1:.2f}')"; }
 
-# Layer bytes of the image in OCI layout $1 (compressed, as pushed).
-layer_bytes() {
-  python3 - "$1" <<'PY'
-import json, sys, pathlib
-root = pathlib.Path(sys.argv[1])
-blob = lambda d: json.loads((root / "blobs" / "sha256" / d.split(":", 1)[1]).read_text())
-manifest = blob(json.loads((root / "index.json").read_text())["manifests"][0]["digest"])
-print(sum(layer["size"] for layer in manifest["layers"]))
-PY
-}
+# layer_bytes LAYOUT: bench/lib.sh
+. "$here/bench/lib.sh"
 
 # Builds crate dir $1 into layout $2 and prints the seconds the build took,
 # counted once the shared build lock is held (waiting for it does not count).

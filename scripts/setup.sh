@@ -27,6 +27,11 @@ packages=(
   # Docker Engine as a consumer (the tests start their own dockerd) and
   # qemu-user for running the arm64 images
   docker.io qemu-user-static
+  # cross gcc and static glibc for the arm64 and arm/v7 builds (tests/integration/test_multiarch.py;
+  # the libc6-dev-*-cross are only Recommends, so they are named here)
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+  # musl-gcc: the C compiler the cc crate finds for x86_64 musl build scripts
+  musl-tools
   python3 python3-jsonschema python3-cryptography
   ca-certificates tzdata time
 )
@@ -49,6 +54,20 @@ if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ]; then
   fi
 fi
 
+# Run arm64 and arm/v7 binaries and images through qemu-user-static
+# (binfmt_misc), as systemd-binfmt does at boot; as root, idempotent.
+binfmt=/proc/sys/fs/binfmt_misc
+if [ "$(id -u)" = 0 ]; then
+  [ -e "$binfmt/register" ] || mount -t binfmt_misc binfmt_misc "$binfmt" ||
+    echo "setup: cannot mount binfmt_misc; arm64/arm images will not run here" >&2
+  for arch in aarch64 arm; do
+    conf=/usr/lib/binfmt.d/qemu-$arch.conf
+    if [ -e "$binfmt/register" ] && [ ! -e "$binfmt/qemu-$arch" ] && [ -e "$conf" ]; then
+      grep -v -e '^#' -e '^$' "$conf" > "$binfmt/register" || echo "setup: cannot register qemu-$arch" >&2
+    fi
+  done
+fi
+
 # The integration suite runs under the python3 on PATH.
 if ! python3 -c 'import pytest' >/dev/null 2>&1; then
   python3 -m pip install --quiet pytest
@@ -62,6 +81,18 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found on PATH; install Rust (rustup) first" >&2
   exit 1
+fi
+
+# Rust targets of the multi-arch tests (test_multiarch.py). Rust 1.95's std
+# for armv7-unknown-linux-musleabihf is not served by every rustup mirror, so
+# the musl index is built with 1.93.0, which has all three musl targets.
+# Keep aarch64-unknown-linux-gnu out of 1.93.0: test_cross.py pins it to see
+# a missing target fail before cargo.
+if command -v rustup >/dev/null 2>&1; then
+  rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf x86_64-unknown-linux-musl \
+    aarch64-unknown-linux-musl >/dev/null
+  rustup toolchain install 1.93.0 --profile minimal \
+    --target x86_64-unknown-linux-musl,aarch64-unknown-linux-musl,armv7-unknown-linux-musleabihf >/dev/null
 fi
 
 preset=${RUSTIMG_PRESET:-dev}

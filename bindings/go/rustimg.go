@@ -23,25 +23,45 @@ type LinkedLibrary struct {
 	Version *string `json:"version"`
 }
 
+// NSSLookup is an NSS lookup through a service that needs a module
+// (libnss_SERVICE.so.2) a statically linked glibc binary cannot load there.
+type NSSLookup struct {
+	Database string `json:"database"` // "hosts", "passwd", ...
+	Service  string `json:"service"`  // "mdns4_minimal", "sss"; "files"/"dns" before glibc 2.34
+	Module   string `json:"module"`   // "libnss_mdns4_minimal.so.2"
+	// EveryLookup: no built-in service is reached for the database, so
+	// every such lookup fails (else only answers this service alone gives).
+	EveryLookup bool `json:"every_lookup"`
+}
+
 // Report is what rustimg found in one ELF binary; see `rustimg verify --json`.
 type Report struct {
-	Architecture  string   `json:"architecture"`
-	Variant       string   `json:"variant"`
-	OS            string   `json:"os"`
-	Type          string   `json:"type"`
-	Linkage       string   `json:"linkage"` // "static", "static-pie" or "dynamic"
-	Interpreter   *string  `json:"interpreter"`
-	Needed        []string `json:"needed"`
-	RPath         []string `json:"rpath"`
-	RunPath       []string `json:"runpath"`
-	Stripped      bool     `json:"stripped"`
-	DebugInfo     bool     `json:"debug_info"`
-	BuildID       *string  `json:"build_id"`
-	Libc          string   `json:"libc"`
-	NSSRisk       bool     `json:"nss_risk"`
-	NSSEvidence   []string `json:"nss_evidence"`
-	FitForScratch bool     `json:"fit_for_scratch"`
-	Problems      []string `json:"problems"`
+	Architecture string   `json:"architecture"`
+	Variant      string   `json:"variant"`
+	OS           string   `json:"os"`
+	Type         string   `json:"type"`
+	Linkage      string   `json:"linkage"` // "static", "static-pie" or "dynamic"
+	Interpreter  *string  `json:"interpreter"`
+	Needed       []string `json:"needed"`
+	RPath        []string `json:"rpath"`
+	RunPath      []string `json:"runpath"`
+	Stripped     bool     `json:"stripped"`
+	DebugInfo    bool     `json:"debug_info"`
+	BuildID      *string  `json:"build_id"`
+	Libc         string   `json:"libc"`
+	NSSRisk      bool     `json:"nss_risk"`
+	NSSEvidence  []string `json:"nss_evidence"`
+	// GlibcVersion is glibc's version ("2.36"), a lower bound (">=2.35"),
+	// or nil when the binary does not tell (or is not glibc).
+	GlibcVersion *string `json:"glibc_version"`
+	// NSSFailing lists the NSS lookups of a static glibc binary that need a
+	// module it cannot load in the image (empty when NSSRisk is false).
+	NSSFailing []NSSLookup `json:"nss_failing"`
+	// NSSCheckedAgainst names the nsswitch.conf the verdict was judged
+	// against (glibc's defaults for Verify); nil when nothing was judged.
+	NSSCheckedAgainst *string  `json:"nss_checked_against"`
+	FitForScratch     bool     `json:"fit_for_scratch"`
+	Problems          []string `json:"problems"`
 	// ProblemKinds gives the kind of each entry of Problems: "dynamic",
 	// "not-executable", "unknown-architecture", "not-linux" or
 	// "platform-mismatch" (only "dynamic" is waived by AllowDynamic).

@@ -147,3 +147,27 @@ func TestVerifyNamesLinkedCLibraries(t *testing.T) {
 		t.Fatalf("linked libraries %+v", r.LinkedLibraries)
 	}
 }
+
+func TestVerifyReportsTheNSSVerdict(t *testing.T) {
+	// A static glibc (>= 2.34) program calling getaddrinfo, judged against glibc's defaults.
+	r, err := rustimg.Verify(filepath.Join(fixtures, "x86_64-static-nss"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GlibcVersion == nil || *r.GlibcVersion == "" {
+		t.Fatalf("glibc version %v", r.GlibcVersion)
+	}
+	if r.NSSRisk || len(r.NSSFailing) != 0 {
+		t.Fatalf("NSS risk %v, failing %+v", r.NSSRisk, r.NSSFailing)
+	}
+	if r.NSSCheckedAgainst == nil || !strings.Contains(*r.NSSCheckedAgainst, "glibc's defaults") {
+		t.Fatalf("NSS checked against %v", r.NSSCheckedAgainst)
+	}
+	d, err := rustimg.Verify(filepath.Join(fixtures, "x86_64-dynamic"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.NSSCheckedAgainst != nil || d.GlibcVersion != nil {
+		t.Fatalf("dynamic binary: checked against %v, glibc %v", d.NSSCheckedAgainst, d.GlibcVersion)
+	}
+}

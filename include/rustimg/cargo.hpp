@@ -77,13 +77,28 @@ struct ConfigRustflags {
   std::filesystem::path file;
   std::optional<Value> build;
   std::map<std::string, Value> target;
+  /// `target.<key>.linker` by key (a triple or "cfg(...)"): the user's own
+  /// linker, which rustimg never replaces.
+  std::map<std::string, std::string> linker{};
+  /// One `[env]` entry: `NAME = "v"` or `NAME = {value, force, relative}`;
+  /// an absent field is left to a lower-precedence file.
+  struct EnvValue {
+    std::optional<std::string> value;
+    std::optional<bool> force;
+    std::optional<bool> relative;
+  };
+  /// The file's `[env]` entries by name (cargo sets them for build scripts,
+  /// unless the variable is already in cargo's environment and not `force`).
+  std::map<std::string, EnvValue> env{};
 };
 
-/// Reads the rustflags settings from the text of the cargo config file `file`
-/// (pure: `file` only names it in errors and resolves `include`). Dotted keys,
-/// tables and inline tables are all TOML to the parser. Throws rustimg::Error
-/// (InvalidArgument) naming the file when the text is not TOML or a rustflags
-/// value is neither a string nor an array of strings.
+/// Reads the rustflags and linker settings from the text of the cargo config
+/// file `file` (pure: `file` only names it in errors and resolves `include`).
+/// Dotted keys, tables and inline tables are all TOML to the parser. Throws
+/// rustimg::Error (InvalidArgument) naming the file when the text is not TOML,
+/// a rustflags value is neither a string nor an array of strings, a linker
+/// is not a string, or an `[env]` entry is neither a string nor a table with
+/// a string `value`.
 ConfigRustflags parse_config_rustflags(std::string_view toml_text, const std::filesystem::path& file);
 
 /// Whether a `target.'cfg(...)'` key applies to a target whose
@@ -110,13 +125,18 @@ struct BuildEnvironment {
   /// CARGO_ENCODED_RUSTFLAGS, CARGO_BUILD_RUSTFLAGS,
   /// CARGO_TARGET_<TRIPLE>_RUSTFLAGS, CARGO_HOME, RUSTUP_HOME, HOME, and the
   /// C/C++ flags the `cc` crate reads: CFLAGS, CXXFLAGS, their HOST_/TARGET_
-  /// forms and _<triple> / _<triple_with_underscores> suffixes. Absent =
-  /// unset; set but empty counts, as in cargo.
+  /// forms and _<triple> / _<triple_with_underscores> suffixes; the user's
+  /// linker (CARGO_TARGET_<TRIPLE>_LINKER) and C tools for a target (CC_/AR_
+  /// with both suffixes, TARGET_CC, TARGET_AR, CROSS_COMPILE); PATH, where
+  /// check_toolchain looks for a cross linker. Absent = unset; set but empty
+  /// counts, as in cargo.
   std::map<std::string, std::string> vars;
   /// SOURCE_DATE_EPOCH for cargo, build scripts and the C compilers they
-  /// run, always set: the pipeline puts the image's epoch here (the caller's
-  /// `created`, else $SOURCE_DATE_EPOCH, else 0), so C's __DATE__/__TIME__
-  /// and build scripts' "built on" stamps do not depend on the clock.
+  /// run, always set (at least 1: 0 is false to some tools, so build scripts
+  /// see 1 when the image epoch is 0): detect() reads $SOURCE_DATE_EPOCH
+  /// (else 0), the pipeline puts the image's epoch here (the caller's
+  /// `created`, else $SOURCE_DATE_EPOCH), so C's __DATE__/__TIME__ and build
+  /// scripts' "built on" stamps do not depend on the clock.
   std::int64_t source_date_epoch = 0;
   /// The cargo config files that apply to the crate, lowest precedence
   /// first, as cargo merges them: $CARGO_HOME/config.toml, then
@@ -124,7 +144,8 @@ struct BuildEnvironment {
   /// includes, when cargo reads them, just before it).
   std::vector<ConfigRustflags> configs;
   /// `rustc --print cfg --target T` lines by triple; needed only for targets
-  /// when a config file has target.'cfg(...)'.rustflags (build() asks rustc).
+  /// when a config file has target.'cfg(...)'.rustflags or .linker (build()
+  /// asks rustc).
   std::map<std::string, std::vector<std::string>> target_cfg;
 
   /// Reads the variables from the process environment and the cargo config
@@ -132,13 +153,15 @@ struct BuildEnvironment {
   /// they `include` when that cargo reads includes (only when a config file
   /// has an `include` key, runs `cargo --version` through `runner` in
   /// `crate_dir` to know; see cargo_reads_config_include). `cargo` is the
-  /// program the build runs (becomes `cargo`). Throws rustimg::Error
-  /// (InvalidArgument) naming a config file cargo would refuse.
+  /// program the build runs (becomes `cargo`); source_date_epoch from
+  /// $SOURCE_DATE_EPOCH (0 when unset). Throws rustimg::Error
+  /// (InvalidArgument) naming a config file cargo would refuse, or a
+  /// SOURCE_DATE_EPOCH that is not a whole number of seconds.
   static BuildEnvironment detect(const std::filesystem::path& crate_dir,
                                  ProcessRunner& runner = system_process_runner(),
                                  const std::string& cargo = "cargo");
 
-  /// Whether the choice of rustflags for a target depends on its cfg.
+  /// Whether the choice of rustflags or linker for a target depends on its cfg.
   bool needs_target_cfg() const;
 };
 
@@ -202,6 +225,47 @@ struct BuildPaths {
   std::filesystem::path target_dir{};
 };
 
+// --- cross toolchains ------------------------------------------------------------
+
+/// The linker the user chose for `target`, in cargo's order: the spec's
+/// target.<triple>.linker (and CARGO_TARGET_<TRIPLE>_LINKER in its env),
+/// `-C linker=` in the spec's or the user's rustflags, the environment's
+/// CARGO_TARGET_<TRIPLE>_LINKER, cargo config target.<triple>.linker, then a
+/// matching target.'cfg(...)'.linker; nullopt when the user chose none.
+/// Pure; throws rustimg::Error (InvalidArgument) when a cfg key needs
+/// env.target_cfg[triple] and it is missing.
+std::optional<std::string> user_linker(const BuildTarget& target, const BuildEnvironment& env);
+
+/// What rustimg adds for a target it cross-compiles (its architecture is not
+/// `host`'s) when the user chose no linker (see user_linker): the table's
+/// cross_linker (RustTarget) as CARGO_TARGET_<TRIPLE>_LINKER; for rust-lld,
+/// `-C link-arg=--build-id=sha1` (binaries keep a content-hash build-id); for
+/// gnu targets, CC_<triple_with_underscores>=<prefix>-gcc and
+/// AR_<...>=<prefix>-ar for build scripts' C, each unless the user set
+/// CC_<triple>, CC_<triple_with_underscores>, TARGET_CC or CROSS_COMPILE
+/// (AR likewise) in the environment or the target's env: a host CC would
+/// otherwise win in the `cc` crate. Empty for host-architecture targets. Pure.
+struct CrossDefaults {
+  std::string linker;
+  std::vector<std::string> rustflags;
+  std::map<std::string, std::string> env;
+};
+CrossDefaults cross_defaults(const BuildTarget& target, const BuildEnvironment& env,
+                             const Platform& host = host_platform());
+
+/// Checks, before cargo runs, that each target can be built: its Rust
+/// standard library is installed (`env.rustc --print sysroot` run through
+/// `runner` in paths.crate_dir, so rust-toolchain.toml counts, then
+/// <sysroot>/lib/rustlib/<triple>/lib/libstd-*.rlib), and the linker
+/// cross_defaults picks exists: a gcc on env.vars["PATH"] with its static
+/// libc beside it (<bin>/../<prefix>/lib/libc.a, the Debian layout), or
+/// rust-lld in the sysroot. Skips the std check when rustc gives no sysroot
+/// (cargo then reports). Throws rustimg::Error (NotFound) naming the target
+/// and the fix: the `rustup target add` command, the Debian packages, the
+/// spec key "target": {"<triple>": {"linker": ...}}.
+void check_toolchain(const std::vector<BuildTarget>& targets, const BuildPaths& paths, const BuildEnvironment& env,
+                     ProcessRunner& runner = system_process_runner(), const Platform& host = host_platform());
+
 /// The exact cargo invocation for `target` (pure): `cargo build
 /// --message-format=json-render-diagnostics --target T -p PKG --bin BIN
 /// --profile P`, the `rustimg` profile defined through --config, +crt-static
@@ -210,11 +274,14 @@ struct BuildPaths {
 /// array joined through --config, or CARGO_ENCODED_RUSTFLAGS holding the
 /// user's flags then rustimg's when the source is an environment variable or
 /// a string cargo cannot join, --locked/--offline/--frozen,
-/// features, --quiet, and per-target settings (linker as CARGO_TARGET_<T>_LINKER).
-/// For build scripts: SOURCE_DATE_EPOCH (env.source_date_epoch), and the same
-/// path maps as `-ffile-prefix-map=FROM=TO` for C/C++ compilers, appended to
-/// each CFLAGS/CXXFLAGS variable the `cc` crate reads that the user set (in
-/// the environment or the target's env), or as CFLAGS/CXXFLAGS when unset.
+/// features, --quiet, and per-target settings (linker as CARGO_TARGET_<T>_LINKER),
+/// else cross_defaults(target, env).
+/// For build scripts: SOURCE_DATE_EPOCH (env.source_date_epoch, at least 1),
+/// and the same path maps as `-ffile-prefix-map=FROM=TO` for C/C++ compilers,
+/// appended to each CFLAGS/CXXFLAGS variable the `cc` crate reads that the
+/// user set (in the environment, the target's env, or a config file's
+/// `[env]`, by cargo's rules; a forced `[env]` entry is overridden through
+/// `--config env.NAME.value=...`), or as CFLAGS/CXXFLAGS when unset.
 ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& target, const BuildPaths& paths,
                              const BuildEnvironment& env);
 
@@ -262,9 +329,11 @@ void check_lockfile(const BuildSettings& settings, const std::filesystem::path& 
 
 /// Builds every target, one cargo run each, and returns the binaries in the
 /// targets' order. Asks `env.rustc` for a
-/// target's cfg when env.needs_target_cfg() and env.target_cfg lacks it.
-/// Throws CargoError when cargo fails (a missing target std names
-/// `rustup target add`); when callbacks.progress is set, cargo's lines went
+/// target's cfg when env.needs_target_cfg() and env.target_cfg lacks it, then
+/// runs check_toolchain before the first cargo run.
+/// Throws rustimg::Error (NotFound) from check_toolchain before any cargo
+/// run, CargoError when cargo fails (cargo's own missing-std error still
+/// names `rustup target add`); when callbacks.progress is set, cargo's lines went
 /// there, so the message does not repeat them (diagnostics() has them).
 /// Throws rustimg::Error (Cancelled) when cancelled.
 std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,

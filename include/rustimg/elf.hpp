@@ -34,7 +34,9 @@ enum class Linkage {
   Dynamic,    ///< needs a dynamic loader (PT_INTERP) or shared libraries (DT_NEEDED)
 };
 
-/// The C library a binary was linked against, as far as its bytes tell.
+/// The C library a binary was linked against, as far as its bytes tell:
+/// glibc by its ABI note or symbol versions; musl by its loader, or, when
+/// static, by musl's own strerror texts (it embeds no name or version).
 enum class LibcKind { Unknown, Glibc, Musl };
 
 /// Why a binary cannot run on an empty (scratch) root file system. Callers
@@ -78,15 +80,16 @@ std::vector<LinkedLibrary> linked_libraries(std::span<const std::byte> data);
 
 /// An NSS lookup a statically linked glibc cannot answer as nsswitch.conf
 /// asks: the service is not built into the binary's libc, so it needs a
-/// loadable module (libnss_SERVICE.so.2), which a static binary cannot load
-/// (absent from scratch; elsewhere it would be a second libc in the process).
+/// loadable module (libnss_SERVICE.so.2), which a static binary can load
+/// only from the identical glibc's shared libraries (absent from scratch and
+/// the static base).
 /// glibc 2.34 and later build "files" and "dns" in; older ones build in none.
 struct NssLookup {
   std::string database;  ///< "hosts", "passwd", "group", ...
   std::string service;   ///< "mdns4_minimal", "sss", "compat"; "files"/"dns" before glibc 2.34
   std::string module;    ///< "libnss_mdns4_minimal.so.2"
-  /// No built-in service is left for the database: every such lookup fails
-  /// (else only the answers this service alone would give are missing).
+  /// No built-in service can be reached for the database: every such lookup
+  /// fails (else only the answers this service alone would give are missing).
   bool every_lookup = false;
   bool operator==(const NssLookup&) const = default;
 };
@@ -185,13 +188,21 @@ Report verify(std::span<const std::byte> data, const std::optional<Platform>& wa
 /// statically linked glibc binary with NSS machinery (nss_evidence) can be
 /// at risk; with glibc_version unknown, the lookups that would fail before
 /// glibc 2.34 are reported and the message says the version is unknown.
+/// musl has no NSS: for a musl binary nothing is at risk and the NSS warning
+/// is a note on what musl reads instead (/etc/hosts, /etc/resolv.conf,
+/// /etc/passwd, /etc/group).
 /// inspect() judges against NssSwitch{} (glibc's defaults, as in scratch).
-/// Pure: `conf.text` is the file's content (at most kMaxNsswitchBytes read).
+/// Follows glibc's [STATUS=action] blocks: a module reached only after a
+/// built-in service failed (e.g. "files [NOTFOUND=return] mdns4") is no
+/// risk; a syntax error there is a risk (glibc rejects the whole file).
+/// Pure: `conf.text` is the file's content; throws InvalidArgument, naming
+/// `conf.origin`, when it is over kMaxNsswitchBytes.
 void judge_nss(Report& report, const NssSwitch& conf);
 
-/// Reads the nsswitch.conf at `path` for judge_nss(), described as
-/// `origin`. Throws NotFound when it is missing, Io when unreadable,
-/// InvalidArgument when over kMaxNsswitchBytes; each names the path.
+/// Reads the nsswitch.conf at `path` (a regular file or a pipe) for
+/// judge_nss(), described as `origin`. Throws NotFound when it is missing,
+/// Io when unreadable, InvalidArgument when it is a directory or another
+/// kind of file, or over kMaxNsswitchBytes; each names the path.
 NssSwitch read_nsswitch(const std::filesystem::path& path, std::string origin);
 
 /// The messages of `problems`, in order.
@@ -205,7 +216,8 @@ std::vector<std::string> messages(const std::vector<Problem>& problems);
 /// (null when not judged), linked_libraries ([{"name", "version"}], version
 /// null when unknown), fit_for_scratch, problems (the messages),
 /// problem_kinds (to_string of each problem's kind, in the same order), warnings, elf_class,
-/// endianness, machine; and platform_match (bool) only when the report was
+/// endianness, machine; libc_version (glibc_version for glibc, null otherwise:
+/// a musl program carries no version of its libc); and platform_match (bool) only when the report was
 /// checked against a platform (wanted_platform set).
 nlohmann::json to_json(const Report& report);
 

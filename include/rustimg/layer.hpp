@@ -139,6 +139,8 @@ struct BaseOptions {
   /// kHostCaBundle. It must stay inside `crate_dir` (no absolute path, no
   /// "..", no symlink that resolves outside it).
   std::filesystem::path ca_bundle;
+  /// Add /usr/share/zoneinfo from `zoneinfo`, on "scratch" too (the
+  /// default is false, so true is always asked for).
   bool tzdata = false;
   std::filesystem::path zoneinfo = kHostZoneinfo;
   /// Where `ca_bundle` is found (empty: the current directory).
@@ -191,9 +193,9 @@ bool is_builtin_base(std::string_view base) noexcept;
 std::optional<std::string_view> builtin_nsswitch_conf(std::string_view base) noexcept;
 
 /// The files of a built-in base: for "scratch" nothing but the CA bundle
-/// when `ca_on_scratch`; for "static" the equivalent of distroless/static
-/// (passwd, group, nsswitch.conf, /tmp, /home/nonroot, the CA bundle,
-/// tzdata when asked). Throws NotFound naming
+/// when `ca_on_scratch` and tzdata when `tzdata`; for "static" the
+/// equivalent of distroless/static (passwd, group, nsswitch.conf, /tmp,
+/// /home/nonroot, the CA bundle, tzdata when asked). Throws NotFound naming
 /// the CA bundle or zoneinfo directory and the fix when they are missing,
 /// InvalidArgument when the CA bundle is outside the crate directory or
 /// not a PEM bundle of certificates (check_ca_bundle),

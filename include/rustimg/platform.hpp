@@ -58,6 +58,9 @@ std::optional<Libc> parse_libc(std::string_view text);
 ///    process, even one a thread's join would have caught; slower code).
 ///  - None: the profile untouched (no strip).
 enum class SizeOptimize { None, Release, Small, Min };
+/// Every choice, in the order errors and docs list them.
+inline constexpr SizeOptimize kSizeOptimizeChoices[] = {SizeOptimize::Release, SizeOptimize::Small,
+                                                        SizeOptimize::Min, SizeOptimize::None};
 const char* size_optimize_name(SizeOptimize s) noexcept;  // "none" / "release" / "small" / "min"
 /// Parses "none", "release", "small" and "min"; std::nullopt otherwise.
 std::optional<SizeOptimize> parse_size_optimize(std::string_view text);
@@ -69,6 +72,20 @@ struct RustTarget {
   Libc libc;
   bool crt_static_default; ///< whether rustc links statically without +crt-static
   bool static_pie;         ///< whether a static build is static-pie (ET_DYN) rather than ET_EXEC
+  /// The linker rustimg picks when building on another architecture and the
+  /// user chose none: the Debian cross gcc for gnu targets
+  /// ("aarch64-linux-gnu-gcc"), "rust-lld" for musl targets (self-contained:
+  /// rustc's bundled crt objects and libc, no C toolchain); empty when
+  /// rustimg knows none.
+  std::string cross_linker{};
+  /// The GNU tool prefix of the Debian cross toolchain ("aarch64-linux-gnu"):
+  /// <prefix>-gcc / <prefix>-ar compile C for the target in build scripts,
+  /// /usr/<prefix>/lib/libc.a is its static libc. Empty for musl targets.
+  std::string gnu_prefix{};
+  /// The Debian packages to advise: the cross gcc and its libc for gnu
+  /// targets; for musl, the C compiler build scripts need (musl-tools for
+  /// x86_64; empty where Debian has no musl cross compiler).
+  std::string debian_packages{};
 };
 
 /// The full table of Linux targets rustimg knows.

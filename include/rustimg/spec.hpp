@@ -89,7 +89,9 @@ struct Spec {
   /// gzip 1..9, zstd 1..19; 0: the compression's default (gzip 6, zstd 3).
   int compression_level = 0;
   std::vector<Asset> assets;
-  bool ca_certificates = true;         ///< add a CA bundle and SSL_CERT_FILE
+  /// Add a CA bundle and SSL_CERT_FILE. resolve_spec() leaves it false on
+  /// "scratch" unless a source sets it or "extra-ca-certificates".
+  bool ca_certificates = true;
   /// File to take it from, relative to the crate directory and lexically
   /// normal ("certs/ca.pem"); empty: the host's. Like asset sources it must
   /// stay inside the crate: the spec refuses absolute paths and "..", the

@@ -16,6 +16,7 @@
 #include "cargo/env.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
+#include "util/source_date_epoch.hpp"
 
 namespace rustimg::cargo {
 namespace detail {
@@ -97,12 +98,40 @@ std::vector<std::string> split_rustflags_env(std::string_view s) {
   return out;
 }
 
+std::map<std::string, ConfigEnvValue> config_env(const BuildEnvironment& env) {
+  std::map<std::string, ConfigRustflags::EnvValue> merged;  // field by field, higher precedence later
+  std::map<std::string, std::filesystem::path> value_file;   // the file the value came from
+  for (const ConfigRustflags& c : env.configs)
+    for (const auto& [name, v] : c.env) {
+      auto& m = merged[name];
+      if (v.value) {
+        m.value = v.value;
+        value_file[name] = c.file;
+      }
+      if (v.force) m.force = v.force;
+      if (v.relative) m.relative = v.relative;
+    }
+  std::map<std::string, ConfigEnvValue> out;
+  for (const auto& [name, m] : merged) {
+    if (!m.value) continue;
+    ConfigEnvValue v{*m.value, m.force.value_or(false)};
+    // relative: against the directory holding the file's .cargo directory
+    if (m.relative.value_or(false))
+      v.value = (value_file[name].parent_path().parent_path() / *m.value).string();
+    out[name] = std::move(v);
+  }
+  return out;
+}
+
+bool is_cfg_key(std::string_view key) { return key.size() >= 5 && key.rfind("cfg(", 0) == 0 && key.back() == ')'; }
+
 }  // namespace detail
 
 namespace {
 
 namespace fs = std::filesystem;
 using detail::env_value;
+using detail::is_cfg_key;
 
 constexpr std::uintmax_t kMaxConfigBytes = 1u << 20;
 constexpr int kMaxIncludeDepth = 8;
@@ -150,6 +179,26 @@ ConfigRustflags rustflags_of(const toml::table& doc, const fs::path& file) {
       const std::string name(key.str());
       if (const auto* flags = table->get("rustflags"))
         out.target[name] = rustflags_value(*flags, file, "target." + name + ".rustflags");
+      if (const auto* linker = table->get("linker")) {
+        const auto* value = linker->as_string();
+        if (value == nullptr) bad_config(file, "target." + name + ".linker must be a string (a program or path)");
+        out.linker[name] = value->get();
+      }
+    }
+  if (const auto* env = doc["env"].as_table())
+    for (const auto& [key, node] : *env) {
+      const std::string name(key.str());
+      ConfigRustflags::EnvValue v;
+      if (const auto* s = node.as_string()) {
+        v.value = s->get();
+      } else if (const auto* t = node.as_table(); t && (*t)["value"].is_string()) {
+        v.value = (*t)["value"].value_or(std::string());
+        if (const auto* f = t->get("force")) v.force = f->value_or(false);
+        if (const auto* r = t->get("relative")) v.relative = r->value_or(false);
+      } else {
+        bad_config(file, "env." + name + " must be a string or a {value = \"...\", force, relative} table");
+      }
+      out.env[name] = std::move(v);
     }
   return out;
 }
@@ -329,7 +378,6 @@ class CfgParser {
   std::size_t pos_ = 0;
 };
 
-bool is_cfg_key(std::string_view key) { return key.size() >= 5 && key.rfind("cfg(", 0) == 0 && key.back() == ')'; }
 
 /// The merged value of one config key over the files, as cargo merges them:
 /// arrays join (higher precedence later), a string replaces a string, and a
@@ -385,6 +433,9 @@ bool cfg_matches(std::string_view key, const std::vector<std::string>& cfg) {
 }
 
 bool BuildEnvironment::needs_target_cfg() const {
+  for (const auto& c : configs)
+    for (const auto& [key, value] : c.linker)
+      if (is_cfg_key(key)) return true;
   if (vars.count("CARGO_ENCODED_RUSTFLAGS") != 0 || vars.count("RUSTFLAGS") != 0) return false;
   for (const auto& c : configs)
     for (const auto& [key, value] : c.target)
@@ -460,21 +511,23 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   env.cargo = cargo;
   for (const char* name : {"RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME",
                            "RUSTUP_HOME", "HOME", "CFLAGS", "CXXFLAGS", "HOST_CFLAGS", "HOST_CXXFLAGS",
-                           "TARGET_CFLAGS", "TARGET_CXXFLAGS"})
+                           "TARGET_CFLAGS", "TARGET_CXXFLAGS", "TARGET_CC", "TARGET_AR", "CROSS_COMPILE", "PATH"})
     if (const char* v = std::getenv(name)) env.vars[name] = v;
   auto read = [&env](const std::string& name) {
     if (const char* v = std::getenv(name.c_str())) env.vars[name] = v;
   };
   for (const auto& t : rust_targets()) {
     read("CARGO_TARGET_" + detail::env_triple(t.triple) + "_RUSTFLAGS");
+    read("CARGO_TARGET_" + detail::env_triple(t.triple) + "_LINKER");
     std::string underscores = t.triple;
     std::replace(underscores.begin(), underscores.end(), '-', '_');
-    for (const char* base : {"CFLAGS_", "CXXFLAGS_"}) {
+    for (const char* base : {"CFLAGS_", "CXXFLAGS_", "CC_", "AR_"}) {
       read(base + t.triple);
       read(base + underscores);
     }
   }
   if (const char* rustc = std::getenv("RUSTC"); rustc && *rustc) env.rustc = rustc;
+  env.source_date_epoch = util::source_date_epoch_from_environment();
 
   // cargo reads .cargo/config[.toml] from the crate directory up to /, then
   // $CARGO_HOME/config[.toml] unless the walk already read it.

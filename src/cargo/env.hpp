@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,8 +19,22 @@ std::string env_triple(std::string_view triple);
 /// The value of `name`, or nullopt when unset (set but empty is a value).
 std::optional<std::string> env_value(const BuildEnvironment& env, const std::string& name);
 
+/// Whether a `target.<key>` of a cargo config is a `cfg(...)` expression
+/// rather than a triple.
+bool is_cfg_key(std::string_view key);
+
 /// $CARGO_HOME, else $HOME/.cargo; empty when neither is known.
 std::filesystem::path cargo_home(const BuildEnvironment& env);
+
+/// A variable the config files' `[env]` tables set for build scripts.
+struct ConfigEnvValue {
+  std::string value;   ///< `relative` already resolved
+  bool force = false;  ///< overrides the variable even when cargo's environment has it
+};
+
+/// The `[env]` entries of env.configs merged as cargo merges them (a higher
+/// precedence file's fields win), by name.
+std::map<std::string, ConfigEnvValue> config_env(const BuildEnvironment& env);
 
 /// The length in bytes of the whitespace character at s[i] (UTF-8; Rust's
 /// char::is_whitespace, which cargo's splitting and trimming use), 0 when s[i]

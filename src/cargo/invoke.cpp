@@ -3,6 +3,7 @@
 // the binary found from cargo's JSON messages.
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -73,6 +74,8 @@ std::vector<std::string> rustimg_rustflags(const BuildTarget& target, const Buil
   if (const auto t = find_rust_target(target.triple); t && t->libc == Libc::Musl)
     flags.insert(flags.end(), {"-C", "link-self-contained=yes"});
   for (const auto& [from, to] : path_maps(paths, env)) flags.push_back("--remap-path-prefix=" + from + "=" + to);
+  const std::vector<std::string> cross = cross_defaults(target, env).rustflags;
+  flags.insert(flags.end(), cross.begin(), cross.end());
   flags.insert(flags.end(), target.rustflags.begin(), target.rustflags.end());
   return flags;
 }
@@ -91,7 +94,12 @@ bool is_cc_flags_var(const std::string& name, const std::string& base) {
 /// the maps are appended to every one of them the user set (never replacing
 /// the user's flags), and BASE itself carries them when unset. A path that
 /// whitespace, quotes or '=' would break is left unmapped. The user's values
-/// are the process environment's, overridden by the target's `env`.
+/// are the process environment's, overridden by the target's `env`, with
+/// cargo's rule for the config files' `[env]`: an entry applies only when
+/// cargo's environment lacks the variable, unless it is `force`d. Setting the
+/// variable in cargo's environment would hide a plain entry, so its value is
+/// taken in; a forced entry would replace ours, so it is overridden through
+/// --config (which outranks the files) with the user's value and the maps.
 void add_c_path_maps(ProcessRequest& req, const BuildTarget& target, const BuildPaths& paths,
                      const BuildEnvironment& env) {
   std::string ours;
@@ -102,11 +110,22 @@ void add_c_path_maps(ProcessRequest& req, const BuildTarget& target, const Build
   if (ours.empty()) return;
   std::map<std::string, std::string> user = env.vars;
   for (const auto& [name, value] : target.env) user[name] = value;
+  std::set<std::string> forced;
+  for (const auto& [name, v] : detail::config_env(env)) {
+    if (!is_cc_flags_var(name, "CFLAGS") && !is_cc_flags_var(name, "CXXFLAGS")) continue;
+    if (v.force) forced.insert(name);
+    if (v.force || user.count(name) == 0) user[name] = v.value;
+  }
+  const auto with_maps = [&ours](const std::string& value) { return value.empty() ? ours : value + " " + ours; };
   for (const std::string base : {"CFLAGS", "CXXFLAGS"}) {
     for (const auto& [name, value] : user)
-      if (is_cc_flags_var(name, base)) req.env[name] = value.empty() ? ours : value + " " + ours;
+      if (is_cc_flags_var(name, base)) req.env[name] = with_maps(value);
     if (user.count(base) == 0) req.env[base] = ours;
   }
+  // Dotted keys: cargo refuses an inline table in --config; the file's table takes them.
+  for (const std::string& name : forced)
+    req.argv.insert(req.argv.end(), {"--config", "env." + name + ".value=" + toml_string(with_maps(user[name])),
+                                     "--config", "env." + name + ".relative=false"});
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
@@ -192,6 +211,42 @@ std::string missing_lockfile_message(const fs::path& workspace_root) {
          "[package.metadata.rustimg]; --no-locked on the command line) to let cargo resolve and write it";
 }
 
+/// ", or install PKGS, which rustimg then uses" when Debian packages a
+/// cross toolchain for `triple`.
+std::string cross_package_advice(const std::string& triple) {
+  const auto t = find_rust_target(triple);
+  if (!t || t->gnu_prefix.empty()) return {};
+  return ", or leave the linker unset and apt-get install " + t->debian_packages + " (rustimg then links with " +
+         t->cross_linker + ")";
+}
+
+/// The tool the `cc` crate could not run: `failed to find tool "X"`.
+std::optional<std::string> missing_c_tool(const std::string& err) {
+  constexpr std::string_view kMarker = "failed to find tool \"";
+  const auto at = err.find(kMarker);
+  if (at == std::string::npos) return std::nullopt;
+  const auto start = at + kMarker.size();
+  const auto end = err.find('"', start);
+  if (end == std::string::npos || end - start > 200) return std::nullopt;
+  return err.substr(start, end - start);
+}
+
+/// A build script compiles C for `triple` with a compiler that is not installed.
+std::string missing_c_tool_message(const std::string& triple, const std::string& tool) {
+  std::string u = triple;
+  std::replace(u.begin(), u.end(), '-', '_');
+  const std::string set_cc = "set \"target\": {\"" + triple + "\": {\"env\": {\"CC_" + u + "\": \"...\", \"AR_" + u +
+                             "\": \"...\"}}} in the spec";
+  std::string msg = "a build script compiles C for " + triple + ", but its C compiler " + tool + " is not installed: ";
+  const auto t = find_rust_target(triple);
+  if (t && !t->debian_packages.empty())
+    return msg + "apt-get install " + t->debian_packages + " (or " + set_cc + ")";
+  if (t && t->libc == Libc::Musl)
+    return msg + "Debian has no C compiler for " + triple + ": " + set_cc +
+           " with a musl cross compiler (e.g. aarch64-linux-musl-gcc from musl.cc), or build with \"libc\": \"gnu\"";
+  return msg + set_cc;
+}
+
 /// Throws the CargoError for a failed run.
 [[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths) {
   const std::string& err = result.err;
@@ -211,9 +266,14 @@ std::string missing_lockfile_message(const fs::path& workspace_root) {
     message = "the Rust standard library for " + triple + " is not installed: run `rustup target add " + triple +
               "` (or pick another platform/libc in the spec)";
   } else if (err.find("Relocations in generic ELF") != std::string::npos ||
-             err.find("file in wrong format") != std::string::npos) {
-    message = "linking for " + triple + " used the host linker: set \"target\": {\"" + triple +
-              "\": {\"linker\": \"...\"}} in the spec (it becomes CARGO_TARGET_" + detail::env_triple(triple) + "_LINKER)";
+             err.find("file in wrong format") != std::string::npos ||
+             err.find("is incompatible with elf") != std::string::npos ||  // rust-lld
+             err.find("skipping incompatible") != std::string::npos) {
+    message = "linking for " + triple + " used a linker for another architecture (the host's): set \"target\": {\"" +
+              triple + "\": {\"linker\": \"...\"}} in the spec (it becomes CARGO_TARGET_" +
+              detail::env_triple(triple) + "_LINKER)" + cross_package_advice(triple);
+  } else if (const auto tool = missing_c_tool(err)) {
+    message = missing_c_tool_message(triple, *tool);
   } else if (err.find("cannot create the lock file") != std::string::npos &&
              err.find("--locked") != std::string::npos) {
     message = missing_lockfile_message(paths.workspace_root);
@@ -279,11 +339,16 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
   if (settings.quiet) req.argv.push_back("--quiet");
   add_rustflags(req, target.triple, rustimg_rustflags(target, paths, env), env);
 
+  // rustimg's cross defaults first: the target's own env wins over them.
+  const CrossDefaults cross = cross_defaults(target, env);
+  for (const auto& [k, v] : cross.env) req.env[k] = v;
   for (const auto& [k, v] : target.env) req.env[k] = v;
-  if (!target.linker.empty()) req.env["CARGO_TARGET_" + detail::env_triple(target.triple) + "_LINKER"] = target.linker;
+  const std::string linker = !target.linker.empty() ? target.linker : cross.linker;
+  if (!linker.empty()) req.env["CARGO_TARGET_" + detail::env_triple(target.triple) + "_LINKER"] = linker;
   add_c_path_maps(req, target, paths, env);
   // Build scripts and C compilers (__DATE__, __TIME__) read it; rustc itself does not.
-  req.env["SOURCE_DATE_EPOCH"] = std::to_string(env.source_date_epoch);
+  // At least 1: 0 is false to some tools (OpenSSL's Perl: `$ENV{SOURCE_DATE_EPOCH} || time()`).
+  req.env["SOURCE_DATE_EPOCH"] = std::to_string(std::max<std::int64_t>(env.source_date_epoch, 1));
   // Rendered diagnostics without colour codes, whatever the terminal.
   req.env["CARGO_TERM_COLOR"] = "never";
   return req;
@@ -300,11 +365,14 @@ std::vector<Binary> build(const BuildSettings& settings, const std::vector<Build
                           const BuildCallbacks& callbacks) {
   std::vector<Binary> out;
   BuildEnvironment env = env_in;
+  for (const BuildTarget& target : targets)
+    if (env.needs_target_cfg() && env.target_cfg.count(target.triple) == 0)
+      env.target_cfg[target.triple] = target_cfg(env, target.triple, paths, runner);
+  // A missing std or cross linker fails here, not as a wall of linker output.
+  check_toolchain(targets, paths, env, runner);
   for (const BuildTarget& target : targets) {
     const std::string& triple = target.triple;
     const std::string& bin = target.bin;
-    if (env.needs_target_cfg() && env.target_cfg.count(triple) == 0)
-      env.target_cfg[triple] = target_cfg(env, triple, paths, runner);
     ProcessRequest req = build_command(settings, target, paths, env);
     std::optional<fs::path> executable;
     std::optional<bool> finished;

@@ -136,6 +136,15 @@ Resolved resolve(const Options& o) {
     r.overrides["compression-level"] = digits ? json(std::stoi(v)) : json(v);
   }
   if (o.app->count("--entrypoint") > 0) r.overrides["entrypoint"] = command_value("--entrypoint", o.entrypoint);
+  // A repeatable flag replaces a --set of its key: a list starts anew, a map
+  // keeps --set's entries only when --set gave a map.
+  const auto fresh_list = [&r](const char* key) { r.overrides[key] = json::array(); };
+  const auto map_of = [&r](const char* key) -> json& {
+    json& m = r.overrides[key];
+    if (!m.is_object()) m = json::object();
+    return m;
+  };
+  if (!o.cmd.empty()) fresh_list("cmd");
   for (const std::string& v : o.cmd) {
     if (!v.empty() && v.front() == '[') {
       r.overrides["cmd"] = command_value("--cmd", v);
@@ -143,10 +152,11 @@ Resolved resolve(const Options& o) {
       r.overrides["cmd"].push_back(v);
     }
   }
-  for (const auto& e : o.env) r.overrides["env"][key_value("--env", e).first] = key_value("--env", e).second;
-  for (const auto& e : o.labels) r.overrides["labels"][key_value("--label", e).first] = key_value("--label", e).second;
+  for (const auto& e : o.env) map_of("env")[key_value("--env", e).first] = key_value("--env", e).second;
+  for (const auto& e : o.labels) map_of("labels")[key_value("--label", e).first] = key_value("--label", e).second;
   for (const auto& e : o.annotations)
-    r.overrides["annotations"][key_value("--annotation", e).first] = key_value("--annotation", e).second;
+    map_of("annotations")[key_value("--annotation", e).first] = key_value("--annotation", e).second;
+  if (!o.ports.empty()) fresh_list("ports");
   for (const auto& p : o.ports) r.overrides["ports"].push_back(p);
   if (o.output.empty() && o.push.empty()) throw UsageError{"--output (or --push) is required"};
   if (o.binaries.empty()) {
@@ -157,7 +167,14 @@ Resolved resolve(const Options& o) {
                          "or a prebuilt --binary PATH"};
       r.crate_dir = ".";
     }
+    if (!o.platforms.empty()) fresh_list("platforms");
     for (const auto& p : o.platforms) r.overrides["platforms"].push_back(p);
+  } else if (const auto cargo_flags = o.spec_flags.cargo_flags_given(); !cargo_flags.empty()) {
+    std::string names;
+    for (const auto& f : cargo_flags) names += (names.empty() ? "" : ", ") + f;
+    throw UsageError{names + (cargo_flags.size() == 1 ? " applies" : " apply") +
+                     " to crate builds; --binary compiles nothing (drop " +
+                     (cargo_flags.size() == 1 ? "it" : "them") + ", or build the crate)"};
   } else if (!o.platforms.empty() && o.platforms.size() != o.binaries.size()) {
     throw UsageError{"give one --platform per --binary (or none, to read each platform from its ELF header)"};
   }

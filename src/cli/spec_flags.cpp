@@ -69,13 +69,25 @@ void SpecFlags::apply(json& overrides) const {
         }
       }
     }
-    set("features", std::move(list));
+    if (!list.empty()) set("features", std::move(list));  // cargo takes --features "" as no flag
   }
   if (no_default_features_) set("default-features", false);
   if (all_features_) set("all-features", true);
   if (locked_ || frozen_) set("locked", true);
   if (no_locked_) set("locked", false);
   if (offline_ || frozen_) set("offline", true);
+}
+
+std::vector<std::string> SpecFlags::cargo_flags_given() const {
+  std::vector<std::string> out;
+  const std::pair<const char*, bool> flags[] = {
+      {"--features", !features_.empty()}, {"--no-default-features", no_default_features_},
+      {"--all-features", all_features_},  {"--locked", locked_},
+      {"--no-locked", no_locked_},        {"--frozen", frozen_},
+      {"--offline", offline_}};
+  for (const auto& [name, given] : flags)
+    if (given) out.emplace_back(name);
+  return out;
 }
 
 }  // namespace rustimg::cli

@@ -23,9 +23,13 @@ class SpecFlags {
   /// outlive the parse.
   void add_to(CLI::App& app);
   /// The keys these flags set, into `overrides`: the --set assignments in
-  /// order, then cargo's flags over them. Throws UsageError for conflicting
-  /// flags (--locked with --no-locked, ...).
+  /// order, then cargo's flags over them (--features naming no feature, as
+  /// `--features ""`, leaves the spec's features as they are, as cargo takes
+  /// it). Throws UsageError for conflicting flags (--locked with --no-locked, ...).
   void apply(nlohmann::json& overrides) const;
+  /// The cargo flags given ("--features", "--locked", ...), in a fixed order;
+  /// empty when none was.
+  std::vector<std::string> cargo_flags_given() const;
 
  private:
   std::vector<std::string> sets_;

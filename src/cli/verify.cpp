@@ -21,7 +21,7 @@ constexpr const char* kVerifyUsage =
     "\n"
     "Checks that each ELF binary can run alone in an empty (scratch) image:\n"
     "an executable, statically linked (no dynamic loader, no shared libraries),\n"
-    "for a known architecture. Also reports libc, build-id, stripping and\n"
+    "for a known architecture. Also reports libc (glibc or musl), build-id, stripping and\n"
     "whether a static glibc binary has NSS lookups it cannot answer: those\n"
     "/etc/nsswitch.conf sends to a module (glibc 2.34+ builds in 'files' and\n"
     "'dns'), judged against glibc's defaults (no nsswitch.conf, as in scratch)\n"
@@ -89,13 +89,16 @@ void print_human(const std::string& path, const elf::Report& rep) {
   line("needed:", list_or_none(rep.needed));
   if (!rep.rpath.empty()) line("rpath:", list_or_none(rep.rpath, ":"));
   if (!rep.runpath.empty()) line("runpath:", list_or_none(rep.runpath, ":"));
-  line("libc:", elf::to_string(rep.libc));
+  // musl programs carry no version of their libc: say so rather than guess.
+  line("libc:", std::string(elf::to_string(rep.libc)) +
+                    (rep.libc == elf::LibcKind::Musl ? " (version not recorded in the binary)" : ""));
   line("stripped:", std::string(rep.stripped ? "yes" : "no") + (rep.debug_info ? " (has debug info)" : ""));
   line("build-id:", rep.build_id.value_or("none"));
   if (rep.glibc_version) line("glibc:", *rep.glibc_version);
   std::vector<std::string> failing;
   for (const auto& f : rep.nss_failing) failing.push_back(f.database + " via " + f.service);
-  line("NSS risk:", rep.nss_risk ? "yes (" + list_or_none(failing) + ")" : "no");
+  line("NSS risk:", rep.nss_risk ? "yes (" + list_or_none(failing) + ")"
+                                 : rep.libc == elf::LibcKind::Musl ? "no (musl has no NSS)" : "no");
   std::vector<std::string> libraries;
   for (const auto& l : rep.linked_libraries) libraries.push_back(elf::to_string(l));
   line("C libraries:", list_or_none(libraries));

@@ -49,6 +49,21 @@ std::vector<std::string> libnss_strings(std::string_view bytes) {
   return out;
 }
 
+/// musl, for a binary without glibc's markers: a dynamic one names musl's
+/// loader (/lib/ld-musl-ARCH.so.1) or libc (libc.musl-ARCH.so.1); a static one carries no name or version
+/// string, only musl's strerror table, which Rust's std always links
+/// (io::Error's Display). Two of its texts differ from glibc's ("Success",
+/// "Invalid or incomplete multibyte or wide character"); the table's order
+/// changes between musl releases, so each text is looked for on its own.
+bool is_musl(const Report& rep, std::string_view bytes) {
+  using namespace std::string_view_literals;
+  if (rep.interpreter) return rep.interpreter->rfind("/lib/ld-musl-", 0) == 0;
+  for (const auto& n : rep.needed)
+    if (n.rfind("libc.musl-", 0) == 0) return true;  // Alpine's name for musl's libc.so
+  return rep.linkage != Linkage::Dynamic && contains(bytes, "No error information\0"sv) &&
+         contains(bytes, "Illegal byte sequence\0"sv);
+}
+
 struct MachineInfo {
   const char* name;
   const char* arch_alias;  // ELF-style name for normalize_architecture; nullptr: no OCI platform
@@ -237,7 +252,10 @@ Report inspect(std::span<const std::byte> data) {
 
   // C library and NSS.
   const std::string_view bytes = as_chars(data);
-  if (f.gnu_abi_tag || contains(bytes, "GLIBC_")) rep.libc = LibcKind::Glibc;
+  if (f.gnu_abi_tag || contains(bytes, "GLIBC_"))
+    rep.libc = LibcKind::Glibc;
+  else if (is_musl(rep, bytes))
+    rep.libc = LibcKind::Musl;
   if (rep.linkage != Linkage::Dynamic && rep.libc == LibcKind::Glibc) {
     if (contains(bytes, "/etc/nsswitch.conf")) rep.nss_evidence.emplace_back("/etc/nsswitch.conf");
     for (auto& s : libnss_strings(bytes)) rep.nss_evidence.push_back(std::move(s));

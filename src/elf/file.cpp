@@ -82,9 +82,16 @@ Report inspect_file(const std::filesystem::path& path) {
 }
 
 NssSwitch read_nsswitch(const std::filesystem::path& path, std::string origin) {
+  // A regular file or a pipe (--nsswitch <(...)); the read below is bounded either way.
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
+  const auto st = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(st))
     throw Error(ErrorCode::NotFound, path.string() + ": no such file (an nsswitch.conf was expected)");
+  if (std::filesystem::is_directory(st))
+    throw Error(ErrorCode::InvalidArgument, path.string() + ": is a directory; give the nsswitch.conf file in it");
+  if (!std::filesystem::is_regular_file(st) && !std::filesystem::is_fifo(st))
+    throw Error(ErrorCode::InvalidArgument,
+                path.string() + ": exists but is not a regular file or a pipe; give an nsswitch.conf file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::Io, path.string() + ": cannot read");
   std::string text(kMaxNsswitchBytes + 1, '\0');

@@ -34,6 +34,7 @@ nlohmann::json to_json(const Report& r) {
       {"build_id", optional_string(r.build_id)},
       {"libc", to_string(r.libc)},
       {"glibc_version", optional_string(r.glibc_version)},
+      {"libc_version", r.libc == LibcKind::Glibc ? optional_string(r.glibc_version) : nlohmann::json(nullptr)},
       {"nss_risk", r.nss_risk},
       {"nss_evidence", r.nss_evidence},
       {"nss_failing", failing},

@@ -69,7 +69,10 @@ FileTree base_files(std::string_view base, const BaseOptions& options, const CaB
   if (!is_builtin_base(base))
     throw Error(ErrorCode::Unsupported, "base image \"" + std::string(base) +
                                             "\" is not supported yet: use \"scratch\" or \"static\"");
+  // What the options ask for goes on both bases (base_options decides what
+  // "scratch" is asked for); the distroless files are the static base's.
   if (!ca.pem.empty()) tree.add_content(kCaBundlePath, ca.pem, 0644);
+  if (options.tzdata) add_zoneinfo(tree, options.zoneinfo);
   if (base == "scratch") return tree;
   tree.add_directory("etc", 0755);
   tree.add_content("etc/passwd", kPasswd, 0644);
@@ -79,7 +82,6 @@ FileTree base_files(std::string_view base, const BaseOptions& options, const CaB
   tree.add_directory("home", 0755);
   tree.add_directory("home/nonroot", 0700, kNonrootId, kNonrootId);
   tree.add_directory("tmp", 01777);
-  if (options.tzdata) add_zoneinfo(tree, options.zoneinfo);
   return tree;
 }
 

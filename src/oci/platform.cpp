@@ -155,7 +155,7 @@ const char* size_optimize_name(SizeOptimize s) noexcept {
 }
 
 std::optional<SizeOptimize> parse_size_optimize(std::string_view text) {
-  for (const auto s : {SizeOptimize::None, SizeOptimize::Release, SizeOptimize::Small, SizeOptimize::Min})
+  for (const auto s : kSizeOptimizeChoices)
     if (text == size_optimize_name(s)) return s;
   return std::nullopt;
 }
@@ -163,25 +163,37 @@ std::optional<SizeOptimize> parse_size_optimize(std::string_view text) {
 const std::vector<RustTarget>& rust_targets() {
   // Facts from rustc 1.95 target specs (shared/reference/rust.md §2.1, §3.1).
   static const std::vector<RustTarget> table = {
-      {"x86_64-unknown-linux-gnu", {"linux", "amd64", ""}, Libc::Gnu, false, true},
-      {"x86_64-unknown-linux-musl", {"linux", "amd64", ""}, Libc::Musl, true, true},
-      {"aarch64-unknown-linux-gnu", {"linux", "arm64", ""}, Libc::Gnu, false, false},
-      {"aarch64-unknown-linux-musl", {"linux", "arm64", ""}, Libc::Musl, true, false},
-      {"armv7-unknown-linux-gnueabihf", {"linux", "arm", "v7"}, Libc::Gnu, false, false},
-      {"armv7-unknown-linux-musleabihf", {"linux", "arm", "v7"}, Libc::Musl, true, false},
-      {"arm-unknown-linux-gnueabihf", {"linux", "arm", "v6"}, Libc::Gnu, false, false},
-      {"arm-unknown-linux-musleabihf", {"linux", "arm", "v6"}, Libc::Musl, true, false},
-      {"armv5te-unknown-linux-gnueabi", {"linux", "arm", "v5"}, Libc::Gnu, false, false},
-      {"armv5te-unknown-linux-musleabi", {"linux", "arm", "v5"}, Libc::Musl, true, false},
-      {"i686-unknown-linux-gnu", {"linux", "386", ""}, Libc::Gnu, false, false},
-      {"i686-unknown-linux-musl", {"linux", "386", ""}, Libc::Musl, true, false},
-      {"riscv64gc-unknown-linux-gnu", {"linux", "riscv64", ""}, Libc::Gnu, false, false},
-      {"riscv64gc-unknown-linux-musl", {"linux", "riscv64", ""}, Libc::Musl, false, false},
-      {"powerpc64le-unknown-linux-gnu", {"linux", "ppc64le", ""}, Libc::Gnu, false, false},
-      {"powerpc64le-unknown-linux-musl", {"linux", "ppc64le", ""}, Libc::Musl, true, false},
-      {"s390x-unknown-linux-gnu", {"linux", "s390x", ""}, Libc::Gnu, false, false},
-      {"loongarch64-unknown-linux-gnu", {"linux", "loong64", ""}, Libc::Gnu, false, false},
-      {"loongarch64-unknown-linux-musl", {"linux", "loong64", ""}, Libc::Musl, false, false},
+      // Cross linkers and Debian packages (bookworm): aarch64/armv7 gnu and
+      // all musl rows on amd64 are tested; the other rows follow the same
+      // naming and are not.
+      {"x86_64-unknown-linux-gnu", {"linux", "amd64", ""}, Libc::Gnu, false, true,
+       "x86_64-linux-gnu-gcc", "x86_64-linux-gnu", "gcc-x86-64-linux-gnu libc6-dev-amd64-cross"},
+      {"x86_64-unknown-linux-musl", {"linux", "amd64", ""}, Libc::Musl, true, true, "rust-lld", "", "musl-tools"},
+      {"aarch64-unknown-linux-gnu", {"linux", "arm64", ""}, Libc::Gnu, false, false,
+       "aarch64-linux-gnu-gcc", "aarch64-linux-gnu", "gcc-aarch64-linux-gnu libc6-dev-arm64-cross"},
+      {"aarch64-unknown-linux-musl", {"linux", "arm64", ""}, Libc::Musl, true, false, "rust-lld", "", ""},
+      {"armv7-unknown-linux-gnueabihf", {"linux", "arm", "v7"}, Libc::Gnu, false, false,
+       "arm-linux-gnueabihf-gcc", "arm-linux-gnueabihf", "gcc-arm-linux-gnueabihf libc6-dev-armhf-cross"},
+      {"armv7-unknown-linux-musleabihf", {"linux", "arm", "v7"}, Libc::Musl, true, false, "rust-lld", "", ""},
+      // Debian's armhf toolchain builds for v7, so no default for v6.
+      {"arm-unknown-linux-gnueabihf", {"linux", "arm", "v6"}, Libc::Gnu, false, false, "", "", ""},
+      {"arm-unknown-linux-musleabihf", {"linux", "arm", "v6"}, Libc::Musl, true, false, "rust-lld", "", ""},
+      {"armv5te-unknown-linux-gnueabi", {"linux", "arm", "v5"}, Libc::Gnu, false, false,
+       "arm-linux-gnueabi-gcc", "arm-linux-gnueabi", "gcc-arm-linux-gnueabi libc6-dev-armel-cross"},
+      {"armv5te-unknown-linux-musleabi", {"linux", "arm", "v5"}, Libc::Musl, true, false, "rust-lld", "", ""},
+      {"i686-unknown-linux-gnu", {"linux", "386", ""}, Libc::Gnu, false, false,
+       "i686-linux-gnu-gcc", "i686-linux-gnu", "gcc-i686-linux-gnu libc6-dev-i386-cross"},
+      {"i686-unknown-linux-musl", {"linux", "386", ""}, Libc::Musl, true, false, "rust-lld", "", ""},
+      {"riscv64gc-unknown-linux-gnu", {"linux", "riscv64", ""}, Libc::Gnu, false, false,
+       "riscv64-linux-gnu-gcc", "riscv64-linux-gnu", "gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"},
+      {"riscv64gc-unknown-linux-musl", {"linux", "riscv64", ""}, Libc::Musl, false, false, "rust-lld", "", ""},
+      {"powerpc64le-unknown-linux-gnu", {"linux", "ppc64le", ""}, Libc::Gnu, false, false,
+       "powerpc64le-linux-gnu-gcc", "powerpc64le-linux-gnu", "gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross"},
+      {"powerpc64le-unknown-linux-musl", {"linux", "ppc64le", ""}, Libc::Musl, true, false, "rust-lld", "", ""},
+      {"s390x-unknown-linux-gnu", {"linux", "s390x", ""}, Libc::Gnu, false, false,
+       "s390x-linux-gnu-gcc", "s390x-linux-gnu", "gcc-s390x-linux-gnu libc6-dev-s390x-cross"},
+      {"loongarch64-unknown-linux-gnu", {"linux", "loong64", ""}, Libc::Gnu, false, false, "", "", ""},
+      {"loongarch64-unknown-linux-musl", {"linux", "loong64", ""}, Libc::Musl, false, false, "rust-lld", "", ""},
   };
   return table;
 }

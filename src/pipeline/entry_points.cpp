@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "build_image.hpp"
+#include "builtin_base.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
@@ -25,8 +27,9 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
   store::check_output_location(o.image.output);
   if (!o.image.created) o.image.created = source_date_epoch();
   cargo::check_lockfile(plan.cargo, plan.metadata->workspace_root);
-  // A CA bundle that is no bundle fails here, not after cargo.
-  if (layer::is_builtin_base(plan.spec.base)) (void)layer::read_ca_bundle(plan.spec.base, base_options(plan));
+  // A CA bundle that is no bundle fails here, not after cargo; the image
+  // gets the bundle read here.
+  const layer::CaBundle ca = read_ca_bundle(plan);
   plan.cargo.quiet = o.cargo_quiet;
 
   cargo::BuildCallbacks callbacks{o.image.progress, o.cancelled};
@@ -51,7 +54,7 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
     built.push_back(std::move(p));
   }
   plan.platforms = std::move(built);
-  return build_image(plan, o.image);
+  return build_image(plan, o.image, &ca);
 }
 
 BuildResult build_binaries(BinaryBuildOptions o) {

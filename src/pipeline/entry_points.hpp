@@ -4,7 +4,6 @@
 // again (cargo metadata and git run once).
 #pragma once
 
-#include "rustimg/layer.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/plan.hpp"
 
@@ -16,10 +15,5 @@ BuildResult build_crate(Plan plan, CrateBuildOptions options);
 
 /// build_binaries(options) from `plan`, which is make_plan(options.spec).
 BuildResult build_binaries(Plan plan, BinaryBuildOptions options);
-
-/// The options of the plan's built-in base: "scratch" gets a CA bundle only
-/// when the spec asks for one explicitly ("ca-certificates" true or a path,
-/// or "extra-ca-certificates"), never silently dropped.
-layer::BaseOptions base_options(const Plan& plan);
 
 }  // namespace rustimg::pipeline

@@ -1,7 +1,6 @@
 // build_image: the pipeline from prebuilt binaries to an image in a sink.
 #include "rustimg/pipeline.hpp"
 
-#include <charconv>
 #include <map>
 #include <cstdlib>
 #include <mutex>
@@ -10,11 +9,12 @@
 
 #include "base_image.hpp"
 #include "blob_target.hpp"
-#include "entry_points.hpp"
+#include "build_image.hpp"
+#include "builtin_base.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
-#include "util/crate_path.hpp"
+#include "util/source_date_epoch.hpp"
 
 namespace rustimg::pipeline {
 namespace {
@@ -45,18 +45,20 @@ std::string join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
-/// The /etc/nsswitch.conf the image will have, for the NSS verdict: an
-/// asset placed there (a plain path, not a glob), else the built-in base's
-/// (none on scratch); a pulled base's own file is not read here.
-elf::NssSwitch image_nsswitch(const Spec& spec, const fs::path& crate_dir) {
-  constexpr std::string_view kPath = "/etc/nsswitch.conf";
-  for (auto it = spec.assets.rbegin(); it != spec.assets.rend(); ++it) {
-    const std::string& src = it->source;
-    const bool to_etc = it->dest == "/etc/" && fs::path(src).filename() == "nsswitch.conf";
-    if ((it->dest != kPath && !to_etc) || src.find_first_of("*?[") != std::string::npos) continue;
-    const fs::path file = crate_path::resolve(crate_path::canonical_root(crate_dir), src, "asset source",
-                                              "name a file inside the crate");
-    return elf::read_nsswitch(file, "the asset " + src + " as /etc/nsswitch.conf");
+/// The /etc/nsswitch.conf the image will have, for the NSS verdict: the
+/// one the assets place there (`assets` is the assets layer, so a glob or a
+/// directory asset counts as it will in the image), else the built-in
+/// base's (none on scratch); a pulled base's own file is not read here.
+elf::NssSwitch image_nsswitch(const Spec& spec, const layer::FileTree& assets) {
+  if (assets.contains("etc/nsswitch.conf")) {
+    for (const layer::Entry& e : assets.entries()) {
+      if (e.path != "etc/nsswitch.conf") continue;
+      const std::string origin = "the assets' /etc/nsswitch.conf";
+      if (e.type != layer::EntryType::File)
+        return {std::nullopt, origin + " (not a regular file, so not checked: judged as glibc's defaults)"};
+      if (e.content) return {*e.content, origin};
+      return elf::read_nsswitch(e.source, origin + " (" + e.source.string() + ")");
+    }
   }
   if (const auto text = layer::builtin_nsswitch_conf(spec.base))
     return {std::string(*text), "the " + spec.base + " base's /etc/nsswitch.conf"};
@@ -67,9 +69,9 @@ elf::NssSwitch image_nsswitch(const Spec& spec, const fs::path& crate_dir) {
 
 /// Checks one binary against the base and its platform; returns its report.
 elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec& spec, const BuildOptions& o,
-                          const fs::path& crate_dir, const Reporter& report) {
+                          const layer::FileTree& assets, const Reporter& report) {
   elf::Report rep = elf::inspect_file(pb.prebuilt);
-  if (!rep.nss_evidence.empty()) elf::judge_nss(rep, image_nsswitch(spec, crate_dir));
+  if (!rep.nss_evidence.empty()) elf::judge_nss(rep, image_nsswitch(spec, assets));
   const std::string path = pb.prebuilt.string();
   if (pb.platform.architecture.empty()) {
     if (rep.platform.architecture.empty())
@@ -166,21 +168,6 @@ registry::Options pull_options(const BuildOptions& o, const std::string& host, s
 
 }  // namespace
 
-layer::BaseOptions base_options(const Plan& plan) {
-  const Spec& spec = plan.spec;
-  layer::BaseOptions o;
-  o.ca_certificates = spec.ca_certificates;
-  o.ca_bundle = spec.ca_bundle;
-  o.tzdata = spec.tzdata;
-  o.crate_dir = plan.crate_dir;
-  o.extra_ca_bundles.assign(spec.extra_ca_certificates.begin(), spec.extra_ca_certificates.end());
-  // The default bundle is for "static"; "scratch" gets one only when asked.
-  const bool asked = (spec.given.count("ca-certificates") != 0 && spec.ca_certificates) ||
-                     (spec.given.count("extra-ca-certificates") != 0 && !spec.extra_ca_certificates.empty());
-  o.ca_on_scratch = spec.base == "scratch" && asked;
-  return o;
-}
-
 fs::path default_base_cache() {
   if (const char* dir = std::getenv("RUSTIMG_CACHE_DIR")) return dir;  // "" turns the cache off
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return fs::path(xdg) / "rustimg";
@@ -189,20 +176,7 @@ fs::path default_base_cache() {
   return {};
 }
 
-std::int64_t source_date_epoch() {
-  const char* v = std::getenv("SOURCE_DATE_EPOCH");
-  if (v == nullptr || *v == '\0') return 0;
-  const std::string_view s(v);
-  std::int64_t out = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  // Up to 9999-12-31T23:59:59Z: RFC 3339 has four-digit years.
-  constexpr std::int64_t kMax = 253402300799;
-  if (ec != std::errc() || end != s.data() + s.size() || out < 0 || out > kMax)
-    throw Error(ErrorCode::InvalidArgument,
-                "SOURCE_DATE_EPOCH=\"" + std::string(s) + "\" is not a whole number of seconds between 0 and " +
-                    std::to_string(kMax) + "; fix or unset it");
-  return out;
-}
+std::int64_t source_date_epoch() { return util::source_date_epoch_from_environment(); }
 
 BuildResult build_image(const BuildOptions& options) {
   Plan plan = plan_spec(options.spec, options.crate_dir);
@@ -211,6 +185,10 @@ BuildResult build_image(const BuildOptions& options) {
 }
 
 BuildResult build_image(const Plan& plan, const BuildOptions& options) {
+  return build_image(plan, options, nullptr);
+}
+
+BuildResult build_image(const Plan& plan, const BuildOptions& options, const layer::CaBundle* checked_ca) {
   // Every timestamp: the caller's, else SOURCE_DATE_EPOCH's (read once, first).
   BuildOptions o = options;
   if (!o.created) o.created = source_date_epoch();
@@ -232,17 +210,22 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
 
   store::check_output_location(o.output);
 
-  // The CA bundle is checked before anything is written.
+  // The CA bundle is checked before anything is written (by the caller
+  // before cargo ran, or here).
   const bool image_base = !layer::is_builtin_base(spec.base);
-  const layer::BaseOptions base_opts = base_options(plan);
-  const layer::CaBundle ca = image_base ? layer::CaBundle{} : layer::read_ca_bundle(spec.base, base_opts);
+  const layer::CaBundle ca = checked_ca != nullptr ? *checked_ca : read_ca_bundle(plan);
+
+  // The assets layer's files, placed once: the NSS verdict reads the
+  // image's /etc/nsswitch.conf from them, and step 4 writes them.
+  layer::FileTree assets;
+  layer::add_assets(assets, spec.assets, plan.crate_dir);
 
   // 1. Verify every binary before writing anything.
   BuildResult result;
   result.tags = spec.tags;
   std::vector<Platform> platforms(binaries.size());
   for (std::size_t i = 0; i < binaries.size(); ++i) {
-    result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, plan.crate_dir, report));
+    result.reports.push_back(verify_binary(binaries[i], platforms[i], spec, o, assets, report));
     for (std::size_t j = 0; j < i; ++j)
       if (platforms[j] == platforms[i])
         throw Error(ErrorCode::InvalidArgument, "two binaries are for " + platforms[i].to_string() +
@@ -283,26 +266,15 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options) {
 
   // 4. Layers shared by every platform: the built-in base, then the assets.
   std::vector<image::AppliedLayer> shared;
-  const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(spec.base, base_opts, ca);
-  if (!ca.pem.empty())
-    report("layer", "CA bundle " + std::string(layer::kCaBundlePath) + ": " + std::to_string(ca.certificates) +
-                        (ca.certificates == 1 ? " certificate from " : " certificates from ") + join(ca.sources, " + ") +
-                        (spec.base == "scratch" ? " (added to the \"scratch\" base because the spec asks for it)"
-                                                : ""));
+  const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(spec.base, base_options(plan), ca);
+  for (const std::string& note : base_file_notes(plan, ca)) report("layer", note);
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", spec, o, *blobs, report);
     report("layer", "base \"" + spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
-    shared.push_back({l.descriptor, l.diff_id,
-                      "rustimg: base " + spec.base +
-                          (spec.base == "scratch" ? std::string(" (CA certificates") :
-                                                    " (passwd, group, nsswitch.conf, /tmp" +
-                                                        std::string(ca.pem.empty() ? "" : ", CA certificates") +
-                                                        (spec.tzdata ? ", tzdata" : "")) + ")"});
+    shared.push_back({l.descriptor, l.diff_id, base_history(plan, ca)});
   }
   if (!spec.assets.empty()) {
-    layer::FileTree assets;
-    layer::add_assets(assets, spec.assets, plan.crate_dir);
     const layer::Layer l = put_layer(assets, "assets", spec, o, *blobs, report);
     report("layer", "assets: " + short_digest(l.descriptor.digest) + " (" + std::to_string(l.descriptor.size) +
                         " bytes)", l.descriptor);

@@ -158,7 +158,7 @@ std::optional<std::map<std::string, std::string>> read_labels(const json& v, Ctx
 
 /// One of `choices`, e.g. compression or libc.
 std::optional<std::string> read_choice(const json& v, Ctx& c, const std::string& path,
-                                       std::initializer_list<std::string_view> choices) {
+                                       const std::vector<std::string_view>& choices) {
   auto s = read_string(v, c, path);
   if (!s) return std::nullopt;
   if (std::find(choices.begin(), choices.end(), *s) != choices.end()) return s;
@@ -169,8 +169,7 @@ std::optional<std::string> read_choice(const json& v, Ctx& c, const std::string&
     ++i;
   }
   std::string message = "expected " + expected + ", got " + quote(*s);
-  const std::vector<std::string_view> names(choices.begin(), choices.end());
-  if (const auto meant = suggest::closest(*s, names)) message += "; did you mean " + quote(names[*meant]) + "?";
+  if (const auto meant = suggest::closest(*s, choices)) message += "; did you mean " + quote(choices[*meant]) + "?";
   c.error(path, message);
   return std::nullopt;
 }

@@ -14,12 +14,19 @@ std::optional<Libc> read_libc(const json& v, Ctx& c, const std::string& path) {
   return name ? parse_libc(*name) : std::nullopt;
 }
 
-/// "release", "small", "min" or "none"; a boolean from older specs: false
-/// is "none", true is "min" (the set true always stood for).
+/// One of size_optimize_name() over kSizeOptimizeChoices; a boolean from
+/// older specs: false is "none", true is "min" (the set true always stood for).
 std::optional<SizeOptimize> read_size_optimize(const json& v, Ctx& c, const std::string& path) {
   if (v.is_boolean()) return v.get<bool>() ? SizeOptimize::Min : SizeOptimize::None;
-  if (!v.is_string()) return c.type_error(path, "\"release\", \"small\", \"min\" or \"none\" (or a boolean)", v);
-  const auto name = read_choice(v, c, path, {"release", "small", "min", "none"});
+  std::vector<std::string_view> names;
+  std::string expected;  // "\"release\", \"small\", \"min\" or \"none\""
+  for (const SizeOptimize s : kSizeOptimizeChoices) {
+    if (!names.empty()) expected += names.size() + 1 == std::size(kSizeOptimizeChoices) ? " or " : ", ";
+    names.emplace_back(size_optimize_name(s));
+    expected += "\"" + std::string(names.back()) + "\"";
+  }
+  if (!v.is_string()) return c.type_error(path, expected + " (or a boolean)", v);
+  const auto name = read_choice(v, c, path, names);
   return name ? parse_size_optimize(*name) : std::nullopt;
 }
 

@@ -83,7 +83,7 @@ std::optional<std::map<std::string, std::string>> read_env(const json& v, Ctx& c
 std::optional<std::map<std::string, std::string>> read_labels(const json& v, Ctx& c, const std::string& path);
 /// One of `choices`, e.g. compression or libc.
 std::optional<std::string> read_choice(const json& v, Ctx& c, const std::string& path,
-                                       std::initializer_list<std::string_view> choices);
+                                       const std::vector<std::string_view>& choices);
 /// An integer in [0, max], or a diagnostic "expected <what> between 0 and max, got v".
 std::optional<std::uint32_t> read_bounded_uint(const json& v, Ctx& c, const std::string& path, std::string_view what,
                                                std::uint32_t max, std::string_view max_text);

@@ -125,6 +125,11 @@ Spec resolve_collect(const std::vector<SpecLayer>& layers, std::vector<SpecDiagn
   resolve_platforms(spec, origins, diags);
   check_compression_level(spec, origins, diags);
   if (origins.count("entrypoint") == 0 && !spec.bin.empty()) spec.entrypoint = {"/usr/local/bin/" + spec.bin};
+  // "scratch" has no CA bundle unless a source asks for one (or for extra
+  // certificates), and the resolved spec says so: `rustimg spec` output fed
+  // back as a spec then asks for no bundle the original did not.
+  if (origins.count("ca-certificates") == 0 && spec.base == "scratch" && spec.extra_ca_certificates.empty())
+    spec.ca_certificates = false;
   for (const auto& [key, source] : origins) spec.given.insert(key);
   return spec;
 }

@@ -89,8 +89,11 @@ def output_facts(stdout: str) -> dict:
     return dict(line.split("=", 1) for line in stdout.splitlines() if "=" in line)
 
 
-def podman_run(p, image):
-    res = run(*p, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", image,
+def podman_run(p, image, platform=None):
+    """Runs `image` (a name, or a transport reference such as oci:DIR:TAG);
+    `platform` ("linux/arm64") picks one of an index's images."""
+    flags = ["--platform", platform] if platform else []
+    res = run(*p, "run", "--rm", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", *flags, image,
               timeout=300)
     return output_facts(res.stdout), res.stdout
 

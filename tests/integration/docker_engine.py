@@ -11,8 +11,9 @@ directory go too, also when a test failed. dockerd treats 127.0.0.0/8 as an
 insecure registry, so images on the suite's plain-HTTP docker-registry pull
 without configuration.
 
-`qemu_aarch64` makes sure the kernel runs AArch64 binaries through
-qemu-user-static (binfmt_misc), so that Docker runs arm64 images here.
+`qemu_aarch64` and `qemu_arm` make sure the kernel runs AArch64 and 32-bit
+ARM binaries through qemu-user-static (binfmt_misc), so that Docker and
+podman run arm64 and arm/v7 images here.
 
 Docker (the graph-driver image store) reports an image's ID as the digest of
 its config blob: tests compare it with rustimg's config digest.
@@ -32,12 +33,11 @@ import pytest
 
 from conftest import output_facts, require_tool
 
-__all__ = ["docker_engine", "qemu_aarch64", "DockerEngine", "archive_config_digest"]
+__all__ = ["docker_engine", "qemu_aarch64", "qemu_arm", "DockerEngine", "archive_config_digest"]
 
 START_TIMEOUT = 60.0   # seconds for dockerd to answer `docker version`
 STOP_TIMEOUT = 30.0    # seconds between SIGTERM and SIGKILL
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
-QEMU_AARCH64_CONF = Path("/usr/lib/binfmt.d/qemu-aarch64.conf")
 
 
 def _die_with_parent():
@@ -164,22 +164,36 @@ def docker_engine():
         _stop(engine)
 
 
-@pytest.fixture(scope="session")
-def qemu_aarch64():
-    """AArch64 binaries run through qemu-user-static: registers it with
-    binfmt_misc (as systemd-binfmt would at boot) when it is not yet."""
-    entry = BINFMT / "qemu-aarch64"
+def qemu_binfmt(name: str) -> Path:
+    """Makes the kernel run binaries of qemu-user-static's `name` ("aarch64",
+    "arm") through qemu (binfmt_misc), as systemd-binfmt would at boot, when
+    it does not yet; returns the entry. The F flag of Debian's entries opens
+    the interpreter now, so containers need no qemu inside."""
+    entry = BINFMT / f"qemu-{name}"
+    conf = Path(f"/usr/lib/binfmt.d/qemu-{name}.conf")
     if not entry.exists():
-        if not QEMU_AARCH64_CONF.exists():
-            pytest.fail(f"{QEMU_AARCH64_CONF} is missing: qemu-user-static is not installed (run scripts/setup.sh)")
+        if not conf.exists():
+            pytest.fail(f"{conf} is missing: qemu-user-static is not installed (run scripts/setup.sh)")
         if not (BINFMT / "register").exists():
             res = subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)],
                                  capture_output=True, text=True)
             if res.returncode != 0:
-                pytest.fail(f"cannot mount binfmt_misc on {BINFMT} to run arm64 images: {res.stderr}")
-        for line in QEMU_AARCH64_CONF.read_text().splitlines():
+                pytest.fail(f"cannot mount binfmt_misc on {BINFMT} to run {name} images: {res.stderr}")
+        for line in conf.read_text().splitlines():
             if line.strip() and not line.startswith("#") and not entry.exists():
                 (BINFMT / "register").write_text(line)
     if "enabled" not in entry.read_text():
         pytest.fail(f"{entry} is registered but disabled: {entry.read_text()}")
     return entry
+
+
+@pytest.fixture(scope="session")
+def qemu_aarch64():
+    """AArch64 (linux/arm64) binaries run through qemu-user-static."""
+    return qemu_binfmt("aarch64")
+
+
+@pytest.fixture(scope="session")
+def qemu_arm():
+    """32-bit ARM (linux/arm/v7) binaries run through qemu-user-static."""
+    return qemu_binfmt("arm")

@@ -120,9 +120,34 @@ def test_set_key_value_overrides_the_spec(rustimg, flagged, tmp_path):
     # a named flag wins over a --set of the same key; a bad value names the key
     res, layout = build(rustimg, flagged, tmp_path, "--set", "user=1234", "--user", "4321")
     assert image_of(res, layout)[0]["config"]["User"] == "4321"
+    # also for list and map keys, whatever --set gave them
+    res, layout = build(rustimg, flagged, tmp_path, "--set", 'cmd=["a"]', "--cmd", "b",
+                        "--set", "ports=[8080]", "--port", "9090")
+    config = image_of(res, layout)[0]["config"]
+    assert config["Cmd"] == ["b"] and list(config["ExposedPorts"]) == ["9090/tcp"], config
+    res, layout = build(rustimg, flagged, tmp_path, "--set", "cmd=echo", "--cmd", "b", "--set", "env=5",
+                        "--env", "A=1", "--set", "labels=[1]", "--label", "L=x")
+    config = image_of(res, layout)[0]["config"]
+    assert config["Cmd"] == ["b"] and "A=1" in config["Env"] and config["Labels"]["L"] == "x", config
     res, _ = build(rustimg, flagged, tmp_path, "--set", "workdir=relative")
     assert res.code == 2, res
     assert "$.workdir" in res.err and "absolute" in res.err, res
+
+
+def test_cargo_flags_with_binary_are_bad_usage(rustimg, tmp_path):
+    res = rustimg("build", "--binary", "/bin/true", "--features", "nope", "--locked", "--base", "scratch",
+                  "--output", f"oci:{tmp_path / 'layout'}")
+    assert res.code == 2, res
+    assert "--features, --locked apply to crate builds; --binary compiles nothing" in res.err, res
+    assert not (tmp_path / "layout").exists()
+
+
+def test_empty_features_flag_keeps_the_spec_features(rustimg, flagged, tmp_path):
+    # cargo takes --features naming no feature as no flag: the spec's list stays
+    # (" ", not "": the CLI parser takes an empty option value as missing)
+    (tmp_path / "spec.json").write_text('{"features": ["shout"]}')
+    res, layout = build(rustimg, flagged, tmp_path, "--spec", tmp_path / "spec.json", "--features", " ")
+    assert run_app(res, layout, tmp_path, "flagged") == "greet=true shout=true"
 
 
 def test_locked_flags_override_the_spec(rustimg, flagged, tmp_path):

@@ -125,3 +125,32 @@ def test_scratch_includes_an_explicitly_requested_bundle(rustimg, podman, hello_
         files = image_files(layout, res.out.strip().splitlines()[-1])
         assert files[BUNDLE] == expected, name
         assert "etc/passwd" not in files, name  # still scratch: the bundle alone
+
+
+def test_scratch_includes_requested_tzdata_and_a_printed_spec_asks_for_nothing_new(rustimg, tmp_path):
+    # "tzdata": true on scratch: the host's zoneinfo comes, alone, and the build output says so.
+    crate = tmp_path / "crate"
+    spec = crate_with_spec(crate, {"base": "scratch", "tzdata": True})
+    out = tmp_path / "tz"
+    res = build_true(rustimg, out, "--spec", spec)
+    assert res.code == 0, res
+    files = image_files(out, res.out.strip().splitlines()[-1])
+    assert files["usr/share/zoneinfo/Europe/Paris"] == Path("/usr/share/zoneinfo/Europe/Paris").read_bytes()
+    assert "etc/passwd" not in files and BUNDLE not in files, sorted(files)[:5]
+    assert ("time zone database /usr/share/zoneinfo from the host's /usr/share/zoneinfo "
+            '(added to the "scratch" base because the spec asks for it)') in res.err, res
+
+    # `rustimg spec` of a scratch spec, fed back as the spec (less "targets", which
+    # cannot be combined with "platforms"): the default stays "no bundle".
+    spec = crate_with_spec(crate, {"base": "scratch"})
+    printed = rustimg("spec", "--spec", spec, cwd=tmp_path)
+    assert printed.code == 0, printed
+    fed_back = json.loads(printed.out)
+    assert fed_back["ca-certificates"] is False
+    del fed_back["targets"]
+    spec = crate_with_spec(crate, fed_back)
+    out = tmp_path / "fed-back"
+    res = build_true(rustimg, out, "--spec", spec)
+    assert res.code == 0, res
+    assert BUNDLE not in image_files(out, res.out.strip().splitlines()[-1])
+    assert "CA bundle" not in res.err, res

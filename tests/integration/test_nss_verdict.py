@@ -6,13 +6,13 @@ the lookups work; an nsswitch.conf naming a module gets a warning naming the
 lookups, and the probe shows exactly those lookups failing.
 
 DNS through a resolver is not probed (no network in the container): hosts
-lookups here go through /etc/hosts ('files')."""
+lookups here go through /etc/hosts ('files'); the README says so."""
 import json
 import re
 
 import pytest
 
-from conftest import run
+from conftest import run, rustimg_bin
 
 PROBE_MAIN = r'''
 use std::ffi::CStr;
@@ -67,7 +67,11 @@ def make_probe_crate(root, assets):
     (crate / "files").mkdir()
     for name, text in (("passwd", PASSWD), ("group", GROUP), ("hosts", HOSTS), ("nsswitch.conf", MODULE_NSSWITCH)):
         (crate / "files" / name).write_text(text)
-    spec = {"assets": [{"source": f"files/{src}", "dest": f"/etc/{dest}"} for src, dest in assets]}
+    if assets == "directory":  # the whole files/ directory placed as /etc/ (nsswitch.conf included)
+        (crate / "files").rename(crate / "etc")
+        spec = {"assets": [{"source": "etc", "dest": "/"}]}
+    else:
+        spec = {"assets": [{"source": f"files/{src}", "dest": f"/etc/{dest}"} for src, dest in assets]}
     (crate / "rustimg.json").write_text(json.dumps(spec))
     return crate
 
@@ -81,6 +85,7 @@ def probe_images(rustimg, tmp_path_factory):
         "static": ("static", [("passwd", "passwd"), ("group", "group"), ("hosts", "hosts")]),
         "modules": ("static", [("passwd", "passwd"), ("group", "group"), ("hosts", "hosts"),
                                ("nsswitch.conf", "nsswitch.conf")]),
+        "directory": ("static", "directory"),
     }
     target = root / "cargo-target"  # one cargo target dir: the probe compiles once
     out = {}
@@ -129,8 +134,11 @@ def test_static_base_is_judged_against_its_own_nsswitch(probe_images):
     assert "no /etc/nsswitch.conf" in result["reports"][0]["nss_checked_against"]
 
 
-def test_module_services_are_warned_about_and_do_fail(probe_images, podman):
-    image, result, err = probe_images["modules"]
+# The nsswitch.conf judged is the one the assets place, however they place
+# it (a directory asset here; once only plain-file assets were looked at).
+@pytest.mark.parametrize("case", ["modules", "directory"])
+def test_module_services_are_warned_about_and_do_fail(probe_images, podman, case):
+    image, result, err = probe_images[case]
     [report] = result["reports"]
     assert report["nss_risk"] is True
     failing = {(f["database"], f["service"], f["module"], f["every_lookup"]) for f in report["nss_failing"]}
@@ -161,6 +169,11 @@ def test_verify_judges_against_defaults_or_a_given_nsswitch(probe_images, rustim
     conf.write_text("passwd: files systemd\nhosts: files myhostname\n")
     r = json.loads(rustimg("verify", "--json", "--nsswitch", conf, binary, check_code=0).out)
     assert r["nss_risk"] is True
+    # A pipe works as well as a file (--nsswitch <(...)); a directory is said to be one.
+    piped = run("bash", "-c", f'"$0" verify --json --nsswitch <(cat "$1") "$2"', rustimg_bin(), conf, binary)
+    assert json.loads(piped.stdout)["nss_failing"] == r["nss_failing"]
+    res = rustimg("verify", "--nsswitch", tmp_path, binary, check_code=2)
+    assert "is a directory" in res.err and "no such file" not in res.err, res
     assert {(f["database"], f["service"], f["every_lookup"]) for f in r["nss_failing"]} == {
         ("passwd", "systemd", False), ("shadow", "systemd", False), ("hosts", "myhostname", False)}
     human = rustimg("verify", "--nsswitch", conf, binary, check_code=0).out

@@ -72,9 +72,39 @@ def test_binary_holds_no_checkout_or_target_path(two_checkouts, tmp_path):
     exe.chmod(0o755)
     out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=True).stdout
     # The C file, the header in OUT_DIR and the Rust file in OUT_DIR, all under fixed names;
-    # the date is the image's epoch (0 when SOURCE_DATE_EPOCH is unset).
+    # the date is the image's epoch (0 when SOURCE_DATE_EPOCH is unset), which
+    # build scripts see as 1: 0 is false to some tools (OpenSSL's "built on").
     assert "file=/src/src/stamp.c " in out, out
     assert " header=/target/" in out and " rust=/target/" in out, out
-    assert " date=Jan  1 1970 time=00:00:00 " in out, out
+    assert " date=Jan  1 1970 time=00:00:01 " in out, out
     # The user's CFLAGS are kept (the C file does not compile without them).
     assert out.rstrip().split(" rust=")[0].endswith(" user=from-user-cflags"), out
+
+
+@pytest.mark.parametrize("force", [False, True], ids=["plain", "forced"])
+def test_cflags_from_cargo_config_env_are_kept_and_mapped(tmp_path, force):
+    """C flags the user sets in .cargo/config.toml [env] reach the compiler
+    with the path maps added: a plain entry (cargo skips it when CFLAGS is
+    already in its environment, as rustimg's maps would put it) and a forced
+    one (which would replace rustimg's maps)."""
+    crate = tmp_path / "checkout" / "cbuild"
+    shutil.copytree(CRATE, crate, ignore=shutil.ignore_patterns("target"))
+    (crate / ".cargo").mkdir()
+    value = "'-DUSER_FLAG=\"from-config-env\"'"
+    (crate / ".cargo" / "config.toml").write_text(
+        f"[env]\nCFLAGS = {{ value = {value}, force = true }}\n" if force else f"[env]\nCFLAGS = {value}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "CFLAGS")}
+    if force:
+        env["CFLAGS"] = USER_CFLAGS  # the forced [env] value wins over it, as in cargo
+    env.update(CARGO_TARGET_DIR=str(tmp_path / "target-dir"), RUSTIMG_CACHE_DIR=str(tmp_path / "cache"))
+    layout = tmp_path / "out"
+    proc = subprocess.run([str(rustimg_bin()), "build", str(crate), "--base", "scratch",
+                           "--output", f"oci:{layout}:latest"], env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    binary = layer_files(layout, proc.stdout.strip().splitlines()[-1])["usr/local/bin/cbuild"]
+    exe = tmp_path / "cbuild"
+    exe.write_bytes(binary)
+    exe.chmod(0o755)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "file=/src/src/stamp.c " in out, out
+    assert out.rstrip().split(" rust=")[0].endswith(" user=from-config-env"), out

@@ -51,6 +51,8 @@ def test_default_keeps_panic_unwind_so_a_joined_panic_is_caught(images, podman):
 
 
 def test_default_binary_is_stripped(rustimg, images):
+    """A non-regression check, not a new behaviour: the default stripped
+    symbols before the size-optimize choices too, and still does."""
     _, _, binary = images("default")
     res = rustimg("verify", "--json", binary)
     assert res.code == 0, res

@@ -2,11 +2,13 @@
 // the path maps as -ffile-prefix-map in the CFLAGS/CXXFLAGS the cc crate reads.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "rustimg/cargo.hpp"
+#include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
 #include "test_support.hpp"
 
@@ -47,7 +49,8 @@ rustimg::ProcessRequest command(const BuildEnvironment& env, const BuildTarget& 
 BOOST_AUTO_TEST_SUITE(build_script_env)
 
 BOOST_AUTO_TEST_CASE(source_date_epoch_is_always_passed) {
-  BOOST_TEST(command(env_with()).env.at("SOURCE_DATE_EPOCH") == "0");
+  // 0 is false to some tools (OpenSSL's `$ENV{SOURCE_DATE_EPOCH} || time()`): 1
+  BOOST_TEST(command(env_with()).env.at("SOURCE_DATE_EPOCH") == "1");
   auto env = env_with();
   env.source_date_epoch = 1700000000;
   BOOST_TEST(command(env).env.at("SOURCE_DATE_EPOCH") == "1700000000");
@@ -76,6 +79,47 @@ BOOST_AUTO_TEST_CASE(users_c_flags_are_kept_and_extended) {
   BOOST_TEST(req.env.at("TARGET_CXXFLAGS") == kMaps);
   BOOST_TEST(req.env.at("CXXFLAGS") == kMaps);  // unset by the user: ours alone
   BOOST_TEST(req.env.count("RUSTFLAGS") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(detect_reads_source_date_epoch_through_the_one_parser) {
+  const rustimg::test::ScratchDir dir;
+  const rustimg::test::ScopedEnv home("CARGO_HOME", (dir / "cargo-home").string());
+  dir.write("crate/Cargo.toml", "[package]\nname = \"app\"\n");
+  {
+    const rustimg::test::ScopedEnv sde("SOURCE_DATE_EPOCH", "1700000000");
+    BOOST_TEST(BuildEnvironment::detect(dir / "crate").source_date_epoch == 1700000000);
+  }
+  {
+    const rustimg::test::ScopedEnv sde("SOURCE_DATE_EPOCH", "");
+    BOOST_TEST(BuildEnvironment::detect(dir / "crate").source_date_epoch == 0);
+  }
+  const rustimg::test::ScopedEnv sde("SOURCE_DATE_EPOCH", "1.5");
+  BOOST_CHECK_THROW(BuildEnvironment::detect(dir / "crate"), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(c_flags_from_config_env_follow_cargos_rules) {
+  auto env = env_with({{"CXXFLAGS", "-DSHELL"}, {"HOST_CFLAGS", "-DSHELL_HOST"}});
+  env.configs = {rustimg::cargo::parse_config_rustflags(
+                     "[env]\nCFLAGS = \"-DLOW\"\nHOST_CFLAGS = \"-DCONF_HOST\"\n", "/home/dev/.cargo/config.toml"),
+                 rustimg::cargo::parse_config_rustflags(
+                     "[env]\nCFLAGS = \"-DCONF\"\nCXXFLAGS = { value = \"-DFORCED\", force = true }\n"
+                     "CFLAGS_x86_64_unknown_linux_gnu = { value = \"inc\", relative = true }\nOTHER = \"x\"\n",
+                     "/work/ws/.cargo/config.toml")};
+  const auto req = command(env);
+  // a plain entry applies when cargo's environment lacks the variable (the higher file wins) ...
+  BOOST_TEST(req.env.at("CFLAGS") == "-DCONF " + kMaps);
+  BOOST_TEST(req.env.at("CFLAGS_x86_64_unknown_linux_gnu") == "/work/ws/inc " + kMaps);
+  // ... and not when it has it
+  BOOST_TEST(req.env.at("HOST_CFLAGS") == "-DSHELL_HOST " + kMaps);
+  BOOST_TEST(req.env.count("OTHER") == 0u);  // cargo sets it itself
+  // a forced one wins over the environment, and --config keeps our maps in it
+  BOOST_TEST(req.env.at("CXXFLAGS") == "-DFORCED " + kMaps);
+  const std::string forced = "env.CXXFLAGS.value=\"-DFORCED " + kMaps + "\"";
+  const auto at = std::find(req.argv.begin(), req.argv.end(), forced);
+  BOOST_TEST_REQUIRE((at != req.argv.begin() && at != req.argv.end()));
+  BOOST_TEST(*(at - 1) == "--config");
+  BOOST_TEST((std::find(req.argv.begin(), req.argv.end(), "env.CFLAGS.value=\"-DCONF " + kMaps + "\"") ==
+              req.argv.end()));
 }
 
 BOOST_AUTO_TEST_CASE(the_targets_own_c_flags_win_over_the_process_environment) {
@@ -126,8 +170,10 @@ BOOST_AUTO_TEST_CASE(build_crate_hands_the_images_epoch_and_target_dir_to_cargo)
   o.image.created = 1234567890;  // the caller's value wins, as for the image's timestamps
   o.runner = &runner;
   BOOST_CHECK_THROW(rustimg::pipeline::build_crate(std::move(o)), rustimg::cargo::CargoError);
-  BOOST_TEST_REQUIRE(runner.requests.size() == 2u);
-  const auto& env = runner.requests[1].env;
+  // metadata, `rustc --print sysroot` (check_toolchain), then cargo build
+  BOOST_TEST_REQUIRE(runner.requests.size() == 3u);
+  BOOST_TEST(runner.requests[1].argv.at(0) == "rustc");
+  const auto& env = runner.requests[2].env;
   BOOST_TEST(env.at("SOURCE_DATE_EPOCH") == "1234567890");
   BOOST_TEST(env.at("CFLAGS").find("-ffile-prefix-map=" + (dir / "elsewhere").string() + "=/target") !=
              std::string::npos);

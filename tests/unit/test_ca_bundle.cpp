@@ -3,11 +3,16 @@
 // certificates, and "scratch" gets the bundle only when asked.
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
+#include "rustimg/pipeline.hpp"
 #include "rustimg/spec.hpp"
 #include "expect_error.hpp"
 #include "test_certificates.hpp"
@@ -147,6 +152,87 @@ BOOST_AUTO_TEST_CASE(scratch_gets_the_bundle_only_when_asked) {
   const rustimg::layer::FileTree tree = rustimg::layer::base_files("scratch", o);
   BOOST_TEST(tree.contains(rustimg::layer::kCaBundlePath));
   BOOST_TEST(!tree.contains("etc/passwd"));
+}
+
+// On "scratch" the resolved spec says "no bundle" unless a source asks for
+// one, so `rustimg spec` output fed back as a spec asks for nothing new.
+BOOST_AUTO_TEST_CASE(scratch_default_stays_no_bundle_through_a_round_trip) {
+  auto resolve = [](nlohmann::json v) {
+    v.erase("targets");  // printed beside "platforms", which a spec cannot combine with it
+    return rustimg::resolve_spec({rustimg::SpecLayer{"rustimg.json", v}}, "/src/crate");
+  };
+  const rustimg::Spec scratch = resolve({{"base", "scratch"}});
+  BOOST_TEST(!scratch.ca_certificates);
+  BOOST_TEST(scratch.to_json()["ca-certificates"] == false);
+  const rustimg::Spec again = resolve(scratch.to_json());
+  BOOST_TEST(!again.ca_certificates);
+  BOOST_TEST(again.to_json() == scratch.to_json());
+  // What is asked for stays asked for, and "static" keeps its default.
+  BOOST_TEST(resolve({{"base", "scratch"}, {"ca-certificates", true}}).ca_certificates);
+  const rustimg::Spec extras = resolve({{"base", "scratch"}, {"extra-ca-certificates", "corp.pem"}});
+  BOOST_TEST(extras.ca_certificates);  // the host's bundle + the extras, as before
+  BOOST_TEST(resolve(extras.to_json()).ca_certificates);
+  BOOST_TEST(resolve({{"base", "static"}}).ca_certificates);
+  BOOST_TEST(resolve(nlohmann::json::object()).to_json()["ca-certificates"] == true);
+}
+
+// The image gets the bundle that was checked before cargo ran: a file
+// changed while cargo builds is not read again.
+BOOST_AUTO_TEST_CASE(the_bundle_checked_before_cargo_is_the_bundle_written) {
+  const rustimg::test::ScratchDir dir;
+  const rustimg::test::ScopedEnv home("CARGO_HOME", (dir / "cargo-home").string());
+  dir.write("crate/Cargo.toml", "[package]\nname = \"app\"\n");
+  dir.write("crate/Cargo.lock", "version = 4\n");
+  dir.write("crate/ca.pem", test_ca_file("test-ca-one.pem"));
+  fs::copy_file("/bin/true", dir / "app");
+  const std::string id = "path+file:///crate#app@0.1.0";
+  const nlohmann::json metadata = {
+      {"packages", nlohmann::json::array({{{"name", "app"},
+                                           {"version", "0.1.0"},
+                                           {"id", id},
+                                           {"manifest_path", (dir / "crate" / "Cargo.toml").string()},
+                                           {"targets", nlohmann::json::array({{{"kind", {"bin"}}, {"name", "app"}}})},
+                                           {"metadata", nullptr},
+                                           {"default_run", nullptr}}})},
+      {"workspace_members", {id}},
+      {"workspace_root", (dir / "crate").string()},
+      {"target_directory", (dir / "crate" / "target").string()}};
+  // cargo "builds" /bin/true and, meanwhile, the bundle becomes Cargo.toml.
+  struct Runner : rustimg::ProcessRunner {
+    std::string metadata, id;
+    fs::path crate, executable;
+    rustimg::ProcessResult run(const rustimg::ProcessRequest& req) override {
+      if (req.argv.at(1) == "metadata") return {0, metadata, ""};
+      if (req.argv.at(1) != "build") return {1, "", ""};
+      fs::copy_file(crate / "Cargo.toml", crate / "ca.pem", fs::copy_options::overwrite_existing);
+      const nlohmann::json artifact = {{"reason", "compiler-artifact"},
+                                       {"package_id", id},
+                                       {"target", {{"kind", {"bin"}}, {"name", "app"}}},
+                                       {"executable", executable.string()}};
+      req.on_stdout_line(artifact.dump());
+      req.on_stdout_line(nlohmann::json{{"reason", "build-finished"}, {"success", true}}.dump());
+      return {0, "", ""};
+    }
+  } runner;
+  runner.metadata = metadata.dump();
+  runner.id = id;
+  runner.crate = dir / "crate";
+  runner.executable = dir / "app";
+  rustimg::pipeline::CrateBuildOptions o;
+  o.spec.crate_dir = dir / "crate";
+  o.spec.overrides = {{"ca-certificates", "ca.pem"}};
+  o.image.output = {rustimg::store::ImageLocation::Kind::OciLayout, dir / "out", "latest", {}};
+  o.image.allow_dynamic = true;  // /bin/true
+  std::vector<std::string> notes;
+  o.image.progress = [&notes](const rustimg::ProgressEvent& e) {
+    if (e.stage == "layer") notes.push_back(e.message);
+    return false;
+  };
+  o.runner = &runner;
+  (void)rustimg::pipeline::build_crate(std::move(o));
+  BOOST_TEST(std::count(notes.begin(), notes.end(),
+                        std::string("CA bundle /etc/ssl/certs/ca-certificates.crt: 1 certificate from ca.pem "
+                                    "(\"ca-certificates\")")) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(spec_reads_a_path_or_a_list_inside_the_crate) {

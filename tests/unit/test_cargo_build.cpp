@@ -291,8 +291,13 @@ BOOST_AUTO_TEST_CASE(paths_with_quotes_are_escaped_for_toml) {
 BOOST_AUTO_TEST_CASE(build_finds_the_bin_artifact_per_platform) {
   const auto md = workspace();
   const auto spec = spec_from({{"platforms", {"linux/amd64", "linux/arm64"}}});
+  // the aarch64 cross gcc rustimg picks, with its static libc (check_toolchain)
+  const rustimg::test::ScratchDir tools;
+  tools.write("bin/aarch64-linux-gnu-gcc", "");
+  tools.write("aarch64-linux-gnu/lib/libc.a", "");
   ScriptedRunner runner;
   runner.answer = [](const rustimg::ProcessRequest& req) {
+    if (req.argv.at(0) == "rustc") return rustimg::ProcessResult{1, "", "no sysroot here\n"};
     const std::string triple = req.argv.at(6);
     const std::string dir = "/work/ws/target/" + triple + "/rustimg/";
     rustimg::ProcessResult r;
@@ -313,14 +318,15 @@ BOOST_AUTO_TEST_CASE(build_finds_the_bin_artifact_per_platform) {
     log.push_back(e.message);
     return false;
   };
-  const auto bins = build_spec(spec, md, env_with(), runner, cb);
+  const auto bins = build_spec(spec, md, env_with({{"PATH", (tools / "bin").string()}}), runner, cb);
   BOOST_REQUIRE_EQUAL(bins.size(), 2u);
   BOOST_TEST(bins[0].triple == "x86_64-unknown-linux-gnu");
   BOOST_TEST(bins[0].platform.to_string() == "linux/amd64");
   BOOST_TEST(bins[0].path == "/work/ws/target/x86_64-unknown-linux-gnu/rustimg/app");
   BOOST_TEST(bins[1].triple == "aarch64-unknown-linux-gnu");
   BOOST_TEST(bins[1].path == "/work/ws/target/aarch64-unknown-linux-gnu/rustimg/app");
-  BOOST_TEST(runner.requests.size() == 2u);
+  BOOST_TEST(runner.requests.size() == 3u);  // rustc --print sysroot, then cargo twice
+  BOOST_TEST(runner.requests[2].env.at("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER") == "aarch64-linux-gnu-gcc");
   BOOST_TEST(std::count(log.begin(), log.end(), "   Compiling app v0.2.0") == 2);
 }
 
@@ -336,13 +342,53 @@ BOOST_AUTO_TEST_CASE(missing_target_std_names_rustup) {
             "with `rustup target add aarch64-unknown-linux-gnu`\n\nerror: could not compile `app`\n";
     return r;
   };
-  const auto e = cargo_error_of(
-      [&] { build_spec(spec_from({{"platforms", {"linux/arm64"}}}), md, env_with(), runner); });
+  // cargo's own E0463 (when check_toolchain could not ask rustc) still becomes advice
+  const auto spec = spec_from({{"platforms", {"linux/arm64"}},
+                               {"target", {{"aarch64-unknown-linux-gnu", {{"linker", "aarch64-linux-gnu-gcc"}}}}}});
+  const auto e = cargo_error_of([&] { build_spec(spec, md, env_with(), runner); });
   BOOST_TEST(std::string(e.what()) ==
              "the Rust standard library for aarch64-unknown-linux-gnu is not installed: run `rustup target add "
              "aarch64-unknown-linux-gnu` (or pick another platform/libc in the spec)");
   BOOST_TEST(e.exit_code() == 101);
   BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::Cargo));
+}
+
+BOOST_AUTO_TEST_CASE(cross_link_and_c_compiler_failures_name_the_fix) {
+  // the host's linker for an arm64 link (rust-lld's words), as when the user sets "cc"
+  const auto md = workspace();
+  std::string err = "error: linking with `cc` failed: exit status: 1\n  = note: rust-lld: error: "
+                    "/t/symbols.o is incompatible with elf64-x86-64\n";
+  ScriptedRunner runner;
+  runner.answer = [&err](const rustimg::ProcessRequest&) { return rustimg::ProcessResult{101, kFinishedFail, err}; };
+  const auto with_linker = [](const std::string& triple, const std::string& linker, const std::string& platform,
+                              const std::string& libc) {
+    return spec_from({{"platforms", {platform}}, {"libc", libc}, {"target", {{triple, {{"linker", linker}}}}}});
+  };
+  std::string msg = cargo_error_of([&] {
+    build_spec(with_linker("aarch64-unknown-linux-gnu", "cc", "linux/arm64", "gnu"), md, env_with(), runner);
+  }).what();
+  BOOST_TEST(msg.find("linking for aarch64-unknown-linux-gnu used a linker for another architecture") == 0u, msg);
+  BOOST_TEST(msg.find("apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross") != std::string::npos, msg);
+
+  // a build script's C compiler is missing: the package, or CC_<triple> to set
+  err = "error: failed to run custom build command for `app v0.2.0`\n  error occurred in cc-rs: failed to find "
+        "tool \"aarch64-linux-gnu-gcc\": No such file or directory (os error 2)\n";
+  msg = cargo_error_of([&] {
+    build_spec(with_linker("aarch64-unknown-linux-gnu", "aarch64-linux-gnu-gcc", "linux/arm64", "gnu"), md, env_with(),
+               runner);
+  }).what();
+  BOOST_TEST(msg.find("a build script compiles C for aarch64-unknown-linux-gnu, but its C compiler "
+                      "aarch64-linux-gnu-gcc is not installed: apt-get install gcc-aarch64-linux-gnu") == 0u, msg);
+  err = "error occurred in cc-rs: failed to find tool \"aarch64-linux-musl-gcc\": No such file or directory\n";
+  msg = cargo_error_of([&] {
+    build_spec(with_linker("aarch64-unknown-linux-musl", "rust-lld", "linux/arm64", "musl"), md, env_with(), runner);
+  }).what();
+  BOOST_TEST(msg.find("Debian has no C compiler for aarch64-unknown-linux-musl") != std::string::npos, msg);
+  BOOST_TEST(msg.find("\"CC_aarch64_unknown_linux_musl\"") != std::string::npos, msg);
+  BOOST_TEST(msg.find("\"libc\": \"gnu\"") != std::string::npos, msg);
+  err = "error occurred in cc-rs: failed to find tool \"x86_64-linux-musl-gcc\": No such file or directory\n";
+  msg = cargo_error_of([&] { build_spec(spec_from({{"libc", "musl"}}), md, env_with(), runner); }).what();
+  BOOST_TEST(msg.find("apt-get install musl-tools") != std::string::npos, msg);
 }
 
 BOOST_AUTO_TEST_CASE(compile_error_names_file_and_line) {
@@ -478,11 +524,15 @@ BOOST_AUTO_TEST_CASE(build_crate_runs_the_callers_cargo_through_its_runner) {
   o.image.output = {rustimg::store::ImageLocation::Kind::OciLayout, dir / "out", "latest", {}};
   o.runner = &runner;
   BOOST_CHECK_THROW(rustimg::pipeline::build_crate(std::move(o)), rustimg::cargo::CargoError);
-  BOOST_TEST_REQUIRE(runner.requests.size() == 3u);
+  BOOST_TEST_REQUIRE(runner.requests.size() == 4u);
   BOOST_TEST(runner.requests[0].argv.at(1) == "metadata");
   BOOST_TEST(runner.requests[1].argv == (Argv{"/opt/rust/bin/cargo", "--version"}), boost::test_tools::per_element());
-  BOOST_TEST(runner.requests[2].argv.at(1) == "build");
-  for (const auto& r : runner.requests) BOOST_TEST(r.argv.at(0) == "/opt/rust/bin/cargo");
+  // check_toolchain asks rustc (as cargo does: $RUSTC, else rustc) in the crate directory
+  BOOST_TEST(runner.requests[2].argv == (Argv{"rustc", "--print", "sysroot"}), boost::test_tools::per_element());
+  BOOST_TEST(runner.requests[2].cwd == (dir / "crate").string());
+  BOOST_TEST(runner.requests[3].argv.at(1) == "build");
+  for (const auto& r : runner.requests)
+    if (r.argv.at(0) != "rustc") BOOST_TEST(r.argv.at(0) == "/opt/rust/bin/cargo");
 }
 
 BOOST_AUTO_TEST_CASE(detect_reads_config_files_from_the_crate_up_and_cargo_home) {

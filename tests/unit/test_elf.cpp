@@ -19,6 +19,7 @@
 
 namespace relf = rustimg::elf;
 using rustimg::ErrorCode;
+using namespace std::string_literals;
 
 namespace {
 
@@ -674,6 +675,74 @@ BOOST_AUTO_TEST_CASE(libc_detection) {
   s.extra.clear();
   s.abi_tag = true;
   BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("glibc"));
+}
+
+// musl's strerror table as static Rust musl binaries carry it (bytes copied
+// from aarch64-unknown-linux-musl and x86_64-unknown-linux-musl builds; the
+// byte before the first text is whatever precedes the table).
+const std::string kMuslStrerror =
+    "\x03No error information\0Illegal byte sequence\0Domain error\0Result not representable\0"s;
+
+BOOST_AUTO_TEST_CASE(static_musl_recognised_by_its_strerror_texts) {
+  for (const bool is64 : {true, false}) {
+    ElfSpec s;
+    s.is64 = is64;
+    s.machine = is64 ? 183 : 40;  // AArch64, ARM: the rule reads strings, not the machine
+    if (!is64) s.arm_attributes = arm_attributes(10);
+    s.extra = kMuslStrerror + "/etc/hosts\0/etc/resolv.conf\0"s;
+    const auto r = inspect(build(s));
+    BOOST_TEST(relf::to_string(r.libc) == std::string("musl"));
+    BOOST_TEST(!r.glibc_version);
+    BOOST_TEST(!r.nss_risk);
+    BOOST_TEST(r.nss_failing.empty());
+    BOOST_TEST(r.fit_for_scratch());
+    // The NSS note says what musl does instead, and no version is invented.
+    BOOST_TEST_REQUIRE(r.warnings.size() == 1u);
+    BOOST_TEST(contains(r.warnings[0], "musl has no NSS"));
+    BOOST_TEST(contains(r.warnings[0], "/etc/resolv.conf"));
+    BOOST_TEST(contains(r.warnings[0], "/etc/passwd"));
+    const auto j = relf::to_json(r);
+    BOOST_TEST(j["libc"] == "musl");
+    BOOST_TEST(j["libc_version"].is_null());
+    BOOST_TEST(j["nss_risk"] == false);
+  }
+  // glibc's texts for the same errors are not musl's.
+  ElfSpec s;
+  s.extra = "Success\0Invalid or incomplete multibyte or wide character\0"s;
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("unknown"));
+}
+
+BOOST_AUTO_TEST_CASE(musl_needs_both_texts_and_glibc_markers_win) {
+  ElfSpec s;
+  s.extra = "No error information\0"s;  // one text alone: a program may print it
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("unknown"));
+  s.extra = "Illegal byte sequence\0"s;
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("unknown"));
+  s.extra = "No error informationIllegal byte sequence"s;  // not NUL-terminated texts
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("unknown"));
+  // A glibc program that happens to hold musl's texts is glibc.
+  s.extra = kMuslStrerror;
+  s.abi_tag = true;
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("glibc"));
+  s.abi_tag = false;
+  s.extra = kMuslStrerror + "memcpy\0GLIBC_2.34\0"s;
+  BOOST_TEST(relf::to_string(inspect(build(s)).libc) == std::string("glibc"));
+}
+
+BOOST_AUTO_TEST_CASE(dynamic_musl_recognised_by_its_loader) {
+  ElfSpec s = dynamic_pie();
+  s.interp = "/lib/ld-musl-aarch64.so.1";
+  s.machine = 183;
+  s.needed = {"libc.musl-aarch64.so.1"};
+  auto r = inspect(build(s));
+  BOOST_TEST(relf::to_string(r.libc) == std::string("musl"));
+  BOOST_TEST(!r.fit_for_scratch());  // still dynamic
+  // A dynamic glibc binary holding musl's texts is not musl: the loader decides.
+  s = dynamic_pie();
+  s.extra = kMuslStrerror;
+  r = inspect(build(s));
+  BOOST_TEST(relf::to_string(r.libc) == std::string("unknown"));
+  BOOST_TEST(!any_contains(r.warnings, "musl has no NSS"));
 }
 
 BOOST_AUTO_TEST_CASE(nss_risk_for_static_glibc) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rustimg/elf.hpp"
+#include "rustimg/error.hpp"
 
 namespace relf = rustimg::elf;
 
@@ -154,11 +155,73 @@ BOOST_AUTO_TEST_CASE(no_verdict_without_static_glibc_nss) {
 
 BOOST_AUTO_TEST_CASE(nsswitch_input_is_bounded) {
   std::string big(relf::kMaxNsswitchBytes, '#');
-  big += "\nhosts: mdns4\n";  // past the limit: not read
-  BOOST_TEST(!judged("2.36", big).nss_risk);
+  big += "\nhosts: mdns4\n";  // over the limit: refused, never judged in part
+  BOOST_CHECK_EXCEPTION(judged("2.36", big), rustimg::Error, [](const rustimg::Error& e) {
+    return std::string(e.what()).find("the test's nsswitch.conf is over 64 KiB") != std::string::npos;
+  });
   std::string many = "hosts:";
   for (int i = 0; i < 1000; ++i) many += " m" + std::to_string(i);
   BOOST_TEST(judged("2.36", many).nss_failing.size() <= 32u);
+}
+
+// The advice fits the case: modules before 2.34 cannot be avoided by
+// nsswitch.conf; from 2.34 they can; an unknown version is a condition.
+BOOST_AUTO_TEST_CASE(the_advice_depends_on_the_glibc_version) {
+  auto r = judged("2.31", std::nullopt);
+  BOOST_TEST(warned(r, "build with glibc >= 2.34 or musl, or avoid these lookups"));
+  BOOST_TEST(!warned(r, "use only 'files' and 'dns'"));
+  BOOST_TEST(!warned(r, "musl target"));
+  r = judged("2.36", std::string("passwd: files sss\nhosts: files mdns4_minimal\n"));
+  BOOST_TEST(warned(r, "use only 'files' and 'dns' for these databases in /etc/nsswitch.conf, or link "
+                       "dynamically on a base that ships libnss_mdns4_minimal.so.2, libnss_sss.so.2"));
+  BOOST_TEST(!warned(r, "build with glibc >= 2.34"));
+  r = judged(std::nullopt, std::nullopt);
+  BOOST_TEST(warned(r, "if it is older than 2.34, 'files' and 'dns' are modules too"));
+  BOOST_TEST(warned(r, "lookup would fail"));
+  BOOST_TEST(!warned(r, "lookup fails"));
+  BOOST_TEST(warned(r, "build with glibc >= 2.34 or musl, or avoid these lookups"));
+  // Not "cannot load": the identical glibc's libnss_* would load.
+  BOOST_TEST(warned(r, "a static binary can load only from the identical glibc's shared libraries"));
+  BOOST_TEST(!warned(r, "cannot load"));
+}
+
+// [STATUS=action] as glibc applies it: a failed module's UNAVAIL=return
+// ends the lookup; a module reached only when a built-in source is missing
+// is no risk; a bad block makes glibc reject the whole file.
+BOOST_AUTO_TEST_CASE(action_blocks_are_followed) {
+  auto r = judged("2.36", std::string("passwd: sss [UNAVAIL=return] files\n"));
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(has(r, "passwd", "sss", true));  // files is never reached
+  BOOST_TEST(warned(r, "every passwd, shadow lookup fails"));
+  r = judged("2.36", std::string("passwd: sss [ unavail = Return ] files\n"));  // glibc's spacing and case
+  BOOST_TEST(has(r, "passwd", "sss", true));
+  r = judged("2.36", std::string("passwd: sss [!UNAVAIL=return] files\n"));  // UNAVAIL still continues
+  BOOST_TEST(has(r, "passwd", "sss", false));
+  r = judged("2.36", std::string("hosts: files [NOTFOUND=return] mdns4\n"));
+  BOOST_TEST(!r.nss_risk);
+  BOOST_TEST(r.nss_failing.empty());
+  r = judged("2.36", std::string("hosts: files [NOTFOUND=continue] mdns4\n"));
+  BOOST_TEST(has(r, "hosts", "mdns4", false));
+  r = judged("2.36", std::string("hosts: sss [UNAVAIL=return] mdns4 files\n"));
+  BOOST_TEST(has(r, "hosts", "sss", true));
+  BOOST_TEST(!has(r, "hosts", "mdns4", true));  // after the return: never tried
+  r = judged("2.36", std::string("hosts: files [NOTFOUND=retrun] mdns4\n"));
+  BOOST_TEST(r.nss_risk);
+  BOOST_TEST(warned(r, "line 1 (\"hosts: files [NOTFOUND=retrun] mdns4\") has an invalid [STATUS=action] block"));
+  BOOST_TEST(warned(r, "every NSS lookup fails"));
+}
+
+BOOST_AUTO_TEST_CASE(nsswitch_lines_are_read_as_glibc_does) {
+  // Colons and spaces may follow the database name; a trailing comment is
+  // no service; "files:dns" is one (unknown) service name to glibc.
+  auto r = judged("2.36", std::string("  hosts :: files dns # mdns4 later\npasswd:files\n"));
+  BOOST_TEST(!r.nss_risk);
+  r = judged("2.36", std::string("hosts: files:dns\n"));
+  BOOST_TEST(has(r, "hosts", "files:dns", true));
+  r = judged("2.36", std::string("hosts: mdns4\nhosts: files dns\n"));  // the last line wins
+  BOOST_TEST(!r.nss_risk);
+  r = judged("2.36", std::string("Hosts: mdns4\n"));  // database names are case-sensitive
+  BOOST_TEST(!r.nss_risk);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -408,6 +408,24 @@ BOOST_AUTO_TEST_CASE(tzdata_copies_files_and_keeps_symlinks) {
   expect_error([&] { (void)rustimg::layer::base_files("static", o); }, ErrorCode::NotFound, "no-such-zoneinfo");
 }
 
+// "scratch" gets tzdata when asked, as it gets an asked-for CA bundle: never
+// dropped silently. Alone: none of the static base's files come with it.
+BOOST_AUTO_TEST_CASE(scratch_gets_tzdata_when_asked) {
+  ScratchDir dir;
+  write_file(dir / "zi/Europe/Paris", "TZif-paris");
+  rustimg::layer::BaseOptions o;
+  o.tzdata = true;
+  o.zoneinfo = dir / "zi";
+  const auto listing = read_tar(tar_of(rustimg::layer::base_files("scratch", o)));
+  std::map<std::string, rustimg::test::TarMember> by_name;
+  for (const auto& m : listing.members) by_name[m.name] = m;
+  BOOST_TEST(by_name["usr/share/zoneinfo/Europe/Paris"].data == "TZif-paris");
+  BOOST_TEST(by_name.count("etc/passwd") == 0u);
+  BOOST_TEST(by_name.count(rustimg::layer::kCaBundlePath) == 0u);  // not asked for
+  o.zoneinfo = dir / "no-such-zoneinfo";
+  expect_error([&] { (void)rustimg::layer::base_files("scratch", o); }, ErrorCode::NotFound, "no-such-zoneinfo");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(assets)

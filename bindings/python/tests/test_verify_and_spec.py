@@ -109,3 +109,14 @@ def test_linked_c_libraries(tmp_path):
     report = rustimg.verify(tmp_path / "main")
     assert report.linked_libraries == [{"name": "zlib", "version": version}]
     assert report.to_dict()["linked_libraries"] == report.linked_libraries
+
+
+def test_nss_verdict_fields(elf_fixtures):
+    # The NSS verdict's details, as `rustimg verify --json` carries them.
+    report = rustimg.verify(elf_fixtures / "x86_64-static-nss")
+    assert report.glibc_version is not None and report.glibc_version.lstrip(">=")[0].isdigit()
+    assert report.nss_failing == []  # glibc >= 2.34, judged against glibc's defaults
+    assert report.nss_checked_against is not None and "glibc's defaults" in report.nss_checked_against
+    assert report.to_dict()["nss_checked_against"] == report.nss_checked_against
+    dynamic = rustimg.verify(elf_fixtures / "x86_64-dynamic")
+    assert dynamic.nss_failing == [] and dynamic.nss_checked_against is None

@@ -282,6 +282,20 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("build_id", &rustimg::elf::Report::build_id)
       .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk)
       .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence)
+      .def_readonly("glibc_version", &rustimg::elf::Report::glibc_version,
+                    "glibc's version (\"2.36\"), a lower bound (\">=2.35\"), or None when not told.")
+      .def_property_readonly(
+          "nss_failing",
+          [](const rustimg::elf::Report& r) { return json_to_python(rustimg::elf::to_json(r).at("nss_failing")); },
+          "NSS lookups that need a module the static binary cannot load: [{\"database\", \"service\", "
+          "\"module\", \"every_lookup\"}].")
+      .def_property_readonly(
+          "nss_checked_against",
+          [](const rustimg::elf::Report& r) -> std::optional<std::string> {
+            if (r.nss_checked_against.empty()) return std::nullopt;
+            return r.nss_checked_against;
+          },
+          "The nsswitch.conf the NSS verdict was judged against; None when nothing was judged.")
       .def_property_readonly("linked_libraries",
                              [](const rustimg::elf::Report& r) {
                                return json_to_python(rustimg::elf::to_json(r).at("linked_libraries"));

@@ -37,6 +37,16 @@ class Report:
     @property
     def nss_evidence(self) -> List[str]: ...
     @property
+    def glibc_version(self) -> Optional[str]:
+        """glibc's version ("2.36"), a lower bound (">=2.35"), or None when the binary does not tell."""
+    @property
+    def nss_failing(self) -> List[Dict[str, Any]]:
+        """NSS lookups needing a module the static binary cannot load:
+        [{"database": "hosts", "service": "mdns4", "module": "libnss_mdns4.so.2", "every_lookup": False}]."""
+    @property
+    def nss_checked_against(self) -> Optional[str]:
+        """The nsswitch.conf the NSS verdict was judged against (glibc's defaults for verify()); None when nothing was."""
+    @property
     def linked_libraries(self) -> List[Dict[str, Optional[str]]]: ...  # [{"name": "OpenSSL", "version": "3.0.19"}]
     @property
     def problems(self) -> List[str]: ...
