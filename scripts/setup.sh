@@ -89,10 +89,19 @@ fi
 # Keep aarch64-unknown-linux-gnu out of 1.93.0: test_cross.py pins it to see
 # a missing target fail before cargo.
 if command -v rustup >/dev/null 2>&1; then
-  rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf x86_64-unknown-linux-musl \
-    aarch64-unknown-linux-musl >/dev/null
-  rustup toolchain install 1.93.0 --profile minimal \
-    --target x86_64-unknown-linux-musl,aarch64-unknown-linux-musl,armv7-unknown-linux-musleabihf >/dev/null
+  # Only when missing: each rustup call below goes to the network.
+  installed=$(rustup target list --installed 2>/dev/null || true)
+  for t in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf x86_64-unknown-linux-musl \
+    aarch64-unknown-linux-musl; do
+    if ! grep -qx "$t" <<<"$installed"; then
+      rustup target add aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf x86_64-unknown-linux-musl \
+        aarch64-unknown-linux-musl >/dev/null
+      break
+    fi
+  done
+  rustup +1.93.0 target list --installed 2>/dev/null | grep -qx armv7-unknown-linux-musleabihf ||
+    rustup toolchain install 1.93.0 --profile minimal \
+      --target x86_64-unknown-linux-musl,aarch64-unknown-linux-musl,armv7-unknown-linux-musleabihf >/dev/null
 fi
 
 preset=${RUSTIMG_PRESET:-dev}

@@ -243,8 +243,10 @@ std::optional<std::string> user_linker(const BuildTarget& target, const BuildEnv
 /// gnu targets, CC_<triple_with_underscores>=<prefix>-gcc and
 /// AR_<...>=<prefix>-ar for build scripts' C, each unless the user set
 /// CC_<triple>, CC_<triple_with_underscores>, TARGET_CC or CROSS_COMPILE
-/// (AR likewise) in the environment or the target's env: a host CC would
-/// otherwise win in the `cc` crate. Empty for host-architecture targets. Pure.
+/// (AR likewise) in the environment, the target's env or a config's [env]:
+/// a host CC would otherwise win in the `cc` crate. A user's linker clears
+/// all of it, except CC_/AR_ when that linker is the row's <prefix>-gcc.
+/// Empty for host-architecture targets. Pure.
 struct CrossDefaults {
   std::string linker;
   std::vector<std::string> rustflags;
@@ -255,10 +257,13 @@ CrossDefaults cross_defaults(const BuildTarget& target, const BuildEnvironment& 
 
 /// Checks, before cargo runs, that each target can be built: its Rust
 /// standard library is installed (`env.rustc --print sysroot` run through
-/// `runner` in paths.crate_dir, so rust-toolchain.toml counts, then
-/// <sysroot>/lib/rustlib/<triple>/lib/libstd-*.rlib), and the linker
+/// `runner` in paths.crate_dir, so rust-toolchain.toml counts, with the
+/// target's env RUSTC / RUSTUP_TOOLCHAIN, once per pair; then
+/// <sysroot>/lib/rustlib/<triple>/lib/libstd-*.rlib; not with --sysroot in
+/// the rustflags or CARGO_UNSTABLE_BUILD_STD), and the linker
 /// cross_defaults picks exists: a gcc on env.vars["PATH"] with its static
-/// libc beside it (<bin>/../<prefix>/lib/libc.a, the Debian layout), or
+/// libc beside it (<bin>/../<prefix>/lib/libc.a of the gcc with symlinks
+/// resolved, the Debian layout), or
 /// rust-lld in the sysroot. Skips the std check when rustc gives no sysroot
 /// (cargo then reports). Throws rustimg::Error (NotFound) naming the target
 /// and the fix: the `rustup target add` command, the Debian packages, the

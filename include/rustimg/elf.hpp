@@ -188,9 +188,8 @@ Report verify(std::span<const std::byte> data, const std::optional<Platform>& wa
 /// statically linked glibc binary with NSS machinery (nss_evidence) can be
 /// at risk; with glibc_version unknown, the lookups that would fail before
 /// glibc 2.34 are reported and the message says the version is unknown.
-/// musl has no NSS: for a musl binary nothing is at risk and the NSS warning
-/// is a note on what musl reads instead (/etc/hosts, /etc/resolv.conf,
-/// /etc/passwd, /etc/group).
+/// musl has no NSS: for a musl binary nothing is at risk and there is no
+/// NSS warning.
 /// inspect() judges against NssSwitch{} (glibc's defaults, as in scratch).
 /// Follows glibc's [STATUS=action] blocks: a module reached only after a
 /// built-in service failed (e.g. "files [NOTFOUND=return] mdns4") is no

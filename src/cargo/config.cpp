@@ -28,6 +28,17 @@ std::string env_triple(std::string_view triple) {
   return out;
 }
 
+std::string cc_triple(std::string_view triple) {
+  std::string out(triple);
+  std::replace(out.begin(), out.end(), '-', '_');
+  std::replace(out.begin(), out.end(), '.', '_');
+  return out;
+}
+
+std::string spec_linker_hint(const std::string& triple) {
+  return "\"target\": {\"" + triple + "\": {\"linker\": \"...\"}} in the spec";
+}
+
 std::optional<std::string> env_value(const BuildEnvironment& env, const std::string& name) {
   auto it = env.vars.find(name);
   if (it == env.vars.end()) return std::nullopt;
@@ -511,7 +522,8 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   env.cargo = cargo;
   for (const char* name : {"RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS", "CARGO_HOME",
                            "RUSTUP_HOME", "HOME", "CFLAGS", "CXXFLAGS", "HOST_CFLAGS", "HOST_CXXFLAGS",
-                           "TARGET_CFLAGS", "TARGET_CXXFLAGS", "TARGET_CC", "TARGET_AR", "CROSS_COMPILE", "PATH"})
+                           "TARGET_CFLAGS", "TARGET_CXXFLAGS", "TARGET_CC", "TARGET_AR", "CROSS_COMPILE", "PATH",
+                           "CARGO_UNSTABLE_BUILD_STD"})
     if (const char* v = std::getenv(name)) env.vars[name] = v;
   auto read = [&env](const std::string& name) {
     if (const char* v = std::getenv(name.c_str())) env.vars[name] = v;
@@ -519,8 +531,7 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   for (const auto& t : rust_targets()) {
     read("CARGO_TARGET_" + detail::env_triple(t.triple) + "_RUSTFLAGS");
     read("CARGO_TARGET_" + detail::env_triple(t.triple) + "_LINKER");
-    std::string underscores = t.triple;
-    std::replace(underscores.begin(), underscores.end(), '-', '_');
+    const std::string underscores = detail::cc_triple(t.triple);
     for (const char* base : {"CFLAGS_", "CXXFLAGS_", "CC_", "AR_"}) {
       read(base + t.triple);
       read(base + underscores);

@@ -16,6 +16,19 @@ namespace rustimg::cargo::detail {
 /// CARGO_TARGET_<TRIPLE>_* variables spell it.
 std::string env_triple(std::string_view triple);
 
+/// "aarch64-unknown-linux-gnu" -> "aarch64_unknown_linux_gnu" ('-' and '.'
+/// to '_', case kept), the suffix of the `cc` crate's CC_<target> / AR_<target>.
+std::string cc_triple(std::string_view triple);
+
+/// `"target": {"<triple>": {"linker": "..."}} in the spec`: where a spec sets
+/// a target's linker, for messages.
+std::string spec_linker_hint(const std::string& triple);
+
+/// The error text for a target whose Rust std is missing from `sysroot`
+/// (empty: not known, e.g. from cargo's E0463): the `rustup target add`
+/// command for a rustup toolchain, else the sysroot that lacks it.
+std::string missing_std_message(const std::string& triple, const std::filesystem::path& sysroot);
+
 /// The value of `name`, or nullopt when unset (set but empty is a value).
 std::optional<std::string> env_value(const BuildEnvironment& env, const std::string& name);
 

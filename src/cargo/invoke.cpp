@@ -233,8 +233,7 @@ std::optional<std::string> missing_c_tool(const std::string& err) {
 
 /// A build script compiles C for `triple` with a compiler that is not installed.
 std::string missing_c_tool_message(const std::string& triple, const std::string& tool) {
-  std::string u = triple;
-  std::replace(u.begin(), u.end(), '-', '_');
+  const std::string u = detail::cc_triple(triple);
   const std::string set_cc = "set \"target\": {\"" + triple + "\": {\"env\": {\"CC_" + u + "\": \"...\", \"AR_" + u +
                              "\": \"...\"}}} in the spec";
   std::string msg = "a build script compiles C for " + triple + ", but its C compiler " + tool + " is not installed: ";
@@ -245,6 +244,38 @@ std::string missing_c_tool_message(const std::string& triple, const std::string&
     return msg + "Debian has no C compiler for " + triple + ": " + set_cc +
            " with a musl cross compiler (e.g. aarch64-linux-musl-gcc from musl.cc), or build with \"libc\": \"gnu\"";
   return msg + set_cc;
+}
+
+/// The file the linker found for another architecture ("skipping
+/// incompatible X when searching", rust-lld's "error: X is incompatible with
+/// elf...") when it is a C library a build script made (lib*.a, or under
+/// target/.../build/): compiled by the host's C compiler, not the linker's fault.
+std::optional<std::string> host_c_library(const std::string& err) {
+  std::string file;
+  if (const auto at = err.find("skipping incompatible "); at != std::string::npos) {
+    const auto start = at + std::string_view("skipping incompatible ").size();
+    file = err.substr(start, err.find_first_of(" \n", start) - start);
+  } else if (const auto inc = err.find(" is incompatible with elf"); inc != std::string::npos) {
+    const auto line = err.rfind('\n', inc);
+    const auto start = err.rfind(": ", inc);
+    if (start == std::string::npos || (line != std::string::npos && start < line)) return std::nullopt;
+    file = err.substr(start + 2, inc - start - 2);
+  }
+  if (file.empty() || file.size() > 4096) return std::nullopt;
+  const std::string name = fs::path(file).filename().string();
+  const bool archive = name.rfind("lib", 0) == 0 && name.size() > 5 && name.substr(name.size() - 2) == ".a";
+  if (!archive && file.find("/build/") == std::string::npos) return std::nullopt;
+  return file;
+}
+
+std::string host_c_library_message(const std::string& triple, const std::string& file) {
+  const std::string u = detail::cc_triple(triple);
+  const auto t = find_rust_target(triple);
+  const std::string gcc = t && !t->gnu_prefix.empty() ? t->gnu_prefix + "-gcc" : "a C cross compiler for " + triple;
+  return "linking for " + triple + " found " + file + ", a C library built for another architecture (a build "
+         "script compiled it with the host's C compiler, or pkg-config found the host's): set \"target\": {\"" +
+         triple + "\": {\"env\": {\"CC_" + u + "\": \"" + gcc + "\", \"AR_" + u + "\": \"...\"}}} in the spec, and "
+         "PKG_CONFIG_SYSROOT_DIR to the target's sysroot when the library comes from pkg-config";
 }
 
 /// Throws the CargoError for a failed run.
@@ -263,15 +294,16 @@ std::string missing_c_tool_message(const std::string& triple, const std::string&
   }
   std::string message;
   if (err.find("E0463") != std::string::npos && err.find("target may not be installed") != std::string::npos) {
-    message = "the Rust standard library for " + triple + " is not installed: run `rustup target add " + triple +
-              "` (or pick another platform/libc in the spec)";
+    message = detail::missing_std_message(triple, {});
+  } else if (const auto lib = host_c_library(err)) {
+    message = host_c_library_message(triple, *lib);
   } else if (err.find("Relocations in generic ELF") != std::string::npos ||
              err.find("file in wrong format") != std::string::npos ||
              err.find("is incompatible with elf") != std::string::npos ||  // rust-lld
              err.find("skipping incompatible") != std::string::npos) {
-    message = "linking for " + triple + " used a linker for another architecture (the host's): set \"target\": {\"" +
-              triple + "\": {\"linker\": \"...\"}} in the spec (it becomes CARGO_TARGET_" +
-              detail::env_triple(triple) + "_LINKER)" + cross_package_advice(triple);
+    message = "linking for " + triple + " used a linker for another architecture (the host's): set " +
+              detail::spec_linker_hint(triple) + " (it becomes CARGO_TARGET_" + detail::env_triple(triple) +
+              "_LINKER)" + cross_package_advice(triple);
   } else if (const auto tool = missing_c_tool(err)) {
     message = missing_c_tool_message(triple, *tool);
   } else if (err.find("cannot create the lock file") != std::string::npos &&

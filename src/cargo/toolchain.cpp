@@ -2,6 +2,7 @@
 // chose none (pure), and the checks that its Rust std and that linker are
 // installed before cargo runs (the only I/O: one rustc run and file stats).
 #include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -27,31 +28,25 @@ std::optional<std::string> linker_flag(const std::vector<std::string>& flags) {
   return found;
 }
 
-std::string underscored(std::string triple) {
-  std::replace(triple.begin(), triple.end(), '-', '_');
-  std::replace(triple.begin(), triple.end(), '.', '_');
-  return triple;
-}
-
 /// Whether the user chose the C tool `base` ("CC", "AR") for `triple` in a
-/// form the `cc` crate reads before its own cross default.
+/// form the `cc` crate reads before its own cross default: in the
+/// environment, the target's env or a cargo config's [env].
 bool user_sets_tool(const BuildTarget& target, const BuildEnvironment& env, const std::string& base) {
-  for (const std::string& name :
-       {base + "_" + target.triple, base + "_" + underscored(target.triple), "TARGET_" + base, std::string("CROSS_COMPILE")})
-    if (env.vars.count(name) != 0 || target.env.count(name) != 0) return true;
+  const auto config = detail::config_env(env);
+  for (const std::string& name : {base + "_" + target.triple, base + "_" + detail::cc_triple(target.triple),
+                                  "TARGET_" + base, std::string("CROSS_COMPILE")})
+    if (env.vars.count(name) != 0 || target.env.count(name) != 0 || config.count(name) != 0) return true;
   return false;
-}
-
-std::string spec_linker_hint(const std::string& triple) {
-  return "\"target\": {\"" + triple + "\": {\"linker\": \"...\"}} in the spec";
 }
 
 /// `<sysroot>` from `rustc --print sysroot` run in the crate directory;
 /// empty when rustc does not answer with a directory that has lib/rustlib.
-fs::path rustc_sysroot(const BuildEnvironment& env, const BuildPaths& paths, ProcessRunner& runner) {
+fs::path rustc_sysroot(const std::string& rustc, const std::string& toolchain, const BuildPaths& paths,
+                       ProcessRunner& runner) {
   ProcessRequest req;
-  req.argv = {env.rustc, "--print", "sysroot"};
+  req.argv = {rustc, "--print", "sysroot"};
   req.cwd = paths.crate_dir.string();
+  if (!toolchain.empty()) req.env["RUSTUP_TOOLCHAIN"] = toolchain;
   ProcessResult r;
   try {
     r = runner.run(req);
@@ -64,6 +59,18 @@ fs::path rustc_sysroot(const BuildEnvironment& env, const BuildPaths& paths, Pro
   std::error_code ec;
   if (line.empty() || line.front() != '/' || !fs::is_directory(fs::path(line) / "lib" / "rustlib", ec)) return {};
   return line;
+}
+
+/// Whether cargo's rustc finds `target`'s std in its sysroot: not when the
+/// flags give another --sysroot or build-std builds std from source.
+bool std_from_sysroot(const BuildTarget& target, const BuildEnvironment& env) {
+  if (target.env.count("CARGO_UNSTABLE_BUILD_STD") != 0 || env.vars.count("CARGO_UNSTABLE_BUILD_STD") != 0)
+    return false;
+  const std::vector<std::string> user = user_rustflags(env, target.triple).flags;
+  for (const auto* flags : {&target.rustflags, &user})
+    for (const std::string& f : *flags)
+      if (f == "--sysroot" || f.rfind("--sysroot=", 0) == 0) return false;
+  return true;
 }
 
 bool has_std(const fs::path& sysroot, const std::string& triple) {
@@ -103,19 +110,7 @@ fs::path find_on_path(const std::string& program, const std::string& path) {
 
 void check_std(const BuildTarget& target, const fs::path& sysroot) {
   if (has_std(sysroot, target.triple)) return;
-  const std::string toolchain = toolchain_of(sysroot);
-  std::string msg = "the Rust standard library for " + target.triple + " (platform " + target.platform.to_string() +
-                    ") is not installed in " + (toolchain.empty() ? "the toolchain at " + sysroot.string() :
-                                                                    "toolchain " + toolchain) +
-                    ": run `rustup target add " + (toolchain.empty() ? "" : "--toolchain " + toolchain + " ") +
-                    target.triple + "`";
-  const auto t = find_rust_target(target.triple);
-  if (t && t->libc == Libc::Musl)
-    msg += " (if rustup cannot download it for this Rust release, pin a release that ships it in "
-           "rust-toolchain.toml, or set \"libc\": \"gnu\")";
-  else
-    msg += " (or pick another platform/libc in the spec)";
-  throw Error(ErrorCode::NotFound, msg);
+  throw Error(ErrorCode::NotFound, detail::missing_std_message(target.triple, sysroot));
 }
 
 void check_linker(const BuildTarget& target, const BuildEnvironment& env, const fs::path& sysroot,
@@ -123,7 +118,7 @@ void check_linker(const BuildTarget& target, const BuildEnvironment& env, const 
   const auto row = find_rust_target(target.triple);
   if (!row || row->platform.architecture == host.architecture) return;
   if (user_linker(target, env)) return;  // the user's choice: cargo reports what goes wrong
-  const std::string key = spec_linker_hint(target.triple);
+  const std::string key = detail::spec_linker_hint(target.triple);
   if (row->cross_linker.empty())
     throw Error(ErrorCode::NotFound, "rustimg knows no cross linker for " + target.triple + " (platform " +
                                          target.platform.to_string() + ") on " + host.to_string() + ": set " + key +
@@ -141,8 +136,12 @@ void check_linker(const BuildTarget& target, const BuildEnvironment& env, const 
                                          ") links with " + row->cross_linker + ", which is not installed (not on PATH): " +
                                          install + " (or set " + key + ", or build with \"libc\": \"musl\", "
                                          "which needs no C cross toolchain)");
-  const fs::path libc = gcc.parent_path().parent_path() / row->gnu_prefix / "lib" / "libc.a";
+  // <bin>/../<prefix>/lib/libc.a of the real gcc: ccache's symlinks
+  // (/usr/lib/ccache/X -> /usr/bin/ccache) and a merged /usr's /bin resolve to /usr/bin.
   std::error_code ec;
+  fs::path real = fs::canonical(gcc, ec);
+  if (ec) real = gcc;
+  const fs::path libc = real.parent_path().parent_path() / row->gnu_prefix / "lib" / "libc.a";
   if (!fs::exists(libc, ec))
     throw Error(ErrorCode::NotFound, "building for " + target.triple + " links statically, but " + libc.string() +
                                          " (the static C library of " + row->cross_linker + ") is missing: " +
@@ -150,6 +149,26 @@ void check_linker(const BuildTarget& target, const BuildEnvironment& env, const 
 }
 
 }  // namespace
+
+std::string detail::missing_std_message(const std::string& triple, const fs::path& sysroot) {
+  const auto t = find_rust_target(triple);
+  std::string msg = "the Rust standard library for " + triple +
+                    (t ? " (platform " + t->platform.to_string() + ")" : std::string()) + " is not installed";
+  const std::string toolchain = sysroot.empty() ? std::string() : toolchain_of(sysroot);
+  if (sysroot.empty())
+    msg += ": run `rustup target add " + triple + "`";
+  else if (!toolchain.empty())
+    msg += " in toolchain " + toolchain + ": run `rustup target add --toolchain " + toolchain + " " + triple + "`";
+  else
+    msg += " in the Rust at " + sysroot.string() + " (not a rustup toolchain): that Rust install lacks the std for " +
+           triple + "; install one that has it, from rustup or the distribution's package";
+  if (t && t->libc == Libc::Musl)
+    msg += " (if rustup cannot download it for this Rust release, pin a release that ships it in "
+           "rust-toolchain.toml, or set \"libc\": \"gnu\")";
+  else
+    msg += " (or pick another platform/libc in the spec)";
+  return msg;
+}
 
 std::optional<std::string> user_linker(const BuildTarget& target, const BuildEnvironment& env) {
   const std::string var = "CARGO_TARGET_" + detail::env_triple(target.triple) + "_LINKER";
@@ -182,11 +201,14 @@ CrossDefaults cross_defaults(const BuildTarget& target, const BuildEnvironment& 
   CrossDefaults out;
   const auto row = find_rust_target(target.triple);
   if (!row || row->platform.architecture == host.architecture || row->cross_linker.empty()) return out;
-  if (user_linker(target, env)) return out;
-  out.linker = row->cross_linker;
-  if (out.linker == "rust-lld") out.rustflags = {"-C", "link-arg=--build-id=sha1"};
-  if (!row->gnu_prefix.empty()) {
-    const std::string suffix = "_" + underscored(target.triple);
+  const auto user = user_linker(target, env);
+  if (!user) {
+    out.linker = row->cross_linker;
+    if (out.linker == "rust-lld") out.rustflags = {"-C", "link-arg=--build-id=sha1"};
+  }
+  // The C tools match the linker: the row's gcc, chosen by rustimg or by the user.
+  if (!row->gnu_prefix.empty() && (!user || fs::path(*user).filename() == row->gnu_prefix + "-gcc")) {
+    const std::string suffix = "_" + detail::cc_triple(target.triple);
     if (!user_sets_tool(target, env, "CC")) out.env["CC" + suffix] = row->gnu_prefix + "-gcc";
     if (!user_sets_tool(target, env, "AR")) out.env["AR" + suffix] = row->gnu_prefix + "-ar";
   }
@@ -195,10 +217,19 @@ CrossDefaults cross_defaults(const BuildTarget& target, const BuildEnvironment& 
 
 void check_toolchain(const std::vector<BuildTarget>& targets, const BuildPaths& paths, const BuildEnvironment& env,
                      ProcessRunner& runner, const Platform& host) {
-  if (targets.empty()) return;
-  const fs::path sysroot = rustc_sysroot(env, paths, runner);
+  // The rustc cargo runs for a target: the target's env (which cargo gets)
+  // may pick another one (RUSTC) or another rustup toolchain (RUSTUP_TOOLCHAIN).
+  std::map<std::pair<std::string, std::string>, fs::path> sysroots;
   for (const BuildTarget& target : targets) {
-    if (!sysroot.empty()) check_std(target, sysroot);
+    const auto rustc = target.env.find("RUSTC");
+    const auto toolchain = target.env.find("RUSTUP_TOOLCHAIN");
+    const std::pair<std::string, std::string> key{rustc == target.env.end() ? env.rustc : rustc->second,
+                                                  toolchain == target.env.end() ? "" : toolchain->second};
+    auto found = sysroots.find(key);
+    if (found == sysroots.end())
+      found = sysroots.emplace(key, rustc_sysroot(key.first, key.second, paths, runner)).first;
+    const fs::path& sysroot = found->second;
+    if (!sysroot.empty() && std_from_sysroot(target, env)) check_std(target, sysroot);
     check_linker(target, env, sysroot, host);
   }
 }

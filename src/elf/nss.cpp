@@ -68,15 +68,6 @@ namespace {
 
 constexpr const char* kWarningPrefix = "NSS: ";  // marks the warning judge_nss() owns
 
-// What musl does instead of NSS (src/network/lookup_name.c, resolvconf.c,
-// src/passwd/): no modules, no nsswitch.conf; its version is not in the
-// binary, hence "before 1.2.4" (the release that added DNS over TCP).
-constexpr const char* kMuslNote =
-    "musl has no NSS, so no lookup needs a module and /etc/nsswitch.conf is ignored: names come from "
-    "/etc/hosts, then DNS as /etc/resolv.conf says (127.0.0.1 without one), users and groups from /etc/passwd "
-    "and /etc/group (then nscd's socket, when there is one); musl before 1.2.4 has no DNS over TCP, so a "
-    "name whose answer exceeds 512 bytes may resolve only in part";
-
 // nss/databases.def, without publickey (secure RPC keys, defaults to NIS:
 // never a lookup a Rust program makes).
 constexpr std::array<std::string_view, 13> kDatabases = {
@@ -248,11 +239,8 @@ void judge_nss(Report& report, const NssSwitch& conf) {
   report.nss_risk = false;
   report.nss_failing.clear();
   report.nss_checked_against.clear();
-  if (report.libc == LibcKind::Musl) {
-    // Not a risk, but what users of glibc expect to configure is not there.
-    report.warnings.push_back(std::string(kWarningPrefix) + kMuslNote);
-    return;
-  }
+  // musl has no NSS: no risk and nothing to warn about (README: what it reads instead).
+  if (report.libc == LibcKind::Musl) return;
   if (report.libc != LibcKind::Glibc || report.linkage == Linkage::Dynamic || report.nss_evidence.empty()) return;
   report.nss_checked_against = conf.origin;
 

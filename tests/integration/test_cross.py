@@ -53,10 +53,13 @@ def run_binary(path: Path) -> str:
     return subprocess.run([str(path)], capture_output=True, text=True, timeout=120, check=True).stdout
 
 
-def no_user_linker_env() -> dict:
-    """The caller's environment without any linker or C compiler choice for the targets."""
-    return {k: ("" if k.startswith(("CARGO_TARGET_", "CC_", "AR_")) or k in ("TARGET_CC", "TARGET_AR") else v)
-            for k, v in os.environ.items()} | {"SOURCE_DATE_EPOCH": ""}
+def no_user_linker_env(monkeypatch) -> dict:
+    """Removes the caller's linker and C compiler choices for the targets from the
+    environment (set but empty is still a choice); returns the variables to set."""
+    for k in list(os.environ):
+        if k.startswith(("CARGO_TARGET_", "CC_", "AR_")) or k in ("TARGET_CC", "TARGET_AR", "CROSS_COMPILE"):
+            monkeypatch.delenv(k)
+    return {"SOURCE_DATE_EPOCH": ""}
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +85,12 @@ def test_gnu_cross_targets_link_without_a_linker_in_the_spec(gnu_cross, qemu_aar
         assert run_binary(binary) == f"hello from {arch}\n"
 
 
-def test_a_c_build_script_compiles_with_the_cross_gcc(rustimg, tmp_path, qemu_aarch64):
+def test_a_c_build_script_compiles_with_the_cross_gcc(rustimg, tmp_path, qemu_aarch64, monkeypatch):
     """The `cc` crate gets CC_/AR_ for the target even when the caller's CC is
     the host's (which would otherwise win and link x86-64 objects into arm64)."""
     crate = tmp_path / "cbuild"
     shutil.copytree(FIXTURES / "crates" / "cbuild", crate, ignore=shutil.ignore_patterns("target"))
-    env = no_user_linker_env() | {"CFLAGS": '-DUSER_FLAG="cross"', "CC": "cc", "AR": "ar"}
+    env = no_user_linker_env(monkeypatch) | {"CFLAGS": '-DUSER_FLAG="cross"', "CC": "cc", "AR": "ar"}
     res = rustimg("build", "--platform", "linux/arm64", "--output", f"oci:{tmp_path / 'out'}:c", cwd=crate, env=env)
     assert res.code == 0, res
     binary = crate / "target" / "aarch64-unknown-linux-gnu" / "rustimg" / "cbuild"
@@ -115,12 +118,12 @@ def test_a_missing_target_std_fails_before_cargo_with_rustup(rustimg, tmp_path):
     assert not (crate / "target").exists()
 
 
-def test_a_missing_cross_gcc_names_the_package_and_the_spec_key(rustimg, tmp_path):
+def test_a_missing_cross_gcc_names_the_package_and_the_spec_key(rustimg, tmp_path, monkeypatch):
     """PATH with cargo and rustc but no aarch64-linux-gnu-gcc."""
     cargo_dir = Path(shutil.which("cargo")).parent
     assert shutil.which("aarch64-linux-gnu-gcc", path=str(cargo_dir)) is None
     crate = write_crate(tmp_path)
-    env = no_user_linker_env() | {"PATH": str(cargo_dir)}
+    env = no_user_linker_env(monkeypatch) | {"PATH": str(cargo_dir)}
     res = rustimg("build", "--platform", "linux/arm64", "--output", f"oci:{tmp_path / 'out'}:x", cwd=crate, env=env)
     assert res.code == 2, res
     assert "links with aarch64-linux-gnu-gcc, which is not installed" in res.err, res
@@ -129,7 +132,7 @@ def test_a_missing_cross_gcc_names_the_package_and_the_spec_key(rustimg, tmp_pat
     assert "Compiling" not in res.err, res
 
 
-def test_the_users_cargo_config_linker_wins(rustimg, tmp_path, qemu_aarch64):
+def test_the_users_cargo_config_linker_wins(rustimg, tmp_path, qemu_aarch64, monkeypatch):
     """A linker in .cargo/config.toml is used, not rustimg's default (a wrapper records its run)."""
     crate = write_crate(tmp_path)
     log = tmp_path / "linker.log"
@@ -139,7 +142,7 @@ def test_the_users_cargo_config_linker_wins(rustimg, tmp_path, qemu_aarch64):
     (crate / ".cargo").mkdir()
     (crate / ".cargo" / "config.toml").write_text(f'[target.aarch64-unknown-linux-gnu]\nlinker = "{wrapper}"\n')
     res = rustimg("build", "--platform", "linux/arm64", "--output", f"oci:{tmp_path / 'out'}:x", cwd=crate,
-                  env=no_user_linker_env())
+                  env=no_user_linker_env(monkeypatch))
     assert res.code == 0, res
     assert log.read_text().startswith("used"), "the cargo config's linker did not run"
     assert run_binary(crate / "target" / "aarch64-unknown-linux-gnu" / "rustimg" / "crosshello") == \

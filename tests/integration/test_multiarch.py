@@ -95,7 +95,9 @@ def test_one_index_holds_each_platform_and_its_verdict(index, rustimg, tmp_path)
         assert r["linkage"] == ("static-pie" if platform == "linux/amd64" else "static"), r
         if index.libc == "musl":
             assert r["libc"] == "musl" and r["libc_version"] is None, r
-            assert not r["nss_risk"] and any("musl has no NSS" in w for w in r["warnings"]), r
+            assert not r["nss_risk"] and not any("NSS" in w for w in r["warnings"]), r
+            # rust-lld gets --build-id (README: the musl binaries keep a build-id)
+            assert r["build_id"], r
             human = rustimg("verify", binary)
             assert "libc:         musl (version not recorded in the binary)" in human.out, human
         else:

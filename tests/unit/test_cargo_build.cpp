@@ -347,8 +347,8 @@ BOOST_AUTO_TEST_CASE(missing_target_std_names_rustup) {
                                {"target", {{"aarch64-unknown-linux-gnu", {{"linker", "aarch64-linux-gnu-gcc"}}}}}});
   const auto e = cargo_error_of([&] { build_spec(spec, md, env_with(), runner); });
   BOOST_TEST(std::string(e.what()) ==
-             "the Rust standard library for aarch64-unknown-linux-gnu is not installed: run `rustup target add "
-             "aarch64-unknown-linux-gnu` (or pick another platform/libc in the spec)");
+             "the Rust standard library for aarch64-unknown-linux-gnu (platform linux/arm64) is not installed: run "
+             "`rustup target add aarch64-unknown-linux-gnu` (or pick another platform/libc in the spec)");
   BOOST_TEST(e.exit_code() == 101);
   BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(rustimg::ErrorCode::Cargo));
 }
@@ -369,6 +369,23 @@ BOOST_AUTO_TEST_CASE(cross_link_and_c_compiler_failures_name_the_fix) {
   }).what();
   BOOST_TEST(msg.find("linking for aarch64-unknown-linux-gnu used a linker for another architecture") == 0u, msg);
   BOOST_TEST(msg.find("apt-get install gcc-aarch64-linux-gnu libc6-dev-arm64-cross") != std::string::npos, msg);
+
+  // the right linker, but a C library a build script compiled for the host: CC_<triple>, not the linker
+  for (const char* lib :
+       {"/usr/bin/aarch64-linux-gnu-ld: skipping incompatible /w/target/aarch64-unknown-linux-gnu/rustimg/build/"
+        "app-1f/out/libfoo.a when searching for -lfoo\n",
+        "rust-lld: error: /w/target/aarch64-unknown-linux-musl/rustimg/build/app-1f/out/foo.o is incompatible with "
+        "elf64-x86-64\n"}) {
+    err = "error: linking with `aarch64-linux-gnu-gcc` failed: exit status: 1\n  = note: " + std::string(lib);
+    msg = cargo_error_of([&] {
+      build_spec(with_linker("aarch64-unknown-linux-gnu", "aarch64-linux-gnu-gcc", "linux/arm64", "gnu"), md,
+                 env_with(), runner);
+    }).what();
+    BOOST_TEST(msg.find("a C library built for another architecture") != std::string::npos, msg);
+    BOOST_TEST(msg.find("\"CC_aarch64_unknown_linux_gnu\": \"aarch64-linux-gnu-gcc\"") != std::string::npos, msg);
+    BOOST_TEST(msg.find("PKG_CONFIG_SYSROOT_DIR") != std::string::npos, msg);
+    BOOST_TEST(msg.find("used a linker for another architecture") == std::string::npos, msg);
+  }
 
   // a build script's C compiler is missing: the package, or CC_<triple> to set
   err = "error: failed to run custom build command for `app v0.2.0`\n  error occurred in cc-rs: failed to find "

@@ -155,7 +155,29 @@ BOOST_AUTO_TEST_CASE(the_users_c_compiler_for_the_target_wins) {
   BOOST_TEST(defaults(spec_env).env.count("AR_aarch64_unknown_linux_gnu") == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_cargo_config_c_compiler_counts_and_the_rows_gcc_keeps_cc) {
+  const auto t = target("aarch64-unknown-linux-gnu");
+  // CC/AR from a cargo config's [env] are the user's too (cargo gives them to build scripts)
+  const auto d = defaults(t, env_with({}, "[env]\nCC_aarch64_unknown_linux_gnu = \"clang\"\nTARGET_AR = \"llvm-ar\"\n"));
+  BOOST_TEST(d.linker == "aarch64-linux-gnu-gcc");
+  BOOST_TEST(d.env.empty());
+  // the user's linker is the row's gcc: CC/AR for build scripts still match it
+  auto own = t;
+  own.linker = "/usr/bin/aarch64-linux-gnu-gcc";
+  const auto o = defaults(own);
+  BOOST_TEST(o.linker.empty());
+  BOOST_TEST(o.env.at("CC_aarch64_unknown_linux_gnu") == "aarch64-linux-gnu-gcc");
+  BOOST_TEST(o.env.at("AR_aarch64_unknown_linux_gnu") == "aarch64-linux-gnu-ar");
+  own.env["CC_aarch64_unknown_linux_gnu"] = "my-cc";
+  BOOST_TEST(defaults(own).env.count("CC_aarch64_unknown_linux_gnu") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(build_command_carries_the_defaults) {
+  // build_command asks host_platform(): the case is written for an amd64 host
+  if (rustimg::host_platform().architecture != "amd64") {
+    BOOST_TEST_MESSAGE("skipped: the host is not amd64");
+    return;
+  }
   const rustimg::cargo::BuildPaths paths{"/work/ws/app", "/work/ws"};
   auto t = target("aarch64-unknown-linux-gnu");
   t.env["CC_aarch64_unknown_linux_gnu"] = "clang --target=aarch64-linux-gnu";
@@ -219,6 +241,51 @@ BOOST_AUTO_TEST_CASE(a_missing_target_std_fails_before_cargo_with_rustup) {
              }),
                       "links with rust-lld"));
 
+  // the target's env picks cargo's rustc and toolchain: the query asks that one, once per pair
+  SysrootRunner per_target;
+  per_target.answer = sysroot.string();
+  auto pinned = target("x86_64-unknown-linux-gnu");
+  pinned.env["RUSTUP_TOOLCHAIN"] = "1.93.0";
+  auto pinned_too = target("x86_64-unknown-linux-gnu");
+  pinned_too.env["RUSTUP_TOOLCHAIN"] = "1.93.0";
+  auto own_rustc = target("x86_64-unknown-linux-gnu");
+  own_rustc.env["RUSTC"] = "/opt/rust/bin/rustc";
+  rustimg::cargo::check_toolchain({pinned, pinned_too, own_rustc, target("x86_64-unknown-linux-gnu")}, paths,
+                                  env_with(), per_target, kAmd64);
+  BOOST_TEST_REQUIRE(per_target.requests.size() == 3u);
+  BOOST_TEST(per_target.requests[0].env.at("RUSTUP_TOOLCHAIN") == "1.93.0");
+  BOOST_TEST(per_target.requests[1].argv[0] == "/opt/rust/bin/rustc");
+  BOOST_TEST(per_target.requests[2].env.count("RUSTUP_TOOLCHAIN") == 0u);
+
+  // std that is not in the sysroot: build-std or another --sysroot, so no std check
+  dir.write("rustup/toolchains/1.93.0-x86_64-unknown-linux-gnu/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld", "");
+  auto build_std = target("armv7-unknown-linux-musleabihf");
+  build_std.env["CARGO_UNSTABLE_BUILD_STD"] = "std,panic_abort";
+  auto own_sysroot = target("armv7-unknown-linux-musleabihf");
+  own_sysroot.rustflags = {"--sysroot=/opt/armv7-sysroot"};
+  for (const auto& t : {build_std, own_sysroot})
+    rustimg::cargo::check_toolchain({t}, paths, env_with(), runner, kAmd64);
+  rustimg::cargo::check_toolchain({target("armv7-unknown-linux-musleabihf")}, paths,
+                                  env_with({{"CARGO_UNSTABLE_BUILD_STD", "std"}}), runner, kAmd64);
+  rustimg::cargo::check_toolchain({target("armv7-unknown-linux-musleabihf")}, paths,
+                                  env_with({{"RUSTFLAGS", "--sysroot /opt/s"}}), runner, kAmd64);
+  BOOST_TEST(contains(not_found([&] {
+               rustimg::cargo::check_toolchain({target("armv7-unknown-linux-musleabihf")}, paths, env_with(), runner,
+                                               kAmd64);
+             }),
+                      "armv7-unknown-linux-musleabihf"));
+
+  // a Rust that is not a rustup toolchain: no rustup command, the sysroot that lacks the std
+  dir.write("opt/rust/lib/rustlib/x86_64-unknown-linux-gnu/lib/libstd-1.rlib", "");
+  SysrootRunner distro;
+  distro.answer = (dir / "opt/rust").string();
+  const std::string plain = not_found([&] {
+    rustimg::cargo::check_toolchain({target("aarch64-unknown-linux-musl")}, paths, env_with(), distro, kAmd64);
+  });
+  BOOST_TEST(contains(plain, "in the Rust at " + (dir / "opt/rust").string() + " (not a rustup toolchain)"), plain);
+  BOOST_TEST(contains(plain, "from rustup or the distribution's package"), plain);
+  BOOST_TEST(!contains(plain, "rustup target add"), plain);
+
   // rustc without an answer: nothing to check against, cargo reports
   runner.exit_code = 1;
   rustimg::cargo::check_toolchain({target("armv7-unknown-linux-musleabihf")}, paths, env_with(), runner, kAmd64);
@@ -248,6 +315,14 @@ BOOST_AUTO_TEST_CASE(a_missing_cross_linker_names_the_package_and_the_spec_key) 
 
   dir.write("usr/aarch64-linux-gnu/lib/libc.a", "");
   check(target("aarch64-unknown-linux-gnu"), path_env);
+  // a merged /usr's /bin (a symlink to usr/bin) first on PATH: the libc of the real gcc
+  std::filesystem::create_directory_symlink(dir / "usr/bin", dir / "bin");
+  check(target("aarch64-unknown-linux-gnu"), env_with({{"PATH", (dir / "bin").string()}}));
+  // ccache's symlink: <ccache dir>/aarch64-linux-gnu-gcc -> ../../bin/ccache
+  dir.write("usr/bin/ccache", "");
+  std::filesystem::create_directories(dir / "usr/lib/ccache");
+  std::filesystem::create_symlink("../../bin/ccache", dir / "usr/lib/ccache/aarch64-linux-gnu-gcc");
+  check(target("aarch64-unknown-linux-gnu"), env_with({{"PATH", (dir / "usr/lib/ccache").string()}}));
 
   // the user's linker is the user's business: nothing to check
   auto own = target("aarch64-unknown-linux-gnu");

@@ -696,11 +696,8 @@ BOOST_AUTO_TEST_CASE(static_musl_recognised_by_its_strerror_texts) {
     BOOST_TEST(!r.nss_risk);
     BOOST_TEST(r.nss_failing.empty());
     BOOST_TEST(r.fit_for_scratch());
-    // The NSS note says what musl does instead, and no version is invented.
-    BOOST_TEST_REQUIRE(r.warnings.size() == 1u);
-    BOOST_TEST(contains(r.warnings[0], "musl has no NSS"));
-    BOOST_TEST(contains(r.warnings[0], "/etc/resolv.conf"));
-    BOOST_TEST(contains(r.warnings[0], "/etc/passwd"));
+    // No NSS risk means no NSS warning (one on every musl build would be noise).
+    BOOST_TEST(r.warnings.empty());
     const auto j = relf::to_json(r);
     BOOST_TEST(j["libc"] == "musl");
     BOOST_TEST(j["libc_version"].is_null());
@@ -742,7 +739,6 @@ BOOST_AUTO_TEST_CASE(dynamic_musl_recognised_by_its_loader) {
   s.extra = kMuslStrerror;
   r = inspect(build(s));
   BOOST_TEST(relf::to_string(r.libc) == std::string("unknown"));
-  BOOST_TEST(!any_contains(r.warnings, "musl has no NSS"));
 }
 
 BOOST_AUTO_TEST_CASE(nss_risk_for_static_glibc) {
