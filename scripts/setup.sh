@@ -33,6 +33,9 @@ packages=(
   # musl-gcc: the C compiler the cc crate finds for x86_64 musl build scripts
   musl-tools
   python3 python3-jsonschema python3-cryptography
+  # the Python wheel (scripts/build-wheel.sh): apt-get source libarchive, a
+  # venv for its tools and for the test that installs the wheel
+  dpkg-dev python3-venv
   ca-certificates tzdata time
 )
 
@@ -52,6 +55,21 @@ if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ]; then
     if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
     pkill -f '^/usr/bin/docker-registry serve /etc/docker/registry' 2>/dev/null || true
   fi
+fi
+
+# Debian's source packages, for the libarchive scripts/build-wheel.sh builds
+# into the Python wheel (apt-get source libarchive).
+deb_src=/etc/apt/sources.list.d/rustimg-deb-src.sources
+if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ] && [ ! -e "$deb_src" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $codename $codename-updates" \
+    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
+    "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $codename-security" \
+    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
+    $SUDO tee "$deb_src.tmp" >/dev/null
+  $SUDO mv "$deb_src.tmp" "$deb_src"
+  $SUDO apt-get update -qq
 fi
 
 # Run arm64 and arm/v7 binaries and images through qemu-user-static

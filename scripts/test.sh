@@ -5,7 +5,8 @@
 #      readelf/file, real registry/podman/skopeo/umoci tools)   [dev build]
 #   2. unit and C ABI tests again under AddressSanitizer + UBSan [asan build]
 #   3. the Python binding (pip install + pytest) and the Go binding (go vet,
-#      go test -race) over the dev build
+#      go test -race) over the dev build; the Python sdist and manylinux
+#      wheel (scripts/build-wheel.sh), installed in a clean venv
 #   4. every fuzz target (ELF, headers, references, specs, cargo metadata,
 #      OCI documents, registry pulls, archives) for a bounded time under
 #      ASan+UBSan, about 4 minutes in all                       [fuzz build]
@@ -26,8 +27,14 @@ python3 -m pytest -q bindings/python/tests
 python3 -m mypy --strict examples/python/deploy.py
 python3 -m mypy.stubtest rustimg._core --allowlist bindings/python/stubtest-allowlist.txt
 
+echo "== Python packaging: the sdist, the wheel built from it, a clean venv" >&2
+scripts/build-wheel.sh
+python3 -m pytest -q tests/packaging
+
 echo "== Go binding" >&2
 (cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go test -race -count=1 ./...)
+# the librustimg.a side (-tags rustimg_static) is linked and run by tests/integration/test_go_consumer.py
+(cd bindings/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet -tags rustimg_static ./...)
 (cd examples/go && export PKG_CONFIG_PATH="$PWD/../../build" && go vet ./... && go build -o /dev/null .)
 
 echo "== fuzzing the readers of untrusted input" >&2

@@ -64,7 +64,8 @@ type progressState struct {
 }
 
 // Build builds an image. Cancelling ctx stops the build (cargo included)
-// and leaves no output behind; the error then matches ErrCancelled.
+// and leaves no output behind; the error then matches ErrCancelled and
+// ctx.Err() (context.Canceled or context.DeadlineExceeded).
 func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	var copts C.rustimg_build_options
 	if rc := C.rustimg_build_options_init(&copts, C.RUSTIMG_BUILD_OPTIONS_VERSION); rc < 0 {

@@ -69,8 +69,9 @@ func TestBuildCancelledLeavesNothing(t *testing.T) {
 			}
 		},
 	})
-	if !errors.Is(err, rustimg.ErrCancelled) {
-		t.Fatalf("want ErrCancelled, got %v", err)
+	if !errors.Is(err, rustimg.ErrCancelled) || !errors.Is(err, context.Canceled) ||
+		errors.Is(err, context.DeadlineExceeded) || !strings.HasSuffix(err.Error(), ": context canceled") {
+		t.Fatalf("want ErrCancelled wrapping context.Canceled, got %v", err)
 	}
 	if _, statErr := os.Stat(layout); !os.IsNotExist(statErr) {
 		t.Fatalf("cancelled build left %s behind", layout)

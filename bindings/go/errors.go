@@ -52,6 +52,10 @@ type Error struct {
 	// HTTPStatus and RegistryCode describe a registry failure (0 and "" otherwise).
 	HTTPStatus   int
 	RegistryCode string
+	// Err is the context's error (context.Canceled or
+	// context.DeadlineExceeded) when the caller's context ended the call, so
+	// errors.Is(err, context.DeadlineExceeded) holds; nil otherwise.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -60,6 +64,9 @@ func (e *Error) Error() string {
 	}
 	return "rustimg: " + e.Message
 }
+
+// Unwrap gives errors.Is and errors.As the context's error, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, rustimg.ErrSpec) true for every spec error.
 func (e *Error) Is(target error) bool {

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"runtime/cgo"
 	"unsafe"
 )
@@ -53,4 +54,21 @@ func (h *callHooks) close() {
 	if h.payload != nil {
 		h.handle.Delete()
 	}
+}
+
+// endedBy explains a cancelled call's error: the library only knows it was
+// told to stop, the context knows why. When ctx ended the call the error
+// unwraps to ctx.Err() and its message ends with the cause ("cancelled
+// during PUT ...: context deadline exceeded").
+func endedBy(ctx context.Context, err error) error {
+	var e *Error
+	if ctx.Err() == nil || !errors.As(err, &e) || e.Code != CodeCancelled {
+		return err
+	}
+	e.Err = ctx.Err()
+	if e.Message == "" {
+		e.Message = "cancelled"
+	}
+	e.Message += ": " + context.Cause(ctx).Error()
+	return err
 }

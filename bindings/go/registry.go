@@ -56,7 +56,8 @@ type TransferResult struct {
 }
 
 // withRegistryOptions fills C options for one call and runs fn with them;
-// ctx cancellation reaches the library through a cancel token.
+// ctx cancellation reaches the library through a cancel token, and the
+// error of a call ctx ended unwraps to ctx.Err().
 func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 	fn func(*C.rustimg_registry_options, **C.rustimg_error) C.int) error {
 	var copts C.rustimg_registry_options
@@ -100,7 +101,7 @@ func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 	rc := fn(&copts, &cerr)
 	runtime.KeepAlive(opts)
 	if rc < 0 {
-		return takeError(rc, cerr)
+		return endedBy(ctx, takeError(rc, cerr)) // Build's errors come this way too
 	}
 	return nil
 }
@@ -108,7 +109,8 @@ func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 // Push pushes the image at source ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]"
 // or "docker-archive:FILE") to target ("host/repo:tag"). Blobs the registry
 // has are skipped. Registry failures are *Error with Code CodeRegistry or
-// CodeAuth; cancelling ctx stops the transfer.
+// CodeAuth; cancelling ctx stops the transfer (the error matches ErrCancelled
+// and ctx.Err()).
 func Push(ctx context.Context, source, target string, opts RegistryOptions) (*TransferResult, error) {
 	var mem cArena
 	defer mem.free()

@@ -232,3 +232,46 @@ func TestRequestTimeoutGivesUpOnASilentRegistry(t *testing.T) {
 		c.Close()
 	}
 }
+
+// A registry that never answers, and a context deadline shorter than the
+// request timeout: the deadline ends the call, and the error says so and
+// unwraps to context.DeadlineExceeded (a CI tool's timeout, told apart
+// from a registry that timed out).
+func TestContextDeadlineEndsACallAndSaysSo(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	held := make(chan net.Conn, 16)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- c // read nothing, answer nothing
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = rustimg.Pull(ctx, l.Addr().String()+"/app:v1", "oci:"+filepath.Join(t.TempDir(), "out")+":v1", "",
+		rustimg.RegistryOptions{RequestTimeout: time.Minute, SkipConfigFiles: true})
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("the deadline did not stop the call (%v)", took)
+	}
+	var e *rustimg.Error
+	if !errors.As(err, &e) || !errors.Is(err, rustimg.ErrCancelled) || !errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, context.Canceled) {
+		t.Fatalf("want ErrCancelled wrapping context.DeadlineExceeded, got %v", err)
+	}
+	if !strings.HasPrefix(e.Message, "cancelled") || !strings.HasSuffix(e.Message, ": context deadline exceeded") {
+		t.Fatalf("the message does not say why the call stopped: %q", e.Message)
+	}
+	l.Close()
+	for c := range held {
+		c.Close()
+	}
+}

@@ -1,9 +1,9 @@
 // Package rustimg builds minimal, reproducible OCI images from Rust crates,
-// in-process, through the rustimg C library (found with pkg-config).
+// in-process, through the rustimg C library, found with pkg-config: rustimg
+// (librustimg.so), or rustimg-static (librustimg.a) with -tags rustimg_static.
 package rustimg
 
 /*
-#cgo pkg-config: rustimg
 #include <stdlib.h>
 #include <rustimg.h>
 */

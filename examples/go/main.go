@@ -43,8 +43,10 @@ func main() {
 	if err != nil {
 		var e *rustimg.Error
 		switch {
+		case errors.Is(err, context.DeadlineExceeded): // the error unwraps to ctx.Err()
+			log.Fatalf("gave up after -timeout %v; nothing was written", *timeout)
 		case errors.Is(err, rustimg.ErrCancelled):
-			log.Fatal("cancelled; nothing was written")
+			log.Fatal("interrupted; nothing was written")
 		case errors.Is(err, rustimg.ErrSpec) && errors.As(err, &e):
 			for _, d := range e.Details {
 				log.Print(d)

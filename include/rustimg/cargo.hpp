@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rustimg/error.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/process.hpp"
 #include "rustimg/progress.hpp"
@@ -45,9 +46,11 @@ struct Metadata {
   /// is `crate_dir`/Cargo.toml, else the only member, else (a virtual
   /// workspace's root) the one member with the bin target `bin`, as cargo
   /// picks it. Throws rustimg::Error (NotFound) naming the candidates when
-  /// none or several fit, with "did you mean" for a mistyped bin.
+  /// none or several fit, with "did you mean" for a mistyped bin, and the
+  /// option that picks one as `names` spells it.
   const Package& select_package(const std::filesystem::path& crate_dir,
-                                const std::string& name = {}, const std::string& bin = {}) const;
+                                const std::string& name = {}, const std::string& bin = {},
+                                const OptionNames& names = {}) const;
 };
 
 /// Parses cargo's JSON. Throws rustimg::Error (Cargo) on unexpected shapes.
@@ -62,8 +65,9 @@ Metadata read_metadata(const std::filesystem::path& crate_dir,
 
 /// Names of the bin targets of `pkg`; the one to build: `wanted` when given
 /// (NotFound when absent), else default-run, else the single bin. Throws
-/// rustimg::Error (NotFound) listing the bins when the choice is ambiguous.
-std::string select_bin(const Package& pkg, const std::string& wanted = {});
+/// rustimg::Error (NotFound) listing the bins when the choice is ambiguous,
+/// and the option that picks one as `names` spells it.
+std::string select_bin(const Package& pkg, const std::string& wanted = {}, const OptionNames& names = {});
 
 // --- building -----------------------------------------------------------------
 
@@ -197,6 +201,8 @@ struct BuildSettings {
   /// cargo --quiet: no progress lines ("Compiling ..."), only its
   /// diagnostics (not a spec key: the caller's choice, as `rustimg -q`).
   bool quiet = false;
+  /// How messages name the caller's options ("--no-locked").
+  OptionNames option_names;
 };
 
 /// What to build for one platform: one cargo run.

@@ -67,6 +67,7 @@
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/plan.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/progress.hpp"
@@ -95,6 +96,9 @@ struct BuildOptions {
   /// Put a binary that needs a dynamic loader or shared libraries on a
   /// scratch/static base anyway.
   bool allow_dynamic = false;
+  /// How messages name the caller's options (--platform, --allow-dynamic,
+  /// --base...).
+  OptionNames option_names;
   /// One event per step (stages "build", "cargo", "verify", "pull",
   /// "layer", "image", "write"); returning true cancels the build
   /// (rustimg::Error, code Cancelled) at that step.

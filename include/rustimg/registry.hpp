@@ -48,6 +48,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/progress.hpp"
 #include "rustimg/reference.hpp"
@@ -415,6 +416,8 @@ struct Options {
   /// kStallBytesPerSecond for this long is given up on.
   std::chrono::seconds stall_timeout{60};
   std::string user_agent = "rustimg";
+  /// How messages name the caller's options ("--insecure-registry").
+  OptionNames option_names;
   /// Log lines for humans (requests, retries); never carries secrets.
   std::function<void(const std::string&)> log;
 };

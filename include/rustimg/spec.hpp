@@ -27,6 +27,7 @@
 
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/platform.hpp"
 
 namespace rustimg {
@@ -143,6 +144,8 @@ struct SpecLoadOptions {
   nlohmann::json overrides;
   /// How error messages name the overrides layer.
   std::string overrides_source = "command line";
+  /// How messages name the caller's options (--bin, --package...).
+  OptionNames option_names;
   /// Read Cargo.toml metadata through `cargo metadata` (needs crate_dir).
   bool use_cargo_metadata = true;
   std::string cargo = "cargo";

@@ -204,11 +204,11 @@ std::string tail_lines(const std::string& text, std::size_t n) {
 }
 
 /// Advice for a workspace without Cargo.lock when the build is locked.
-std::string missing_lockfile_message(const fs::path& workspace_root) {
+std::string missing_lockfile_message(const fs::path& workspace_root, const OptionNames& names) {
   return workspace_root.string() + " has no Cargo.lock, and the build is locked (\"locked\": true, the default), "
          "so cargo may not create one: run `cargo generate-lockfile` in " + workspace_root.string() +
          " (and commit Cargo.lock), or set \"locked\": false in the image spec (rustimg.json or "
-         "[package.metadata.rustimg]; --no-locked on the command line) to let cargo resolve and write it";
+         "[package.metadata.rustimg]; " + names.unlocked + " for this build) to let cargo resolve and write it";
 }
 
 /// ", or install PKGS, which rustimg then uses" when Debian packages a
@@ -279,7 +279,8 @@ std::string host_c_library_message(const std::string& triple, const std::string&
 }
 
 /// Throws the CargoError for a failed run.
-[[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths) {
+[[noreturn]] void fail(const std::string& triple, const ProcessResult& result, const BuildPaths& paths,
+                       const OptionNames& names) {
   const std::string& err = result.err;
   std::string diagnostics;
   {
@@ -308,7 +309,7 @@ std::string host_c_library_message(const std::string& triple, const std::string&
     message = missing_c_tool_message(triple, *tool);
   } else if (err.find("cannot create the lock file") != std::string::npos &&
              err.find("--locked") != std::string::npos) {
-    message = missing_lockfile_message(paths.workspace_root);
+    message = missing_lockfile_message(paths.workspace_root, names);
   } else {
     // The first error stays in the message even when cargo's lines were
     // streamed: callers of the bindings see only the exception.
@@ -389,7 +390,7 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
 void check_lockfile(const BuildSettings& settings, const fs::path& workspace_root) {
   std::error_code ec;
   if (settings.locked && !fs::exists(workspace_root / "Cargo.lock", ec))
-    throw Error(ErrorCode::NotFound, missing_lockfile_message(workspace_root));
+    throw Error(ErrorCode::NotFound, missing_lockfile_message(workspace_root, settings.option_names));
 }
 
 std::vector<Binary> build(const BuildSettings& settings, const std::vector<BuildTarget>& targets,
@@ -433,7 +434,7 @@ std::vector<Binary> build(const BuildSettings& settings, const std::vector<Build
     report_progress(callbacks.progress,
                     ProgressEvent{"build", "building " + target.package + " (bin " + bin + ") for " + triple});
     const ProcessResult result = runner.run(req);
-    if (result.exit_code != 0 || finished != true) fail(triple, result, paths);
+    if (result.exit_code != 0 || finished != true) fail(triple, result, paths, settings.option_names);
     if (!executable)
       throw CargoError("cargo built " + triple + " but reported no executable for bin \"" + bin + "\" of package " +
                            target.package,

@@ -125,8 +125,8 @@ Metadata parse_metadata(const json& doc) {
   return out;
 }
 
-const Package& Metadata::select_package(const fs::path& crate_dir, const std::string& name,
-                                        const std::string& bin) const {
+const Package& Metadata::select_package(const fs::path& crate_dir, const std::string& name, const std::string& bin,
+                                        const OptionNames& names) const {
   const std::string workspace = "the workspace at " + workspace_root.string();
   if (packages.empty()) throw Error(ErrorCode::NotFound, workspace + " has no packages");
   if (!name.empty()) {
@@ -158,10 +158,11 @@ const Package& Metadata::select_package(const fs::path& crate_dir, const std::st
     }
     if (having.size() == 1) return *having.front();
     if (having.size() > 1) {
-      std::vector<std::string> names;
-      for (const Package* p : having) names.push_back(p->name);
+      std::vector<std::string> holders;
+      for (const Package* p : having) holders.push_back(p->name);
       throw Error(ErrorCode::NotFound, "bin target \"" + bin + "\" is in several packages of " + workspace + " (" +
-                                           join(names) + "); pick one with --package or \"package\" in the spec");
+                                           join(holders) + "); pick one with " + names.package +
+                                           " or \"package\" in the spec");
     }
     const std::vector<std::string_view> views(all_bins.begin(), all_bins.end());
     const auto near = suggest::closest(bin, views);
@@ -172,11 +173,11 @@ const Package& Metadata::select_package(const fs::path& crate_dir, const std::st
   }
   throw Error(ErrorCode::NotFound,
               workspace + " has several packages (" + join(package_names(packages)) +
-                  "); pick one with --package or \"package\" in the spec, "
-                  "or point rustimg at the package's directory");
+                  "); pick one with " + names.package +
+                  " or \"package\" in the spec, or point rustimg at the package's directory");
 }
 
-std::string select_bin(const Package& pkg, const std::string& wanted) {
+std::string select_bin(const Package& pkg, const std::string& wanted, const OptionNames& names) {
   const std::string package = "package \"" + pkg.name + "\"";
   if (!wanted.empty()) {
     if (std::find(pkg.bins.begin(), pkg.bins.end(), wanted) != pkg.bins.end()) return wanted;
@@ -192,7 +193,7 @@ std::string select_bin(const Package& pkg, const std::string& wanted) {
     throw Error(ErrorCode::NotFound, package + " has no bin targets; rustimg needs a binary crate");
   }
   throw Error(ErrorCode::NotFound, package + " has several bin targets (" + join(pkg.bins) +
-                                       ") and no default-run; pick one with --bin or \"bin\" in the spec");
+                                       ") and no default-run; pick one with " + names.bin + " or \"bin\" in the spec");
 }
 
 Metadata read_metadata(const fs::path& crate_dir, ProcessRunner& runner, const std::string& cargo) {

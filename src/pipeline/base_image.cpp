@@ -11,16 +11,16 @@ namespace rustimg::pipeline {
 
 namespace {
 
-std::string advice(const Error& e, const std::string& registry) {
+std::string advice(const Error& e, const std::string& registry, const OptionNames& names) {
   switch (e.code()) {
     case ErrorCode::Auth:
       return "; check the credentials for that registry (rustimg login " + registry +
              "; docker and podman logins are read too)";
     case ErrorCode::NotFound:
-      return "; check the base reference (spec key \"base\", or --base)";
+      return "; check the base reference (spec key \"base\", or " + names.base + ")";
     case ErrorCode::Registry:
       if (const auto* r = dynamic_cast<const registry::RegistryError*>(&e); r != nullptr && r->http_status() == 404)
-        return "; check that the repository and tag exist (spec key \"base\", or --base)";
+        return "; check that the repository and tag exist (spec key \"base\", or " + names.base + ")";
       return "";
     default:
       return "";
@@ -58,7 +58,7 @@ bool BaseBlobSink::has(const std::string& digest) {
 }
 
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink) {
+                     BaseBlobSink& sink, const OptionNames& names) {
   const store::BlobStore& blobs = sink.staging();
   const std::string name = ref.to_string();
   const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
@@ -66,11 +66,11 @@ PulledBase pull_base(registry::Client& client, const Reference& ref, const Platf
   try {
     pulled = client.pull(ref, sink, registry::PullOptions{platform});
   } catch (const registry::RegistryError& e) {
-    throw registry::RegistryError(e.code(), context + e.what() + advice(e, ref.registry), e.http_status(), e.registry_code(),
+    throw registry::RegistryError(e.code(), context + e.what() + advice(e, ref.registry, names), e.http_status(), e.registry_code(),
                                   e.registry_message(), e.retryable());
   } catch (const Error& e) {
     if (e.code() == ErrorCode::Cancelled) throw;
-    throw Error(e.code(), context + e.what() + advice(e, ref.registry));
+    throw Error(e.code(), context + e.what() + advice(e, ref.registry, names));
   }
   if (pulled.manifests.size() != 1)
     throw Error(ErrorCode::Unsupported, context + "expected one image manifest for the platform, got " +

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "rustimg/image.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
@@ -41,8 +42,9 @@ class BaseBlobSink final : public registry::BlobSink {
 /// Pulls `ref` for `platform` through `sink` into its staging store and
 /// reads its manifest and config. Errors keep their
 /// class (RegistryError keeps its HTTP status) and name the base reference,
-/// the platform and what to check.
+/// the platform and what to check (the option naming the base as `names`
+/// spells it).
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink);
+                     BaseBlobSink& sink, const OptionNames& names);
 
 }  // namespace rustimg::pipeline

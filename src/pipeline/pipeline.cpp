@@ -75,15 +75,16 @@ elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec
   const std::string path = pb.prebuilt.string();
   if (pb.platform.architecture.empty()) {
     if (rep.platform.architecture.empty())
-      throw Error(ErrorCode::Verify, path + " is for " + rep.machine_name +
-                                         ", which has no OCI platform name; pass --platform explicitly");
+      throw Error(ErrorCode::Verify, path + " is for " + rep.machine_name + ", which has no OCI platform name; pass " +
+                                         o.option_names.platform + " explicitly");
     platform = rep.platform;
   } else {
     platform = pb.platform;
     const std::vector<std::string> mismatch = elf::platform_mismatch(rep, platform);
     if (!mismatch.empty())
       throw Error(ErrorCode::Verify, path + " does not match platform " + platform.to_string() + ": " +
-                                         join(mismatch, "; ") + ". Build it for that platform or pass the right --platform");
+                                         join(mismatch, "; ") + ". Build it for that platform or pass the right " +
+                                         o.option_names.platform);
   }
   report("verify", path + ": " + platform.to_string() + ", " + elf::to_string(rep.linkage) +
                        (rep.fit_for_scratch() ? ", fit for scratch" : ", NOT fit for scratch"));
@@ -110,19 +111,20 @@ elf::Report verify_binary(const PlatformPlan& pb, Platform& platform, const Spec
     }
     refused.push_back(p.message);
   }
+  const std::string& allow = o.option_names.allow_dynamic;
   if (!refused.empty()) {
     std::string message = path + " cannot run " +
                           (builtin ? "on the \"" + spec.base + "\" base" : std::string("in an image")) + ": " +
                           join(refused, "; ");
     if (dynamic && !waive_dynamic)
       message += refused.size() == 1 ? ". To build the image anyway, providing the loader and libraries yourself, "
-                                       "pass --allow-dynamic"
-                                     : ". --allow-dynamic would waive only the dynamic linking";
+                                       "pass " + allow
+                                     : ". " + allow + " would waive only the dynamic linking";
     else if (dynamic && o.allow_dynamic)
-      message += ". --allow-dynamic waives only the dynamic linking";
+      message += ". " + allow + " waives only the dynamic linking";
     throw Error(ErrorCode::Verify, message);
   }
-  if (dynamic && builtin) report("verify", "warning: " + path + " is not static; building anyway (--allow-dynamic)");
+  if (dynamic && builtin) report("verify", "warning: " + path + " is not static; building anyway (" + allow + ")");
   return rep;
 }
 
@@ -254,7 +256,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     BaseBlobSink sink(blobs->base_store(), cache ? &*cache : nullptr);
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
-      bases.push_back(pull_base(client, ref, platform, sink));
+      bases.push_back(pull_base(client, ref, platform, sink, o.option_names));
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }

@@ -25,7 +25,8 @@ struct CargoLayers {
 };
 
 CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metadata,
-                         const std::vector<SpecLayer>& upper, std::vector<SpecDiagnostic>& diags) {
+                         const std::vector<SpecLayer>& upper, const OptionNames& names,
+                         std::vector<SpecDiagnostic>& diags) {
   CargoLayers out;
   const fs::path root_manifest = metadata.workspace_root / "Cargo.toml";
   if (auto l = metadata_layer(metadata.workspace_metadata, root_manifest.string() + " [workspace.metadata.rustimg]"))
@@ -37,7 +38,7 @@ CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metad
   const auto choosing_bin = wanted_package ? std::nullopt : highest_string(above_package, "bin");
   try {
     out.package = &metadata.select_package(crate_dir, wanted_package ? wanted_package->value : "",
-                                           choosing_bin ? choosing_bin->value : "");
+                                           choosing_bin ? choosing_bin->value : "", names);
   } catch (const Error& e) {
     if (wanted_package) diags.push_back({wanted_package->source, "$.package", e.what()});
     else if (choosing_bin) diags.push_back({choosing_bin->source, "$.bin", e.what()});
@@ -53,7 +54,7 @@ CargoLayers cargo_layers(const fs::path& crate_dir, const cargo::Metadata& metad
   all.insert(all.end(), upper.begin(), upper.end());
   const auto wanted_bin = highest_string(all, "bin");
   try {
-    const std::string bin = cargo::select_bin(*out.package, wanted_bin ? wanted_bin->value : "");
+    const std::string bin = cargo::select_bin(*out.package, wanted_bin ? wanted_bin->value : "", names);
     // Lowest layer: what cargo says, which any layer may still override.
     out.layers.insert(out.layers.begin(), SpecLayer{out.package->manifest_path.string(),
                                                     {{"package", out.package->name}, {"bin", bin}}});
@@ -226,12 +227,13 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpos
   std::vector<SpecLayer> layers;
   if (!options.crate_dir.empty() && options.use_cargo_metadata) {
     metadata = cargo::read_metadata(options.crate_dir, runner, options.cargo);
-    CargoLayers found = cargo_layers(options.crate_dir, *metadata, upper, diags);
+    CargoLayers found = cargo_layers(options.crate_dir, *metadata, upper, options.option_names, diags);
     layers = std::move(found.layers);
     if (found.package != nullptr) package = *found.package;
   }
   layers.insert(layers.end(), upper.begin(), upper.end());
   Plan plan = plan_spec(resolve_spec(layers, options.crate_dir, std::move(diags)), options.crate_dir);
+  plan.cargo.option_names = options.option_names;
   plan.metadata = std::move(metadata);
   plan.package = std::move(package);
   if (!plan.package) return plan;

@@ -181,7 +181,7 @@ Token Auth::fetch_token(RegistryState& st, const std::optional<Credentials>& cre
     throw RegistryError(ErrorCode::Auth, "registry " + st.registry + " names the token realm " +
                                              url_for_log(realm) + ", which is not an https URL; refusing to send "
                                              "credentials there (name " + rp.authority +
-                                             " with --insecure-registry only if it is a test server)");
+                                             " with " + ctx_.opt.option_names.insecure_registry + " only if it is a test server)");
   const std::string user = creds ? creds->username : std::string();
   std::string scope_list;
   for (const auto& s : scopes) scope_list += (scope_list.empty() ? "" : " ") + s;

@@ -2,7 +2,9 @@
 // TLS verification on unless the request says otherwise. Proxies come from
 // the environment (http_proxy / HTTPS_PROXY / NO_PROXY), as libcurl reads them.
 #include <curl/curl.h>
+#ifndef RUSTIMG_CURL_LINKED
 #include <dlfcn.h>
+#endif
 
 #include <cerrno>
 #include <cstdlib>
@@ -26,26 +28,32 @@ std::string HttpResponse::header(std::string_view name) const {
 
 namespace {
 
-/// libcurl's entry points, loaded on first use. libcurl links about thirty
-/// libraries (TLS, Kerberos, LDAP, IDN, SSH...); loading them is most of the
-/// start-up time of a process, so one that never talks to a registry
-/// (building, verifying, or a binding that only builds) does not pay for it.
+/// libcurl's entry points. The shared library and the Python extension load
+/// libcurl on first use: libcurl links about thirty libraries (TLS, Kerberos,
+/// LDAP, IDN, SSH...); loading them is most of the start-up time of a
+/// process, so one that never talks to a registry (building, verifying, or a
+/// binding that only builds) does not pay for it. The static C library
+/// (librustimg.a, compiled with RUSTIMG_CURL_LINKED) takes them from a libcurl
+/// linked the ordinary way instead: a statically linked program cannot
+/// dlopen, and one that links the archive names -lcurl anyway. Both fill the
+/// same table, from this one list: X(name) for curl_<name>.
+#define RUSTIMG_CURL_FUNCTIONS(X)                                                                              \
+  X(global_init) X(easy_init) X(easy_cleanup) X(easy_reset) X(easy_setopt) X(easy_perform) X(easy_getinfo)    \
+  X(easy_strerror) X(slist_append) X(slist_free_all)
+
 struct CurlApi {
-  decltype(&::curl_global_init) global_init = nullptr;
-  decltype(&::curl_easy_init) easy_init = nullptr;
-  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
-  decltype(&::curl_easy_reset) easy_reset = nullptr;
-  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
-  decltype(&::curl_easy_perform) easy_perform = nullptr;
-  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
-  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
-  decltype(&::curl_slist_append) slist_append = nullptr;
-  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+#define RUSTIMG_CURL_FIELD(name) decltype(&::curl_##name) name = nullptr;
+  RUSTIMG_CURL_FUNCTIONS(RUSTIMG_CURL_FIELD)
+#undef RUSTIMG_CURL_FIELD
 };
 
 constexpr const char* kLibcurl = "libcurl.so.4";
 
-CurlApi load_curl() {
+CurlApi bind_curl() {
+  CurlApi api;
+#ifdef RUSTIMG_CURL_LINKED
+#define RUSTIMG_CURL_BIND(name) api.name = &::curl_##name;
+#else
   void* lib = dlopen(kLibcurl, RTLD_NOW | RTLD_LOCAL);
   if (lib == nullptr) {
     const char* why = dlerror();
@@ -53,23 +61,21 @@ CurlApi load_curl() {
                                         (why != nullptr ? why : "unknown error") +
                                         ". Install libcurl (Debian/Ubuntu: apt-get install libcurl4)");
   }
-  CurlApi api;
   auto bind = [&](auto& fn, const char* name) {
     void* sym = dlsym(lib, name);
     if (sym == nullptr)
       throw Error(ErrorCode::Generic, std::string(kLibcurl) + " has no " + name + ": it is not a usable libcurl");
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
   };
-  bind(api.global_init, "curl_global_init");
-  bind(api.easy_init, "curl_easy_init");
-  bind(api.easy_cleanup, "curl_easy_cleanup");
-  bind(api.easy_reset, "curl_easy_reset");
-  bind(api.easy_setopt, "curl_easy_setopt");
-  bind(api.easy_perform, "curl_easy_perform");
-  bind(api.easy_getinfo, "curl_easy_getinfo");
-  bind(api.easy_strerror, "curl_easy_strerror");
-  bind(api.slist_append, "curl_slist_append");
-  bind(api.slist_free_all, "curl_slist_free_all");
+#define RUSTIMG_CURL_BIND(name) bind(api.name, "curl_" #name);
+#endif
+  RUSTIMG_CURL_FUNCTIONS(RUSTIMG_CURL_BIND)
+#undef RUSTIMG_CURL_BIND
+  return api;
+}
+
+CurlApi load_curl() {
+  CurlApi api = bind_curl();
   if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     throw Error(ErrorCode::Generic, std::string(kLibcurl) + " failed to initialise (curl_global_init)");
   return api;

@@ -153,8 +153,8 @@ void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oc
                           const std::string& repo_tag) {
   if (oci::is_index_media_type(manifest.media_type))
     throw Error(ErrorCode::InvalidArgument,
-                "a docker-archive holds one platform, but this image has several; build with a single --platform or "
-                "write an oci: or oci-archive: output");
+                "a docker-archive holds one platform, but this image has several; build or pull a single platform, "
+                "or write an oci: or oci-archive: output");
   const oci::Manifest doc =
       oci::parse_manifest(blobs.read_document(manifest), oci::ParseMode::Strict, "manifest " + manifest.digest);
   const oci::Descriptor& config = doc.config;

@@ -36,7 +36,7 @@ def test_build_crate_to_every_output(crate, tmp_path):
                         progress=lambda stage, msg: events.append(stage))
     assert isinstance(res, rustimg.BuildResult)
     assert res.digest.startswith("sha256:") and len(res.digest) == 71
-    assert res.reports[0]["linkage"] == "static-pie"
+    assert res.reports[0].linkage == "static-pie"
     assert "cargo" in events and "write" in events
     assert skopeo_digest(f"oci:{tmp_path / 'layout'}:v1") == res.digest
 
@@ -54,11 +54,44 @@ def test_build_crate_to_every_output(crate, tmp_path):
 def test_build_prebuilt_binary_with_overrides(tmp_path):
     res = rustimg.build(binary="/bin/ls", output=f"oci:{tmp_path / 'l'}", base="scratch", allow_dynamic=True,
                         source_date_epoch=0, overrides={"env": {"MODE": "py"}})
-    assert res.reports[0]["linkage"] == "dynamic"
+    # The Report class verify() returns, with the same answers.
+    assert type(res.reports[0]) is rustimg.Report
+    assert res.reports[0].to_dict() == rustimg.verify("/bin/ls").to_dict()
+    assert res.reports[0].linkage == "dynamic" and not res.reports[0].fit_for_scratch
     with pytest.raises(rustimg.VerifyError) as err:
         rustimg.build(binary="/bin/ls", output=f"oci:{tmp_path / 'm'}", base="scratch")
     assert "/bin/ls" in str(err.value)
     assert not (tmp_path / "m").exists()
+
+
+def test_errors_name_python_arguments(tmp_path):
+    """Advice in messages names build()'s keyword arguments, never the CLI's flags."""
+    with pytest.raises(rustimg.VerifyError) as err:
+        rustimg.build(binary="/bin/ls", output=f"oci:{tmp_path / 'o'}", base="scratch")
+    assert "pass allow_dynamic=True" in str(err.value) and "--allow-dynamic" not in str(err.value)
+    with pytest.raises(rustimg.VerifyError) as err:
+        rustimg.build(binary="/bin/ls", platform="linux/arm64", output=f"oci:{tmp_path / 'o'}", base="scratch",
+                      allow_dynamic=True)
+    assert "pass the right platform=" in str(err.value) and "--platform" not in str(err.value)
+    # A crate with two bins and no default-run: which one is for bin=.
+    crate = tmp_path / "two"
+    (crate / "src" / "bin").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text('[package]\nname = "two"\nversion = "0.1.0"\nedition = "2021"\n')
+    (crate / "Cargo.lock").write_text('version = 3\n\n[[package]]\nname = "two"\nversion = "0.1.0"\n')
+    for name in ("a", "b"):
+        (crate / "src" / "bin" / f"{name}.rs").write_text("fn main() {}\n")
+    with pytest.raises(rustimg.NotFoundError) as err:
+        rustimg.build(crate=crate, output=f"oci:{tmp_path / 'o'}")
+    assert "pick one with bin= or" in str(err.value) and "--bin" not in str(err.value)
+    assert not (tmp_path / "o").exists()
+    res = rustimg.build(crate=crate, bin="b", output=f"oci:{tmp_path / 'o'}")
+    assert res.reports[0].fit_for_scratch
+    # Without Cargo.lock a locked build (the default) says how to unlock it here.
+    (crate / "Cargo.lock").unlink()
+    with pytest.raises(rustimg.NotFoundError) as err:
+        rustimg.build(crate=crate, bin="b", output=f"oci:{tmp_path / 'o2'}")
+    assert 'overrides={"locked": False}' in str(err.value) and "--no-locked" not in str(err.value)
+    assert not (tmp_path / "o2").exists()
 
 
 def test_errors_from_the_core(crate, tmp_path):

@@ -1,4 +1,6 @@
 """rustimg.push / pull / build(push=) against the real docker-registry."""
+import dataclasses
+import json
 import shutil
 import socket
 import subprocess
@@ -56,11 +58,12 @@ def crate(tmp_path):
 def test_build_push_and_pull(crate, registry, tmp_path):
     ref = f"{registry}/py/hello:v1"
     res = rustimg.build(crate=crate, output=f"oci:{tmp_path / 'l'}:v1", push=[ref], source_date_epoch=0)
-    assert res.pushed == [f"{ref}@{res.digest}"]
+    assert [p.reference for p in res.pushed] == [f"{ref}@{res.digest}"]
+    assert res.pushed[0].blobs_uploaded > 0
     again = rustimg.push(f"oci:{tmp_path / 'l'}:v1", ref, use_config_files=False)
-    assert again == [f"{ref}@{res.digest}"]
-    digest = rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1", platform="linux/amd64")
-    assert digest == res.digest
+    assert [p.reference for p in again] == [f"{ref}@{res.digest}"]
+    pulled = rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1", platform="linux/amd64")
+    assert pulled == rustimg.TransferResult(reference=ref, digest=res.digest)
     out = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{ref}"], capture_output=True,
                          text=True, check=True).stdout
     assert res.digest in out
@@ -71,10 +74,74 @@ def test_build_streams_to_a_registry_output(crate, registry, tmp_path):
     straight to the registry, and the image is the one an OCI layout gets."""
     ref = f"{registry}/py/stream:v1"
     res = rustimg.build(crate=crate, output=f"docker://{ref}", source_date_epoch=0)
-    assert res.pushed == [f"{ref}@{res.digest}"]
+    assert [p.reference for p in res.pushed] == [f"{ref}@{res.digest}"]
     local = rustimg.build(crate=crate, output=f"oci:{tmp_path / 'l'}:v1", source_date_epoch=0)
     assert local.digest == res.digest
-    assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1") == res.digest
+    assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1").digest == res.digest
+
+
+def layout_blobs(layout):
+    """The config and layers of the one manifest in an OCI layout directory: [(digest, size)]."""
+    def blob(digest):
+        return json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_text())
+    manifest = blob(json.loads((layout / "index.json").read_text())["manifests"][0]["digest"])
+    return [(d["digest"], d["size"]) for d in [manifest["config"], *manifest["layers"]]]
+
+
+class Stop(Exception):
+    pass
+
+
+def test_push_reports_progress_and_what_it_transferred(registry, tmp_path):
+    """push() reports every blob to progress= and returns what Go's
+    TransferResult holds: the first push uploads every blob, a second one
+    finds them all on the registry; pull() returns one too. An exception
+    from progress= cancels the push and propagates unchanged."""
+    layout = f"oci:{tmp_path / 'l'}:v1"
+    built = rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=layout, source_date_epoch=0)
+    blobs = layout_blobs(tmp_path / "l")
+    ref = f"{registry}/py/progress:v1"
+    events = []
+    first, = rustimg.push(layout, ref, progress=lambda stage, message: events.append((stage, message)),
+                          use_config_files=False)
+    assert isinstance(first, rustimg.TransferResult)
+    assert (first.reference, first.digest) == (f"{ref}@{built.digest}", built.digest)
+    assert (first.blobs_uploaded, first.blobs_existing, first.blobs_mounted) == (len(blobs), 0, 0)
+    assert first.bytes_uploaded == sum(size for _, size in blobs)
+    done = {m.split()[1] for s, m in events if s == "done"}
+    assert done == {digest for digest, _ in blobs}, events
+    assert any(s == "manifest" and built.digest in m for s, m in events), events
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.digest = "sha256:0"  # type: ignore[misc]
+
+    events.clear()
+    second, = rustimg.push(layout, ref, progress=lambda stage, message: events.append((stage, message)),
+                           use_config_files=False)
+    assert second.digest == built.digest
+    assert (second.blobs_uploaded, second.blobs_existing, second.bytes_uploaded) == (0, len(blobs), 0)
+    assert not [s for s, _ in events if s in ("uploading", "done")], events
+
+    pulled_events = []
+    pulled = rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1", progress=lambda s, m: pulled_events.append(s))
+    assert pulled == rustimg.TransferResult(reference=ref, digest=built.digest)
+    assert "done" in pulled_events
+
+    def stop(stage, message):
+        raise Stop(stage)
+
+    other = f"{registry}/py/stopped:v1"
+    with pytest.raises(Stop):
+        rustimg.push(layout, other, progress=stop, use_config_files=False)
+    with pytest.raises(rustimg.Error):
+        rustimg.pull(other, f"oci:{tmp_path / 'none'}:v1")  # the push stopped before its manifest
+
+
+def test_errors_name_the_base_argument(registry, tmp_path):
+    """A missing base is reported with build()'s base= argument, not the CLI's --base."""
+    with pytest.raises(rustimg.Error) as err:
+        rustimg.build(binary="/bin/ls", base=f"{registry}/py/missing:v1", allow_dynamic=True,
+                      output=f"oci:{tmp_path / 'o'}", use_config_files=False)
+    assert "base=" in str(err.value) and "--base" not in str(err.value)
 
 
 def test_auth_error_is_typed_and_keeps_the_secret(tmp_path):
@@ -90,7 +157,7 @@ def test_auth_error_is_typed_and_keeps_the_secret(tmp_path):
         assert "wrong-secret" not in str(err.value)
         ok = rustimg.push(f"oci:{tmp_path / 'l'}", f"{host}/py/allowed:v1", username="testuser",
                           password="testpass", use_config_files=False)
-        assert ok == [f"{host}/py/allowed:v1@{res.digest}"]
+        assert [p.reference for p in ok] == [f"{host}/py/allowed:v1@{res.digest}"]
     finally:
         proc.kill()
         proc.wait()
@@ -145,11 +212,11 @@ def test_credentials_are_for_one_registry(registry, tmp_path):
         # Named: the base's registry gets them (the push target needs none).
         res = rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{tmp_path / 'b'}",
                             push=[app], credentials_registry=private, **creds)
-        assert res.pushed == [f"{app}@{res.digest}"]
+        assert [p.reference for p in res.pushed] == [f"{app}@{res.digest}"]
         # Without push=, they are for the base's registry.
         rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{tmp_path / 'c'}", **creds)
         # A pull: for the pulled registry, unless named for another.
-        assert rustimg.pull(base, f"oci:{tmp_path / 'p'}", **creds).startswith("sha256:")
+        assert rustimg.pull(base, f"oci:{tmp_path / 'p'}", **creds).digest.startswith("sha256:")
         with pytest.raises(rustimg.AuthError):
             rustimg.pull(base, f"oci:{tmp_path / 'q'}", credentials_registry=registry, **creds)
         # Targets on two registries: say which one the credentials are for.
@@ -236,3 +303,17 @@ def test_ctrl_c_stops_a_stalled_pull(tmp_path):
     assert proc.returncode == 7, (stdout, stderr)
     assert "interrupted" in stdout
     assert [p.name for p in tmp_path.rglob("*") if ".rustimg-" in p.name] == []
+
+
+def test_deploy_example_builds_verifies_and_pushes(crate, registry, tmp_path):
+    """examples/python/deploy.py, the full deployment script: builds the
+    crate, shows each binary's verification, pushes, prints REF@digest."""
+    import sys
+    ref = f"{registry}/py/deploy:v1"
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "python" / "deploy.py"), str(crate),
+                           str(tmp_path / "layout"), "--push", ref], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.strip()
+    assert printed.startswith(f"{ref}@sha256:"), proc.stdout
+    assert "linux/amd64: static-pie" in proc.stderr and "fit for scratch: True" in proc.stderr
+    assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1").digest == printed.split("@")[1]

@@ -8,6 +8,10 @@
 
     spec = rustimg.load_spec(crate=".", overrides={"platforms": ["linux/arm64"]})
 
+    result = rustimg.build(crate=".", output="oci:out/app:v1")
+    for pushed in rustimg.push("oci:out/app:v1", "ghcr.io/me/app:v1"):
+        print(pushed.reference, pushed.blobs_uploaded)
+
 Errors are subclasses of :class:`rustimg.Error` (see rustimg._errors).
 """
 from __future__ import annotations
@@ -28,27 +32,65 @@ PathLike = Union[str, "os.PathLike[str]"]
 __all__ = [
     "AuthError", "CancelledError", "CargoError", "ElfError", "Error", "InvalidArgumentError", "IoError",
     "NotFoundError", "RegistryError", "Report", "SpecError", "UnsupportedError", "VerifyError",
-    "BuildResult", "build", "load_spec", "pull", "push", "verify", "__version__",
+    "BuildResult", "TransferResult", "build", "load_spec", "pull", "push", "verify", "__version__",
 ]
 
-#: A progress callback: called with (stage, message), e.g. ("cargo", "Compiling app v0.1.0").
+#: A progress callback: called with (stage, message), e.g. ("cargo", "Compiling app v0.1.0")
+#: or, for a push or pull, ("uploading", "uploading sha256:... 1048576/2097152"). An
+#: exception it raises cancels the call and propagates unchanged; its return value is ignored.
 Progress = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
+class TransferResult:
+    """What :func:`push` did for one reference, or what :func:`pull` fetched:
+    the same fields as the Go binding's ``TransferResult``.
+
+    Attributes:
+        reference: "host/repo:tag@sha256:..." for a push (what ``rustimg push``
+            prints); the reference as given for a pull.
+        digest: The digest of the manifest or index, "sha256:...".
+        blobs_uploaded: Blobs sent to the registry (0 for a pull).
+        blobs_mounted: Blobs mounted from another repository of the registry
+            (the image's base) instead of uploaded (0 for a pull).
+        blobs_existing: Blobs the registry already had, so not sent (0 for a pull).
+        bytes_uploaded: Bytes of blob data sent (0 for a pull).
+    """
+
+    reference: str
+    digest: str
+    blobs_uploaded: int = 0
+    blobs_mounted: int = 0
+    blobs_existing: int = 0
+    bytes_uploaded: int = 0
+
+    @classmethod
+    def _from_core(cls, raw: Mapping[str, Any]) -> "TransferResult":
+        return cls(reference=raw["reference"], digest=raw["digest"], blobs_uploaded=raw["blobs_uploaded"],
+                   blobs_mounted=raw["blobs_mounted"], blobs_existing=raw["blobs_existing"],
+                   bytes_uploaded=raw["bytes_uploaded"])
+
+
+@dataclass(frozen=True)
 class BuildResult:
-    """What :func:`build` produced."""
+    """What :func:`build` produced.
+
+    Attributes:
+        digest: The manifest digest (one platform) or index digest (several), "sha256:...".
+        media_type: The media type of that manifest or index.
+        size: Its size in bytes.
+        reports: The :class:`Report` of every binary, as :func:`verify` returns it.
+        output: Where the image was written.
+        pushed: A :class:`TransferResult` for every reference pushed to (a
+            ``docker://`` output, then ``push=``), in order.
+    """
 
     digest: str
-    """The manifest digest (one platform) or index digest (several), "sha256:..."."""
     media_type: str
     size: int
-    reports: List[Dict[str, Any]]
-    """The verification report of every binary, as ``Report.to_dict()`` gives it."""
+    reports: List[Report]
     output: str
-    """Where the image was written."""
-    pushed: List[str]
-    """"host/repo:tag@sha256:..." for every reference in ``push=``."""
+    pushed: List[TransferResult]
 
 
 def _registry(insecure_registries: Sequence[str], ca_file: Optional[PathLike], username: Optional[str],
@@ -58,13 +100,17 @@ def _registry(insecure_registries: Sequence[str], ca_file: Optional[PathLike], u
                                   credentials_registry, use_config_files, request_timeout, stall_timeout)
 
 
-def push(source: str, *targets: str, insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
-         username: Optional[str] = None, password: Optional[str] = None,
+def push(source: str, *targets: str, progress: Optional[Progress] = None, insecure_registries: Sequence[str] = (),
+         ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
          credentials_registry: Optional[str] = None, use_config_files: bool = True,
-         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[str]:
+         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[TransferResult]:
     """Pushes the image at ``source`` ("oci:DIR[:TAG]", "oci-archive:FILE[:TAG]"
-    or "docker-archive:FILE") to every target reference and returns
-    "REF@sha256:..." for each. Blobs a registry has are skipped. Credentials
+    or "docker-archive:FILE") to every target reference and returns a
+    :class:`TransferResult` for each, in order (``reference`` is
+    "REF@sha256:..."). Blobs a registry has are skipped (``blobs_existing``).
+    ``progress(stage, message)`` is called for every blob checked, uploaded,
+    mounted or skipped and every manifest sent; an exception it raises
+    cancels the push and propagates unchanged, and so does Ctrl-C. Credentials
     come from ``username``/``password``, else the docker/podman config files;
     ``username``/``password`` are for the registry host
     ``credentials_registry`` ("ghcr.io", "127.0.0.1:5000"), by default the
@@ -74,26 +120,24 @@ def push(source: str, *targets: str, insecure_registries: Sequence[str] = (), ca
     than 1 KiB/s for that long. Raises RegistryError (``http_status``, ``registry_code``) or AuthError."""
     if not targets:
         raise InvalidArgumentError("push() needs at least one target reference")
-    return _push(source, targets, _registry(insecure_registries, ca_file, username, password, credentials_registry,
-                                            use_config_files, request_timeout, stall_timeout))
+    options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                        request_timeout, stall_timeout)
+    return [TransferResult._from_core(p) for p in _core.push(source, list(targets), options, progress)]
 
 
-def _push(source: str, targets: Sequence[str], options: Any) -> List[str]:
-    return [p["reference"] for p in _core.push(source, list(targets), options)]
-
-
-def pull(reference: str, output: str, *, platform: Optional[str] = None, insecure_registries: Sequence[str] = (),
-         ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
-         credentials_registry: Optional[str] = None, use_config_files: bool = True,
-         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> str:
+def pull(reference: str, output: str, *, platform: Optional[str] = None, progress: Optional[Progress] = None,
+         insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None, username: Optional[str] = None,
+         password: Optional[str] = None, credentials_registry: Optional[str] = None, use_config_files: bool = True,
+         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> TransferResult:
     """Pulls ``reference`` into ``output`` (any destination form); with
-    ``platform``, one platform of an index. Every digest is verified. Returns
-    the digest written. ``username``/``password`` are for the registry host
-    ``credentials_registry``, by default the reference's. Timeouts as for
-    :func:`push`."""
+    ``platform``, one platform of an index. Every digest is verified.
+    Returns a :class:`TransferResult` with the reference and the digest
+    written. ``progress`` is called as for :func:`push`. ``username``/``password``
+    are for the registry host ``credentials_registry``, by default the
+    reference's. Timeouts as for :func:`push`."""
     opts = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                      request_timeout, stall_timeout)
-    return str(_core.pull(reference, output, platform, opts))
+    return TransferResult(reference=reference, digest=str(_core.pull(reference, output, platform, opts, progress)))
 
 
 def _path(p: Optional[PathLike]) -> Optional[str]:
@@ -105,7 +149,7 @@ def verify(path: PathLike, platform: Optional[str] = None) -> Report:
     scratch image. With ``platform`` ("linux/arm64"), a binary for another
     platform is reported unfit. Raises NotFoundError, IoError or ElfError for
     bad input; an unfit binary is not an error (see ``Report.problems``)."""
-    return _core.verify(_path(path), platform)
+    return _core.verify(os.fspath(path), platform)
 
 
 def load_spec(crate: Optional[PathLike] = None, spec_file: Optional[PathLike] = None,
@@ -115,13 +159,15 @@ def load_spec(crate: Optional[PathLike] = None, spec_file: Optional[PathLike] = 
     rustimg.json), ``spec_file`` and ``overrides`` (highest precedence), and
     returns it as a dict with every key. Raises SpecError listing every
     problem (``.diagnostics``)."""
-    return _core.load_spec(_path(crate), _path(spec_file), dict(overrides) if overrides is not None else None,
-                           use_cargo_metadata, cargo)
+    spec: Dict[str, Any] = _core.load_spec(_path(crate), _path(spec_file),
+                                           dict(overrides) if overrides is not None else None, use_cargo_metadata,
+                                           cargo)
+    return spec
 
 
 def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None, output: str,
           platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
-          spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
+          bin: Optional[str] = None, package: Optional[str] = None, spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
           allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
           progress: Optional[Progress] = None, push: Sequence[str] = (),
           insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
@@ -136,7 +182,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     Give ``crate`` to build a crate with cargo for every platform of its spec
     (``platforms`` overrides them), or ``binary`` for a prebuilt binary
     (``platform`` names its platform; default: read from the ELF header).
-    ``base`` and ``overrides`` override the spec. ``progress(stage, message)``
+    ``base``, ``bin`` (the cargo bin target), ``package`` (the workspace
+    member) and ``overrides`` override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
@@ -151,8 +198,9 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         if binary is not None:
             raise InvalidArgumentError("platforms= is for crate builds; give a prebuilt binary's platform with platform=")
         merged["platforms"] = list(platforms)
-    if base is not None:
-        merged["base"] = base
+    for key, value in (("base", base), ("bin", bin), ("package", package)):
+        if value is not None:
+            merged[key] = value
     targets = list(push) + ([output[len("docker://"):]] if output.startswith("docker://") else [])
     if targets and credentials_registry is None and (username is not None or password is not None):
         credentials_registry = _core.push_registry(targets, "credentials_registry=HOST")
@@ -161,4 +209,5 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
                       allow_dynamic, source_date_epoch, progress, registry, list(push))
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
-                       reports=raw["reports"], output=output, pushed=[p["reference"] for p in raw["pushed"]])
+                       reports=raw["reports"], output=output,
+                       pushed=[TransferResult._from_core(p) for p in raw["pushed"]])

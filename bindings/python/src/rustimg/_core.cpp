@@ -18,6 +18,7 @@
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
+#include "rustimg/option_names.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/spec.hpp"
@@ -51,6 +52,20 @@ void raise_python_error(const rustimg::Error& e) {
   PyErr_SetObject(cls.ptr(), exc.ptr());
 }
 
+/// How the core's messages name this module's keyword arguments (never the
+/// CLI's flags).
+rustimg::OptionNames python_option_names() {
+  rustimg::OptionNames n;
+  n.platform = "platform=";
+  n.allow_dynamic = "allow_dynamic=True";
+  n.base = "base=";
+  n.bin = "bin=";
+  n.package = "package=";
+  n.unlocked = "overrides={\"locked\": False}";
+  n.insecure_registry = "insecure_registries=";
+  return n;
+}
+
 py::object json_to_python(const nlohmann::json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
@@ -75,6 +90,7 @@ py::object load_spec(const std::optional<std::filesystem::path>& crate, const st
   if (spec_file) opts.spec_file = *spec_file;
   opts.overrides = python_to_json(overrides);
   opts.overrides_source = "arguments";
+  opts.option_names = python_option_names();
   opts.use_cargo_metadata = use_cargo_metadata;
   opts.cargo = cargo;
   nlohmann::json resolved;
@@ -85,9 +101,10 @@ py::object load_spec(const std::optional<std::filesystem::path>& crate, const st
   return json_to_python(resolved);
 }
 
-/// Runs Python callbacks for a build: progress events and Ctrl-C checks,
-/// each under the GIL. The first Python exception (from the callback, or a
-/// KeyboardInterrupt) cancels the build and is re-raised unchanged after it.
+/// Runs Python callbacks for a build, push or pull: progress events and
+/// Ctrl-C checks, each under the GIL. The first Python exception (from the
+/// callback, or a KeyboardInterrupt) cancels the call and is re-raised
+/// unchanged after it.
 class PythonHooks {
  public:
   explicit PythonHooks(py::object progress) : progress_(std::move(progress)) {}
@@ -156,6 +173,7 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   if (spec_file) req.spec.spec_file = *spec_file;
   req.spec.overrides = python_to_json(overrides);
   req.spec.overrides_source = "arguments";
+  req.spec.option_names = python_option_names();
   if (binary)
     req.binaries.push_back({platform ? rustimg::parse_platform(*platform) : rustimg::Platform{}, *binary});
   req.push = push;
@@ -164,6 +182,7 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   image.output = rustimg::store::parse_image_location(output);
   image.created = source_date_epoch;  // nullopt: the core's default
   image.allow_dynamic = allow_dynamic;
+  image.option_names = req.spec.option_names;
   // For an image base and the push= targets.
   image.registry = registry.for_call("", &image.base_credentials);
   auto hooks = std::make_shared<PythonHooks>(progress);
@@ -179,7 +198,9 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
     if (e.code() == rustimg::ErrorCode::Cancelled && hooks->failed()) hooks->rethrow();
     throw;
   }
-  return json_to_python(rustimg::pipeline::to_json(result));
+  py::dict out = json_to_python(rustimg::pipeline::to_json(result));
+  out["reports"] = py::cast(result.build.reports);  // the Report objects verify() returns
+  return out;
 }
 
 RegistryConfig registry_options(const std::vector<std::string>& insecure, const std::string& ca_file,
@@ -196,6 +217,7 @@ RegistryConfig registry_options(const std::vector<std::string>& insecure, const 
   if (request_timeout) c.options.request_timeout = seconds("request_timeout", *request_timeout);
   if (stall_timeout) c.options.stall_timeout = seconds("stall_timeout", *stall_timeout);
   c.options.insecure_registries = insecure;
+  c.options.option_names = python_option_names();
   c.options.ca_file = ca_file;
   c.options.use_config_files = use_config_files;
   if (username || password) c.credentials = rustimg::registry::Credentials{username.value_or(""), password.value_or(""), "", ""};
@@ -215,14 +237,16 @@ RegistryConfig registry_options(const std::vector<std::string>& insecure, const 
 
 constexpr const char* kNameTheRegistry = "credentials_registry=HOST";
 
-py::object push(const std::string& source, const std::vector<std::string>& targets, const RegistryConfig& c) {
+py::object push(const std::string& source, const std::vector<std::string>& targets, const RegistryConfig& c,
+                const py::object& progress) {
   // Credentials without a registry are for the push targets' one.
   const std::string call_registry = c.credentials.empty() || !c.credentials_registry.empty()
                                         ? std::string()
                                         : rustimg::transfer::push_registry(targets, kNameTheRegistry);
   rustimg::registry::Options o = c.for_call(call_registry);
-  PythonHooks hooks{py::none()};
+  PythonHooks hooks{progress};
   o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
+  o.progress = [&hooks](const rustimg::ProgressEvent& e) { return hooks.on_event(e); };
   std::vector<rustimg::transfer::PushedImage> pushed;
   try {
     py::gil_scoped_release release;
@@ -237,12 +261,13 @@ py::object push(const std::string& source, const std::vector<std::string>& targe
 }
 
 std::string pull(const std::string& reference, const std::string& output, const std::optional<std::string>& platform,
-                 const RegistryConfig& c) {
+                 const RegistryConfig& c, const py::object& progress) {
   std::optional<rustimg::Platform> p;
   if (platform) p = rustimg::parse_platform(*platform);
   rustimg::registry::Options o = c.for_call(rustimg::parse_reference(reference).registry);
-  PythonHooks hooks{py::none()};
+  PythonHooks hooks{progress};
   o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
+  o.progress = [&hooks](const rustimg::ProgressEvent& e) { return hooks.on_event(e); };
   try {
     py::gil_scoped_release release;
     return rustimg::transfer::pull(reference, rustimg::store::parse_image_location(output), o, p);
@@ -266,22 +291,39 @@ PYBIND11_MODULE(_core, m) {
     }
   });
 
-  py::class_<rustimg::elf::Report>(m, "Report", "What rustimg found in one ELF binary.")
-      .def_property_readonly("architecture", [](const rustimg::elf::Report& r) { return r.platform.architecture; })
-      .def_property_readonly("variant", [](const rustimg::elf::Report& r) { return r.platform.variant; })
-      .def_property_readonly("platform", [](const rustimg::elf::Report& r) { return r.platform.to_string(); })
-      .def_property_readonly("type", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.type); })
-      .def_property_readonly("linkage", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.linkage); })
-      .def_property_readonly("libc", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.libc); })
-      .def_readonly("interpreter", &rustimg::elf::Report::interpreter)
-      .def_readonly("needed", &rustimg::elf::Report::needed)
-      .def_readonly("rpath", &rustimg::elf::Report::rpath)
-      .def_readonly("runpath", &rustimg::elf::Report::runpath)
-      .def_readonly("stripped", &rustimg::elf::Report::stripped)
-      .def_readonly("debug_info", &rustimg::elf::Report::debug_info)
-      .def_readonly("build_id", &rustimg::elf::Report::build_id)
-      .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk)
-      .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence)
+  py::class_<rustimg::elf::Report>(m, "Report",
+                                   "What rustimg found in one ELF binary: made by verify() and build() "
+                                   "(BuildResult.reports), not constructed directly.")
+      .def_property_readonly(
+          "architecture", [](const rustimg::elf::Report& r) { return r.platform.architecture; },
+          "The OCI architecture (\"amd64\", \"arm64\", \"arm\"...); \"\" when the machine has no OCI name.")
+      .def_property_readonly(
+          "variant", [](const rustimg::elf::Report& r) { return r.platform.variant; },
+          "The OCI variant (\"v7\" for arm), else \"\".")
+      .def_property_readonly(
+          "platform", [](const rustimg::elf::Report& r) { return r.platform.to_string(); },
+          "\"os/arch[/variant]\", e.g. \"linux/arm/v7\".")
+      .def_property_readonly(
+          "type", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.type); },
+          "The ELF type: \"executable\", \"pie-executable\", \"shared-object\", \"relocatable\", \"core\" or \"other\".")
+      .def_property_readonly(
+          "linkage", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.linkage); },
+          "\"static\", \"static-pie\" or \"dynamic\".")
+      .def_property_readonly(
+          "libc", [](const rustimg::elf::Report& r) { return rustimg::elf::to_string(r.libc); },
+          "The C library the binary was built against: \"glibc\", \"musl\" or \"unknown\".")
+      .def_readonly("interpreter", &rustimg::elf::Report::interpreter,
+                    "The dynamic loader it asks for (PT_INTERP), or None.")
+      .def_readonly("needed", &rustimg::elf::Report::needed, "The shared libraries it needs (DT_NEEDED).")
+      .def_readonly("rpath", &rustimg::elf::Report::rpath, "Its DT_RPATH entries.")
+      .def_readonly("runpath", &rustimg::elf::Report::runpath, "Its DT_RUNPATH entries.")
+      .def_readonly("stripped", &rustimg::elf::Report::stripped, "True when it has no symbol table.")
+      .def_readonly("debug_info", &rustimg::elf::Report::debug_info, "True when it has a .debug_info section.")
+      .def_readonly("build_id", &rustimg::elf::Report::build_id, "The GNU build ID in hex, or None.")
+      .def_readonly("nss_risk", &rustimg::elf::Report::nss_risk,
+                    "True when a static glibc binary has NSS lookups that need modules it cannot load (see nss_failing).")
+      .def_readonly("nss_evidence", &rustimg::elf::Report::nss_evidence,
+                    "Strings in the binary that show it has the NSS machinery (\"/etc/nsswitch.conf\"...).")
       .def_readonly("glibc_version", &rustimg::elf::Report::glibc_version,
                     "glibc's version (\"2.36\"), a lower bound (\">=2.35\"), or None when not told.")
       .def_property_readonly(
@@ -296,20 +338,25 @@ PYBIND11_MODULE(_core, m) {
             return r.nss_checked_against;
           },
           "The nsswitch.conf the NSS verdict was judged against; None when nothing was judged.")
-      .def_property_readonly("linked_libraries",
-                             [](const rustimg::elf::Report& r) {
-                               return json_to_python(rustimg::elf::to_json(r).at("linked_libraries"));
-                             })
-      .def_property_readonly("problems",
-                             [](const rustimg::elf::Report& r) { return rustimg::elf::messages(r.problems); })
-      .def_readonly("warnings", &rustimg::elf::Report::warnings)
-      .def_readonly("elf_class", &rustimg::elf::Report::elf_class)
-      .def_property_readonly("fit_for_scratch", &rustimg::elf::Report::fit_for_scratch)
-      .def_property_readonly("platform_match",
-                             [](const rustimg::elf::Report& r) -> std::optional<bool> {
-                               if (!r.wanted_platform) return std::nullopt;
-                               return r.platform_match();
-                             })
+      .def_property_readonly(
+          "linked_libraries",
+          [](const rustimg::elf::Report& r) { return json_to_python(rustimg::elf::to_json(r).at("linked_libraries")); },
+          "C libraries linked in statically: [{\"name\": \"OpenSSL\", \"version\": \"3.0.19\" or None}].")
+      .def_property_readonly(
+          "problems", [](const rustimg::elf::Report& r) { return rustimg::elf::messages(r.problems); },
+          "Why the binary cannot run in a scratch image, one sentence each; [] when fit.")
+      .def_readonly("warnings", &rustimg::elf::Report::warnings,
+                    "Things worth knowing that do not make it unfit (debug info, NSS lookups...).")
+      .def_readonly("elf_class", &rustimg::elf::Report::elf_class, "32 or 64.")
+      .def_property_readonly("fit_for_scratch", &rustimg::elf::Report::fit_for_scratch,
+                             "True when the binary can run in an image with nothing else in it.")
+      .def_property_readonly(
+          "platform_match",
+          [](const rustimg::elf::Report& r) -> std::optional<bool> {
+            if (!r.wanted_platform) return std::nullopt;
+            return r.platform_match();
+          },
+          "Whether it is for the platform asked for; None when none was asked for.")
       .def("to_dict", [](const rustimg::elf::Report& r) { return json_to_python(rustimg::elf::to_json(r)); },
            "The report as the dict `rustimg verify --json` prints (without \"path\").")
       .def("__repr__", [](const rustimg::elf::Report& r) {
@@ -328,13 +375,14 @@ PYBIND11_MODULE(_core, m) {
         py::arg("request_timeout"), py::arg("stall_timeout"));
   m.def("push_registry", &rustimg::transfer::push_registry, py::arg("targets"), py::arg("how"),
         "The one registry host every target names; InvalidArgumentError when they name several.");
-  m.def("push", &push, py::arg("source"), py::arg("targets"), py::arg("options"),
-        "Pushes the image at `source` to every reference in `targets`.");
+  m.def("push", &push, py::arg("source"), py::arg("targets"), py::arg("options"), py::arg("progress"),
+        "Pushes the image at `source` to every reference in `targets`; returns one dict per reference "
+        "(transfer::to_json).");
   m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),
-        "Pulls `reference` into `output`; returns the digest written.");
+        py::arg("progress"), "Pulls `reference` into `output`; returns the digest written.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
         py::arg("progress"), py::arg("registry"), py::arg("push"),
         "Builds an image from a crate (cargo) or a prebuilt binary, then pushes it to every reference in "
-        "`push`; returns digest, media_type, size, reports, pushed.");
+        "`push`; returns digest, media_type, size, reports (Report objects), pushed.");
 }
