@@ -292,12 +292,12 @@ def _proxy_upstream(tmp_path_factory):
 @pytest.fixture
 def fault_proxy(_proxy_upstream, tmp_path):
     """Factory: fault_proxy(seed=1, rate=0.0, faults="drop,500,503,429,truncate", upstream=None,
-    redirect_blobs=False) -> FaultProxy. The default upstream is a plain registry answering with
+    redirect_blobs=False, throttle=0) -> FaultProxy (throttle: request bodies read at that many bytes/s). The default upstream is a plain registry answering with
     relative Locations; pass e.g. registry_token to put the proxy in front of another (HTTP) one."""
     started = []
 
     def start(seed=1, rate=0.0, faults="drop,500,503,429,truncate", max_consecutive=3, upstream=None,
-              redirect_blobs=False):
+              redirect_blobs=False, throttle=0):
         upstream = upstream or _proxy_upstream
         n = len(started)
         port_file = tmp_path / f"proxy{n}.port"
@@ -308,7 +308,7 @@ def fault_proxy(_proxy_upstream, tmp_path):
             proc = _popen(
                 [sys.executable, str(SUPPORT / "faultproxy.py"), "--upstream", upstream.host,
                  "--port-file", str(port_file), "--log", str(log), "--seed", str(seed), "--rate", str(rate),
-                 "--faults", faults, "--max-consecutive", str(max_consecutive)]
+                 "--faults", faults, "--max-consecutive", str(max_consecutive), "--throttle", str(throttle)]
                 + (["--redirect-blobs"] if redirect_blobs else []), o)
         started.append(proc)
         port = _wait_port_file(port_file, proc, "fault proxy", out)

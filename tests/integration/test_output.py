@@ -156,9 +156,12 @@ def test_json_error_is_a_document_and_keeps_the_exit_code(tmp_path):
     assert "missing" in proc.stderr  # people still read it on stderr
 
 
-def test_push_progress_on_a_terminal_updates_in_place(big_layout, registry_plain):
+def test_push_progress_on_a_terminal_updates_in_place(big_layout, fault_proxy):
     layout, digest = big_layout
-    proc, out, err = cli_on_pty("push", f"oci:{layout}:v1", f"{registry_plain.host}/output/tty:v1")
+    # Through a proxy that takes the 30 MiB in about a second: on loopback the
+    # upload could end before the first redraw (at most every 0.1 s) is due.
+    proxy = fault_proxy(throttle=30 << 20)
+    proc, out, err = cli_on_pty("push", f"oci:{layout}:v1", f"{proxy.host}/output/tty:v1")
     assert proc.returncode == 0, err
     assert out.strip().endswith(digest)
     # The 30 MiB layer: its line is redrawn in place (\r, erase line) with

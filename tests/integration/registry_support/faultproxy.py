@@ -19,6 +19,9 @@ Authorization of the original request, so a client must not (and need not)
 send its credentials there. Log entries carry "auth": whether an
 Authorization header came with the request (never its value).
 
+With --throttle N, request bodies are read at about N bytes a second, so a
+client's upload takes a known least time (e.g. to see its progress drawn).
+
 Each request draws from random.Random(seed): with probability --rate it gets
 a fault chosen uniformly from --faults, but never more than
 --max-consecutive faults in a row. Every request is logged as one JSON line
@@ -35,6 +38,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -73,6 +77,7 @@ class Handler(BaseHTTPRequestHandler):
     redirect_blobs = False
     redirects = {}  # one-time id -> (path, authorization)
     port = 0
+    throttle = 0  # bytes per second of request bodies; 0: as fast as they come
 
     def log_message(self, fmt, *args):
         pass
@@ -84,6 +89,19 @@ class Handler(BaseHTTPRequestHandler):
                                             "fault": fault, "auth": "Authorization" in self.headers}) + "\n")
             self.log_file.flush()
 
+    def read(self, size):
+        """`size` bytes of the request body, at --throttle's pace when set."""
+        if not self.throttle:
+            return self.rfile.read(size)
+        out = b""
+        while len(out) < size:
+            piece = self.rfile.read(min(size - len(out), 64 << 10))
+            if not piece:
+                break
+            out += piece
+            time.sleep(len(piece) / self.throttle)
+        return out
+
     def read_body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = b""
@@ -93,10 +111,10 @@ class Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return out
-                out += self.rfile.read(size)
+                out += self.read(size)
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length", "0") or 0)
-        return self.rfile.read(length) if length else b""
+        return self.read(length) if length else b""
 
     def drop(self):
         self.close_connection = True
@@ -197,12 +215,14 @@ def main():
     p.add_argument("--faults", default="drop,500,503,429,truncate")
     p.add_argument("--max-consecutive", type=int, default=3)
     p.add_argument("--redirect-blobs", action="store_true")
+    p.add_argument("--throttle", type=int, default=0, help="bytes per second of request bodies")
     args = p.parse_args()
     host, _, port = args.upstream.rpartition(":")
     Handler.upstream = (host, int(port))
     Handler.schedule = Schedule(args.seed, args.rate, [f for f in args.faults.split(",") if f], args.max_consecutive)
     Handler.log_file = open(args.log, "a")
     Handler.redirect_blobs = args.redirect_blobs
+    Handler.throttle = args.throttle
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     Handler.port = server.server_address[1]
     server.daemon_threads = True
