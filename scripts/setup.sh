@@ -58,18 +58,27 @@ if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ]; then
 fi
 
 # Debian's source packages, for the libarchive scripts/build-wheel.sh builds
-# into the Python wheel (apt-get source libarchive).
+# into the Python wheel (apt-get source libarchive). Decided on what apt
+# knows, not on whether the file exists, so that an update that failed is
+# tried again on the next run; the line is added on Debian only. Without it
+# setup goes on: only build-wheel.sh needs it, and it says so. (grep without
+# -q reads all of apt-cache's output: no SIGPIPE failing the pipeline.)
 deb_src=/etc/apt/sources.list.d/rustimg-deb-src.sources
-if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ] && [ ! -e "$deb_src" ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
-  printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $codename $codename-updates" \
-    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
-    "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $codename-security" \
-    "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
-    $SUDO tee "$deb_src.tmp" >/dev/null
-  $SUDO mv "$deb_src.tmp" "$deb_src"
-  $SUDO apt-get update -qq
+has_libarchive_source() { apt-cache showsrc libarchive 2>/dev/null | grep '^Version:' >/dev/null; }
+if [ "${RUSTIMG_SKIP_APT:-0}" != 1 ] && ! has_libarchive_source; then
+  if [ "$(. /etc/os-release && echo "${ID:-}")" = debian ]; then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
+    { printf '%s\n' "Types: deb-src" "URIs: http://deb.debian.org/debian" "Suites: $codename $codename-updates" \
+        "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" "" \
+        "Types: deb-src" "URIs: http://deb.debian.org/debian-security" "Suites: $codename-security" \
+        "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" |
+        $SUDO tee "$deb_src.tmp" >/dev/null &&
+      $SUDO mv "$deb_src.tmp" "$deb_src" && $SUDO apt-get update -qq; } || true
+  fi
+  has_libarchive_source || echo "setup: warning: apt knows no source package libarchive, which" \
+    "scripts/build-wheel.sh builds into the Python wheel: add a deb-src line for your distribution and" \
+    "run apt-get update (on Debian setup writes $deb_src: see apt's error above)" >&2
 fi
 
 # Run arm64 and arm/v7 binaries and images through qemu-user-static

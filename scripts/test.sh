@@ -22,7 +22,15 @@ RUSTIMG_SKIP_APT=1 RUSTIMG_PRESET=asan scripts/setup.sh
 ASAN_OPTIONS=detect_leaks=1 ctest --preset asan -E "integration|install"
 
 echo "== Python binding" >&2
-python3 -m pip install --quiet ./bindings/python mypy
+python3 -m pip install --quiet mypy
+# Only the extension and the static core are built (issue 15, item 3): no
+# C library, no CLI in the build directory it keeps.
+python3 -m pip install --quiet ./bindings/python --config-settings=build-dir="$PWD/build-python"
+extra=$(find build-python -name 'librustimg.so*' -o -name 'rustimg' -type f -perm -u+x)
+if [ -n "$extra" ]; then
+  echo "test: pip install ./bindings/python built more than the extension:" $extra >&2
+  exit 1
+fi
 python3 -m pytest -q bindings/python/tests
 python3 -m mypy --strict examples/python/deploy.py
 python3 -m mypy.stubtest rustimg._core --allowlist bindings/python/stubtest-allowlist.txt

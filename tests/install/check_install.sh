@@ -20,10 +20,18 @@ fi
 
 # A C-only user needs none of the C++ core's -dev packages: hide them all
 # (CMake packages, pkg-config) and it still configures, builds and runs.
+hidden=(-DCMAKE_PREFIX_PATH="$prefix/usr" -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON
+  -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON)
 PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= cmake --no-warn-unused-cli -S "$src/c_consumer" -B "$prefix/c_consumer" \
-  -DCMAKE_PREFIX_PATH="$prefix/usr" -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON \
-  -DCMAKE_DISABLE_FIND_PACKAGE_nlohmann_json=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON >/dev/null ||
+  "${hidden[@]}" >/dev/null ||
   fail "find_package(rustimg) fails for a C-only user without the C++ core's dependencies"
+# The same user asking for the core as an optional component: the package is
+# still found, and the configure output says which dependencies the core lacks.
+optional=$(PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= cmake --no-warn-unused-cli -S "$src/c_consumer" \
+  -B "$prefix/c_consumer_optional" "${hidden[@]}" -DOPTIONAL_CORE=ON 2>&1) ||
+  fail "find_package(rustimg OPTIONAL_COMPONENTS core) fails without the core's dependencies:"$'\n'"$optional"
+[[ $optional == *"needs nlohmann_json, OpenSSL, ZLIB, PkgConfig, which were not found"* ]] ||
+  fail "find_package(rustimg OPTIONAL_COMPONENTS core) does not name the missing packages:"$'\n'"$optional"
 cmake --build "$prefix/c_consumer" >/dev/null
 expected=$(LD_LIBRARY_PATH="$lib" "$prefix/c_consumer/c_consumer" "$prefix/c_consumer/c_consumer")
 [[ $expected == *" dynamic" ]] || fail "C consumer printed '$expected'"

@@ -6,6 +6,7 @@ librustimg.a; each binary builds the example crate and pushes it to the real
 docker-registry on loopback."""
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 
@@ -44,8 +45,9 @@ def consumer(tmp_path_factory):
     shutil.copy(ROOT / "examples" / "go" / "main.go", mod / "main.go")
     env = {"GOPROXY": "off", "GOFLAGS": "-mod=mod -buildvcs=false"}
     for step in SETUP:
-        proc = subprocess.run(step.replace(CHECKOUT, str(ROOT)).split(), cwd=mod, capture_output=True, text=True,
-                              env=dict(os.environ, **env), timeout=300)
+        # split first: the checkout's path may hold spaces
+        argv = [arg.replace(CHECKOUT, str(ROOT)) for arg in shlex.split(step)]
+        proc = subprocess.run(argv, cwd=mod, capture_output=True, text=True, env=dict(os.environ, **env), timeout=300)
         assert proc.returncode == 0, f"{step}:\n{proc.stderr}"
     return mod, env
 

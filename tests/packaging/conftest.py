@@ -8,7 +8,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = Path(os.environ.get("RUSTIMG_WHEEL_WORK", ROOT / "build-wheel"))
-DIST = Path(os.environ.get("RUSTIMG_WHEEL_DIST", WORK / "dist"))
+DIST = WORK / "dist"  # as scripts/build-wheel.sh writes it
 TOOLS = WORK / "tools" / "bin"
 
 # The real docker-registry on loopback, as the integration suite starts it.

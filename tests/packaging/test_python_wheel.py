@@ -1,7 +1,8 @@
 """The Python package as users install it (issue 15, items 1-3): the sdist
-carries the C++ core it builds, and the wheel built from it (isolated, then
-repaired by auditwheel) is self-contained and works in a fresh venv against a
-real registry. scripts/build-wheel.sh makes both; test.sh runs it first."""
+carries the C++ core it builds and installs in a fresh venv against the
+system's libraries, and the wheel built from it (isolated, then repaired by
+auditwheel) is self-contained and works in a fresh venv against a real
+registry. scripts/build-wheel.sh makes both; test.sh runs it first."""
 import json
 import os
 import shutil
@@ -31,6 +32,58 @@ def run(*args, cwd=None, env=None, timeout=900):
                           timeout=timeout)
     assert proc.returncode == 0, f"{args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
+
+
+def needed_libs(elf) -> list:
+    out = run("readelf", "-d", elf)
+    return [line.split("[", 1)[1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+
+
+def clean_env(tmp_path) -> dict:
+    """The caller's environment without what could lend the venv a module or
+    library: no PYTHONPATH, LD_LIBRARY_PATH or pkg-config override (the
+    private libarchive of scripts/build-wheel.sh). pip's cache stays the
+    caller's, shared with build-wheel.sh, so build dependencies come from it."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD", "PKG_CONFIG", "PKG_CONFIG_PATH",
+                        "PKG_CONFIG_LIBDIR", "CMAKE_PREFIX_PATH")}
+    env["RUSTIMG_CACHE_DIR"] = str(tmp_path / "cache")
+    return env
+
+
+def fresh_venv(tmp_path, env, *pip_install) -> Path:
+    """A new venv with `pip install --quiet *pip_install` run in it; its python."""
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", *pip_install, env=env, timeout=1800)
+    return python
+
+
+def build_and_verify_hello(python, tmp_path, env, push_to=None) -> dict:
+    """In the venv: rustimg.build of examples/hello to an OCI layout,
+    rustimg.verify of the binary it built, and rustimg.push to the registry
+    `push_to` if given. Returns what the script saw."""
+    crate = tmp_path / "hello"
+    shutil.copytree(ROOT / "examples" / "hello", crate, ignore=shutil.ignore_patterns("target"))
+    layout = f"oci:{tmp_path / 'layout'}:v1"
+    push = "[]" if push_to is None else f"""rustimg.push({layout!r}, "{push_to}/wheel/hello:v1",
+                      insecure_registries=["{push_to}"], use_config_files=False)"""
+    script = f"""
+import glob, json, rustimg
+res = rustimg.build(crate={str(crate)!r}, output={layout!r}, source_date_epoch=0)
+pushed = {push}
+binary, = glob.glob({str(crate)!r} + "/target/*/rustimg/hello")  # the profile rustimg builds with
+report = rustimg.verify(binary)
+print(json.dumps({{"module": rustimg.__file__, "digest": res.digest, "platform": report.platform,
+                  "built_platform": res.reports[0].platform, "pushed": [str(p) for p in pushed]}}))
+"""
+    # -I: no user site, no current directory on sys.path, so only the venv's
+    # rustimg can be imported.
+    out = json.loads(run(python, "-I", "-c", script, cwd=tmp_path, env=env).splitlines()[-1])
+    assert out["module"].startswith(str(python.parent.parent)), out
+    assert out["platform"] == out["built_platform"] == "linux/amd64", out
+    return out
 
 
 def test_sdist_carries_the_core_it_builds(sdist):
@@ -68,8 +121,7 @@ def test_wheel_is_self_contained_manylinux(wheel, auditwheel, tmp_path):
     bundled = sorted(p.name for p in (tmp_path / "rustimg.libs").glob("*")) \
         if (tmp_path / "rustimg.libs").exists() else []
     ext, = (tmp_path / "rustimg").glob("_core*.so")
-    dynamic = run("readelf", "-d", ext)
-    needed = [line.split("[", 1)[1].rstrip("]") for line in dynamic.splitlines() if "(NEEDED)" in line]
+    needed = needed_libs(ext)
     for lib in needed + bundled:
         assert not lib.startswith(UNWANTED), f"the wheel needs {lib} (NEEDED {needed}, bundled {bundled})"
     for lib in needed:
@@ -84,32 +136,25 @@ def test_wheel_verifies_builds_and_pushes_in_a_fresh_venv(wheel, registry_plain,
     """A venv with nothing but the wheel (installed offline: it has no
     dependencies) runs verify, build of examples/hello and push to a real
     registry; the registry then serves the manifest built."""
-    venv = tmp_path / "venv"
-    run(sys.executable, "-m", "venv", venv)
-    python = venv / "bin" / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", wheel)
-    crate = tmp_path / "hello"
-    shutil.copytree(ROOT / "examples" / "hello", crate, ignore=shutil.ignore_patterns("target"))
+    env = clean_env(tmp_path)
+    python = fresh_venv(tmp_path, env, "--no-index", "--no-deps", wheel)
     host = registry_plain.host
-    script = f"""
-import glob, json, rustimg
-res = rustimg.build(crate={str(crate)!r}, output={f"oci:{tmp_path / 'layout'}:v1"!r}, source_date_epoch=0)
-pushed = rustimg.push({f"oci:{tmp_path / 'layout'}:v1"!r}, "{host}/wheel/hello:v1",
-                      insecure_registries=["{host}"], use_config_files=False)
-binary, = glob.glob({str(crate)!r} + "/target/*/rustimg/hello")  # the profile rustimg builds with
-report = rustimg.verify(binary)
-print(json.dumps({{"module": rustimg.__file__, "digest": res.digest, "platform": report.platform,
-                  "built_platform": res.reports[0].platform, "pushed": [str(p) for p in pushed]}}))
-"""
-    # -I: no user site, no current directory on sys.path, so only the venv's
-    # rustimg can be imported; no LD_LIBRARY_PATH to lend it libraries.
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH", "LD_PRELOAD")}
-    env["RUSTIMG_CACHE_DIR"] = str(tmp_path / "cache")
-    out = json.loads(run(python, "-I", "-c", script, cwd=tmp_path, env=env).splitlines()[-1])
-    assert out["module"].startswith(str(venv)), out
-    assert out["platform"] == out["built_platform"] == "linux/amd64", out
+    out = build_and_verify_hello(python, tmp_path, env, push_to=host)
     assert out["digest"] in out["pushed"][0], out
     req = urllib.request.Request(f"http://{host}/v2/wheel/hello/manifests/v1", method="HEAD", headers={
         "Accept": "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         assert resp.headers["Docker-Content-Digest"] == out["digest"]
+
+
+def test_sdist_installs_in_a_fresh_venv(sdist, tmp_path):
+    """`pip install` of the sdist, as a user with the -dev packages of
+    scripts/setup.sh would run it: an isolated build against the system's
+    libraries (not build-wheel.sh's private libarchive), then build and verify
+    from that venv. Compiles the core once more (a few minutes)."""
+    env = clean_env(tmp_path)
+    python = fresh_venv(tmp_path, env, sdist)
+    ext, = (python.parent.parent / "lib").glob("python3*/site-packages/rustimg/_core*.so")
+    libs = needed_libs(ext)
+    assert any(lib.startswith("libarchive.so") for lib in libs), f"not built with the system's libarchive: {libs}"
+    build_and_verify_hello(python, tmp_path, env)
