@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <new>
 #include <optional>
@@ -13,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rustimg/compose.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
@@ -59,6 +62,23 @@ struct rustimg_cancel_token {
 struct rustimg_build_result {
   std::string digest;
   std::string json;
+};
+
+struct rustimg_layer_builder {
+  rustimg::compose::LayerBuilder builder;
+};
+
+struct rustimg_layer {
+  rustimg::compose::Layer layer;
+};
+
+struct rustimg_image {
+  rustimg::compose::Image image;
+  std::string platform;
+};
+
+struct rustimg_index {
+  rustimg::compose::Index index;
 };
 
 namespace {
@@ -119,7 +139,7 @@ nlohmann::json parse_overrides(const char* text) {
 
 const char* item(const std::vector<std::string>& v, size_t i) { return i < v.size() ? v[i].c_str() : nullptr; }
 
-/// The platform argument of the verify calls: NULL means none.
+/// An optional platform argument (verify, load, pull): NULL means none.
 std::optional<rustimg::Platform> optional_platform(const char* platform) {
   return platform != nullptr ? std::optional(rustimg::parse_platform(platform)) : std::nullopt;
 }
@@ -203,6 +223,61 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
     return cb(&event, payload) != 0;
   };
   return o;
+}
+
+/// The rustimg_layer_options argument (NULL: defaults) as LayerSettings.
+rustimg::compose::LayerSettings layer_settings(const rustimg_layer_options* opts) {
+  rustimg::compose::LayerSettings settings;
+  if (opts == nullptr) return settings;
+  if (opts->version == 0 || opts->version > RUSTIMG_LAYER_OPTIONS_VERSION)
+    invalid("rustimg_layer_options.version " + std::to_string(opts->version) +
+            " is not supported by this library (max " + std::to_string(RUSTIMG_LAYER_OPTIONS_VERSION) +
+            "); initialise options with RUSTIMG_LAYER_OPTIONS_INIT");
+  if (opts->compression != nullptr)
+    settings.compression = rustimg::compose::compression_named(opts->compression, "rustimg_layer_options.compression");
+  settings.level = opts->level;
+  if (opts->mtime >= 0) settings.mtime = opts->mtime;  // else the core's SOURCE_DATE_EPOCH rule
+  return settings;
+}
+
+/// A JSON object of strings (annotations): NULL is none.
+std::map<std::string, std::string> string_map(const char* text, const char* what) {
+  std::map<std::string, std::string> out;
+  if (text == nullptr) return out;
+  const nlohmann::json j = rustimg::parse_json(text, what);
+  if (!j.is_object()) invalid(std::string(what) + " is not a JSON object");
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) invalid(std::string(what) + ": the value of \"" + k + "\" is not a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+void finish_image(rustimg_image** out, rustimg::compose::Image image) {
+  std::string platform = image.platform().to_string();
+  *out = new rustimg_image{std::move(image), std::move(platform)};
+}
+
+/// What rustimg_image_write / rustimg_index_write hand back; `write` is
+/// called with the destination and the registry options.
+template <typename Write>
+void write_to(rustimg_transfer_result** out, const void* value, const char* value_name, const char* destination,
+              const rustimg_registry_options* opts, Write&& write) {
+  require(out, "out");
+  *out = nullptr;
+  require(value, value_name);
+  require(destination, "destination");
+  const rustimg::store::ImageLocation dest = rustimg::store::parse_image_location(destination);
+  const std::string host = dest.kind == rustimg::store::ImageLocation::Kind::Registry
+                               ? rustimg::parse_reference(dest.reference).registry
+                               : std::string();
+  const rustimg::compose::WriteResult written = write(dest, registry_options(opts, host));
+  const nlohmann::json doc = written.to_json(destination);
+  auto r = std::make_unique<rustimg_transfer_result>();
+  r->digest = doc["digest"].get<std::string>();
+  r->reference = doc["reference"].get<std::string>();
+  r->json = doc.dump();
+  *out = r.release();
 }
 
 }  // namespace
@@ -441,5 +516,244 @@ void rustimg_transfer_result_free(rustimg_transfer_result* r) { delete r; }
 
 const char* rustimg_spec_json(const rustimg_spec* spec) { return spec != nullptr ? spec->json.c_str() : "{}"; }
 void rustimg_spec_free(rustimg_spec* spec) { delete spec; }
+
+int rustimg_layer_builder_new(rustimg_layer_builder** out, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = new rustimg_layer_builder();
+  });
+}
+
+int rustimg_layer_builder_add_file(rustimg_layer_builder* b, const char* image_path, const char* host_path,
+                                   int mode, unsigned uid, unsigned gid, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(b, "b");
+    require(image_path, "image_path");
+    require(host_path, "host_path");
+    // The core checks the permission bits; only the C sentinel is ours.
+    if (mode < 0 && mode != RUSTIMG_MODE_FROM_HOST)
+      invalid("mode " + std::to_string(mode) + " for " + image_path +
+              " is neither permission bits (0 to 07777, e.g. 0644) nor RUSTIMG_MODE_FROM_HOST");
+    const std::optional<std::uint32_t> bits =
+        mode == RUSTIMG_MODE_FROM_HOST ? std::nullopt : std::optional(static_cast<std::uint32_t>(mode));
+    b->builder.add_file(image_path, host_path, bits, uid, gid);
+  });
+}
+
+int rustimg_layer_builder_add_directory(rustimg_layer_builder* b, const char* image_path, unsigned mode,
+                                        unsigned uid, unsigned gid, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(b, "b");
+    require(image_path, "image_path");
+    b->builder.add_directory(image_path, mode, uid, gid);
+  });
+}
+
+int rustimg_layer_builder_add_tree(rustimg_layer_builder* b, const char* image_path, const char* host_dir,
+                                   unsigned uid, unsigned gid, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(b, "b");
+    require(image_path, "image_path");
+    require(host_dir, "host_dir");
+    b->builder.add_tree(image_path, host_dir, uid, gid);
+  });
+}
+
+int rustimg_layer_builder_add_symlink(rustimg_layer_builder* b, const char* image_path, const char* target,
+                                      unsigned uid, unsigned gid, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(b, "b");
+    require(image_path, "image_path");
+    require(target, "target");
+    b->builder.add_symlink(image_path, target, uid, gid);
+  });
+}
+
+int rustimg_layer_builder_add_bytes(rustimg_layer_builder* b, const char* image_path, const void* data, size_t len,
+                                    unsigned mode, unsigned uid, unsigned gid, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(b, "b");
+    require(image_path, "image_path");
+    if (data == nullptr && len != 0) invalid("data must not be NULL when len is not 0");
+    std::string bytes(len, '\0');
+    if (len != 0) std::memcpy(bytes.data(), data, len);
+    b->builder.add_bytes(image_path, std::move(bytes), mode, uid, gid);
+  });
+}
+
+void rustimg_layer_builder_free(rustimg_layer_builder* b) { delete b; }
+
+int rustimg_layer_options_init(rustimg_layer_options* opts, unsigned version) {
+  if (opts == nullptr || version == 0 || version > RUSTIMG_LAYER_OPTIONS_VERSION) return RUSTIMG_EINVALID;
+  const rustimg_layer_options defaults = RUSTIMG_LAYER_OPTIONS_INIT;
+  *opts = defaults;
+  return RUSTIMG_OK;
+}
+
+int rustimg_layer_builder_build(rustimg_layer** out, const rustimg_layer_builder* b, const rustimg_layer_options* opts,
+                                rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(b, "b");
+    *out = new rustimg_layer{b->builder.build(layer_settings(opts))};
+  });
+}
+
+int rustimg_layer_from_tar(rustimg_layer** out, const char* tar_path, const rustimg_layer_options* opts,
+                           rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(tar_path, "tar_path");
+    *out = new rustimg_layer{rustimg::compose::Layer::from_tar(tar_path, layer_settings(opts))};
+  });
+}
+
+const char* rustimg_layer_digest(const rustimg_layer* l) { return l != nullptr ? l->layer.digest().c_str() : ""; }
+const char* rustimg_layer_diff_id(const rustimg_layer* l) { return l != nullptr ? l->layer.diff_id().c_str() : ""; }
+const char* rustimg_layer_media_type(const rustimg_layer* l) {
+  return l != nullptr ? l->layer.media_type().c_str() : "";
+}
+unsigned long long rustimg_layer_size(const rustimg_layer* l) {
+  return l != nullptr ? static_cast<unsigned long long>(l->layer.size()) : 0;
+}
+void rustimg_layer_free(rustimg_layer* l) { delete l; }
+
+int rustimg_image_scratch(rustimg_image** out, const char* platform, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(platform, "platform");
+    finish_image(out, rustimg::compose::Image::scratch(rustimg::parse_platform(platform)));
+  });
+}
+
+int rustimg_image_builtin(rustimg_image** out, const char* base, const char* platform, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(base, "base");
+    require(platform, "platform");
+    finish_image(out, rustimg::compose::Image::builtin(base, rustimg::parse_platform(platform)));
+  });
+}
+
+int rustimg_image_load(rustimg_image** out, const char* location, const char* platform, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(location, "location");
+    finish_image(out, rustimg::compose::Image::load(std::string_view(location), optional_platform(platform)));
+  });
+}
+
+int rustimg_image_pull(rustimg_image** out, const char* reference, const char* platform,
+                       const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(reference, "reference");
+    const std::string host = rustimg::parse_reference(reference).registry;
+    // NULL: any single-platform image, or the index's default platform.
+    finish_image(out, rustimg::compose::Image::pull(reference, optional_platform(platform),
+                                                    registry_options(opts, host)));
+  });
+}
+
+int rustimg_image_append(rustimg_image** out, const rustimg_image* img, const rustimg_layer* layer,
+                         const char* created_by, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(img, "img");
+    require(layer, "layer");
+    finish_image(out, img->image.append(layer->layer, created_by != nullptr ? created_by : ""));
+  });
+}
+
+int rustimg_image_with_config(rustimg_image** out, const rustimg_image* img, const char* changes_json,
+                              rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(img, "img");
+    require(changes_json, "changes_json");
+    const nlohmann::json changes = rustimg::parse_json(changes_json, "config changes");
+    finish_image(out, img->image.with_config(rustimg::compose::parse_config_changes(changes, "config changes")));
+  });
+}
+
+int rustimg_image_with_annotations(rustimg_image** out, const rustimg_image* img, const char* annotations_json,
+                                   rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(img, "img");
+    require(annotations_json, "annotations_json");
+    finish_image(out, img->image.with_annotations(string_map(annotations_json, "annotations_json")));
+  });
+}
+
+int rustimg_image_with_created(rustimg_image** out, const rustimg_image* img, long long seconds, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(img, "img");
+    finish_image(out, img->image.with_created(seconds));
+  });
+}
+
+const char* rustimg_image_digest(const rustimg_image* img) { return img != nullptr ? img->image.digest().c_str() : ""; }
+const char* rustimg_image_config_json(const rustimg_image* img) {
+  return img != nullptr ? img->image.config().bytes.c_str() : "{}";
+}
+const char* rustimg_image_manifest_json(const rustimg_image* img) {
+  return img != nullptr ? img->image.manifest().bytes.c_str() : "{}";
+}
+const char* rustimg_image_platform(const rustimg_image* img) { return img != nullptr ? img->platform.c_str() : ""; }
+size_t rustimg_image_layer_count(const rustimg_image* img) { return img != nullptr ? img->image.layers().size() : 0; }
+const char* rustimg_image_layer_digest(const rustimg_image* img, size_t i) {
+  return img != nullptr && i < img->image.layers().size() ? img->image.layers()[i].digest.c_str() : nullptr;
+}
+
+int rustimg_image_write(rustimg_transfer_result** out, const rustimg_image* img, const char* destination,
+                        const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    write_to(out, img, "img", destination, opts, [&](const auto& dest, const auto& options) { return img->image.write(dest, options); });
+  });
+}
+
+void rustimg_image_free(rustimg_image* img) { delete img; }
+
+int rustimg_index_new(rustimg_index** out, const rustimg_image* const* images, size_t n, const char* annotations_json,
+                      rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    if (images == nullptr && n != 0) invalid("images must not be NULL when n is not 0");
+    std::vector<rustimg::compose::Image> list;
+    for (size_t i = 0; i < n; ++i) {
+      if (images[i] == nullptr) invalid("images[" + std::to_string(i) + "] is NULL");
+      list.push_back(images[i]->image);
+    }
+    *out = new rustimg_index{
+        rustimg::compose::Index(std::move(list), string_map(annotations_json, "annotations_json"))};
+  });
+}
+
+const char* rustimg_index_digest(const rustimg_index* idx) { return idx != nullptr ? idx->index.digest().c_str() : ""; }
+const char* rustimg_index_json(const rustimg_index* idx) {
+  return idx != nullptr ? idx->index.index().bytes.c_str() : "{}";
+}
+
+int rustimg_index_write(rustimg_transfer_result** out, const rustimg_index* idx, const char* destination,
+                        const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    write_to(out, idx, "idx", destination, opts, [&](const auto& dest, const auto& options) { return idx->index.write(dest, options); });
+  });
+}
+
+void rustimg_index_free(rustimg_index* idx) { delete idx; }
 
 }  // extern "C"

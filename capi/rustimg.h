@@ -349,6 +349,204 @@ RUSTIMG_EXTERN(const char *) rustimg_transfer_result_digest(const rustimg_transf
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_json(const rustimg_transfer_result *result);
 RUSTIMG_EXTERN(void) rustimg_transfer_result_free(rustimg_transfer_result *result);
 
+/* ---- composing images: layers, images, indexes ------------------------ */
+/*
+ * Layers and images as values, as in go-containerregistry's mutate package:
+ * build a layer from host files, bytes or a tar; start an image from scratch,
+ * a built-in base, a local image or a registry; append layers, change its
+ * config; write it anywhere. Values are immutable: every call that changes
+ * one returns a new handle, and the caller frees each handle it receives
+ * (freeing an image does not invalidate images or layers made from it).
+ * Handles may be used from several threads at once, except a layer builder.
+ * The same inputs give the same digests from C, C++, Python and Go.
+ */
+
+/** Collects the entries of one layer. Not thread-safe. */
+typedef struct rustimg_layer_builder rustimg_layer_builder;
+/** A written layer (compressed tar blob) with its digests. */
+typedef struct rustimg_layer rustimg_layer;
+/** One platform's image: config, manifest and layers. */
+typedef struct rustimg_image rustimg_image;
+/** Several platforms' images as one index. */
+typedef struct rustimg_index rustimg_index;
+
+RUSTIMG_EXTERN(int) rustimg_layer_builder_new(rustimg_layer_builder **out, rustimg_error **err);
+/*
+ * The add functions: paths in the image are absolute or relative to "/"
+ * ("/etc//x" is "etc/x"); "..", NUL and the root itself are
+ * RUSTIMG_EINVALID. Parent directories nobody adds appear as 0755
+ * root:root. Adding a path twice is RUSTIMG_EINVALID naming it, except a
+ * directory twice (the later wins). A `mode` is permission bits, 0..07777
+ * (RUSTIMG_EINVALID otherwise). Every string argument is required (NULL is
+ * RUSTIMG_EINVALID naming it). Host files are read when the layer is built,
+ * not when added.
+ */
+/** The `mode` of rustimg_layer_builder_add_file() that takes the host file's
+ * mode: 0755 when it has any execute bit, else 0644. */
+#define RUSTIMG_MODE_FROM_HOST (-1)
+
+/**
+ * The host file `host_path` at `image_path`. `mode`: permission bits
+ * (0..07777), or RUSTIMG_MODE_FROM_HOST. RUSTIMG_ENOTFOUND when it does not
+ * exist, RUSTIMG_EINVALID when it is not a regular file or `mode` is
+ * neither.
+ */
+RUSTIMG_EXTERN(int) rustimg_layer_builder_add_file(rustimg_layer_builder *b, const char *image_path,
+                                                   const char *host_path, int mode, unsigned uid, unsigned gid,
+                                                   rustimg_error **err);
+RUSTIMG_EXTERN(int) rustimg_layer_builder_add_directory(rustimg_layer_builder *b, const char *image_path,
+                                                        unsigned mode, unsigned uid, unsigned gid,
+                                                        rustimg_error **err);
+/** What `host_dir` holds, recursively, at `image_path` ("/" for the root);
+ * symlinks are kept, nothing outside `host_dir` is read. */
+RUSTIMG_EXTERN(int) rustimg_layer_builder_add_tree(rustimg_layer_builder *b, const char *image_path,
+                                                   const char *host_dir, unsigned uid, unsigned gid,
+                                                   rustimg_error **err);
+/** A symlink to `target`, verbatim (mode 0777). */
+RUSTIMG_EXTERN(int) rustimg_layer_builder_add_symlink(rustimg_layer_builder *b, const char *image_path,
+                                                      const char *target, unsigned uid, unsigned gid,
+                                                      rustimg_error **err);
+/** A file holding the `len` bytes at `data` (copied). */
+RUSTIMG_EXTERN(int) rustimg_layer_builder_add_bytes(rustimg_layer_builder *b, const char *image_path,
+                                                    const void *data, size_t len, unsigned mode, unsigned uid,
+                                                    unsigned gid, rustimg_error **err);
+/** Frees `b`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_layer_builder_free(rustimg_layer_builder *b);
+
+typedef struct rustimg_layer_options {
+  unsigned version;
+  /** "gzip" (NULL: the default), "zstd" or "none". */
+  const char *compression;
+  /** gzip 1..9, zstd 1..19; 0: the default (gzip 6, zstd 3). Part of the layer's identity. */
+  int level;
+  /** Every entry's mtime, seconds since the epoch; negative: SOURCE_DATE_EPOCH, else 0.
+   * Not used by rustimg_layer_from_tar (a tar keeps its own times). */
+  long long mtime;
+} rustimg_layer_options;
+
+#define RUSTIMG_LAYER_OPTIONS_VERSION 1
+#define RUSTIMG_LAYER_OPTIONS_INIT { RUSTIMG_LAYER_OPTIONS_VERSION, NULL, 0, -1 }
+
+/** Initialises `opts` to defaults for `version`; RUSTIMG_EINVALID for an unknown version. */
+RUSTIMG_EXTERN(int) rustimg_layer_options_init(rustimg_layer_options *opts, unsigned version);
+
+/**
+ * Writes the builder's entries as a layer (the builder is unchanged: building
+ * twice gives the same layer). `opts` NULL: defaults. RUSTIMG_ENOTFOUND or
+ * RUSTIMG_EIO when a host file vanished, is unreadable or changed while read.
+ */
+RUSTIMG_EXTERN(int) rustimg_layer_builder_build(rustimg_layer **out, const rustimg_layer_builder *b,
+                                                const rustimg_layer_options *opts, rustimg_error **err);
+/** An existing tar file (plain, gzip or zstd), checked as hostile input. Each
+ * entry is written again (name, type, mode, owner ids, whole-second mtime,
+ * link target, data; in the tar's order), so a tar rustimg wrote keeps its
+ * diff_id; compressed as `opts` say (`opts->mtime` is not used). */
+RUSTIMG_EXTERN(int) rustimg_layer_from_tar(rustimg_layer **out, const char *tar_path,
+                                           const rustimg_layer_options *opts, rustimg_error **err);
+/** Digest of the compressed blob, "sha256:...". */
+RUSTIMG_EXTERN(const char *) rustimg_layer_digest(const rustimg_layer *layer);
+/** Digest of the uncompressed tar (the config's diff_id). */
+RUSTIMG_EXTERN(const char *) rustimg_layer_diff_id(const rustimg_layer *layer);
+RUSTIMG_EXTERN(const char *) rustimg_layer_media_type(const rustimg_layer *layer);
+/** Size of the compressed blob in bytes. */
+RUSTIMG_EXTERN(unsigned long long) rustimg_layer_size(const rustimg_layer *layer);
+/** Frees `layer`; NULL is a no-op. Images holding it keep it alive. */
+RUSTIMG_EXTERN(void) rustimg_layer_free(rustimg_layer *layer);
+
+/** An image without layers or config values for `platform` ("linux/amd64"),
+ * OCI media types, created = SOURCE_DATE_EPOCH (else 0). */
+RUSTIMG_EXTERN(int) rustimg_image_scratch(rustimg_image **out, const char *platform, rustimg_error **err);
+/** A built-in base, "scratch" or "static", exactly as a build with default
+ * base options makes it; RUSTIMG_EUNSUPPORTED for any other name. */
+RUSTIMG_EXTERN(int) rustimg_image_builtin(rustimg_image **out, const char *base, const char *platform,
+                                          rustimg_error **err);
+/**
+ * A local image: "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]",
+ * "docker-archive:FILE". From an index, the manifest for `platform`; NULL:
+ * the index's only manifest (RUSTIMG_EINVALID listing them when it has
+ * several).
+ */
+RUSTIMG_EXTERN(int) rustimg_image_load(rustimg_image **out, const char *location, const char *platform,
+                                       rustimg_error **err);
+/**
+ * `reference`'s image for `platform` ("linux/arm64"), pulled (every digest
+ * verified); `opts` NULL: defaults. `platform` NULL: a single-platform image
+ * whatever its platform, and from an index its "linux/amd64" manifest (as
+ * crane without --platform; RUSTIMG_ENOTFOUND when it has none).
+ */
+RUSTIMG_EXTERN(int) rustimg_image_pull(rustimg_image **out, const char *reference, const char *platform,
+                                       const struct rustimg_registry_options *opts, rustimg_error **err);
+/** `img` with `layer` on top and a history entry `created_by` (NULL: ""). */
+RUSTIMG_EXTERN(int) rustimg_image_append(rustimg_image **out, const rustimg_image *img, const rustimg_layer *layer,
+                                         const char *created_by, rustimg_error **err);
+/**
+ * `img` with config changes: a JSON object with any of the image spec's keys
+ * (README "Image spec", same values and checks) "entrypoint", "cmd", "env",
+ * "user", "workdir", "ports", "labels", "stop-signal", "healthcheck".
+ * entrypoint, cmd, user, workdir, stop-signal and healthcheck replace the
+ * image's; null removes entrypoint, cmd, user, workdir or stop-signal (so
+ * does [] for entrypoint and cmd), and null turns the healthcheck off (as
+ * Docker does, {"Test": ["NONE"]}). env and labels set each name given and
+ * ports are added (an empty object or array changes nothing; null is
+ * RUSTIMG_ESPEC: they cannot be removed). Config and manifest digests
+ * change, layer digests never.
+ * RUSTIMG_ESPEC for an unknown key (with a did-you-mean) or a wrong value:
+ * every problem is a detail naming its JSON path, e.g.
+ * "config changes: $.env.PORT: expected a string, got a number".
+ */
+RUSTIMG_EXTERN(int) rustimg_image_with_config(rustimg_image **out, const rustimg_image *img,
+                                              const char *changes_json, rustimg_error **err);
+/** `img` with each annotation of `annotations_json` (an object of strings) set
+ * in its manifest; RUSTIMG_EINVALID for a Docker-format image. */
+RUSTIMG_EXTERN(int) rustimg_image_with_annotations(rustimg_image **out, const rustimg_image *img,
+                                                   const char *annotations_json, rustimg_error **err);
+/** `img` with the config's "created" set to `seconds` since the epoch. */
+RUSTIMG_EXTERN(int) rustimg_image_with_created(rustimg_image **out, const rustimg_image *img, long long seconds,
+                                               rustimg_error **err);
+/** Digest of the manifest. */
+RUSTIMG_EXTERN(const char *) rustimg_image_digest(const rustimg_image *img);
+/** The config document, as the config blob holds it. */
+RUSTIMG_EXTERN(const char *) rustimg_image_config_json(const rustimg_image *img);
+/** The manifest, as its blob holds it. */
+RUSTIMG_EXTERN(const char *) rustimg_image_manifest_json(const rustimg_image *img);
+/** "os/arch[/variant]". */
+RUSTIMG_EXTERN(const char *) rustimg_image_platform(const rustimg_image *img);
+/** Number of layers in the manifest. */
+RUSTIMG_EXTERN(size_t) rustimg_image_layer_count(const rustimg_image *img);
+/** Digest of layer `i` (0 = bottom), or NULL when out of range. */
+RUSTIMG_EXTERN(const char *) rustimg_image_layer_digest(const rustimg_image *img, size_t i);
+/**
+ * Writes `img` to `destination`: "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]",
+ * "docker-archive:FILE[:NAME:TAG]" (atomically), or "docker://HOST/REPO:TAG"
+ * (pushed, reached with `opts`; NULL: defaults). `out` receives the
+ * reference (the pushed "host/repo:tag@sha256:..." or the destination as
+ * given) and the manifest digest. RUSTIMG_EINVALID for an image without
+ * layers. Nothing is left behind on failure.
+ */
+RUSTIMG_EXTERN(int) rustimg_image_write(rustimg_transfer_result **out, const rustimg_image *img,
+                                        const char *destination, const struct rustimg_registry_options *opts,
+                                        rustimg_error **err);
+/** Frees `img`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_image_free(rustimg_image *img);
+
+/**
+ * An index over the `n` images (in this order; each must have another
+ * platform, all one format), with `annotations_json` (an object of strings,
+ * NULL for none).
+ */
+RUSTIMG_EXTERN(int) rustimg_index_new(rustimg_index **out, const rustimg_image *const *images, size_t n,
+                                      const char *annotations_json, rustimg_error **err);
+/** Digest of the index document. */
+RUSTIMG_EXTERN(const char *) rustimg_index_digest(const rustimg_index *idx);
+/** The index document. */
+RUSTIMG_EXTERN(const char *) rustimg_index_json(const rustimg_index *idx);
+/** As rustimg_image_write(), for the index and every image (not docker-archive). */
+RUSTIMG_EXTERN(int) rustimg_index_write(rustimg_transfer_result **out, const rustimg_index *idx,
+                                        const char *destination, const struct rustimg_registry_options *opts,
+                                        rustimg_error **err);
+/** Frees `idx`; NULL is a no-op. */
+RUSTIMG_EXTERN(void) rustimg_index_free(rustimg_index *idx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,7 @@ set(kHeaderModule_registry registry)
 set(kHeaderModule_pipeline pipeline)
 set(kHeaderModule_transfer pipeline)
 set(kHeaderModule_plan pipeline)
+set(kHeaderModule_compose pipeline)
 
 # Violations tolerated for a while (printed as warnings), e.g. while a
 # module is being untangled: "<file relative to ROOT>|<included path>".

@@ -5,8 +5,9 @@
 #      readelf/file, real registry/podman/skopeo/umoci tools)   [dev build]
 #   2. unit and C ABI tests again under AddressSanitizer + UBSan [asan build]
 #   3. the Python binding (pip install + pytest) and the Go binding (go vet,
-#      go test -race) over the dev build; the Python sdist and manylinux
-#      wheel (scripts/build-wheel.sh), installed in a clean venv
+#      go test -race) over the dev build; one image composed from C, Python
+#      and Go (tests/integration/test_compose_languages.py); the Python sdist
+#      and manylinux wheel (scripts/build-wheel.sh), installed in a clean venv
 #   4. every fuzz target (ELF, headers, references, specs, cargo metadata,
 #      OCI documents, registry pulls, archives) for a bounded time under
 #      ASan+UBSan, about 4 minutes in all                       [fuzz build]
@@ -32,6 +33,8 @@ if [ -n "$extra" ]; then
   exit 1
 fi
 python3 -m pytest -q bindings/python/tests
+# one image composed from C, Python and Go: same digest, runs under podman and Docker
+python3 -m pytest -q tests/integration/test_compose_languages.py
 python3 -m mypy --strict examples/python/deploy.py
 python3 -m mypy.stubtest rustimg._core --allowlist bindings/python/stubtest-allowlist.txt
 

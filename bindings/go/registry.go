@@ -14,6 +14,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"runtime"
 	"time"
 	"unsafe"
@@ -81,10 +82,23 @@ func withRegistryOptions(ctx context.Context, opts RegistryOptions,
 	if opts.SkipConfigFiles {
 		copts.use_config_files = 0
 	}
-	copts.jobs = C.uint(opts.Jobs)
+	// The C fields are unsigned int: refuse what would wrap (uint64(...):
+	// comparing a uint with MaxUint32 does not compile for 32-bit targets).
+	for _, f := range []struct {
+		name  string
+		value uint64
+		field *C.uint
+	}{
+		{"RegistryOptions.Jobs", uint64(opts.Jobs), &copts.jobs},
+		{"RegistryOptions.RequestTimeout (seconds)", seconds(opts.RequestTimeout), &copts.request_timeout_seconds},
+		{"RegistryOptions.StallTimeout (seconds)", seconds(opts.StallTimeout), &copts.stall_timeout_seconds},
+	} {
+		if f.value > math.MaxUint32 {
+			return invalidArgument("%s %d is out of range: give at most %d", f.name, f.value, uint32(math.MaxUint32))
+		}
+		*f.field = C.uint(f.value)
+	}
 	copts.chunk_size = C.ulonglong(opts.ChunkSize)
-	copts.request_timeout_seconds = C.uint(seconds(opts.RequestTimeout))
-	copts.stall_timeout_seconds = C.uint(seconds(opts.StallTimeout))
 
 	hooks, err := newCallHooks(ctx, opts.Progress, &mem)
 	if err != nil {
@@ -152,9 +166,13 @@ func transfer(out *C.rustimg_transfer_result) (*TransferResult, error) {
 
 // seconds rounds a positive duration up to whole seconds (at least 1); 0
 // and negative durations mean "the library's default".
-func seconds(d time.Duration) uint {
+func seconds(d time.Duration) uint64 {
 	if d <= 0 {
 		return 0
 	}
-	return uint((d + time.Second - 1) / time.Second)
+	s := uint64(d / time.Second) // not (d + time.Second - 1): that overflows near the maximum
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
 }

@@ -124,6 +124,8 @@ struct BaseImage {
   std::vector<oci::Descriptor> layers;  ///< as in the base manifest, in order
   std::vector<std::string> diff_ids;    ///< from the base config, one per layer
   nlohmann::json config;                ///< the base's config document, unchanged
+  oci::Format format = oci::Format::Oci;            ///< the manifest's family
+  std::map<std::string, std::string> annotations;  ///< the manifest's, as written
 };
 
 /// Reads a base image from its manifest and config bytes. Accepts OCI and
@@ -156,15 +158,74 @@ std::string layer_media_type_for(std::string_view type, oci::Format format);
 oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::ImageConfig& base,
                               std::string_view binary_name, const ImageOptions& options);
 
-/// One platform's config and manifest on `base`: the base's layers and
-/// history, then `layers`; the base config document with the merged runtime
-/// fields (fields rustimg does not model, such as Volumes or Shell, are kept
-/// as the base has them); manifest annotations as manifest_annotations()
-/// plus kBaseNameAnnotation and kBaseDigestAnnotation (unless the overrides
-/// set them).
-PlatformImage assemble_on_base(const BaseImage& base, const ConfigOverrides& overrides, const Platform& platform,
-                               std::string_view binary_name, const std::vector<AppliedLayer>& layers,
-                               const ImageOptions& options);
+/// The build's config rules applied to `doc`, the config document of one
+/// platform's image with all its layers in place (a built-in base's and the
+/// build's layers on scratch, or the build's layers appended to an image
+/// base): created and the platform set; the runtime fields make_config()
+/// gives (`on_base` false) or merge_config() gives against `doc`'s own
+/// (`on_base` true), Healthcheck only when the overrides set one; rootfs,
+/// history and every field rustimg does not model kept (oci::config_on_base).
+/// Pure; the one home of these rules (pipeline::build_image applies them).
+nlohmann::json apply_build_config(const nlohmann::json& doc, const ConfigOverrides& overrides,
+                                  const Platform& platform, std::string_view binary_name,
+                                  const ImageOptions& options, bool on_base);
+
+/// manifest_annotations() of an image on the base `base_name` whose
+/// manifest (or, for an index, index) is `base_digest`: plus
+/// kBaseNameAnnotation and kBaseDigestAnnotation unless the overrides set them.
+std::map<std::string, std::string> manifest_annotations_on_base(const ConfigOverrides& overrides,
+                                                                std::string_view binary_name,
+                                                                const ImageOptions& options,
+                                                                const std::string& base_name,
+                                                                const std::string& base_digest);
+
+// --- changing an image (compose) -------------------------------------------------
+//
+// As go-containerregistry's mutate.Append / mutate.Config and `crane mutate`:
+// a config document is changed only where asked, every other field (rustimg's
+// or not) stays as written, and layers are never touched.
+
+/// The config of a built-in base on its own, before any app: the platform,
+/// `options.created`, Env PATH=kDefaultPath (and SSL_CERT_FILE with
+/// `options.has_certificates`, as make_config() sets them), `layers`'
+/// diff_ids and history; no entrypoint, user or working directory.
+oci::ImageConfig base_config(const Platform& platform, const std::vector<AppliedLayer>& layers,
+                             const ImageOptions& options);
+
+/// Changes to an image's runtime config. A field left unset (or empty, for
+/// the ones that add) keeps the image's value.
+struct ConfigChanges {
+  std::optional<std::vector<std::string>> entrypoint;  ///< replaces; empty: none
+  std::optional<std::vector<std::string>> cmd;         ///< replaces; empty: none
+  /// Each variable set by name: one the image has keeps its place, new ones
+  /// follow in name order.
+  std::map<std::string, std::string> env;
+  std::optional<std::string> user;         ///< replaces; empty: none
+  std::optional<std::string> workdir;      ///< replaces; empty: none
+  /// Added to the image's: "8080" (TCP), "8080/tcp", "53/udp", "9/sctp".
+  std::vector<std::string> ports;
+  std::map<std::string, std::string> labels;  ///< each set by key
+  std::optional<std::string> stop_signal;  ///< replaces; empty: none
+  std::optional<oci::HealthConfig> healthcheck;  ///< replaces
+};
+
+/// `doc` (an image config document) with `changes` applied: only the keys
+/// of its "config" object that `changes` names are rewritten (written as
+/// ImageConfig writes them; an empty value removes the key). Pure. The
+/// values are taken as given: compose::Image::with_config checks and
+/// normalises them first with the spec's readers (ports as "N/proto").
+/// Throws InvalidArgument naming `what` when a runtime field of `doc` has
+/// the wrong type (read_config()).
+nlohmann::json apply_config_changes(const nlohmann::json& doc, const ConfigChanges& changes, const std::string& what);
+
+/// `doc` with one more layer: `diff_id` at the end of rootfs.diff_ids and a
+/// history entry {created: doc's "created" when it has one, created_by};
+/// when the history describes fewer layers (entries not empty_layer) than
+/// rootfs.diff_ids had, first one {created, empty_layer: false} entry per
+/// missing layer, so history and diff_ids stay in step. Pure. Throws InvalidArgument naming `what` when rootfs or history is not
+/// of the right shape.
+nlohmann::json append_layer(const nlohmann::json& doc, const std::string& diff_id, const std::string& created_by,
+                            const std::string& what);
 
 /// An index over several platform manifests (in the given order).
 oci::Blob assemble_index(const std::vector<oci::Descriptor>& manifests,

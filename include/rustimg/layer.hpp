@@ -122,6 +122,38 @@ struct Layer {
 /// Streams tar -> compressor -> `out`, hashing both sides on the way.
 Layer write_layer(const FileTree& tree, const LayerOptions& options, ByteSink& out);
 
+// --- a layer from an existing tar ----------------------------------------------
+
+/// Bounds on a tar taken as a layer (import_tar), which is hostile input.
+inline constexpr std::uint64_t kMaxImportEntries = 1u << 20;  ///< entries
+inline constexpr std::uint64_t kMaxImportBytes = 64ull << 30;  ///< uncompressed bytes
+
+/// A layer of the tar file `tar_file`: plain, gzip or zstd (told by its
+/// first bytes), read once. Every entry is checked as hostile input, then
+/// written again by rustimg's own tar writer (the one write_tar uses), so
+/// the layer holds exactly what was checked, whatever tar reader later
+/// extracts it: the cleaned name ("./etc/x" -> "etc/x", "./" for the root),
+/// type, mode (07777), uid/gid, the tar's own mtime in whole seconds
+/// (options.mtime is not used), symlink target, hard link target (cleaned)
+/// and data, in the tar's order; user and group names, extended
+/// attributes, ACLs and sub-second times are dropped. A tar made by
+/// rustimg's writer keeps its diff_id. Names are read and written in the
+/// C.UTF-8 locale, whatever the process set. Checks: a name must stay
+/// inside the image (not absolute, no ".." component, not below a symlink
+/// or file of the same tar), at most 4096 bytes with components of at most
+/// 255; a hard link must name an earlier file of the tar; a path may appear
+/// once (directories aside), and a path below which earlier entries lie
+/// must be a directory; only files, directories, symlinks and hard links
+/// are taken (no devices, FIFOs, sockets or sparse files); no pax global
+/// header and no GNU sparse record; at most kMaxImportEntries entries and
+/// kMaxImportBytes bytes (read and declared), nothing but zero bytes after
+/// the end of the archive. Throws rustimg::Error naming the file, the
+/// entry (control characters as \xNN) and the fix: InvalidArgument for a
+/// refused or malformed tar, NotFound when the file does not exist, Io
+/// when it cannot be read; `out` then holds a partial blob the caller
+/// discards (BlobStore::Writer uncommitted).
+Layer import_tar(const std::filesystem::path& tar_file, const LayerOptions& options, ByteSink& out);
+
 /// "gzip", "zstd" or "" (no compression): the media type suffix.
 std::string_view compression_suffix(oci::Compression c) noexcept;
 
@@ -203,6 +235,22 @@ std::optional<std::string_view> builtin_nsswitch_conf(std::string_view base) noe
 FileTree base_files(std::string_view base, const BaseOptions& options);
 /// The same with the CA bundle already read (read_ca_bundle(base, options)).
 FileTree base_files(std::string_view base, const BaseOptions& options, const CaBundle& ca);
+
+/// The mode of a host file put in a layer without one: 0755 when it has
+/// any execute bit, else 0644 (assets, add_host_tree, compose::LayerBuilder).
+std::uint32_t host_file_mode(std::filesystem::perms perms) noexcept;
+
+/// Adds what the host directory `host_dir` holds at `image_path` ("/" or ""
+/// for the image's root), recursively, as an asset directory is copied:
+/// every file, directory and symlink (hidden ones too), files with
+/// host_file_mode(), directories 0755, all owned by uid:gid, symlinks kept
+/// as symlinks. Nothing outside `host_dir` is read or linked to: a symlink
+/// that resolves outside it is refused (InvalidArgument naming it and the
+/// fix), as is a socket, FIFO or device. Throws NotFound when `host_dir`
+/// does not exist, InvalidArgument when it is not a directory, and what
+/// FileTree throws for a path added twice.
+void add_host_tree(FileTree& tree, std::string_view image_path, const std::filesystem::path& host_dir,
+                   std::uint32_t uid = 0, std::uint32_t gid = 0);
 
 /// Adds the spec's assets to `tree`. Sources are globs relative to
 /// `crate_dir` ('*', '?', '[..]' within a component, "**" for any depth);

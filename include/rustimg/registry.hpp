@@ -456,6 +456,10 @@ struct PullOptions {
   /// When the reference names a single image, its config must match the
   /// platform (ErrorCode::NotFound otherwise).
   std::optional<Platform> platform;
+  /// With `platform`: a single image is taken whatever platform its config
+  /// states, and `platform` only picks from an index (crane's behaviour
+  /// when no platform is asked for).
+  bool any_single_platform = false;
 };
 
 struct PullResult {

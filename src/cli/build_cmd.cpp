@@ -17,6 +17,7 @@
 #include "rustimg/transfer.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
+#include "rustimg/compose.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/spec.hpp"
@@ -73,24 +74,6 @@ struct Options {
   OutputFlags out;
 };
 
-/// "K=V" -> (K, V); `flag` names the option in the error.
-std::pair<std::string, std::string> key_value(const std::string& flag, const std::string& s) {
-  const auto eq = s.find('=');
-  if (eq == std::string::npos || eq == 0) throw UsageError{flag + " expects KEY=VALUE, got \"" + s + "\""};
-  return {s.substr(0, eq), s.substr(eq + 1)};
-}
-
-json command_value(const std::string& flag, const std::string& s) {
-  if (!s.empty() && s.front() == '[') {
-    try {
-      return rustimg::parse_json(s, flag);
-    } catch (const rustimg::JsonError&) {
-      throw UsageError{flag + " looks like a JSON array but is not valid JSON: " + s};
-    }
-  }
-  return json::array({s});
-}
-
 /// What the flags set, checked: the spec overrides, the crate directory,
 /// the output format and the base cache.
 struct Resolved {
@@ -125,8 +108,7 @@ Resolved resolve(const Options& o) {
     r.base_cache = o.base_cache;
   }
   if (!o.format.empty()) {
-    if (o.format != "oci" && o.format != "docker") throw UsageError{"--format must be oci or docker, got \"" + o.format + "\""};
-    r.format = o.format == "oci" ? oci::Format::Oci : oci::Format::Docker;
+    r.format = compose::format_named(o.format, "--format");
   }
   if (!o.compression_level.empty()) {
     // A number goes to the spec as one; anything else too, as a string,

@@ -11,9 +11,11 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 namespace rustimg {
 class Error;
@@ -52,6 +54,8 @@ Command add_push(CLI::App& parent);
 Command add_pull(CLI::App& parent);
 Command add_login(CLI::App& parent);
 Command add_logout(CLI::App& parent);
+Command add_append(CLI::App& parent);
+Command add_mutate(CLI::App& parent);
 
 /// Adds subcommand `name` to `parent`. `summary` is one line; `description`
 /// starts its help (the usage lines, then what it does); the options added
@@ -70,6 +74,14 @@ CLI::Option* add_repeatable(CLI::App& app, const std::string& name, std::vector<
 /// "--cmd=-v", "-o" "X" -> "--output=X"), so that argument is the value whatever it
 /// starts with, as it always was; after "--" nothing is joined.
 std::vector<std::string> join_option_values(const CLI::App& app, std::vector<std::string> args);
+
+/// "K=V" -> (K, V) (V may be empty or hold '='); UsageError naming `flag`
+/// when there is no "K=".
+std::pair<std::string, std::string> key_value(const std::string& flag, const std::string& s);
+
+/// A command line given to --entrypoint or --cmd: a JSON array
+/// ("[\"/app\", \"-v\"]") as it is, anything else as the one argument.
+nlohmann::json command_value(const std::string& flag, const std::string& s);
 
 /// Throws UsageError for the first argument `app` did not take: an unknown
 /// option (with "did you mean" when one is close) or a surplus positional,

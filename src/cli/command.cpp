@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "cli.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/suggest.hpp"
 
 namespace rustimg::cli {
@@ -77,6 +78,24 @@ std::string did_you_mean(const std::string& typed, std::span<const std::string> 
   std::vector<std::string_view> views(names.begin(), names.end());
   const auto i = suggest::closest(typed, views);
   return i ? "; did you mean " + names[*i] + "?" : "";
+}
+
+/// "K=V" -> (K, V); `flag` names the option in the error.
+std::pair<std::string, std::string> key_value(const std::string& flag, const std::string& s) {
+  const auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) throw UsageError{flag + " expects KEY=VALUE, got \"" + s + "\""};
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+nlohmann::json command_value(const std::string& flag, const std::string& s) {
+  if (!s.empty() && s.front() == '[') {
+    try {
+      return rustimg::parse_json(s, flag);
+    } catch (const rustimg::JsonError&) {
+      throw UsageError{flag + " looks like a JSON array but is not valid JSON: " + s};
+    }
+  }
+  return nlohmann::json::array({s});
 }
 
 std::vector<std::string> join_option_values(const CLI::App& app, std::vector<std::string> args) {

@@ -28,6 +28,10 @@ constexpr const char* kUsage =
     "                                             build a crate (or take a binary) into an image\n"
     "  push [options] SRC REF...                  push an image to registries\n"
     "  pull [options] REF --output DEST           pull an image into a local format\n"
+    "  append --base BASE --layer DIR_OR_TAR... --output DEST\n"
+    "                                             put layers on top of an image\n"
+    "  mutate SRC [--env K=V] [--entrypoint CMD] ... --output DEST\n"
+    "                                             change an image's config\n"
     "  login [--username U] [--password-stdin] HOST\n"
     "                                             check and store credentials for a registry\n"
     "  logout HOST                                remove stored credentials for a registry\n"
@@ -72,7 +76,7 @@ int run(std::vector<std::string> args) {
   app.add_flag("--version", version_flag);
 
   std::vector<Command> commands = {add_verify(app), add_spec(app), add_build(app), add_push(app), add_pull(app),
-                                   add_login(app), add_logout(app)};
+                                   add_append(app), add_mutate(app), add_login(app), add_logout(app)};
   CLI::App* version = app.add_subcommand("version", "print the rustimg version");
   const std::vector<std::string> names = [&] {
     auto n = command_names(commands);

@@ -11,8 +11,8 @@ namespace rustimg::cli {
 
 void OutputFlags::add_to(CLI::App& app) {
   app.add_flag("--json", json, "print one JSON document with the result on stdout (nothing else goes there)");
-  app.add_flag("-q,--quiet", quiet, "print nothing on stderr but errors (cargo runs with --quiet, and its\n"
-                                    "errors are still shown)");
+  app.add_flag("-q,--quiet", quiet, "print nothing on stderr but errors (a build runs cargo with --quiet;\n"
+                                    "its errors are still shown)");
 }
 
 std::unique_ptr<ProgressView> OutputFlags::view(const std::string& command) const {

@@ -58,6 +58,8 @@ BaseImage parse_base_image(std::string name, std::string digest, std::string_vie
   BaseImage b;
   b.name = std::move(name);
   b.digest = std::move(digest);
+  b.format = m.format;
+  b.annotations = m.annotations;
   for (oci::Descriptor& d : m.layers) {
     try {
       (void)layer_media_type_for(d.media_type, oci::Format::Oci);
@@ -130,39 +132,27 @@ oci::ImageConfig merge_config(const ConfigOverrides& overrides, const oci::Image
   return c;
 }
 
-PlatformImage assemble_on_base(const BaseImage& base, const ConfigOverrides& overrides, const Platform& platform,
-                               std::string_view binary_name, const std::vector<AppliedLayer>& layers,
-                               const ImageOptions& options) {
-  const std::string what = "base image " + base.name;
-  oci::ImageConfig merged = merge_config(overrides, read_config(base.config, what + " config"), binary_name, options);
-  merged.platform = platform;
-  merged.created = oci::rfc3339(options.created);
-
-  merged.diff_ids = base.diff_ids;
-  merged.history.clear();
-  for (const AppliedLayer& l : layers) {
-    merged.diff_ids.push_back(l.diff_id);
-    merged.history.push_back({merged.created, l.created_by, "", false});
-  }
+json apply_build_config(const json& doc, const ConfigOverrides& overrides, const Platform& platform,
+                        std::string_view binary_name, const ImageOptions& options, bool on_base) {
+  const oci::ImageConfig current = read_config(doc, "the image config");
+  oci::ImageConfig c = on_base ? merge_config(overrides, current, binary_name, options)
+                               : make_config(overrides, platform, binary_name, {}, options);
+  c.platform = platform;
+  c.created = oci::rfc3339(options.created);
+  c.diff_ids = current.diff_ids;  // history too stays as the layers' appends wrote it
   // A healthcheck the spec does not set stays exactly as the base wrote it.
-  const json doc = oci::config_on_base(base.config, merged, overrides.healthcheck.has_value());
+  return oci::config_on_base(doc, c, overrides.healthcheck.has_value());
+}
 
-  PlatformImage img;
-  img.config = oci::make_blob(doc, oci::config_media_type(options.format));
-  oci::Manifest m;
-  m.format = options.format;
-  m.config = img.config.descriptor;
-  for (oci::Descriptor d : base.layers) {
-    d.media_type = layer_media_type_for(d.media_type, options.format);
-    m.layers.push_back(std::move(d));
-  }
-  for (const AppliedLayer& l : layers) m.layers.push_back(l.descriptor);
-  m.annotations = manifest_annotations(overrides, binary_name, options);
-  m.annotations.emplace(kBaseNameAnnotation, base.name);
-  m.annotations.emplace(kBaseDigestAnnotation, base.digest);
-  img.manifest = oci::make_blob(m.to_json(), oci::manifest_media_type(options.format));
-  img.manifest.descriptor.platform = platform;
-  return img;
+std::map<std::string, std::string> manifest_annotations_on_base(const ConfigOverrides& overrides,
+                                                                std::string_view binary_name,
+                                                                const ImageOptions& options,
+                                                                const std::string& base_name,
+                                                                const std::string& base_digest) {
+  std::map<std::string, std::string> a = manifest_annotations(overrides, binary_name, options);
+  a.emplace(kBaseNameAnnotation, base_name);
+  a.emplace(kBaseDigestAnnotation, base_digest);
+  return a;
 }
 
 }  // namespace rustimg::image

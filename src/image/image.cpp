@@ -15,6 +15,26 @@ std::string binary_name_for(const ConfigOverrides& o, std::string_view binary_na
   return name;
 }
 
+/// The Env of an image on a built-in base: PATH first (`env` may replace
+/// it), then SSL_CERT_FILE when there are certificates (unless `env` sets
+/// it), then everything else by name.
+std::vector<std::string> builtin_env(std::map<std::string, std::string> env, const ImageOptions& options) {
+  if (options.has_certificates && !env.count("SSL_CERT_FILE")) env["SSL_CERT_FILE"] = oci::kCaBundlePath;
+  std::vector<std::string> out;
+  const auto path = env.find("PATH");
+  out.push_back("PATH=" + (path == env.end() ? std::string(kDefaultPath) : path->second));
+  for (const auto& [k, v] : env)
+    if (k != "PATH") out.push_back(k + "=" + v);
+  return out;
+}
+
+void add_layers(oci::ImageConfig& c, const std::vector<AppliedLayer>& layers) {
+  for (const AppliedLayer& l : layers) {
+    c.diff_ids.push_back(l.diff_id);
+    c.history.push_back({c.created, l.created_by, "", false});
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> entrypoint(const ConfigOverrides& overrides, std::string_view binary_name) {
@@ -41,24 +61,24 @@ oci::ImageConfig make_config(const ConfigOverrides& overrides, const Platform& p
   c.exposed_ports = overrides.ports.value_or(std::vector<std::string>{});
   c.stop_signal = overrides.stop_signal.value_or("");
 
-  // PATH first (the spec may replace it), then everything else by name.
-  std::map<std::string, std::string> env = overrides.env.value_or(std::map<std::string, std::string>{});
-  if (options.has_certificates && !env.count("SSL_CERT_FILE")) env["SSL_CERT_FILE"] = oci::kCaBundlePath;
-  const auto path = env.find("PATH");
-  c.env.push_back("PATH=" + (path == env.end() ? std::string(kDefaultPath) : path->second));
-  for (const auto& [k, v] : env)
-    if (k != "PATH") c.env.push_back(k + "=" + v);
+  c.env = builtin_env(overrides.env.value_or(std::map<std::string, std::string>{}), options);
 
   c.labels = metadata_labels(overrides, binary_name, options);
   if (overrides.labels)
     for (const auto& [k, v] : *overrides.labels) c.labels[k] = v;
 
   c.healthcheck = overrides.healthcheck;
+  add_layers(c, layers);
+  return c;
+}
 
-  for (const AppliedLayer& l : layers) {
-    c.diff_ids.push_back(l.diff_id);
-    c.history.push_back({c.created, l.created_by, "", false});
-  }
+oci::ImageConfig base_config(const Platform& platform, const std::vector<AppliedLayer>& layers,
+                             const ImageOptions& options) {
+  oci::ImageConfig c;
+  c.platform = platform;
+  c.created = oci::rfc3339(options.created);
+  c.env = builtin_env({}, options);
+  add_layers(c, layers);
   return c;
 }
 

@@ -3,8 +3,10 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <system_error>
+#include <utility>
 
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
@@ -96,66 +98,108 @@ std::set<std::string> outermost(const fs::path& root, const std::set<std::string
   return out;
 }
 
-class AssetCopier {
+/// Copies host paths below a root into a tree, never reading outside the
+/// root: the assets' copier, and add_host_tree's.
+class TreeCopier {
  public:
-  AssetCopier(FileTree& tree, const oci::Asset& asset, const fs::path& crate_root)
-      : tree_(tree), asset_(asset), root_(crate_root) {}
+  /// `label` names the input in errors ("asset \"static/**\"", "directory
+  /// /x"), `root_name` the root ("the crate directory"); `escape_fix` says
+  /// what to do about a path that leaves the root, `other_fix` about a path
+  /// of another kind (socket, FIFO, device).
+  TreeCopier(FileTree& tree, const fs::path& root, std::optional<std::uint32_t> mode, std::uint32_t uid,
+             std::uint32_t gid, std::string label, std::string root_name, std::string escape_fix,
+             std::string other_fix)
+      : tree_(tree),
+        root_(root),
+        mode_(mode),
+        uid_(uid),
+        gid_(gid),
+        label_(std::move(label)),
+        root_name_(std::move(root_name)),
+        escape_fix_(std::move(escape_fix)),
+        other_fix_(std::move(other_fix)) {}
 
-  /// Adds `rel` (a path relative to the crate) at image path `dest`.
+  /// Adds `rel` (a path relative to the root) at image path `dest`.
   void add(const std::string& rel, const std::string& dest) {
     const fs::path src = root_ / rel;
     check_inside(src, rel);
     std::error_code ec;
     const fs::file_status st = fs::symlink_status(src, ec);
-    if (ec) throw Error(ErrorCode::Io, "cannot stat asset " + src.string() + ": " + ec.message());
+    if (ec) throw Error(ErrorCode::Io, "cannot stat " + src.string() + " (" + label_ + "): " + ec.message());
     if (fs::is_symlink(st)) {
       const fs::path target = fs::read_symlink(src, ec);
       if (ec) throw Error(ErrorCode::Io, "cannot read symlink " + src.string() + ": " + ec.message());
       const fs::path resolved = fs::weakly_canonical(target.is_absolute() ? target : src.parent_path() / target, ec);
       if (ec || !crate_path::is_within(resolved, root_))
-        escape(rel, "is a symlink to " + target.string() + ", which resolves outside the crate directory");
-      tree_.add_symlink(dest, target.string(), asset_.uid, asset_.gid);
+        escape(rel, "is a symlink to " + target.string() + ", which resolves outside " + root_name_);
+      tree_.add_symlink(dest, target.string(), uid_, gid_);
     } else if (fs::is_directory(st)) {
-      tree_.add_directory(dest, 0755, asset_.uid, asset_.gid);
-      for (const std::string& name : list_dir(src)) add(rel + "/" + name, dest + "/" + name);
+      add_children(rel, FileTree::normalize(dest));
     } else if (fs::is_regular_file(st)) {
-      std::uint32_t mode = 0644;
-      if (asset_.mode) {
-        mode = *asset_.mode;
-      } else if ((st.permissions() & (fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec)) !=
-                 fs::perms::none) {
-        mode = 0755;
-      }
-      tree_.add_file(dest, src, mode, asset_.uid, asset_.gid);
+      tree_.add_file(dest, src, mode_ ? *mode_ : host_file_mode(st.permissions()), uid_, gid_);
     } else {
-      throw Error(ErrorCode::InvalidArgument, "asset " + src.string() +
-                                                  " is not a regular file, directory or symlink; remove it from "
-                                                  "the asset glob \"" + asset_.source + "\"");
+      throw Error(ErrorCode::InvalidArgument, src.string() + " (" + label_ +
+                                                  ") is not a regular file, directory or symlink; " + other_fix_);
     }
+  }
+
+  /// Adds the directory `rel` ("" for the root) at `dest` with what it
+  /// holds; `dest` "" is the image's root, which has no entry of its own.
+  void add_children(const std::string& rel, const std::string& dest) {
+    if (!dest.empty()) tree_.add_directory(dest, 0755, uid_, gid_);
+    for (const std::string& name : list_dir(rel.empty() ? root_ : root_ / rel))
+      add(join(rel, name), join(dest, name));
   }
 
  private:
   /// The path itself (with its parent directories' symlinks resolved) must
-  /// stay inside the crate.
+  /// stay inside the root.
   void check_inside(const fs::path& src, const std::string& rel) {
     std::error_code ec;
     const fs::path parent = fs::weakly_canonical(src.parent_path(), ec);
     if (ec || !crate_path::is_within(parent / src.filename(), root_))
-      escape(rel, "resolves outside the crate directory (through a symlinked directory)");
+      escape(rel, "resolves outside " + root_name_ + " (through a symlinked directory)");
   }
 
   [[noreturn]] void escape(const std::string& rel, const std::string& why) {
-    throw Error(ErrorCode::InvalidArgument, "asset \"" + asset_.source + "\": " + rel + " " + why + " (" +
-                                                root_.string() +
-                                                "); assets must stay inside the crate: copy the file into the crate");
+    throw Error(ErrorCode::InvalidArgument, label_ + ": " + rel + " " + why + " (" + root_.string() + "); " + escape_fix_);
   }
 
   FileTree& tree_;
-  const oci::Asset& asset_;
   fs::path root_;
+  std::optional<std::uint32_t> mode_;
+  std::uint32_t uid_;
+  std::uint32_t gid_;
+  std::string label_;
+  std::string root_name_;
+  std::string escape_fix_;
+  std::string other_fix_;
 };
 
 }  // namespace
+
+std::uint32_t host_file_mode(fs::perms perms) noexcept {
+  const auto exec = fs::perms::owner_exec | fs::perms::group_exec | fs::perms::others_exec;
+  return (perms & exec) != fs::perms::none ? 0755 : 0644;
+}
+
+void add_host_tree(FileTree& tree, std::string_view image_path, const fs::path& host_dir, std::uint32_t uid,
+                   std::uint32_t gid) {
+  const std::string label = "directory " + host_dir.string();
+  std::error_code ec;
+  const fs::file_status st = fs::status(host_dir, ec);
+  if (!fs::exists(st)) throw Error(ErrorCode::NotFound, label + " does not exist; name an existing directory");
+  if (!fs::is_directory(st))
+    throw Error(ErrorCode::InvalidArgument, label + " is not a directory; add a file with add_file instead");
+  const fs::path root = crate_path::canonical_root(host_dir);
+  TreeCopier copier(tree, root, std::nullopt, uid, gid, label, "the directory",
+                    "a directory added to a layer must hold everything it adds: copy the file into it",
+                    "remove it from " + host_dir.string());
+  // "/" (or "", ".") puts the directory's contents at the image's root.
+  const bool at_root = image_path.find_first_not_of("/.") == std::string_view::npos &&
+                       image_path.find("..") == std::string_view::npos;
+  copier.add_children("", at_root ? std::string() : FileTree::normalize(image_path));
+}
 
 void add_assets(FileTree& tree, const std::vector<oci::Asset>& assets, const fs::path& crate_dir) {
   if (assets.empty()) return;
@@ -190,7 +234,9 @@ void add_assets(FileTree& tree, const std::vector<oci::Asset>& assets, const fs:
       throw Error(ErrorCode::InvalidArgument, "asset glob \"" + asset.source + "\" matches " +
                                                   std::to_string(matches.size()) + " paths but dest \"" + asset.dest +
                                                   "\" names one file; end dest with '/' to copy them into a directory");
-    AssetCopier copier(tree, asset, root);
+    TreeCopier copier(tree, root, asset.mode, asset.uid, asset.gid, "asset \"" + asset.source + "\"",
+                      "the crate directory", "assets must stay inside the crate: copy the file into the crate",
+                      "remove it from the asset glob \"" + asset.source + "\"");
     for (const std::string& rel : matches) {
       // rel is literal_prefix itself when the rest of the glob matched no
       // directory at all ("static/**" matches static): its contents go to dest.

@@ -1,47 +1,29 @@
 // write_layer: tar -> compressor -> sink, hashing both sides in one pass.
-#include "compress.hpp"
+#include "layer_stream.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
 
 namespace rustimg::layer {
+
+void ProgressSink::write(std::span<const std::byte> data) {
+  next_.write(data);
+  written_ += data.size();
+  if (cb_ && written_ >= next_report_) {
+    next_report_ = (written_ / kProgressInterval + 1) * kProgressInterval;
+    report_progress(cb_, ProgressEvent{"layer", std::to_string(written_ >> 20) + " MiB so far", "", written_, 0});
+  }
+}
+
 namespace {
 
-/// Hashes what passes through on its way to `next`.
-class HashingSink final : public ByteSink {
- public:
-  explicit HashingSink(ByteSink& next) : next_(next) {}
-  using ByteSink::write;
-  void write(std::span<const std::byte> data) override {
-    hash.write(data);
-    next_.write(data);
-  }
-  oci::Sha256 hash;
-
- private:
-  ByteSink& next_;
-};
-
-/// Reports progress every kProgressInterval bytes; a "stop" answer becomes
-/// a Cancelled error (which libarchive's callback carries back out).
-class ProgressSink final : public ByteSink {
- public:
-  ProgressSink(ByteSink& next, const ProgressCallback& cb) : next_(next), cb_(cb) {}
-  using ByteSink::write;
-  void write(std::span<const std::byte> data) override {
-    next_.write(data);
-    written_ += data.size();
-    if (cb_ && written_ >= next_report_) {
-      next_report_ = (written_ / kProgressInterval + 1) * kProgressInterval;
-      report_progress(cb_, ProgressEvent{"layer", std::to_string(written_ >> 20) + " MiB so far", "", written_, 0});
-    }
-  }
-
- private:
-  ByteSink& next_;
-  const ProgressCallback& cb_;
-  std::uint64_t written_ = 0;
-  std::uint64_t next_report_ = kProgressInterval;
-};
+std::unique_ptr<Compressor> make_compressor(const LayerOptions& options, ByteSink& out) {
+  const unsigned workers = compression_workers(options.threads);
+  if (options.compression == oci::Compression::Gzip)
+    return make_gzip(out, workers, options.level == 0 ? oci::kGzipDefaultLevel : options.level);
+  if (options.compression == oci::Compression::Zstd)
+    return make_zstd(out, workers, options.level == 0 ? oci::kZstdDefaultLevel : options.level);
+  return nullptr;
+}
 
 }  // namespace
 
@@ -54,28 +36,28 @@ std::string_view compression_suffix(oci::Compression c) noexcept {
   return "";
 }
 
-Layer write_layer(const FileTree& tree, const LayerOptions& options, ByteSink& out) {
-  // tar -> [hash: diff_id] -> compressor -> [hash: digest] -> out
-  HashingSink compressed(out);
-  std::unique_ptr<Compressor> compressor;
-  const unsigned workers = compression_workers(options.threads);
-  if (options.compression == oci::Compression::Gzip)
-    compressor = make_gzip(compressed, workers, options.level == 0 ? oci::kGzipDefaultLevel : options.level);
-  if (options.compression == oci::Compression::Zstd)
-    compressor = make_zstd(compressed, workers, options.level == 0 ? oci::kZstdDefaultLevel : options.level);
+LayerStream::LayerStream(const LayerOptions& options, ByteSink& out)
+    : options_(options),
+      compressed_(out),
+      compressor_(make_compressor(options, compressed_)),
+      tar_(compressor_ ? static_cast<ByteSink&>(*compressor_) : compressed_),
+      progress_(tar_, options.on_progress) {}
 
-  HashingSink tar(compressor ? static_cast<ByteSink&>(*compressor) : compressed);
-  ProgressSink progress(tar, options.on_progress);
-  write_tar(tree, options.mtime, progress);
-  if (compressor) compressor->finish();
-
+Layer LayerStream::finish() {
+  if (compressor_) compressor_->finish();
   Layer layer;
-  layer.uncompressed_size = tar.hash.size();
-  layer.diff_id = tar.hash.finish();
-  layer.descriptor.size = static_cast<std::int64_t>(compressed.hash.size());
-  layer.descriptor.digest = compressed.hash.finish();
-  layer.descriptor.media_type = oci::layer_media_type(options.format, compression_suffix(options.compression));
+  layer.uncompressed_size = tar_.hash.size();
+  layer.diff_id = tar_.hash.finish();
+  layer.descriptor.size = static_cast<std::int64_t>(compressed_.hash.size());
+  layer.descriptor.digest = compressed_.hash.finish();
+  layer.descriptor.media_type = oci::layer_media_type(options_.format, compression_suffix(options_.compression));
   return layer;
+}
+
+Layer write_layer(const FileTree& tree, const LayerOptions& options, ByteSink& out) {
+  LayerStream stream(options, out);
+  write_tar(tree, options.mtime, stream);
+  return stream.finish();
 }
 
 }  // namespace rustimg::layer

@@ -8,7 +8,10 @@ namespace rustimg::layer {
 namespace {
 
 [[noreturn]] void bad_path(std::string_view path, const std::string& why) {
-  throw Error(ErrorCode::InvalidArgument, "invalid image path \"" + std::string(path) + "\": " + why);
+  // A NUL is shown as "\0": the message must survive C strings whole.
+  std::string shown;
+  for (const char c : path) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+  throw Error(ErrorCode::InvalidArgument, "invalid image path \"" + shown + "\": " + why);
 }
 
 const char* type_name(EntryType t) {

@@ -12,15 +12,18 @@ namespace rustimg::pipeline {
 namespace {
 
 std::string advice(const Error& e, const std::string& registry, const OptionNames& names) {
+  // No base option names the reference when names.base is empty (a caller
+  // that pulls a reference it was given, compose::Image::pull).
+  const std::string where = names.base.empty() ? "" : " (spec key \"base\", or " + names.base + ")";
   switch (e.code()) {
     case ErrorCode::Auth:
       return "; check the credentials for that registry (rustimg login " + registry +
              "; docker and podman logins are read too)";
     case ErrorCode::NotFound:
-      return "; check the base reference (spec key \"base\", or " + names.base + ")";
+      return (names.base.empty() ? "; check the reference" : "; check the base reference") + where;
     case ErrorCode::Registry:
       if (const auto* r = dynamic_cast<const registry::RegistryError*>(&e); r != nullptr && r->http_status() == 404)
-        return "; check that the repository and tag exist (spec key \"base\", or " + names.base + ")";
+        return "; check that the repository and tag exist" + where;
       return "";
     default:
       return "";
@@ -58,13 +61,13 @@ bool BaseBlobSink::has(const std::string& digest) {
 }
 
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const OptionNames& names) {
+                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform) {
   const store::BlobStore& blobs = sink.staging();
   const std::string name = ref.to_string();
   const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
   registry::PullResult pulled;
   try {
-    pulled = client.pull(ref, sink, registry::PullOptions{platform});
+    pulled = client.pull(ref, sink, registry::PullOptions{platform, any_single_platform});
   } catch (const registry::RegistryError& e) {
     throw registry::RegistryError(e.code(), context + e.what() + advice(e, ref.registry, names), e.http_status(), e.registry_code(),
                                   e.registry_message(), e.retryable());

@@ -43,8 +43,8 @@ class BaseBlobSink final : public registry::BlobSink {
 /// reads its manifest and config. Errors keep their
 /// class (RegistryError keeps its HTTP status) and name the base reference,
 /// the platform and what to check (the option naming the base as `names`
-/// spells it).
+/// spells it). `any_single_platform`: see registry::PullOptions.
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const OptionNames& names);
+                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform = false);
 
 }  // namespace rustimg::pipeline

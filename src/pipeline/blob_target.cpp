@@ -13,21 +13,12 @@
 #include "rustimg/error.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
+#include "util/atomic_file.hpp"
 
 namespace rustimg::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Where to stage blobs: inside an existing layout directory, else beside
-/// the destination, so publishing is a rename or a hard link.
-fs::path staging_parent(const store::ImageLocation& dest) {
-  fs::path p = fs::absolute(dest.path).lexically_normal();
-  if (!p.has_filename()) p = p.parent_path();  // "out/dir/" -> "out/dir"
-  std::error_code ec;
-  if (dest.kind == store::ImageLocation::Kind::OciLayout && fs::is_directory(p, ec)) return p;
-  return p.parent_path();
-}
 
 /// Blobs staged beside a file or directory destination, published at the end.
 class StagingTarget final : public BlobTarget {
@@ -123,7 +114,7 @@ class RegistryTarget final : public BlobTarget {
   void put(const oci::Blob& blob) override { documents_.emplace(blob.descriptor.digest, blob.bytes); }
   const store::BlobStore& base_store() override {
     if (!bases_) {
-      staging_.emplace(fs::temp_directory_path());
+      staging_.emplace(util::temp_directory());
       bases_.emplace(staging_->path());
     }
     return *bases_;
@@ -161,6 +152,14 @@ class RegistryTarget final : public BlobTarget {
 };
 
 }  // namespace
+
+fs::path staging_parent(const store::ImageLocation& dest) {
+  fs::path p = fs::absolute(dest.path).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();  // "out/dir/" -> "out/dir"
+  std::error_code ec;
+  if (dest.kind == store::ImageLocation::Kind::OciLayout && fs::is_directory(p, ec)) return p;
+  return p.parent_path();
+}
 
 std::unique_ptr<BlobTarget> make_blob_target(const BuildOptions& o, const std::vector<std::string>& tags) {
   if (o.output.kind == store::ImageLocation::Kind::Registry)

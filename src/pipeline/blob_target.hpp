@@ -3,6 +3,7 @@
 // receives layers as they are written.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ class BlobTarget {
   virtual std::optional<transfer::PushedImage> publish(const oci::Descriptor& top,
                                                        const std::vector<PulledBase>& bases) = 0;
 };
+
+/// Where to stage blobs for a file or directory destination: inside an
+/// existing layout directory, else beside the destination (same file
+/// system), so publishing is a rename or a hard link.
+std::filesystem::path staging_parent(const store::ImageLocation& dest);
 
 /// The target for `o.output`: for a registry, reached with `o.registry` and
 /// pushed under `tags` when its reference names no tag

@@ -9,6 +9,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/transfer.hpp"
+#include "util/atomic_file.hpp"
 
 namespace rustimg::pipeline {
 
@@ -49,7 +50,7 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   std::optional<store::TempDir> staging;
   if (o.image.output.kind != Kind::Registry && o.image.output.path.empty()) {
     if (o.push.empty()) throw Error(ErrorCode::InvalidArgument, "no output and no reference to push to");
-    staging.emplace(std::filesystem::temp_directory_path());
+    staging.emplace(util::temp_directory());
     o.image.output = store::ImageLocation{Kind::OciLayout, staging->path() / "image", "latest", {}};
   }
   const store::ImageLocation output = o.image.output;

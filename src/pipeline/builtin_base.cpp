@@ -47,12 +47,15 @@ std::vector<std::string> base_file_notes(const Plan& plan, const layer::CaBundle
 }
 
 std::string base_history(const Plan& plan, const layer::CaBundle& ca) {
-  const Spec& spec = plan.spec;
-  std::string files = spec.base == "scratch" ? "" : "passwd, group, nsswitch.conf, /tmp";
+  return base_history(plan.spec.base, plan.spec.tzdata, ca);
+}
+
+std::string base_history(std::string_view base, bool tzdata, const layer::CaBundle& ca) {
+  std::string files = base == "scratch" ? "" : "passwd, group, nsswitch.conf, /tmp";
   const auto add = [&](const char* what) { files += (files.empty() ? "" : ", ") + std::string(what); };
   if (!ca.pem.empty()) add("CA certificates");
-  if (spec.tzdata) add("tzdata");
-  return "rustimg: base " + spec.base + " (" + files + ")";
+  if (tzdata) add("tzdata");
+  return "rustimg: base " + std::string(base) + " (" + files + ")";
 }
 
 }  // namespace rustimg::pipeline

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rustimg/layer.hpp"
@@ -31,5 +32,7 @@ std::vector<std::string> base_file_notes(const Plan& plan, const layer::CaBundle
 /// The base layer's history entry: "rustimg: base static (passwd, group,
 /// nsswitch.conf, /tmp, CA certificates, tzdata)".
 std::string base_history(const Plan& plan, const layer::CaBundle& ca);
+/// The same for built-in base `base` with `tzdata` asked for or not.
+std::string base_history(std::string_view base, bool tzdata, const layer::CaBundle& ca);
 
 }  // namespace rustimg::pipeline

@@ -6,11 +6,14 @@
 #include <mutex>
 #include <optional>
 #include <system_error>
+#include <utility>
 
 #include "base_image.hpp"
 #include "blob_target.hpp"
 #include "build_image.hpp"
 #include "builtin_base.hpp"
+#include "compose_build.hpp"
+#include "rustimg/compose.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
@@ -266,15 +269,16 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
                             ref.to_string() + " provides its own files");
   }
 
-  // 4. Layers shared by every platform: the built-in base, then the assets.
-  std::vector<image::AppliedLayer> shared;
+  // 4. Layers shared by every platform, written once: the built-in base,
+  //    then the assets (with their history lines).
+  std::vector<std::pair<compose::Layer, std::string>> shared;
   const layer::FileTree base = image_base ? layer::FileTree{} : layer::base_files(spec.base, base_options(plan), ca);
   for (const std::string& note : base_file_notes(plan, ca)) report("layer", note);
   if (!base.empty()) {
     const layer::Layer l = put_layer(base, "base", spec, o, *blobs, report);
     report("layer", "base \"" + spec.base + "\": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
-    shared.push_back({l.descriptor, l.diff_id, base_history(plan, ca)});
+    shared.emplace_back(compose::BuildAccess::written(l), base_history(plan, ca));
   }
   if (!spec.assets.empty()) {
     const layer::Layer l = put_layer(assets, "assets", spec, o, *blobs, report);
@@ -282,16 +286,20 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
                         " bytes)", l.descriptor);
     std::vector<std::string> sources;
     for (const auto& a : spec.assets) sources.push_back(a.source + " -> " + a.dest);
-    shared.push_back({l.descriptor, l.diff_id, "rustimg: assets " + join(sources, ", ")});
+    shared.emplace_back(compose::BuildAccess::written(l), "rustimg: assets " + join(sources, ", "));
   }
 
-  // 5. Per platform: the app layer, the config and the manifest. Every
-  //    platform's binary goes to the same path (named after the spec's bin,
-  //    else the first binary's file name).
+  // 5. Per platform, as compose values (one path: base + layers + config +
+  //    annotations -> manifest): scratch or the pulled base, created set
+  //    first (the history entries of the appended layers carry it), the
+  //    shared layers and the app layer appended, then the build's own config
+  //    rules and annotations, which with_config() deliberately does not
+  //    apply. Every platform's binary goes to the same path (named after
+  //    the spec's bin, else the first binary's file name).
   const bool has_certificates = !ca.pem.empty();
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
-  std::vector<oci::Descriptor> manifests;
+  std::vector<compose::Image> images;
   std::map<std::string, std::string> documents;  // digest -> bytes of the configs, manifests and index (the summary)
   for (std::size_t i = 0; i < binaries.size(); ++i) {
     const std::string dest = image::binary_path(image::entrypoint(plan.config, name));
@@ -300,33 +308,42 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     const layer::Layer l = put_layer(app, platforms[i].to_string() + " app", spec, o, *blobs, report);
     report("layer", platforms[i].to_string() + " app " + dest + ": " + short_digest(l.descriptor.digest) + " (" +
                         std::to_string(l.descriptor.size) + " bytes)", l.descriptor);
-    std::vector<image::AppliedLayer> layers = shared;
-    layers.push_back({l.descriptor, l.diff_id, "rustimg: app " + dest});
-    const image::PlatformImage img =
-        image_base ? image::assemble_on_base(bases[i].image, plan.config, platforms[i], name, layers, image_options)
-                   : image::assemble(plan.config, platforms[i], name, layers, image_options);
-    blobs->put(img.config);
-    blobs->put(img.manifest);
-    documents[img.config.descriptor.digest] = img.config.bytes;
-    documents[img.manifest.descriptor.digest] = img.manifest.bytes;
-    report("image", platforms[i].to_string() + " manifest " + img.manifest.descriptor.digest);
-    manifests.push_back(img.manifest.descriptor);
+    compose::Image img = image_base
+                             ? compose::BuildAccess::on_base(bases[i].image, platforms[i], o.format).with_created(*o.created)
+                             : compose::BuildAccess::scratch(platforms[i], o.format, *o.created);
+    for (const auto& [layer, created_by] : shared) img = img.append(layer, created_by);
+    img = img.append(compose::BuildAccess::written(l), "rustimg: app " + dest);
+    img = compose::BuildAccess::with_config_document(
+        img, image::apply_build_config(img.config_json(), plan.config, platforms[i], name, image_options, image_base));
+    // Docker manifests carry no annotations (with_annotations refuses them).
+    if (o.format == oci::Format::Oci)
+      img = img.with_annotations(image_base ? image::manifest_annotations_on_base(plan.config, name, image_options,
+                                                                                  bases[i].image.name,
+                                                                                  bases[i].image.digest)
+                                            : image::manifest_annotations(plan.config, name, image_options));
+    blobs->put(img.config());
+    blobs->put(img.manifest());
+    documents[img.config().descriptor.digest] = img.config().bytes;
+    documents[img.digest()] = img.manifest().bytes;
+    report("image", platforms[i].to_string() + " manifest " + img.digest());
+    images.push_back(std::move(img));
   }
 
   // 6. One platform: the manifest is the image; several: an index.
-  if (manifests.size() == 1) {
-    result.descriptor = manifests.front();
+  if (images.size() == 1) {
+    result.descriptor = images.front().manifest().descriptor;
   } else {
-    std::map<std::string, std::string> annotations = image::manifest_annotations(plan.config, name, image_options);
-    if (image_base) {
-      annotations.emplace(image::kBaseNameAnnotation, bases.front().image.name);
-      annotations.emplace(image::kBaseDigestAnnotation, bases.front().root_digest);
-    }
-    const oci::Blob index = image::assemble_index(manifests, annotations, o.format);
-    blobs->put(index);
-    result.descriptor = index.descriptor;
-    documents[index.descriptor.digest] = index.bytes;
-    report("image", "index " + index.descriptor.digest);
+    std::map<std::string, std::string> annotations;
+    if (o.format == oci::Format::Oci)  // a Docker manifest list carries none
+      annotations = image_base ? image::manifest_annotations_on_base(plan.config, name, image_options,
+                                                                     bases.front().image.name,
+                                                                     bases.front().root_digest)
+                               : image::manifest_annotations(plan.config, name, image_options);
+    const compose::Index index(std::move(images), std::move(annotations));
+    blobs->put(index.index());
+    result.descriptor = index.index().descriptor;
+    documents[index.digest()] = index.index().bytes;
+    report("image", "index " + index.digest());
   }
   result.descriptor.platform.reset();
   result.image = transfer::summarize(result.descriptor, [&](const oci::Descriptor& d) { return documents.at(d.digest); });

@@ -85,7 +85,7 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
   const bool root_is_index = oci::is_index_media_type(result.root.media_type);
   if (!root_is_index) {
     result.manifests.insert(result.manifests.begin(), result.root);
-    if (options.platform && !blobs.empty()) {
+    if (options.platform && !options.any_single_platform && !blobs.empty()) {
       // A single image: its config says which platform it is for.
       std::string config;
       download(auth, st, ref, scopes, blobs.front(), [&] { config.clear(); },
@@ -111,7 +111,7 @@ PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions&
       return;
     }
     // Private: a base pulled with credentials is no one else's to read.
-    util::AtomicFile tmp(std::filesystem::temp_directory_path(), 0600);
+    util::AtomicFile tmp(util::temp_directory(), 0600);
     const std::uint64_t size = download(
         auth, st, ref, scopes, blob, [&] { tmp.truncate(); },
         [&](const char* data, std::size_t len) { tmp.write(std::string_view(data, len)); });

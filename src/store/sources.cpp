@@ -10,6 +10,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/store.hpp"
+#include "util/atomic_file.hpp"
 
 namespace rustimg::store {
 namespace {
@@ -174,13 +175,13 @@ StoredImage::StoredImage(const ImageLocation& source) {
       blobs_ = std::make_unique<BlobStore>(source.path);
       break;
     case ImageLocation::Kind::OciArchive:
-      scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
+      scratch_ = std::make_unique<TempDir>(util::temp_directory());
       unpack(source.path, scratch_->path(), name);
       top_ = find_tagged(scratch_->path(), source.tag, name);
       blobs_ = std::make_unique<BlobStore>(scratch_->path());
       break;
     case ImageLocation::Kind::DockerArchive:
-      scratch_ = std::make_unique<TempDir>(fs::temp_directory_path());
+      scratch_ = std::make_unique<TempDir>(util::temp_directory());
       unpack(source.path, scratch_->path() / "archive", name);
       blobs_ = std::make_unique<BlobStore>(scratch_->path() / "layout");
       top_ = docker_archive_image(scratch_->path() / "archive", *blobs_, name);

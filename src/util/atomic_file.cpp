@@ -23,6 +23,19 @@
 #include "util/parallel.hpp"
 
 namespace rustimg::util {
+
+std::filesystem::path temp_directory() {
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+  if (ec) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    throw Error(ErrorCode::Io, std::string("no temporary directory: TMPDIR=") + (tmpdir ? tmpdir : "(unset, so /tmp)") +
+                                   " is not an existing directory (" + ec.message() +
+                                   "); set TMPDIR to a writable directory");
+  }
+  return dir;
+}
+
 namespace {
 
 constexpr std::size_t kBufferSize = 256 * 1024;

@@ -18,6 +18,12 @@
 
 namespace rustimg::util {
 
+/// The system's temporary directory (TMPDIR, else /tmp), where private
+/// scratch files and stores go. Throws Io naming TMPDIR when it is not an
+/// existing directory (std::filesystem::temp_directory_path's error, which
+/// would name neither).
+std::filesystem::path temp_directory();
+
 class AtomicFile final : public ByteSink {
  public:
   /// Creates "<dir>/.rustimg-tmp-XXXXXX" with `mode` (never the umask's):

@@ -62,6 +62,91 @@ static void push_and_build(const char *source, const char *target, const char *w
   rustimg_error_free(err);
 }
 
+/* An image for `platform` holding one small layer; NULL on failure. */
+static rustimg_image *small_image(const char *platform) {
+  rustimg_layer_builder *b = NULL;
+  rustimg_layer *layer = NULL;
+  rustimg_image *scratch = NULL, *img = NULL;
+  CHECK(rustimg_layer_builder_new(&b, NULL) == RUSTIMG_OK);
+  CHECK(rustimg_layer_builder_add_bytes(b, "/etc/platform", platform, strlen(platform), 0644, 0, 0, NULL) ==
+        RUSTIMG_OK);
+  CHECK(rustimg_layer_builder_build(&layer, b, NULL, NULL) == RUSTIMG_OK);
+  CHECK(rustimg_image_scratch(&scratch, platform, NULL) == RUSTIMG_OK);
+  CHECK(rustimg_image_append(&img, scratch, layer, "small", NULL) == RUSTIMG_OK);
+  rustimg_image_free(scratch);
+  rustimg_layer_free(layer);
+  rustimg_layer_builder_free(b);
+  return img;
+}
+
+/* Writes `img` (or, with `idx`, the index) to docker://REF and pulls REF
+ * back with `platform` (NULL: none): `*rc` is the pull's status, `digest`
+ * the pulled image's digest (or the error message when it failed) and
+ * `platform_out` its platform ("" when it failed). */
+static void write_and_pull(const rustimg_image *img, const rustimg_index *idx, const char *ref, const char *platform,
+                           const rustimg_registry_options *opts, int *rc, char *digest, size_t digest_size,
+                           char *platform_out, size_t platform_size) {
+  char dest[600];
+  rustimg_transfer_result *written = NULL;
+  rustimg_image *pulled = NULL;
+  rustimg_error *err = NULL;
+  CHECK(snprintf(dest, sizeof dest, "docker://%s", ref) < (int)sizeof dest);
+  if (idx != NULL)
+    CHECK(rustimg_index_write(&written, idx, dest, opts, &err) == RUSTIMG_OK);
+  else
+    CHECK(rustimg_image_write(&written, img, dest, opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "write %s: %s\n", dest, rustimg_error_message(err));
+  rustimg_error_free(err);
+  err = NULL;
+  rustimg_transfer_result_free(written);
+  *rc = rustimg_image_pull(&pulled, ref, platform, opts, &err);
+  if (*rc != RUSTIMG_OK) CHECK(pulled == NULL);
+  snprintf(digest, digest_size, "%s", *rc == RUSTIMG_OK ? rustimg_image_digest(pulled) : "");
+  snprintf(platform_out, platform_size, "%s", *rc == RUSTIMG_OK ? rustimg_image_platform(pulled) : "");
+  if (*rc != RUSTIMG_OK) snprintf(digest, digest_size, "%s", rustimg_error_message(err));
+  rustimg_image_free(pulled);
+  rustimg_error_free(err);
+}
+
+/* rustimg_image_pull with a NULL platform: a single image whatever its
+ * platform; from an index, its linux/amd64 image (RUSTIMG_ENOTFOUND
+ * without one). */
+static void test_pull_without_platform(const char *host, const rustimg_registry_options *opts) {
+  rustimg_image *amd = small_image("linux/amd64"), *arm = small_image("linux/arm64"),
+                *s390 = small_image("linux/s390x");
+  const rustimg_image *both[2], *no_amd[2];
+  rustimg_index *multi = NULL, *other = NULL;
+  char ref[300], digest[600], platform[64];
+  int rc = 0;
+  both[0] = arm; /* amd64 not first: picked by platform, not position */
+  both[1] = amd;
+  no_amd[0] = arm;
+  no_amd[1] = s390;
+  CHECK(rustimg_index_new(&multi, both, 2, NULL, NULL) == RUSTIMG_OK);
+  CHECK(rustimg_index_new(&other, no_amd, 2, NULL, NULL) == RUSTIMG_OK);
+
+  snprintf(ref, sizeof ref, "%s/capi/arm-only:v1", host);
+  write_and_pull(arm, NULL, ref, NULL, opts, &rc, digest, sizeof digest, platform, sizeof platform);
+  CHECK(rc == RUSTIMG_OK && strcmp(digest, rustimg_image_digest(arm)) == 0 && strcmp(platform, "linux/arm64") == 0);
+
+  snprintf(ref, sizeof ref, "%s/capi/multi:v1", host);
+  write_and_pull(NULL, multi, ref, NULL, opts, &rc, digest, sizeof digest, platform, sizeof platform);
+  CHECK(rc == RUSTIMG_OK && strcmp(digest, rustimg_image_digest(amd)) == 0 && strcmp(platform, "linux/amd64") == 0);
+  write_and_pull(NULL, multi, ref, "linux/arm64", opts, &rc, digest, sizeof digest, platform, sizeof platform);
+  CHECK(rc == RUSTIMG_OK && strcmp(digest, rustimg_image_digest(arm)) == 0);
+
+  snprintf(ref, sizeof ref, "%s/capi/no-amd64:v1", host);
+  write_and_pull(NULL, other, ref, NULL, opts, &rc, digest, sizeof digest, platform, sizeof platform);
+  CHECK(rc == RUSTIMG_ENOTFOUND && strstr(digest, "linux/amd64") != NULL);
+  if (rc != RUSTIMG_ENOTFOUND) fprintf(stderr, "pull of an index without linux/amd64: %d %s\n", rc, digest);
+
+  rustimg_index_free(other);
+  rustimg_index_free(multi);
+  rustimg_image_free(s390);
+  rustimg_image_free(arm);
+  rustimg_image_free(amd);
+}
+
 int main(int argc, char **argv) {
   char source[512], target[512], output[512], named[300];
   rustimg_registry_options opts, scoped;
@@ -115,6 +200,8 @@ int main(int argc, char **argv) {
   rustimg_transfer_result_free(result);
   rustimg_error_free(err);
   err = NULL;
+
+  test_pull_without_platform(argv[1], &opts);
 
   /* a build on that image as its base: the build's registry options carry
    * the credentials; without them the pull of the base is refused */

@@ -25,9 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(base.layers.size() == base.diff_ids.size(), "a base has one diff_id per layer");
     rustimg::image::ConfigOverrides overrides;
     overrides.bin = "app";
-    const rustimg::image::PlatformImage img = rustimg::image::assemble_on_base(
-        base, overrides, rustimg::parse_platform("linux/amd64"), "app", {}, rustimg::image::ImageOptions{});
-    check(rustimg::parse_json(img.config.bytes, "config").is_object(), "the assembled config is a JSON object");
+    // The build's rules over the base's document (as pipeline::build_image applies them).
+    const nlohmann::json built = rustimg::image::apply_build_config(
+        base.config, overrides, rustimg::parse_platform("linux/amd64"), "app", rustimg::image::ImageOptions{}, true);
+    check(rustimg::parse_json(built.dump(), "config").is_object(), "the built config is a JSON object");
   });
   refusable([&] {
     const nlohmann::json doc = rustimg::parse_json(manifest, "index");

@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 
+#include "rustimg/compose.hpp"
+#include "rustimg/image.hpp"
 #include "rustimg/pipeline.hpp"
+#include "rustimg/plan.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/spec.hpp"
 #include "test_certificates.hpp"
@@ -106,6 +109,49 @@ fs::path patched_true(const ScratchDir& dir, const std::string& name, std::size_
 }
 
 }  // namespace
+
+// The build assembles its images as compose values (issue 18: "the existing
+// build expressed through the same pieces"). Its digests must stay those of
+// the pure rules it always had: image::assemble() over the same layers, made
+// here by the compose LayerBuilder (the writer every rustimg layer uses).
+// A refactor that changes one byte of a config or manifest fails here.
+BOOST_AUTO_TEST_CASE(build_images_are_the_pure_assembly_of_their_layers) {
+  ScratchDir dir;
+  rustimg::test::write_file(dir / "app.toml", "x = 1\n");
+  const std::int64_t created = 1700000000;
+  for (const auto format : {rustimg::oci::Format::Oci, rustimg::oci::Format::Docker}) {
+    BOOST_TEST_CONTEXT((format == rustimg::oci::Format::Oci ? "oci" : "docker")) {
+      auto o = options(dir);
+      o.created = created;
+      o.format = format;
+      o.output = rustimg::store::parse_image_location(
+          format == rustimg::oci::Format::Oci ? "oci:" + (dir / "oci").string() + ":t"
+                                              : "docker-archive:" + (dir / "image.tar").string());
+      o.spec.assets = {{"app.toml", "/etc/app.toml", 0640, 65532, 65532}};
+      o.spec.env = {{"B", "2"}, {"A", "1"}};
+      o.spec.labels = {{"team", "x"}};
+      o.spec.healthcheck = rustimg::oci::HealthConfig{{"CMD", "/usr/local/bin/true"}, 5000000000, 0, 0, 3};
+      const rustimg::pipeline::BuildResult built = rustimg::pipeline::build_image(o);
+
+      const rustimg::pipeline::Plan plan = rustimg::pipeline::plan_spec(o.spec, o.crate_dir);
+      rustimg::compose::LayerSettings settings;
+      settings.mtime = created;
+      settings.format = format;
+      rustimg::layer::FileTree assets;
+      rustimg::layer::add_assets(assets, o.spec.assets, o.crate_dir);
+      const auto assets_layer = rustimg::compose::Layer::from_tree(assets, settings);
+      const auto app_layer =
+          rustimg::compose::LayerBuilder().add_file("/usr/local/bin/true", "/bin/true", 0755).build(settings);
+      const std::vector<rustimg::image::AppliedLayer> layers{
+          {assets_layer.descriptor(), assets_layer.diff_id(), "rustimg: assets app.toml -> /etc/app.toml"},
+          {app_layer.descriptor(), app_layer.diff_id(), "rustimg: app /usr/local/bin/true"}};
+      const auto expected = rustimg::image::assemble(plan.config, rustimg::parse_platform("linux/amd64"), "true",
+                                                     layers, {format, created, false});
+      BOOST_TEST(built.descriptor.digest == expected.manifest.descriptor.digest);
+      BOOST_TEST(built.descriptor.media_type == expected.manifest.descriptor.media_type);
+    }
+  }
+}
 
 // --allow-dynamic waives dynamic linking and nothing else: an object file, a
 // core dump, a binary for another OS or another architecture stays refused.

@@ -12,13 +12,22 @@
     for pushed in rustimg.push("oci:out/app:v1", "ghcr.io/me/app:v1"):
         print(pushed.reference, pushed.blobs_uploaded)
 
+    # Composition: layers and images as immutable values.
+    layer = (rustimg.LayerBuilder()
+             .add_file("/usr/local/bin/app", "target/release/app")
+             .add_bytes("/etc/app.toml", b"port = 8080\\n", mode=0o640, uid=65532, gid=65532)
+             .build())
+    with rustimg.Image.pull("gcr.io/distroless/static:nonroot", "linux/amd64") as base:
+        image = base.append(layer, "app").with_config(entrypoint=["/usr/local/bin/app"], env={"PORT": "8080"})
+    image.write("docker://ghcr.io/me/app:v1")
+
 Errors are subclasses of :class:`rustimg.Error` (see rustimg._errors).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
 
 from . import _core
 from ._core import Report
@@ -33,6 +42,7 @@ __all__ = [
     "AuthError", "CancelledError", "CargoError", "ElfError", "Error", "InvalidArgumentError", "IoError",
     "NotFoundError", "RegistryError", "Report", "SpecError", "UnsupportedError", "VerifyError",
     "BuildResult", "TransferResult", "build", "load_spec", "pull", "push", "verify", "__version__",
+    "Image", "Index", "Layer", "LayerBuilder",
 ]
 
 #: A progress callback: called with (stage, message), e.g. ("cargo", "Compiling app v0.1.0")
@@ -43,18 +53,21 @@ Progress = Callable[[str, str], None]
 
 @dataclass(frozen=True)
 class TransferResult:
-    """What :func:`push` did for one reference, or what :func:`pull` fetched:
-    the same fields as the Go binding's ``TransferResult``.
+    """What :func:`push` did for one reference, what :func:`pull` fetched, or
+    what :meth:`Image.write` / :meth:`Index.write` wrote: the same fields as
+    the Go binding's ``TransferResult``.
 
     Attributes:
-        reference: "host/repo:tag@sha256:..." for a push (what ``rustimg push``
-            prints); the reference as given for a pull.
+        reference: "host/repo:tag@sha256:..." for a push or a write to a
+            registry (what ``rustimg push`` prints); the reference as given
+            for a pull, the destination as given for a local write.
         digest: The digest of the manifest or index, "sha256:...".
-        blobs_uploaded: Blobs sent to the registry (0 for a pull).
+        blobs_uploaded: Blobs sent to the registry (0 for a pull or a local write).
         blobs_mounted: Blobs mounted from another repository of the registry
-            (the image's base) instead of uploaded (0 for a pull).
-        blobs_existing: Blobs the registry already had, so not sent (0 for a pull).
-        bytes_uploaded: Bytes of blob data sent (0 for a pull).
+            (the image's base) instead of uploaded (0 for a pull or a local write).
+        blobs_existing: Blobs the registry already had, so not sent (0 for a
+            pull or a local write).
+        bytes_uploaded: Bytes of blob data sent (0 for a pull or a local write).
     """
 
     reference: str
@@ -93,11 +106,50 @@ class BuildResult:
     pushed: List[TransferResult]
 
 
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _list(name: str, value: Iterable[Any], example: str) -> List[Any]:
+    # A str is iterable too: entrypoint="/app" would become ["/", "a", "p", "p"]
+    # and ports="8080" ["8", "0", "8", "0"]. The items are checked by the core.
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"{name}= takes a list, e.g. [{value!r}], not a {_type_name(value)}")
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise TypeError(f"{name}= takes a list, e.g. {example}, not {_type_name(value)}")
+    return list(value)
+
+
 def _registry(insecure_registries: Sequence[str], ca_file: Optional[PathLike], username: Optional[str],
               password: Optional[str], credentials_registry: Optional[str], use_config_files: bool,
               request_timeout: Optional[float], stall_timeout: Optional[float]) -> Any:
-    return _core.registry_options(list(insecure_registries), _path(ca_file) or "", username, password,
-                                  credentials_registry, use_config_files, request_timeout, stall_timeout)
+    # Every argument is checked here, and a TypeError names the argument and
+    # the type given, never the value: pybind11's own TypeError lists every
+    # argument it was "Invoked with", the password included.
+    hosts = _list("insecure_registries", insecure_registries, '["127.0.0.1:5000"]')
+    if not all(isinstance(h, str) for h in hosts):
+        raise TypeError("insecure_registries= takes a list of registry hosts (str), e.g. [\"127.0.0.1:5000\"]")
+    if ca_file is not None and not isinstance(ca_file, (str, os.PathLike)):
+        raise TypeError(f"ca_file= takes a path (str or os.PathLike) or None, not {_type_name(ca_file)}")
+    for name, text in (("username", username), ("password", password), ("credentials_registry", credentials_registry)):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"{name}= takes a str or None, not {_type_name(text)}")
+    if not isinstance(use_config_files, bool):
+        raise TypeError(f"use_config_files= takes True or False, not {_type_name(use_config_files)}")
+    for name, seconds in (("request_timeout", request_timeout), ("stall_timeout", stall_timeout)):
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+            raise TypeError(f"{name}= takes seconds (a number) or None, not {_type_name(seconds)}")
+    ca = _path(ca_file) or ""
+    if not isinstance(ca, str):  # os.fspath of a bytes path
+        raise TypeError("ca_file= takes a str path, not bytes")
+    try:
+        return _core.registry_options(hosts, ca, username, password, credentials_registry,
+                                      use_config_files, request_timeout, stall_timeout)
+    except TypeError:
+        pass  # raised below, outside this handler: not even __context__ keeps pybind11's text
+    raise TypeError("the registry options (insecure_registries=, ca_file=, username=, password=, "
+                    "credentials_registry=, use_config_files=, request_timeout=, stall_timeout=) have a wrong "
+                    "type") from None
 
 
 def push(source: str, *targets: str, progress: Optional[Progress] = None, insecure_registries: Sequence[str] = (),
@@ -211,3 +263,333 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
                        reports=raw["reports"], output=output,
                        pushed=[TransferResult._from_core(p) for p in raw["pushed"]])
+
+
+# --- composition -------------------------------------------------------------
+
+_V = TypeVar("_V", bound="_Value")
+
+
+class _Value:
+    """A compose value holding native state (blobs in a private temporary
+    directory, a loaded or pulled image's source) until :meth:`close`.
+    Values are equal, and hash alike, when they are of the same class and
+    have the same :attr:`digest` (which says everything about them), also
+    after :meth:`close`."""
+
+    _kind = "value"
+
+    def __init__(self, core: Any) -> None:
+        self._core_value: Any = core
+        self._digest = str(core.digest)  # for == and hash(), which must work after close()
+
+    @property
+    def digest(self) -> str:
+        """The digest of the value's blob, "sha256:...": a layer's compressed
+        tar, an image's manifest, an index's index."""
+        return str(self._core.digest)
+
+    @property
+    def media_type(self) -> str:
+        """The media type of that blob, e.g. "application/vnd.oci.image.layer.v1.tar+gzip",
+        "application/vnd.oci.image.manifest.v1+json"."""
+        return str(self._core.media_type)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Value):
+            return NotImplemented
+        return type(self) is type(other) and self._digest == other._digest
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._digest))
+
+    @property
+    def _core(self) -> Any:
+        if self._core_value is None:
+            raise InvalidArgumentError(
+                f"this rustimg.{self._kind} was closed (close() or the end of its with block): "
+                "use it before closing, or keep the value open while you need it")
+        return self._core_value
+
+    def close(self) -> None:
+        """Releases this value's hold on its blobs now instead of when it is
+        garbage-collected; values made from it keep theirs. Using the value
+        afterwards raises InvalidArgumentError. Closing twice is harmless."""
+        self._core_value = None
+
+    def __enter__(self: _V) -> _V:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Layer(_Value):
+    """A written layer: a compressed tar blob with its digests, made by
+    :meth:`LayerBuilder.build` or :meth:`Layer.from_tar`. Immutable; the same
+    entries and settings give the same digest in every language rustimg has."""
+
+    _kind = "Layer"
+
+    @classmethod
+    def from_tar(cls, tar: PathLike, *, compression: str = "gzip", level: int = 0) -> "Layer":
+        """An existing tar file (plain, gzip or zstd) as a layer, compressed
+        with ``compression`` ("gzip", "zstd", "none") at ``level`` (0: the
+        default). Each entry is written again with its name, type, mode,
+        owner ids, whole-second mtime, link target and data, in the tar's
+        order (user and group names, extended attributes and sub-second times
+        are dropped), so a tar rustimg wrote keeps its ``diff_id``. The tar is
+        checked as hostile input: absolute names, ``..``, links out of the
+        tree, devices and duplicates raise InvalidArgumentError naming the
+        entry."""
+        return cls(_core.Layer.from_tar(os.fspath(tar), compression, level))
+
+    @property
+    def diff_id(self) -> str:
+        """The digest of the uncompressed tar, "sha256:..."."""
+        return str(self._core.diff_id)
+
+    @property
+    def size(self) -> int:
+        """The size of the compressed blob in bytes."""
+        return int(self._core.size)
+
+    @property
+    def uncompressed_size(self) -> int:
+        """The size of the uncompressed tar in bytes."""
+        return int(self._core.uncompressed_size)
+
+    def __repr__(self) -> str:
+        return f"<rustimg.Layer {self.digest}>" if self._core_value is not None else "<rustimg.Layer closed>"
+
+
+class LayerBuilder:
+    """Collects the entries of one layer, then :meth:`build` writes it. Paths
+    in the image are absolute or relative to its root ("/etc//x" is "etc/x");
+    ``..``, NUL and the root itself raise InvalidArgumentError, and so does a
+    path added twice (except a directory: the later mode and owner win).
+    Parent directories nobody adds are 0755 root:root. Host files are read
+    when the layer is built. Every ``add_*`` returns the builder, to chain."""
+
+    def __init__(self) -> None:
+        self._core = _core.LayerBuilder()
+
+    def add_file(self, path: str, host: PathLike, *, mode: Optional[int] = None, uid: int = 0,
+                 gid: int = 0) -> "LayerBuilder":
+        """The host file ``host`` at ``path``, owned by ``uid``/``gid``.
+        ``mode`` None: 0o755 when the host file has any execute bit, else
+        0o644. NotFoundError when it does not exist, InvalidArgumentError when
+        it is not a regular file."""
+        self._core.add_file(path, os.fspath(host), mode, uid, gid)
+        return self
+
+    def add_directory(self, path: str, *, mode: int = 0o755, uid: int = 0, gid: int = 0) -> "LayerBuilder":
+        """A directory at ``path`` with ``mode``, owned by ``uid``/``gid``."""
+        self._core.add_directory(path, mode, uid, gid)
+        return self
+
+    def add_tree(self, path: str, host: PathLike, *, uid: int = 0, gid: int = 0) -> "LayerBuilder":
+        """What the host directory ``host`` holds, recursively, at ``path``
+        ("/" for the root), owned by ``uid``/``gid``, with the host's execute
+        bits; symlinks are kept, and one resolving outside ``host`` raises
+        InvalidArgumentError (nothing of the tree is added)."""
+        self._core.add_tree(path, os.fspath(host), uid, gid)
+        return self
+
+    def add_symlink(self, path: str, target: str, *, uid: int = 0, gid: int = 0) -> "LayerBuilder":
+        """A symlink at ``path`` to ``target``, verbatim, owned by ``uid``/``gid``."""
+        self._core.add_symlink(path, target, uid, gid)
+        return self
+
+    def add_bytes(self, path: str, data: Union[bytes, bytearray, memoryview], *, mode: int = 0o644, uid: int = 0,
+                  gid: int = 0) -> "LayerBuilder":
+        """A file at ``path`` holding ``data`` (bytes, bytearray or
+        memoryview; TypeError for anything else, a str included: encode it,
+        ``text.encode()``), with ``mode``, owned by ``uid``/``gid``."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            hint = ": encode text first, e.g. data.encode()" if isinstance(data, str) else ""
+            raise TypeError(f"add_bytes() data= takes bytes, bytearray or memoryview, not {_type_name(data)}{hint}")
+        self._core.add_bytes(path, bytes(data), mode, uid, gid)
+        return self
+
+    def build(self, *, compression: str = "gzip", level: int = 0, mtime: Optional[int] = None) -> Layer:
+        """Writes the layer: entries in path order, every mtime ``mtime``
+        (None: SOURCE_DATE_EPOCH, else 0), compressed with ``compression``
+        ("gzip", "zstd", "none") at ``level`` (gzip 1..9, zstd 1..19; 0: the
+        default). The builder is unchanged, so building again gives the same
+        layer. The GIL is released while writing."""
+        return Layer(self._core.build(compression, level, mtime))
+
+
+class _Writable(_Value):
+    """An Image or Index: what can be written to a destination."""
+
+    def write(self, destination: str, *, progress: Optional[Progress] = None,
+              insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
+              username: Optional[str] = None, password: Optional[str] = None,
+              credentials_registry: Optional[str] = None, use_config_files: bool = True,
+              request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> TransferResult:
+        """Writes the image (an index: it and every image) to ``destination``:
+        "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]", "docker-archive:FILE[:NAME:TAG]"
+        (atomically: a failed write leaves nothing) or "docker://HOST/REPO:TAG"
+        (a push; progress, credentials and timeouts as for :func:`push`).
+        Returns a :class:`TransferResult`: ``digest`` is :attr:`digest`;
+        ``reference`` is "HOST/REPO:TAG@sha256:..." for a registry, with its
+        blob counts, else ``destination`` as given (counts 0).
+        InvalidArgumentError for an image without layers, or an index to a
+        docker-archive (it holds one platform). The GIL is released."""
+        options = _registry(insecure_registries, ca_file, username, password, credentials_registry,
+                            use_config_files, request_timeout, stall_timeout)
+        return TransferResult._from_core(self._core.write(destination, options, progress))
+
+
+class Image(_Writable):
+    """One platform's image: config, manifest and layers. Immutable: every
+    change (:meth:`append`, :meth:`with_config`, ...) returns a new Image,
+    and copies share their blobs. Start from :meth:`scratch`,
+    :meth:`builtin`, :meth:`load` or :meth:`pull`; :meth:`write` it anywhere.
+    Changes keep what they do not name: a loaded or pulled image written
+    unchanged keeps its digest, and config changes never touch a layer."""
+
+    _kind = "Image"
+
+    @classmethod
+    def scratch(cls, platform: str, *, format: str = "oci") -> "Image":
+        """An image without layers or config values for ``platform``
+        ("linux/amd64"), in the "oci" or "docker" media type ``format``;
+        created is SOURCE_DATE_EPOCH, else 0."""
+        return cls(_core.Image.scratch(platform, format))
+
+    @classmethod
+    def builtin(cls, base: str, platform: str, *, ca_certificates: bool = True, tzdata: bool = False,
+                compression: str = "gzip", level: int = 0, mtime: Optional[int] = None) -> "Image":
+        """A built-in base, "scratch" or "static", exactly as :func:`build`
+        makes it (the same base layer digest): with the host's CA bundle
+        unless ``ca_certificates`` is False, zoneinfo with ``tzdata``; the
+        layer written as :meth:`LayerBuilder.build` says. UnsupportedError
+        for any other base (use :meth:`load` or :meth:`pull`)."""
+        return cls(_core.Image.builtin(base, platform, ca_certificates, tzdata, compression, level, mtime))
+
+    @classmethod
+    def load(cls, location: str, platform: Optional[str] = None) -> "Image":
+        """A local image, "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
+        "docker-archive:FILE", every blob checked; from an index, the image
+        for ``platform`` (None: the index's only one). NotFoundError or
+        InvalidArgumentError list the platforms it has."""
+        return cls(_core.Image.load(location, platform))
+
+    @classmethod
+    def pull(cls, reference: str, platform: str, *, progress: Optional[Progress] = None,
+             insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
+             username: Optional[str] = None, password: Optional[str] = None,
+             credentials_registry: Optional[str] = None, use_config_files: bool = True,
+             request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> "Image":
+        """``reference``'s image for ``platform``, pulled (every digest
+        verified) into a private temporary store that lives as long as the
+        image and the images made from it. Progress, credentials and
+        timeouts as for :func:`pull`. When written back to the same
+        registry, its layers are mounted, not uploaded."""
+        opts = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                         request_timeout, stall_timeout)
+        return cls(_core.Image.pull(reference, platform, opts, progress))
+
+    def append(self, layer: Layer, created_by: str = "") -> "Image":
+        """This image with ``layer`` on top (its media type mapped to this
+        image's format) and a history entry ``created_by``."""
+        return Image(self._core.append(layer._core, created_by))
+
+    def with_config(self, *, entrypoint: Optional[Sequence[str]] = None, cmd: Optional[Sequence[str]] = None,
+                    env: Optional[Mapping[str, str]] = None, user: Optional[str] = None,
+                    workdir: Optional[str] = None, ports: Optional[Sequence[Union[int, str]]] = None,
+                    labels: Optional[Mapping[str, str]] = None, stop_signal: Optional[str] = None,
+                    healthcheck: Optional[Mapping[str, Any]] = None) -> "Image":
+        """This image with its config changed; None leaves a field as it is.
+        Each value means and is checked as the image spec's key of the same
+        name in rustimg.json (``stop_signal`` is "stop-signal").
+        ``entrypoint``, ``cmd``, ``user``, ``workdir`` and ``stop_signal``
+        replace the image's; an empty one ([] or "") removes it. ``env`` and
+        ``labels`` set each name given (an existing variable keeps its
+        place); ``ports`` (8080, "8080", "53/udp") are added. ``healthcheck``
+        replaces the image's and is the spec's object: {"test": ["CMD", ...],
+        "interval": "30s", "timeout": "5s", "start-period": "1m", "retries": 3}
+        (durations as "1m30s", "500ms"; {"test": ["NONE"]} turns it off). The
+        config and manifest digests change, the layers never.
+        InvalidArgumentError names each bad value by its key ("with_config():
+        $.ports[0]: ..."); TypeError for a str where a list is expected."""
+        changes: Dict[str, Any] = {}
+        for key, command in (("entrypoint", entrypoint), ("cmd", cmd)):
+            if command is not None:
+                items = _list(key, command, '["/usr/local/bin/app"]')
+                changes[key] = items or None  # null removes it
+        for key, text in (("user", user), ("workdir", workdir), ("stop-signal", stop_signal)):
+            if text is not None:
+                changes[key] = text if text != "" else None  # null removes it
+        for key, names in (("env", env), ("labels", labels)):
+            if names is not None and not isinstance(names, Mapping):
+                raise TypeError(f"{key}= takes a dict of str to str, not {_type_name(names)}")
+            if names:
+                changes[key] = dict(names)
+        if ports is not None:
+            port_list = _list("ports", ports, '[8080, "53/udp"]')
+            if port_list:
+                changes["ports"] = port_list
+        if healthcheck is not None:
+            if not isinstance(healthcheck, Mapping):
+                raise TypeError(f"healthcheck= takes a dict, e.g. {{\"test\": [\"CMD\", \"/app\", \"--health\"]}}, "
+                                f"not {_type_name(healthcheck)}")
+            changes["healthcheck"] = dict(healthcheck)
+        return Image(self._core.with_config(changes))
+
+    def with_annotations(self, annotations: Mapping[str, str]) -> "Image":
+        """This image with each of ``annotations`` set in its manifest
+        (InvalidArgumentError for the Docker format: use labels)."""
+        return Image(self._core.with_annotations(dict(annotations)))
+
+    def with_created(self, seconds: int) -> "Image":
+        """This image with the config's "created" set to ``seconds`` since the epoch."""
+        return Image(self._core.with_created(seconds))
+
+    @property
+    def platform(self) -> str:
+        """"os/arch[/variant]", e.g. "linux/amd64"."""
+        return str(self._core.platform)
+
+    @property
+    def format(self) -> str:
+        """The media type family: "oci" or "docker"."""
+        return str(self._core.format)
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The config document as its blob holds it (a fresh dict: changing it changes nothing)."""
+        config: Dict[str, Any] = self._core.config
+        return config
+
+    @property
+    def layers(self) -> List[Dict[str, Any]]:
+        """The layers' descriptors, bottom first: {"mediaType", "digest", "size"}."""
+        layers: List[Dict[str, Any]] = self._core.layers
+        return layers
+
+    @property
+    def annotations(self) -> Dict[str, str]:
+        """The manifest's annotations."""
+        return dict(self._core.annotations)
+
+    def __repr__(self) -> str:
+        return f"<rustimg.Image {self.platform} {self.digest}>" if self._core_value is not None \
+            else "<rustimg.Image closed>"
+
+
+class Index(_Writable):
+    """Several platforms' images as one index (a multi-platform image), in
+    the order given, with manifest ``annotations``. InvalidArgumentError when
+    ``images`` is empty, two share a platform or their formats differ."""
+
+    _kind = "Index"
+
+    def __init__(self, images: Sequence[Image], annotations: Optional[Mapping[str, str]] = None) -> None:
+        super().__init__(_core.Index([i._core for i in images], dict(annotations or {})))
+
+    def __repr__(self) -> str:
+        return f"<rustimg.Index {self.digest}>" if self._core_value is not None else "<rustimg.Index closed>"

@@ -6,14 +6,18 @@
 #include <pybind11/stl/filesystem.h>
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "rustimg/pipeline.hpp"
+#include "rustimg/compose.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
@@ -70,10 +74,12 @@ py::object json_to_python(const nlohmann::json& j) {
   return py::module_::import("json").attr("loads")(j.dump());
 }
 
-nlohmann::json python_to_json(const py::object& o) {
+/// `o` as JSON (through Python's json module); `what` names it in a parse
+/// error.
+nlohmann::json python_to_json(const py::object& o, const std::string& what = "overrides") {
   if (o.is_none()) return nullptr;
   const std::string text = py::module_::import("json").attr("dumps")(o).cast<std::string>();
-  return rustimg::parse_json(text, "overrides");
+  return rustimg::parse_json(text, what);
 }
 
 rustimg::elf::Report verify(const std::filesystem::path& path, const std::optional<std::string>& platform) {
@@ -235,6 +241,23 @@ RegistryConfig registry_options(const std::vector<std::string>& insecure, const 
   return c;
 }
 
+/// Runs `call(options)` with the GIL released and `progress` and Ctrl-C
+/// wired into `options` (also mid-transfer); a Python exception they raise
+/// cancels the call and is re-raised unchanged.
+template <class Call>
+auto with_hooks(rustimg::registry::Options options, const py::object& progress, Call&& call) {
+  PythonHooks hooks{progress};
+  options.cancelled = [&hooks] { return hooks.cancelled(); };
+  options.progress = [&hooks](const rustimg::ProgressEvent& e) { return hooks.on_event(e); };
+  try {
+    py::gil_scoped_release release;
+    return call(static_cast<const rustimg::registry::Options&>(options));
+  } catch (const rustimg::Error& e) {
+    if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
+    throw;
+  }
+}
+
 constexpr const char* kNameTheRegistry = "credentials_registry=HOST";
 
 py::object push(const std::string& source, const std::vector<std::string>& targets, const RegistryConfig& c,
@@ -243,18 +266,9 @@ py::object push(const std::string& source, const std::vector<std::string>& targe
   const std::string call_registry = c.credentials.empty() || !c.credentials_registry.empty()
                                         ? std::string()
                                         : rustimg::transfer::push_registry(targets, kNameTheRegistry);
-  rustimg::registry::Options o = c.for_call(call_registry);
-  PythonHooks hooks{progress};
-  o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
-  o.progress = [&hooks](const rustimg::ProgressEvent& e) { return hooks.on_event(e); };
-  std::vector<rustimg::transfer::PushedImage> pushed;
-  try {
-    py::gil_scoped_release release;
-    pushed = rustimg::transfer::push(rustimg::store::parse_image_location(source), targets, o);
-  } catch (const rustimg::Error& e) {
-    if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
-    throw;
-  }
+  const auto pushed = with_hooks(c.for_call(call_registry), progress, [&](const rustimg::registry::Options& o) {
+    return rustimg::transfer::push(rustimg::store::parse_image_location(source), targets, o);
+  });
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : pushed) out.push_back(rustimg::transfer::to_json(p));
   return json_to_python(out);
@@ -264,19 +278,167 @@ std::string pull(const std::string& reference, const std::string& output, const 
                  const RegistryConfig& c, const py::object& progress) {
   std::optional<rustimg::Platform> p;
   if (platform) p = rustimg::parse_platform(*platform);
-  rustimg::registry::Options o = c.for_call(rustimg::parse_reference(reference).registry);
-  PythonHooks hooks{progress};
-  o.cancelled = [&hooks] { return hooks.cancelled(); };  // Ctrl-C, also mid-transfer
-  o.progress = [&hooks](const rustimg::ProgressEvent& e) { return hooks.on_event(e); };
+  return with_hooks(c.for_call(rustimg::parse_reference(reference).registry), progress,
+                    [&](const rustimg::registry::Options& o) {
+                      return rustimg::transfer::pull(reference, rustimg::store::parse_image_location(output), o, p);
+                    });
+}
+
+
+// --- composition (rustimg.Layer, LayerBuilder, Image, Index wrap these) -----
+
+namespace compose = rustimg::compose;
+
+compose::LayerSettings layer_settings(const std::string& compression, int level, std::optional<std::int64_t> mtime) {
+  compose::LayerSettings s;
+  s.compression = compose::compression_named(compression, "compression=");
+  s.level = level;
+  s.mtime = mtime;
+  return s;
+}
+
+
+/// The registry options for writing to `dest` (credentials for its registry).
+rustimg::registry::Options options_for(const rustimg::store::ImageLocation& dest, const RegistryConfig& c) {
+  return c.for_call(dest.kind == rustimg::store::ImageLocation::Kind::Registry
+                        ? rustimg::parse_reference(dest.reference).registry
+                        : std::string());
+}
+
+/// What write() did, as a dict with transfer::to_json's keys
+/// (compose::WriteResult::to_json: the push's, else the destination as given).
+template <class Value>
+py::object write_value(const Value& value, const std::string& destination, const RegistryConfig& c,
+                       const py::object& progress) {
+  const rustimg::store::ImageLocation dest = rustimg::store::parse_image_location(destination);
+  return json_to_python(with_hooks(options_for(dest, c), progress, [&](const rustimg::registry::Options& o) {
+                          return value.write(dest, o);
+                        }).to_json(destination));
+}
+
+compose::Image pull_image(const std::string& reference, const std::string& platform, const RegistryConfig& c,
+                          const py::object& progress) {
+  const rustimg::Platform p = rustimg::parse_platform(platform);
+  return with_hooks(c.for_call(rustimg::parse_reference(reference).registry), progress,
+                    [&](const rustimg::registry::Options& o) { return compose::Image::pull(reference, p, o); });
+}
+
+/// Image.with_config(changes): `changes` is the spec-keyed document
+/// compose::parse_config_changes reads (the one place config changes are
+/// checked, as for the C API). Its SpecError becomes InvalidArgument, each
+/// problem named by its JSON path ("with_config(): $.ports[0]: ...").
+compose::Image with_config(const compose::Image& img, const py::dict& changes) {
+  const nlohmann::json doc = python_to_json(changes, "with_config()");
   try {
-    py::gil_scoped_release release;
-    return rustimg::transfer::pull(reference, rustimg::store::parse_image_location(output), o, p);
-  } catch (const rustimg::Error& e) {
-    if (e.code() == rustimg::ErrorCode::Cancelled && hooks.failed()) hooks.rethrow();
-    throw;
+    return img.with_config(compose::parse_config_changes(doc, "with_config()"));
+  } catch (const rustimg::SpecError& e) {
+    throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, e.what());
   }
 }
 
+py::object descriptors(const std::vector<rustimg::oci::Descriptor>& ds) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& d : ds) out.push_back(d.to_json());
+  return json_to_python(out);
+}
+
+void bind_compose(py::module_& m) {
+  py::class_<compose::Layer>(m, "Layer", "A compose::Layer (use rustimg.Layer).")
+      .def_static(
+          "from_tar",
+          [](const std::filesystem::path& tar, const std::string& compression, int level) {
+            const compose::LayerSettings s = layer_settings(compression, level, std::nullopt);
+            py::gil_scoped_release release;
+            return compose::Layer::from_tar(tar, s);
+          },
+          py::arg("tar"), py::arg("compression"), py::arg("level"))
+      .def_property_readonly("digest", &compose::Layer::digest)
+      .def_property_readonly("diff_id", &compose::Layer::diff_id)
+      .def_property_readonly("size", &compose::Layer::size)
+      .def_property_readonly("media_type", &compose::Layer::media_type)
+      .def_property_readonly("uncompressed_size", &compose::Layer::uncompressed_size);
+
+  py::class_<compose::LayerBuilder>(m, "LayerBuilder", "A compose::LayerBuilder (use rustimg.LayerBuilder).")
+      .def(py::init<>())
+      // The builder itself is returned (not a copy), as C++'s add_* return *this.
+      .def("add_file", &compose::LayerBuilder::add_file, py::return_value_policy::reference_internal,
+           py::arg("path"), py::arg("host"), py::arg("mode"), py::arg("uid"), py::arg("gid"))
+      .def("add_directory", &compose::LayerBuilder::add_directory, py::return_value_policy::reference_internal,
+           py::arg("path"), py::arg("mode"), py::arg("uid"), py::arg("gid"))
+      .def("add_tree", &compose::LayerBuilder::add_tree, py::return_value_policy::reference_internal,
+           py::arg("path"), py::arg("host"), py::arg("uid"), py::arg("gid"))
+      .def("add_symlink", &compose::LayerBuilder::add_symlink, py::return_value_policy::reference_internal,
+           py::arg("path"), py::arg("target"), py::arg("uid"), py::arg("gid"))
+      .def(
+          "add_bytes",
+          [](compose::LayerBuilder& b, std::string_view path, const py::bytes& data, std::uint32_t mode,
+             std::uint32_t uid, std::uint32_t gid) { b.add_bytes(path, std::string(data), mode, uid, gid); },
+          py::arg("path"), py::arg("data"), py::arg("mode"), py::arg("uid"), py::arg("gid"))
+      .def(
+          "build",
+          [](const compose::LayerBuilder& b, const std::string& compression, int level,
+             std::optional<std::int64_t> mtime) {
+            const compose::LayerSettings s = layer_settings(compression, level, mtime);
+            // A copy, so another thread's add_* cannot change the tree mid-build.
+            const compose::LayerBuilder entries = b;
+            py::gil_scoped_release release;
+            return entries.build(s);
+          },
+          py::arg("compression"), py::arg("level"), py::arg("mtime"));
+
+  py::class_<compose::Image>(m, "Image", "A compose::Image (use rustimg.Image).")
+      .def_static(
+          "scratch",
+          [](const std::string& platform, const std::string& format) {
+            return compose::Image::scratch(rustimg::parse_platform(platform), compose::format_named(format, "format="));
+          },
+          py::arg("platform"), py::arg("format"))
+      .def_static(
+          "builtin",
+          [](const std::string& base, const std::string& platform, bool ca_certificates, bool tzdata,
+             const std::string& compression, int level, std::optional<std::int64_t> mtime) {
+            const rustimg::Platform p = rustimg::parse_platform(platform);
+            rustimg::layer::BaseOptions options;
+            options.ca_certificates = ca_certificates;
+            options.tzdata = tzdata;
+            const compose::LayerSettings s = layer_settings(compression, level, mtime);
+            py::gil_scoped_release release;
+            return compose::Image::builtin(base, p, options, s);
+          },
+          py::arg("base"), py::arg("platform"), py::arg("ca_certificates"), py::arg("tzdata"),
+          py::arg("compression"), py::arg("level"), py::arg("mtime"))
+      .def_static(
+          "load",
+          [](const std::string& location, const std::optional<std::string>& platform) {
+            std::optional<rustimg::Platform> p;
+            if (platform) p = rustimg::parse_platform(*platform);
+            py::gil_scoped_release release;
+            return compose::Image::load(location, p);
+          },
+          py::arg("location"), py::arg("platform"))
+      .def_static("pull", &pull_image, py::arg("reference"), py::arg("platform"), py::arg("options"),
+                  py::arg("progress"))
+      .def("append", &compose::Image::append, py::arg("layer"), py::arg("created_by"))
+      .def("with_config", &with_config, py::arg("changes"))
+      .def("with_annotations", &compose::Image::with_annotations, py::arg("annotations"))
+      .def("with_created", &compose::Image::with_created, py::arg("seconds"))
+      .def_property_readonly("digest", &compose::Image::digest)
+      .def_property_readonly("platform", [](const compose::Image& i) { return i.platform().to_string(); })
+      .def_property_readonly(
+          "format", [](const compose::Image& i) { return compose::format_name(i.format()); })
+      .def_property_readonly("media_type", [](const compose::Image& i) { return i.manifest().descriptor.media_type; })
+      .def_property_readonly("config", [](const compose::Image& i) { return json_to_python(i.config_json()); })
+      .def_property_readonly("layers", [](const compose::Image& i) { return descriptors(i.layers()); })
+      .def_property_readonly("annotations", &compose::Image::annotations)
+      .def("write", &write_value<compose::Image>, py::arg("destination"), py::arg("options"), py::arg("progress"));
+
+  py::class_<compose::Index>(m, "Index", "A compose::Index (use rustimg.Index).")
+      .def(py::init<std::vector<compose::Image>, std::map<std::string, std::string>>(), py::arg("images"),
+           py::arg("annotations"))
+      .def_property_readonly("digest", &compose::Index::digest)
+      .def_property_readonly("media_type", [](const compose::Index& i) { return i.index().descriptor.media_type; })
+      .def("write", &write_value<compose::Index>, py::arg("destination"), py::arg("options"), py::arg("progress"));
+}
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -385,4 +547,5 @@ PYBIND11_MODULE(_core, m) {
         py::arg("progress"), py::arg("registry"), py::arg("push"),
         "Builds an image from a crate (cargo) or a prebuilt binary, then pushes it to every reference in "
         "`push`; returns digest, media_type, size, reports (Report objects), pushed.");
+  bind_compose(m);
 }
