@@ -16,18 +16,18 @@ if(NOT DEFINED ROOT)
   message(FATAL_ERROR "check_layering: pass -DROOT=<source tree>")
 endif()
 
-set(kModules util oci elf spec cargo layer image store registry pipeline)
+set(kModules util oci elf spec cargo layer image store registry attest pipeline)
 
 # What each module may include besides itself.
 set(kAllowed_util)
 set(kAllowed_oci util)
-foreach(m elf spec cargo layer image store registry)
+foreach(m elf spec cargo layer image store registry attest)
   set(kAllowed_${m} oci util)
 endforeach()
 # The archive sinks (oci-archive:, docker-archive:) are tar files, written
 # with the layer module's deterministic tar writer rather than a second one.
 set(kAllowed_store layer oci util)
-set(kAllowed_pipeline util oci elf spec cargo layer image store registry)
+set(kAllowed_pipeline util oci elf spec cargo layer image store registry attest)
 
 # Public header -> module.
 set(kHeaderModule_byte_sink util)
@@ -42,16 +42,21 @@ set(kHeaderModule_oci oci)
 set(kHeaderModule_platform oci)
 set(kHeaderModule_reference oci)
 set(kHeaderModule_elf elf)
+set(kHeaderModule_auditable elf)
 set(kHeaderModule_spec spec)
 set(kHeaderModule_cargo cargo)
+set(kHeaderModule_dependencies cargo)
 set(kHeaderModule_layer layer)
 set(kHeaderModule_image image)
 set(kHeaderModule_store store)
 set(kHeaderModule_registry registry)
+set(kHeaderModule_attest attest)
+set(kHeaderModule_sbom attest)
 set(kHeaderModule_pipeline pipeline)
 set(kHeaderModule_transfer pipeline)
 set(kHeaderModule_plan pipeline)
 set(kHeaderModule_compose pipeline)
+set(kHeaderModule_signing pipeline)
 
 # Violations tolerated for a while (printed as warnings), e.g. while a
 # module is being untangled: "<file relative to ROOT>|<included path>".

@@ -10,7 +10,7 @@
 #
 # Targets (tests/fuzz/CMakeLists.txt): fuzz_elf, fuzz_www_authenticate,
 # fuzz_reference, fuzz_spec, fuzz_cargo_metadata, fuzz_oci_documents,
-# fuzz_registry_pull, fuzz_archive.
+# fuzz_registry_pull, fuzz_archive, fuzz_attest.
 #
 # Runs every target asked for, then exits non-zero when the build failed or
 # any fuzzer found a crash, a sanitizer report, an exception other than
@@ -22,7 +22,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 
 all=(fuzz_elf fuzz_www_authenticate fuzz_reference fuzz_spec fuzz_cargo_metadata
-     fuzz_oci_documents fuzz_registry_pull fuzz_archive)
+     fuzz_oci_documents fuzz_registry_pull fuzz_archive fuzz_attest)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

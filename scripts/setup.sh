@@ -105,6 +105,14 @@ if ! command -v go >/dev/null 2>&1; then
   exit 1
 fi
 
+# cosign, the consumer that checks rustimg's signatures (test_cosign_compat.py),
+# from the Go module proxy into $(go env GOPATH)/bin, where the tests look.
+cosign_version=v2.6.5
+if ! "$(go env GOPATH)/bin/cosign" version 2>/dev/null | grep -q "GitVersion: *$cosign_version\$"; then
+  echo "setup: installing cosign $cosign_version (go install)" >&2
+  GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found on PATH; install Rust (rustup) first" >&2
   exit 1

@@ -527,6 +527,12 @@ class Client {
   /// True when the repository holds a blob.
   bool blob_exists(const Reference& repo, const std::string& digest);
 
+  /// Fetches the small blob `blob` (a signature payload, an SBOM) from the
+  /// repository of `repo`, verified against the descriptor's digest and size.
+  /// Throws rustimg::Error (InvalidArgument) naming the digest before
+  /// anything is fetched when the descriptor claims more than `max_bytes`.
+  std::string get_blob(const Reference& repo, const oci::Descriptor& blob, std::uint64_t max_bytes);
+
   /// Starts uploading a blob of unknown digest to the repository of `repo`
   /// (see BlobUpload); the session is opened here, so an unreachable or
   /// refusing registry fails before anything is written.

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "cargo/env.hpp"
+#include "cargo/metadata_internal.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
@@ -363,12 +364,8 @@ ProcessRequest build_command(const BuildSettings& settings, const BuildTarget& t
               "--target", target.triple,
               "-p", target.package, "--bin", target.bin};
   add_profile(req, settings);
-  if (settings.locked && settings.offline) req.argv.push_back("--frozen");
-  else if (settings.locked) req.argv.push_back("--locked");
-  else if (settings.offline) req.argv.push_back("--offline");
-  if (settings.all_features) req.argv.push_back("--all-features");
-  if (!settings.default_features) req.argv.push_back("--no-default-features");
-  if (!settings.features.empty()) req.argv.insert(req.argv.end(), {"--features", join(settings.features, ",")});
+  const std::vector<std::string> resolution = detail::resolution_flags(settings);
+  req.argv.insert(req.argv.end(), resolution.begin(), resolution.end());
   if (settings.quiet) req.argv.push_back("--quiet");
   add_rustflags(req, target.triple, rustimg_rustflags(target, paths, env), env);
 

@@ -1,5 +1,5 @@
-// Reading `cargo metadata --format-version 1 --no-deps` and choosing the
-// package and bin target to build.
+// Running `cargo metadata` (the one place), reading its --no-deps form and
+// choosing the package and bin target to build.
 #include <algorithm>
 #include <string_view>
 
@@ -7,48 +7,23 @@
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/suggest.hpp"
+#include "cargo/metadata_internal.hpp"
 
 namespace rustimg::cargo {
 namespace {
 
+using detail::array_member;
+using detail::bad_shape;
+using detail::optional_string;
+using detail::string_member;
+
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-[[noreturn]] void bad_shape(const std::string& what) {
-  throw Error(ErrorCode::Cargo, "unexpected `cargo metadata` output: " + what +
-                                    "; is this cargo too old or too new for rustimg?");
-}
-
-/// `obj[key]`, which must exist and have type `type` (described as `type_name`).
-const json& member(const json& obj, const char* key, json::value_t type, const char* type_name,
-                   const std::string& where) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->type() != type) {
-    bad_shape(where + " has no " + type_name + " \"" + key + "\"");
-  }
-  return *it;
-}
-
-std::string string_member(const json& obj, const char* key, const std::string& where) {
-  return member(obj, key, json::value_t::string, "string", where).get<std::string>();
-}
-
-const json& array_member(const json& obj, const char* key, const std::string& where) {
-  return member(obj, key, json::value_t::array, "array", where);
-}
 
 /// An object-or-null member (cargo writes null for an absent table).
 json optional_object(const json& obj, const char* key) {
   const auto it = obj.find(key);
   return (it != obj.end() && it->is_object()) ? *it : json(nullptr);
-}
-
-/// A string-or-null member (cargo writes null for an absent field); "" when null.
-std::string optional_string(const json& obj, const char* key, const std::string& where) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return {};
-  if (!it->is_string()) bad_shape(where + " has a non-string \"" + key + "\"");
-  return it->get<std::string>();
 }
 
 bool is_bin_target(const json& target) {
@@ -196,14 +171,60 @@ std::string select_bin(const Package& pkg, const std::string& wanted, const Opti
                                        ") and no default-run; pick one with " + names.bin + " or \"bin\" in the spec");
 }
 
-Metadata read_metadata(const fs::path& crate_dir, ProcessRunner& runner, const std::string& cargo) {
+namespace detail {
+
+[[noreturn]] void bad_shape(const std::string& what) {
+  throw Error(ErrorCode::Cargo, "unexpected `cargo metadata` output: " + what +
+                                    "; is this cargo too old or too new for rustimg?");
+}
+
+const json& member(const json& obj, const char* key, json::value_t type, const char* type_name,
+                   const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->type() != type) bad_shape(where + " has no " + type_name + " \"" + key + "\"");
+  return *it;
+}
+
+std::string string_member(const json& obj, const char* key, const std::string& where) {
+  return member(obj, key, json::value_t::string, "string", where).get<std::string>();
+}
+
+const json& array_member(const json& obj, const char* key, const std::string& where) {
+  return member(obj, key, json::value_t::array, "array", where);
+}
+
+std::string optional_string(const json& obj, const char* key, const std::string& where) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return {};
+  if (!it->is_string()) bad_shape(where + " has a non-string \"" + key + "\"");
+  return it->get<std::string>();
+}
+
+std::vector<std::string> resolution_flags(const BuildSettings& settings) {
+  std::vector<std::string> flags;
+  if (settings.locked && settings.offline) flags.push_back("--frozen");
+  else if (settings.locked) flags.push_back("--locked");
+  else if (settings.offline) flags.push_back("--offline");
+  if (settings.all_features) flags.push_back("--all-features");
+  if (!settings.default_features) flags.push_back("--no-default-features");
+  if (!settings.features.empty()) {
+    std::string joined;
+    for (const auto& f : settings.features) joined += (joined.empty() ? "" : ",") + f;
+    flags.insert(flags.end(), {"--features", joined});
+  }
+  return flags;
+}
+
+std::string run_metadata(ProcessRunner& runner, const fs::path& crate_dir, const std::vector<std::string>& args,
+                         const std::string& cargo) {
   std::error_code ec;
   if (!fs::is_regular_file(crate_dir / "Cargo.toml", ec)) {
     throw Error(ErrorCode::NotFound,
                 "no Cargo.toml in " + crate_dir.string() + ": point rustimg at a crate directory");
   }
   ProcessRequest request;
-  request.argv = {cargo, "metadata", "--format-version", "1", "--no-deps"};
+  request.argv = {cargo, "metadata", "--format-version", "1"};
+  request.argv.insert(request.argv.end(), args.begin(), args.end());
   request.cwd = crate_dir.string();
   request.env = {{"CARGO_TERM_COLOR", "never"}};
 
@@ -217,9 +238,16 @@ Metadata read_metadata(const fs::path& crate_dir, ProcessRunner& runner, const s
   if (result.exit_code != 0) {
     throw Error(ErrorCode::Cargo, "`cargo metadata` failed in " + crate_dir.string() + ":\n" + trim(result.err));
   }
+  return std::move(result.out);
+}
+
+}  // namespace detail
+
+Metadata read_metadata(const fs::path& crate_dir, ProcessRunner& runner, const std::string& cargo) {
+  const std::string out = detail::run_metadata(runner, crate_dir, {"--no-deps"}, cargo);
   json doc;
   try {
-    doc = parse_json(result.out, "`cargo metadata` output in " + crate_dir.string(), ErrorCode::Cargo);
+    doc = parse_json(out, "`cargo metadata` output in " + crate_dir.string(), ErrorCode::Cargo);
   } catch (const JsonError& e) {
     if (!e.too_deep()) bad_shape("stdout is not JSON");
     throw;

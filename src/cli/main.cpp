@@ -32,6 +32,10 @@ constexpr const char* kUsage =
     "                                             put layers on top of an image\n"
     "  mutate SRC [--env K=V] [--entrypoint CMD] ... --output DEST\n"
     "                                             change an image's config\n"
+    "  sign --key KEY [--key-password-env VAR] REF\n"
+    "                                             sign an image in a registry, as cosign does\n"
+    "  verify-image --key PUB [--attestation TYPE] REF\n"
+    "                                             check an image's signatures or attestations\n"
     "  login [--username U] [--password-stdin] HOST\n"
     "                                             check and store credentials for a registry\n"
     "  logout HOST                                remove stored credentials for a registry\n"
@@ -76,7 +80,8 @@ int run(std::vector<std::string> args) {
   app.add_flag("--version", version_flag);
 
   std::vector<Command> commands = {add_verify(app), add_spec(app), add_build(app), add_push(app), add_pull(app),
-                                   add_append(app), add_mutate(app), add_login(app), add_logout(app)};
+                                   add_append(app), add_mutate(app), add_sign(app), add_verify_image(app),
+                                   add_login(app), add_logout(app)};
   CLI::App* version = app.add_subcommand("version", "print the rustimg version");
   const std::vector<std::string> names = [&] {
     auto n = command_names(commands);

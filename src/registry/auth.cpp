@@ -10,6 +10,7 @@
 #include "registry/retry.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/oci.hpp"
+#include "util/base64.hpp"
 
 namespace rustimg::registry::detail {
 
@@ -250,7 +251,7 @@ Token Auth::fetch_token(RegistryState& st, const std::optional<Credentials>& cre
     url = append_query(url, "account", creds->username);
     url = append_query(url, "offline_token", "true");
     req.url = url;
-    req.headers.emplace_back("Authorization", "Basic " + base64_encode(creds->username + ":" + creds->password));
+    req.headers.emplace_back("Authorization", "Basic " + util::base64_encode(creds->username + ":" + creds->password));
   }
   HttpResponse resp = with_retry(ctx_, "token request", [&] {
     HttpResponse x = raw(req);
@@ -267,7 +268,7 @@ std::string Auth::authorization(RegistryState& st, const std::vector<std::string
   const auto& creds = credentials(st);
   if (st.scheme == "basic") {
     if (creds && !creds->username.empty())
-      return "Basic " + base64_encode(creds->username + ":" + creds->password);
+      return "Basic " + util::base64_encode(creds->username + ":" + creds->password);
     if (creds && !creds->registry_token.empty()) return "Bearer " + creds->registry_token;
     return {};
   }

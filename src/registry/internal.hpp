@@ -29,10 +29,6 @@ class TransportFailure : public RegistryError {
   FailureKind kind_;
 };
 
-std::string base64_encode(std::string_view in);
-/// Decodes standard base64 (padding optional, whitespace ignored); throws
-/// std::invalid_argument on bad input.
-std::string base64_decode(std::string_view in);
 
 
 /// Parts of an absolute URL.

@@ -16,6 +16,7 @@
 #include "rustimg/json.hpp"
 #include "rustimg/process.hpp"
 #include "rustimg/registry.hpp"
+#include "util/base64.hpp"
 
 namespace rustimg::registry {
 
@@ -70,8 +71,8 @@ AuthConfig parse_auth_config(std::string_view json_text, const std::string& sour
       if (!auth.empty()) {
         std::string decoded;
         try {
-          decoded = base64_decode(auth);
-        } catch (const std::invalid_argument&) {
+          decoded = util::base64_decode(auth, "auth", true);
+        } catch (const Error&) {
           throw Error(ErrorCode::InvalidArgument,
                       source + ": auths[\"" + key + "\"].auth is not valid base64; log in again, or remove the entry");
         }

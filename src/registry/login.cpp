@@ -18,6 +18,7 @@
 #include "rustimg/process.hpp"
 #include "rustimg/registry.hpp"
 #include "util/atomic_file.hpp"
+#include "util/base64.hpp"
 
 namespace rustimg::registry {
 
@@ -156,7 +157,7 @@ std::string auth_config_store(std::string_view config_text, const std::string& s
     else
       ++it;
   }
-  auths[auth_config_key(host)] = {{"auth", base64_encode(username + ":" + password)}};
+  auths[auth_config_key(host)] = {{"auth", util::base64_encode(username + ":" + password)}};
   return dump(doc);
 }
 

@@ -19,6 +19,17 @@ using namespace detail;
 
 RawManifest Client::get_manifest(const Reference& ref) { return fetch_manifest(impl_->auth, ref, {}); }
 
+std::string Client::get_blob(const Reference& repo, const oci::Descriptor& blob, std::uint64_t max_bytes) {
+  oci::check_document_size(blob, max_bytes, "blob " + blob.digest + " of " + repo.name());
+  Auth& auth = impl_->auth;
+  RegistryState& st = auth.state(repo.registry);
+  const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull")};
+  std::string bytes;
+  download(auth, st, repo, scopes, blob, [&] { bytes.clear(); },
+           [&](const char* data, std::size_t len) { bytes.append(data, len); });
+  return bytes;
+}
+
 PullResult Client::pull(const Reference& ref, BlobSink& sink, const PullOptions& options) {
   Auth& auth = impl_->auth;
   Context& ctx = impl_->ctx;

@@ -13,6 +13,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/registry.hpp"
 #include "scripted_transport.hpp"
+#include "../../src/util/base64.hpp"
 
 namespace reg = rustimg::registry;
 using rustimg::test::answer;
@@ -252,7 +253,7 @@ BOOST_AUTO_TEST_CASE(refusal_after_a_fresh_token_is_an_auth_error_without_secret
     BOOST_TEST(what.find("alice") != std::string::npos, what);
     BOOST_TEST(what.find("pw-SECRET") == std::string::npos, what);
     BOOST_TEST(what.find("tok-SECRET") == std::string::npos, what);
-    BOOST_TEST(what.find(rustimg::registry::detail::base64_encode("alice:pw-SECRET")) == std::string::npos, what);
+    BOOST_TEST(what.find(rustimg::util::base64_encode("alice:pw-SECRET")) == std::string::npos, what);
   }
   // One retry with a freshly fetched token, then the refusal stands.
   const auto h = heads(t->seen());

@@ -1,0 +1,70 @@
+// rustimg/signing.hpp - signing images in a registry and verifying their
+// signatures, in the form cosign reads and writes: a "simple signing"
+// payload per manifest, kept as a layer of the image tagged
+// "sha256-<hex>.sig" in the same repository (see rustimg/attest.hpp for
+// the documents themselves; this is their registry side and the key files).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rustimg/attest.hpp"
+#include "rustimg/registry.hpp"
+
+namespace rustimg::pipeline {
+
+/// The environment variable holding the passphrase of an encrypted signing
+/// key when the caller names none: cosign's own, so one key works with both.
+inline constexpr const char* kDefaultKeyPassphraseEnv = "COSIGN_PASSWORD";
+
+/// Reads a PEM ECDSA P-256 private key file (see attest::SigningKey); an
+/// encrypted one is opened with the passphrase in the environment variable
+/// `passphrase_env` (kDefaultKeyPassphraseEnv when empty). Throws
+/// rustimg::Error: NotFound for a missing file, InvalidArgument naming the
+/// file (never the passphrase) for a file that is too large or no key, or an
+/// encrypted key whose variable is unset or wrong.
+attest::SigningKey read_signing_key(const std::filesystem::path& file, std::string passphrase_env = {});
+
+/// Reads a PEM public key file (cosign.pub; see attest::VerifyingKey).
+/// Throws as read_signing_key().
+attest::VerifyingKey read_verifying_key(const std::filesystem::path& file);
+
+/// One manifest signed, or one valid signature found.
+struct ImageSignature {
+  std::string digest;            ///< the manifest or index signed: "sha256:<hex>"
+  std::string signature_ref;     ///< where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
+  std::string docker_reference;  ///< the identity the payload names ("host/repo")
+};
+
+/// Signs the image `reference` names ("host/repo:tag" or "host/repo@sha256:...")
+/// as `cosign sign --key` does: the manifest's (or index's) digest and, for
+/// an index, every manifest it lists (as `cosign sign --recursive`). Each
+/// signature is added to the manifest's "sha256-<hex>.sig" image, keeping
+/// the signatures already there. Returns one entry per manifest signed,
+/// the top first. Throws rustimg::Error (Registry, Auth, NotFound, ...) from
+/// the registry; nothing is tagged for a manifest whose signature image
+/// could not be read.
+std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
+                                       const registry::Options& options);
+
+/// Verifies the image `reference` names as `cosign verify --key` does: its
+/// "sha256-<hex>.sig" image holds at least one simple-signing payload signed
+/// by `key` that names the manifest's digest. Returns the valid signatures.
+/// Throws rustimg::Error (Verify) saying why when there is none: no
+/// signature image, or each signature's reason (wrong key, a payload for
+/// another digest, a tampered payload).
+std::vector<ImageSignature> verify_image(std::string_view reference, const attest::VerifyingKey& key,
+                                         const registry::Options& options);
+
+/// Verifies the attestations of the image `reference` names as `cosign
+/// verify-attestation --key --type TYPE` does: its "sha256-<hex>.att" image
+/// holds at least one DSSE in-toto statement signed by `key`, of
+/// `predicate_type` (a URI; see attest::predicate_type_uri) and with the
+/// manifest's digest as a subject. Returns the valid statements. Throws
+/// rustimg::Error (Verify) saying why when there is none.
+std::vector<nlohmann::json> verify_attestations(std::string_view reference, const attest::VerifyingKey& key,
+                                                std::string_view predicate_type, const registry::Options& options);
+
+}  // namespace rustimg::pipeline

@@ -1,0 +1,137 @@
+// rustimg sign / rustimg verify-image: cosign-compatible signatures on
+// images in a registry.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "output.hpp"
+#include "registry_flags.hpp"
+#include "rustimg/reference.hpp"
+#include "rustimg/signing.hpp"
+
+namespace rustimg::cli {
+namespace {
+
+constexpr const char* kSignUsage =
+    "usage: rustimg sign --key KEY [options] REF\n"
+    "\n"
+    "Signs the image REF (host/repo:tag or host/repo@sha256:...) as `cosign sign\n"
+    "--key KEY --recursive --tlog-upload=false` does: its digest and, for an\n"
+    "index, every platform's manifest, each signature added to the image tagged\n"
+    "sha256-<hex>.sig in the same repository. `cosign verify --key PUB` (with\n"
+    "--insecure-ignore-tlog) and `rustimg verify-image` check them. KEY is a PEM\n"
+    "ECDSA P-256 private key (cosign's own cosign.key format is not read: convert\n"
+    "it, or make one with `openssl ecparam -genkey -name prime256v1 | openssl pkcs8\n"
+    "-topk8`); an encrypted key is opened with the passphrase in $COSIGN_PASSWORD\n"
+    "(or the variable --key-password-env names). One line per manifest signed on\n"
+    "stdout: DIGEST SIGNATURE-REF.\n";
+
+constexpr const char* kVerifyUsage =
+    "usage: rustimg verify-image --key PUB [options] REF\n"
+    "\n"
+    "Checks that the image REF has a cosign signature by the key PUB (a PEM\n"
+    "public key, as cosign.pub) that names REF's digest, as `cosign verify --key`\n"
+    "does without a transparency log. Exit status 0 and one line per valid\n"
+    "signature on stdout (DIGEST IDENTITY), else 1 and why (no signature, a\n"
+    "wrong key, a payload for another digest or tampered with).\n"
+    "\n"
+    "With --attestation TYPE the image's attestations are checked instead, as\n"
+    "`cosign verify-attestation --key PUB --type TYPE` does: at least one DSSE\n"
+    "in-toto statement of TYPE (slsaprovenance1, spdxjson, cyclonedx, custom, ...\n"
+    "or a predicate type URI) signed by PUB with REF's digest as subject. Each\n"
+    "valid statement is printed as one line of JSON.\n";
+
+struct Options {
+  CLI::App* app = nullptr;
+  std::vector<std::string> positional;
+  std::string key;
+  std::string passphrase_env;
+  std::string attestation;
+  RegistryFlags registry;
+  OutputFlags out;
+};
+
+const std::string& one_reference(Options& o, const char* what) {
+  reject_extras(*o.app, std::string("give exactly one REF to ") + what + "; unexpected");
+  if (o.positional.size() != 1) throw UsageError{std::string("give exactly one REF to ") + what};
+  if (o.key.empty()) throw UsageError{"--key is required"};
+  return o.positional.front();
+}
+
+nlohmann::json to_json(const std::vector<pipeline::ImageSignature>& signatures) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : signatures)
+    list.push_back({{"digest", s.digest}, {"signature", s.signature_ref}, {"identity", s.docker_reference}});
+  return list;
+}
+
+int run_sign(Options& o) {
+  const std::string& ref = one_reference(o, "sign");
+  // The key first: a wrong passphrase fails before the registry is asked.
+  const attest::SigningKey key = pipeline::read_signing_key(o.key, o.passphrase_env);
+  install_interrupt_handlers();
+  const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
+  const auto signatures = pipeline::sign_image(ref, key, options);
+  if (o.out.json) {
+    print_json({{"reference", ref}, {"signed", to_json(signatures)}});
+    return kExitOk;
+  }
+  for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
+  return kExitOk;
+}
+
+int run_verify(Options& o) {
+  const std::string& ref = one_reference(o, "verify");
+  const attest::VerifyingKey key = pipeline::read_verifying_key(o.key);
+  install_interrupt_handlers();
+  const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
+  if (!o.attestation.empty()) {
+    const std::string type = attest::predicate_type_uri(o.attestation);
+    const auto statements = pipeline::verify_attestations(ref, key, type, options);
+    if (o.out.json) {
+      print_json({{"reference", ref}, {"attestations", statements}});
+      return kExitOk;
+    }
+    for (const auto& s : statements) std::printf("%s\n", s.dump().c_str());
+    return kExitOk;
+  }
+  const auto signatures = pipeline::verify_image(ref, key, options);
+  if (o.out.json) {
+    print_json({{"reference", ref}, {"verified", to_json(signatures)}});
+    return kExitOk;
+  }
+  for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.docker_reference.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_sign(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "sign", "sign an image in a registry (cosign-compatible)", kSignUsage,
+                       kCredentialsNote);
+  o->app->add_option("REF", o->positional, "the image to sign");
+  o->app->add_option("--key", o->key, "the PEM ECDSA P-256 private key")->type_name("KEY");
+  o->app->add_option("--key-password-env", o->passphrase_env,
+                     "the environment variable holding the key's passphrase (default COSIGN_PASSWORD)")
+      ->type_name("VAR");
+  o->registry.add_to(*o->app);
+  o->out.add_to(*o->app);
+  return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_sign(*o); }); }};
+}
+
+Command add_verify_image(CLI::App& parent) {
+  auto o = std::make_shared<Options>();
+  o->app = add_command(parent, "verify-image", "check an image's cosign signature", kVerifyUsage, kCredentialsNote);
+  o->app->add_option("REF", o->positional, "the image to check");
+  o->app->add_option("--key", o->key, "the PEM public key (cosign.pub)")->type_name("PUB");
+  o->app->add_option("--attestation", o->attestation, "check attestations of this type instead of signatures")
+      ->type_name("TYPE");
+  o->registry.add_to(*o->app);
+  o->out.add_to(*o->app);
+  return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_verify(*o); }); }};
+}
+
+}  // namespace rustimg::cli

@@ -1,0 +1,172 @@
+// Signing images in a registry and verifying them, cosign-compatible: the
+// registry side of attest's documents (fetch the .sig image, add a layer,
+// push it back) and the key files (the only file I/O).
+#include "rustimg/signing.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "rustimg/error.hpp"
+#include "rustimg/oci.hpp"
+#include "rustimg/reference.hpp"
+#include "util/base64.hpp"
+
+namespace rustimg::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A key file's text, bounded (a key is a few hundred bytes).
+std::string read_key_file(const fs::path& file, const char* what) {
+  std::error_code ec;
+  if (!fs::exists(file, ec))
+    throw Error(ErrorCode::NotFound, std::string(what) + " " + file.string() + " does not exist");
+  if (!fs::is_regular_file(file, ec))
+    throw Error(ErrorCode::InvalidArgument, std::string(what) + " " + file.string() + " is not a regular file");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::Io, "cannot read " + std::string(what) + " " + file.string());
+  std::string text(attest::kMaxKeyPemBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > attest::kMaxKeyPemBytes)
+    throw Error(ErrorCode::InvalidArgument, std::string(what) + " " + file.string() + " is larger than " +
+                                                std::to_string(attest::kMaxKeyPemBytes) +
+                                                " bytes: give a PEM key file");
+  return text;
+}
+
+/// Blobs of a signature image held in memory, for Client::push.
+class MemorySource final : public registry::BlobSource {
+ public:
+  explicit MemorySource(const attest::SignatureImage& image) {
+    blobs_[image.config.descriptor.digest] = image.config.bytes;
+    for (const oci::Blob& l : image.layers) blobs_[l.descriptor.digest] = l.bytes;
+  }
+  std::unique_ptr<std::istream> open(const std::string& digest) override {
+    return std::make_unique<std::istringstream>(blobs_.at(digest));
+  }
+  std::uint64_t size(const std::string& digest) override { return blobs_.at(digest).size(); }
+
+ private:
+  std::map<std::string, std::string> blobs_;
+};
+
+Reference at(Reference repo, std::string tag, std::string digest = {}) {
+  repo.tag = std::move(tag);
+  repo.digest = std::move(digest);
+  return repo;
+}
+
+/// The layers of `digest`'s signature image in `repo`; none when it has no
+/// such tag yet.
+std::vector<attest::SignedLayer> signature_layers(registry::Client& client, const Reference& repo,
+                                                  const std::string& sig_tag) {
+  const Reference ref = at(repo, sig_tag);
+  registry::RawManifest manifest;
+  try {
+    manifest = client.get_manifest(ref);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::NotFound) return {};
+    throw;
+  }
+  return attest::read_signature_image(
+      manifest.bytes,
+      [&](const oci::Descriptor& d) { return client.get_blob(repo, d, attest::kMaxPayloadBytes); },
+      ref.to_string());
+}
+
+/// The digest `ref` names and, for an index, those of the manifests it lists.
+std::vector<std::string> manifest_digests(registry::Client& client, const Reference& ref, bool children) {
+  const registry::RawManifest top = client.get_manifest(ref);
+  std::vector<std::string> digests{top.digest};
+  if (children && oci::is_index_media_type(top.media_type)) {
+    const oci::Index index = oci::parse_index(top.bytes, oci::ParseMode::Lenient, ref.to_string());
+    for (const oci::Descriptor& d : index.manifests)
+      if (!oci::is_index_media_type(d.media_type)) digests.push_back(d.digest);
+  }
+  return digests;
+}
+
+}  // namespace
+
+attest::SigningKey read_signing_key(const fs::path& file, std::string passphrase_env) {
+  if (passphrase_env.empty()) passphrase_env = kDefaultKeyPassphraseEnv;
+  const char* passphrase = std::getenv(passphrase_env.c_str());
+  const std::string what = file.string() + (passphrase ? "" : " ($" + passphrase_env + " is not set)");
+  return attest::SigningKey::from_pem(read_key_file(file, "signing key"), passphrase ? passphrase : "", what);
+}
+
+attest::VerifyingKey read_verifying_key(const fs::path& file) {
+  return attest::VerifyingKey::from_pem(read_key_file(file, "public key"), file.string());
+}
+
+std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
+                                       const registry::Options& options) {
+  const Reference ref = parse_reference(reference);
+  const Reference repo = at(ref, {});
+  registry::Client client(options);
+  std::vector<ImageSignature> signed_images;
+  for (const std::string& digest : manifest_digests(client, ref, true)) {
+    const std::string payload = attest::simple_signing_payload(repo.name(), digest);
+    const std::string sig_tag = attest::signature_tag(digest);
+    std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag);
+    layers.push_back(attest::signature_layer(payload, util::base64_encode(key.sign(payload))));
+    const attest::SignatureImage image = attest::signature_image(layers);
+    MemorySource source(image);
+    const registry::PushResult pushed =
+        client.push(at(repo, sig_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
+    signed_images.push_back({digest, pushed.reference, repo.name()});
+  }
+  return signed_images;
+}
+
+std::vector<ImageSignature> verify_image(std::string_view reference, const attest::VerifyingKey& key,
+                                         const registry::Options& options) {
+  const Reference ref = parse_reference(reference);
+  const Reference repo = at(ref, {});
+  registry::Client client(options);
+  const std::string digest = manifest_digests(client, ref, false).front();
+  const std::string sig_tag = attest::signature_tag(digest);
+  const std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag);
+  if (layers.empty())
+    throw Error(ErrorCode::Verify, ref.to_string() + " (" + digest + ") has no signatures: " + repo.name() + ":" +
+                                       sig_tag + " does not exist. Sign it with `rustimg sign --key KEY " +
+                                       ref.to_string() + "` (or cosign sign)");
+  std::vector<ImageSignature> valid;
+  for (const attest::SignedLayer& l : attest::verified_signatures(layers, key, digest, ref.to_string()))
+    valid.push_back({digest, repo.name() + ":" + sig_tag,
+                     attest::verify_simple_signing(l.payload, l.signature_b64, key, digest)});
+  return valid;
+}
+
+std::vector<nlohmann::json> verify_attestations(std::string_view reference, const attest::VerifyingKey& key,
+                                                std::string_view predicate_type, const registry::Options& options) {
+  const Reference ref = parse_reference(reference);
+  const Reference repo = at(ref, {});
+  registry::Client client(options);
+  const std::string digest = manifest_digests(client, ref, false).front();
+  const std::string att_tag = attest::attestation_tag(digest);
+  const std::vector<attest::SignedLayer> layers = signature_layers(client, repo, att_tag);
+  if (layers.empty())
+    throw Error(ErrorCode::Verify, ref.to_string() + " (" + digest + ") has no attestations: " + repo.name() + ":" +
+                                       att_tag + " does not exist");
+  std::vector<nlohmann::json> statements;
+  std::string reasons;
+  for (const attest::SignedLayer& l : layers) {
+    try {
+      statements.push_back(attest::verify_attestation(l, key, predicate_type, digest));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Verify) throw;
+      reasons += std::string(reasons.empty() ? "" : "; ") + e.what();
+    }
+  }
+  if (statements.empty())
+    throw Error(ErrorCode::Verify, "none of the " + std::to_string(layers.size()) + " attestations of " +
+                                       ref.to_string() + " (" + digest + ") is valid for type " +
+                                       std::string(predicate_type) + ": " + reasons);
+  return statements;
+}
+
+}  // namespace rustimg::pipeline

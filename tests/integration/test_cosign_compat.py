@@ -1,0 +1,278 @@
+"""`rustimg sign` and `rustimg verify-image` against the REAL cosign
+(github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5) and the REAL docker-registry
+(issue 16).
+
+Both directions:
+  - rustimg signs (a simple-signing payload in the sha256-<hex>.sig image of
+    each manifest, an index's platform manifests too) and `cosign verify --key`
+    accepts it, and rejects another key;
+  - `cosign sign` / `cosign attest` sign and `rustimg verify-image` accepts
+    that (signatures and, with --attestation, attestations), and rejects a
+    wrong key, a tampered payload and an unsigned image.
+
+No transparency log is reachable here: cosign runs with --insecure-ignore-tlog
+and signs with --tlog-upload=false.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tool, rustimg_bin
+
+PASSPHRASE = "attest-Pa55phrase-do-not-leak"
+COSIGN_PASSWORD = "cosign-Pa55word-do-not-leak"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def _cosign() -> str:
+    path = shutil.which("cosign")
+    if path is None:
+        go = shutil.which("go")
+        if go:
+            gopath = subprocess.run([go, "env", "GOPATH"], capture_output=True, text=True).stdout.strip()
+            candidate = Path(gopath) / "bin" / "cosign"
+            if candidate.is_file():
+                path = str(candidate)
+    if path is None:
+        pytest.fail("cosign is not installed: run scripts/setup.sh "
+                    "(go install github.com/sigstore/cosign/v2/cmd/cosign@v2.6.5)")
+    return path
+
+
+def _run(args, env=None, cwd=None, timeout=300):
+    full = dict(os.environ)
+    full.update(env or {})
+    return subprocess.run([str(a) for a in args], capture_output=True, text=True, env=full, cwd=cwd,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def work(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    # cosign and rustimg keep no state of the user's between tests.
+    return tmp_path, {"HOME": str(home), "DOCKER_CONFIG": str(home / ".docker")}
+
+
+def _cosign_run(env, *args):
+    # No TUF mirror is reachable: cosign only warns that it cannot refresh its trust root.
+    return _run([_cosign(), *args], env=env)
+
+
+def _cosign_verify(env, pub, ref):
+    return _cosign_run(env, "verify", "--key", pub, "--insecure-ignore-tlog", "--allow-insecure-registry", ref)
+
+
+def _rustimg(env, *args):
+    return _run([rustimg_bin(), *args], env=env)
+
+
+def _push_image(registry, tmp: Path, repo: str, name: str, platform: str = "linux/amd64") -> str:
+    layer = tmp / f"layer-{name}"
+    layer.mkdir()
+    (layer / "hello.txt").write_text(f"hello {name}\n")
+    proc = _run([rustimg_bin(), "append", "--base", "scratch", "--platform", platform, "--layer", layer,
+                 "--output", f"docker://{registry.host}/{repo}:{name}"])
+    assert proc.returncode == 0, proc.stderr
+    digest = proc.stdout.strip().splitlines()[-1].rsplit("@", 1)[1]
+    assert digest.startswith("sha256:")
+    return digest
+
+
+def _get(registry, repo: str, what: str, accept: str) -> bytes:
+    req = urllib.request.Request(f"http://{registry.host}/v2/{repo}/{what}", headers={"Accept": accept})
+    with urllib.request.urlopen(req) as r:
+        return r.read()
+
+
+def _put_manifest(registry, repo: str, tag: str, body: bytes, media_type: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://{registry.host}/v2/{repo}/manifests/{tag}", method="PUT", data=body,
+        headers={"Content-Type": media_type})).close()
+
+
+def _put_blob(registry, repo: str, data: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with urllib.request.urlopen(urllib.request.Request(
+            f"http://{registry.host}/v2/{repo}/blobs/uploads/", method="POST", data=b"")) as r:
+        loc = r.headers["Location"]
+    if loc.startswith("/"):
+        loc = f"http://{registry.host}{loc}"
+    sep = "&" if "?" in loc else "?"
+    urllib.request.urlopen(urllib.request.Request(
+        f"{loc}{sep}digest={digest}", method="PUT", data=data,
+        headers={"Content-Type": "application/octet-stream"})).close()
+    return digest
+
+
+def _sig_tag(digest: str, suffix: str = ".sig") -> str:
+    return digest.replace(":", "-") + suffix
+
+
+def _keypair(tmp: Path, name: str = "signing") -> tuple:
+    """An encrypted PKCS#8 P-256 key made by openssl, and its public key."""
+    openssl = require_tool("openssl")
+    key, pub = tmp / f"{name}.pem", tmp / f"{name}.pub"
+    env = {"ATTEST_PW": PASSPHRASE}
+    proc = _run([openssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                 "-aes-256-cbc", "-pass", "env:ATTEST_PW", "-out", key], env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = _run([openssl, "pkey", "-in", key, "-passin", "env:ATTEST_PW", "-pubout", "-out", pub], env=env)
+    assert proc.returncode == 0, proc.stderr
+    return key, pub
+
+
+def _index(registry, repo: str, tag: str, digests: list) -> str:
+    """Puts an OCI index of the manifests `digests` (linux/amd64, linux/arm64) at `tag`."""
+    manifests = []
+    for digest, arch in zip(digests, ["amd64", "arm64"]):
+        body = _get(registry, repo, f"manifests/{digest}", OCI_MANIFEST)
+        manifests.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body),
+                          "platform": {"architecture": arch, "os": "linux"}})
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}).encode()
+    _put_manifest(registry, repo, tag, body, OCI_INDEX)
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def test_cosign_verifies_rustimg_signatures(registry_plain, work):
+    tmp, env = work
+    repo = "attest/rustimg-signed"
+    amd64 = _push_image(registry_plain, tmp, repo, "amd64", "linux/amd64")
+    arm64 = _push_image(registry_plain, tmp, repo, "arm64", "linux/arm64")
+    index = _index(registry_plain, repo, "multi", [amd64, arm64])
+    key, pub = _keypair(tmp)
+    base = f"{registry_plain.host}/{repo}"
+
+    # Unsigned: neither cosign nor rustimg finds a signature.
+    assert _cosign_verify(env, pub, f"{base}@{index}").returncode != 0
+    proc = _rustimg(env, "verify-image", "--key", pub, f"{base}:multi")
+    assert proc.returncode == 1, proc
+    assert "has no signatures" in proc.stderr and "rustimg sign --key" in proc.stderr, proc.stderr
+
+    # The passphrase comes from $COSIGN_PASSWORD by default, or the variable named.
+    proc = _rustimg(env, "sign", "--key", key, f"{base}:multi")
+    assert proc.returncode != 0 and "COSIGN_PASSWORD" in proc.stderr, proc
+    proc = _rustimg(dict(env, MY_KEY_PW=PASSPHRASE), "sign", "--key", key, "--key-password-env", "MY_KEY_PW",
+                    "--json", f"{base}:multi")
+    assert proc.returncode == 0, proc.stderr
+    assert PASSPHRASE not in proc.stdout + proc.stderr
+    signed = json.loads(proc.stdout)["signed"]
+    # The index first, then each platform's manifest (cosign sign --recursive).
+    assert [s["digest"] for s in signed] == [index, amd64, arm64]
+    assert all(s["identity"] == base for s in signed)
+    assert all(f"{base}:{_sig_tag(s['digest'])}@sha256:" in s["signature"] for s in signed)
+
+    for digest in (index, amd64, arm64):
+        proc = _cosign_verify(env, pub, f"{base}@{digest}")
+        assert proc.returncode == 0, proc.stderr
+        payload = json.loads(proc.stdout)[0]
+        assert payload["critical"]["image"]["docker-manifest-digest"] == digest
+        assert payload["critical"]["type"] == "cosign container image signature"
+        assert payload["critical"]["identity"]["docker-reference"] == base
+    # By tag too, as users call it.
+    assert _cosign_verify(env, pub, f"{base}:multi").returncode == 0
+    proc = _rustimg(env, "verify-image", "--key", pub, f"{base}:amd64")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [amd64, base]
+
+    # Signing again adds a signature to the .sig image, keeping the first.
+    key2, pub2 = _keypair(tmp, "second")
+    assert _cosign_verify(env, pub2, f"{base}@{amd64}").returncode != 0
+    proc = _rustimg(dict(env, COSIGN_PASSWORD=PASSPHRASE), "sign", "--key", key2, f"{base}@{amd64}")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == amd64
+    sig = json.loads(_get(registry_plain, repo, f"manifests/{_sig_tag(amd64)}", OCI_MANIFEST))
+    assert len(sig["layers"]) == 2
+    for p in (pub, pub2):
+        assert _cosign_verify(env, p, f"{base}@{amd64}").returncode == 0
+        assert _rustimg(env, "verify-image", "--key", p, f"{base}@{amd64}").returncode == 0
+
+    # cosign's own check is real: a key that signed nothing fails.
+    _, other_pub = _keypair(tmp, "other")
+    assert _cosign_verify(env, other_pub, f"{base}@{index}").returncode != 0
+    proc = _rustimg(env, "verify-image", "--key", other_pub, f"{base}@{index}")
+    assert proc.returncode == 1 and "does not verify" in proc.stderr, proc
+
+
+def test_rustimg_verifies_cosign_signatures_and_attestations(registry_plain, work):
+    tmp, env = work
+    repo = "attest/cosign-signed"
+    digest = _push_image(registry_plain, tmp, repo, "v1")
+    other_digest = _push_image(registry_plain, tmp, repo, "v2")
+    assert other_digest != digest
+    base = f"{registry_plain.host}/{repo}"
+    ref = f"{base}@{digest}"
+    cenv = dict(env, COSIGN_PASSWORD=COSIGN_PASSWORD)
+
+    proc = _run([_cosign(), "generate-key-pair"], env=cenv, cwd=tmp, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    pub = tmp / "cosign.pub"
+    proc = _cosign_run(cenv, "sign", "--key", tmp / "cosign.key", "--tlog-upload=false",
+                       "--allow-insecure-registry", "-y", ref)
+    assert proc.returncode == 0, proc.stderr
+    predicate = tmp / "predicate.json"
+    predicate.write_text(json.dumps({"buildDefinition": {"buildType": "https://example.com/t"},
+                                     "runDetails": {"builder": {"id": "https://example.com/b"}}}))
+    proc = _cosign_run(cenv, "attest", "--key", tmp / "cosign.key", "--type", "slsaprovenance1",
+                       "--predicate", predicate, "--tlog-upload=false", "--allow-insecure-registry", "-y", ref)
+    assert proc.returncode == 0, proc.stderr
+
+    # Accepted with cosign's public key: the signature, by digest and by tag...
+    proc = _rustimg(env, "verify-image", "--key", pub, ref)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [digest, base]
+    proc = _rustimg(env, "verify-image", "--key", pub, "--json", f"{base}:v1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verified"][0]["digest"] == digest
+    # ...and the attestation, by cosign's type name or the predicate type URI.
+    for kind in ("slsaprovenance1", "https://slsa.dev/provenance/v1"):
+        proc = _rustimg(env, "verify-image", "--key", pub, "--attestation", kind, ref)
+        assert proc.returncode == 0, proc.stderr
+        statement = json.loads(proc.stdout.splitlines()[0])
+        assert statement["predicate"]["runDetails"]["builder"]["id"] == "https://example.com/b"
+        assert statement["subject"][0]["digest"]["sha256"] == digest.split(":", 1)[1]
+    proc = _rustimg(env, "verify-image", "--key", pub, "--attestation", "spdxjson", ref)
+    assert proc.returncode == 1 and "https://spdx.dev/Document" in proc.stderr, proc
+    proc = _rustimg(env, "verify-image", "--key", pub, "--attestation", "slsaprovenanse1", ref)
+    assert proc.returncode == 2 and 'did you mean "slsaprovenance1"' in proc.stderr, proc
+
+    # Rejected: a wrong key.
+    _, wrong_pub = _keypair(tmp, "wrong")
+    proc = _rustimg(env, "verify-image", "--key", wrong_pub, ref)
+    assert proc.returncode == 1 and "does not verify" in proc.stderr, proc
+    proc = _rustimg(env, "verify-image", "--key", wrong_pub, "--attestation", "slsaprovenance1", ref)
+    assert proc.returncode == 1, proc
+    assert _cosign_verify(env, wrong_pub, ref).returncode != 0
+
+    # Rejected: an unsigned image.
+    proc = _rustimg(env, "verify-image", "--key", pub, f"{base}@{other_digest}")
+    assert proc.returncode == 1 and "has no signatures" in proc.stderr, proc
+
+    # Rejected: the signature replayed onto another image (its .sig tag now
+    # holds a payload signed for `digest`).
+    sig_manifest = _get(registry_plain, repo, f"manifests/{_sig_tag(digest)}", OCI_MANIFEST)
+    _put_manifest(registry_plain, repo, _sig_tag(other_digest), sig_manifest, OCI_MANIFEST)
+    proc = _rustimg(env, "verify-image", "--key", pub, f"{base}@{other_digest}")
+    assert proc.returncode == 1 and "for another image" in proc.stderr, proc
+    assert _cosign_verify(env, pub, f"{base}@{other_digest}").returncode != 0
+
+    # Rejected: a tampered payload, stored under its own (honest) digest, so
+    # that only the signature can catch it.
+    manifest = json.loads(sig_manifest)
+    layer = manifest["layers"][0]
+    original = _get(registry_plain, repo, f"blobs/{layer['digest']}", "*/*")
+    tampered = original.replace(base.encode(), b"evil.example/other")
+    assert tampered != original
+    layer["digest"], layer["size"] = _put_blob(registry_plain, repo, tampered), len(tampered)
+    _put_manifest(registry_plain, repo, _sig_tag(digest), json.dumps(manifest).encode(), OCI_MANIFEST)
+    proc = _rustimg(env, "verify-image", "--key", pub, ref)
+    assert proc.returncode == 1 and "does not verify" in proc.stderr, proc
+    assert _cosign_verify(env, pub, ref).returncode != 0
+    assert COSIGN_PASSWORD not in proc.stdout + proc.stderr
