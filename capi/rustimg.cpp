@@ -22,6 +22,7 @@
 #include "rustimg/json.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
+#include "rustimg/signing.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
 
@@ -41,6 +42,10 @@ struct rustimg_credentials {
 struct rustimg_transfer_result {
   std::string reference;
   std::string digest;
+  std::string json;
+};
+
+struct rustimg_signatures {
   std::string json;
 };
 
@@ -513,6 +518,43 @@ const char* rustimg_transfer_result_reference(const rustimg_transfer_result* r) 
 const char* rustimg_transfer_result_digest(const rustimg_transfer_result* r) { return r != nullptr ? r->digest.c_str() : ""; }
 const char* rustimg_transfer_result_json(const rustimg_transfer_result* r) { return r != nullptr ? r->json.c_str() : "{}"; }
 void rustimg_transfer_result_free(rustimg_transfer_result* r) { delete r; }
+
+int rustimg_sign(rustimg_signatures** out, const char* reference, const char* key_file, const char* key_password_env,
+                 const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(reference, "reference");
+    require(key_file, "key_file");
+    const rustimg::attest::SigningKey key =
+        rustimg::pipeline::read_signing_key(key_file, key_password_env != nullptr ? key_password_env : "");
+    const std::string host = rustimg::parse_reference(reference).registry;
+    auto r = std::make_unique<rustimg_signatures>();
+    r->json = rustimg::pipeline::to_json(rustimg::pipeline::sign_image(reference, key, registry_options(opts, host))).dump();
+    *out = r.release();
+  });
+}
+
+int rustimg_verify_image(rustimg_signatures** out, const char* reference, const char* public_key_file,
+                         const char* attestation_type, const rustimg_registry_options* opts, rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(reference, "reference");
+    require(public_key_file, "public_key_file");
+    const rustimg::attest::VerifyingKey key = rustimg::pipeline::read_verifying_key(public_key_file);
+    const std::string host = rustimg::parse_reference(reference).registry;
+    const rustimg::registry::Options options = registry_options(opts, host);
+    auto r = std::make_unique<rustimg_signatures>();
+    r->json = attestation_type != nullptr
+                  ? nlohmann::json(rustimg::pipeline::verify_attestations(reference, key, attestation_type, options)).dump()
+                  : rustimg::pipeline::to_json(rustimg::pipeline::verify_image(reference, key, options)).dump();
+    *out = r.release();
+  });
+}
+
+const char* rustimg_signatures_json(const rustimg_signatures* s) { return s != nullptr ? s->json.c_str() : "[]"; }
+void rustimg_signatures_free(rustimg_signatures* s) { delete s; }
 
 const char* rustimg_spec_json(const rustimg_spec* spec) { return spec != nullptr ? spec->json.c_str() : "{}"; }
 void rustimg_spec_free(rustimg_spec* spec) { delete spec; }

@@ -349,6 +349,44 @@ RUSTIMG_EXTERN(const char *) rustimg_transfer_result_digest(const rustimg_transf
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_json(const rustimg_transfer_result *result);
 RUSTIMG_EXTERN(void) rustimg_transfer_result_free(rustimg_transfer_result *result);
 
+/* ---- signing, cosign-compatible --------------------------------------- */
+
+/** What rustimg_sign signed, or what rustimg_verify_image found valid. */
+typedef struct rustimg_signatures rustimg_signatures;
+
+/**
+ * Signs the image `reference` ("host/repo:tag" or "host/repo@sha256:...")
+ * in its registry as `cosign sign --key --recursive --tlog-upload=false`
+ * does: the digest it names and, for an index, each platform's manifest,
+ * each signature added to the "sha256-<hex>.sig" image of the same
+ * repository. `key_file` is a PEM ECDSA P-256 private key; an encrypted one
+ * is opened with the passphrase in the environment variable
+ * `key_password_env` (NULL: COSIGN_PASSWORD). Expected errors:
+ * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong passphrase),
+ * RUSTIMG_EUNSUPPORTED (not P-256), RUSTIMG_EREGISTRY, RUSTIMG_EAUTH.
+ */
+RUSTIMG_EXTERN(int) rustimg_sign(rustimg_signatures **out, const char *reference, const char *key_file,
+                                 const char *key_password_env, const rustimg_registry_options *opts,
+                                 rustimg_error **err);
+/**
+ * Checks the image `reference` as `cosign verify --key` does (without a
+ * transparency log): at least one signature by the PEM public key in
+ * `public_key_file` names its digest. With `attestation_type` (cosign's
+ * names, "slsaprovenance1", "spdxjson", ..., or a predicate type URI) its
+ * attestations are checked instead, as `cosign verify-attestation --type`.
+ * RUSTIMG_EVERIFY, saying why, when nothing valid is found.
+ */
+RUSTIMG_EXTERN(int) rustimg_verify_image(rustimg_signatures **out, const char *reference,
+                                         const char *public_key_file, const char *attestation_type,
+                                         const rustimg_registry_options *opts, rustimg_error **err);
+/**
+ * A JSON array: for signatures [{"digest", "signature", "identity"}] (the
+ * manifest, its "host/repo:sha256-<hex>.sig@sha256:..." and the repository
+ * the payload names); for attestations, the valid in-toto statements.
+ */
+RUSTIMG_EXTERN(const char *) rustimg_signatures_json(const rustimg_signatures *signatures);
+RUSTIMG_EXTERN(void) rustimg_signatures_free(rustimg_signatures *signatures);
+
 /* ---- composing images: layers, images, indexes ------------------------ */
 /*
  * Layers and images as values, as in go-containerregistry's mutate package:

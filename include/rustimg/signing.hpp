@@ -38,6 +38,10 @@ struct ImageSignature {
   std::string docker_reference;  ///< the identity the payload names ("host/repo")
 };
 
+/// [{"digest", "signature" (signature_ref), "identity" (docker_reference)}]:
+/// what `rustimg sign --json`, `verify-image --json` and the bindings hand back.
+nlohmann::json to_json(const std::vector<ImageSignature>& signatures);
+
 /// Signs the image `reference` names ("host/repo:tag" or "host/repo@sha256:...")
 /// as `cosign sign --key` does: the manifest's (or index's) digest and, for
 /// an index, every manifest it lists (as `cosign sign --recursive`). Each
@@ -60,11 +64,13 @@ std::vector<ImageSignature> verify_image(std::string_view reference, const attes
 
 /// Verifies the attestations of the image `reference` names as `cosign
 /// verify-attestation --key --type TYPE` does: its "sha256-<hex>.att" image
-/// holds at least one DSSE in-toto statement signed by `key`, of
-/// `predicate_type` (a URI; see attest::predicate_type_uri) and with the
-/// manifest's digest as a subject. Returns the valid statements. Throws
-/// rustimg::Error (Verify) saying why when there is none.
+/// holds at least one DSSE in-toto statement signed by `key`, of `type`
+/// (cosign's name, e.g. "slsaprovenance1", or a predicate type URI; see
+/// attest::predicate_type_uri) and with the manifest's digest as a subject.
+/// Returns the valid statements. Throws rustimg::Error: InvalidArgument for
+/// an unknown type (before the registry is asked), Verify saying why when
+/// no statement is valid.
 std::vector<nlohmann::json> verify_attestations(std::string_view reference, const attest::VerifyingKey& key,
-                                                std::string_view predicate_type, const registry::Options& options);
+                                                std::string_view type, const registry::Options& options);
 
 }  // namespace rustimg::pipeline

@@ -60,13 +60,6 @@ const std::string& one_reference(Options& o, const char* what) {
   return o.positional.front();
 }
 
-nlohmann::json to_json(const std::vector<pipeline::ImageSignature>& signatures) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : signatures)
-    list.push_back({{"digest", s.digest}, {"signature", s.signature_ref}, {"identity", s.docker_reference}});
-  return list;
-}
-
 int run_sign(Options& o) {
   const std::string& ref = one_reference(o, "sign");
   // The key first: a wrong passphrase fails before the registry is asked.
@@ -75,7 +68,7 @@ int run_sign(Options& o) {
   const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
   const auto signatures = pipeline::sign_image(ref, key, options);
   if (o.out.json) {
-    print_json({{"reference", ref}, {"signed", to_json(signatures)}});
+    print_json({{"reference", ref}, {"signed", pipeline::to_json(signatures)}});
     return kExitOk;
   }
   for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
@@ -88,8 +81,7 @@ int run_verify(Options& o) {
   install_interrupt_handlers();
   const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
   if (!o.attestation.empty()) {
-    const std::string type = attest::predicate_type_uri(o.attestation);
-    const auto statements = pipeline::verify_attestations(ref, key, type, options);
+    const auto statements = pipeline::verify_attestations(ref, key, o.attestation, options);
     if (o.out.json) {
       print_json({{"reference", ref}, {"attestations", statements}});
       return kExitOk;
@@ -99,7 +91,7 @@ int run_verify(Options& o) {
   }
   const auto signatures = pipeline::verify_image(ref, key, options);
   if (o.out.json) {
-    print_json({{"reference", ref}, {"verified", to_json(signatures)}});
+    print_json({{"reference", ref}, {"verified", pipeline::to_json(signatures)}});
     return kExitOk;
   }
   for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.docker_reference.c_str());

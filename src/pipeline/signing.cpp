@@ -59,11 +59,15 @@ Reference at(Reference repo, std::string tag, std::string digest = {}) {
   return repo;
 }
 
-/// The layers of `digest`'s signature image in `repo`; none when it has no
-/// such tag yet.
-std::vector<attest::SignedLayer> signature_layers(registry::Client& client, const Reference& repo,
-                                                  const std::string& sig_tag) {
-  const Reference ref = at(repo, sig_tag);
+/// The image at a .sig / .att tag: its layers and its manifest's reference
+/// ("host/repo:TAG@sha256:..."); no layers when the tag does not exist yet.
+struct SignatureTag {
+  std::vector<attest::SignedLayer> layers;
+  std::string reference;
+};
+
+SignatureTag signature_layers(registry::Client& client, const Reference& repo, const std::string& tag) {
+  const Reference ref = at(repo, tag);
   registry::RawManifest manifest;
   try {
     manifest = client.get_manifest(ref);
@@ -71,10 +75,11 @@ std::vector<attest::SignedLayer> signature_layers(registry::Client& client, cons
     if (e.code() == ErrorCode::NotFound) return {};
     throw;
   }
-  return attest::read_signature_image(
-      manifest.bytes,
-      [&](const oci::Descriptor& d) { return client.get_blob(repo, d, attest::kMaxPayloadBytes); },
-      ref.to_string());
+  return {attest::read_signature_image(
+              manifest.bytes,
+              [&](const oci::Descriptor& d) { return client.get_blob(repo, d, attest::kMaxPayloadBytes); },
+              ref.to_string()),
+          ref.to_string() + "@" + manifest.digest};
 }
 
 /// The digest `ref` names and, for an index, those of the manifests it lists.
@@ -102,6 +107,13 @@ attest::VerifyingKey read_verifying_key(const fs::path& file) {
   return attest::VerifyingKey::from_pem(read_key_file(file, "public key"), file.string());
 }
 
+nlohmann::json to_json(const std::vector<ImageSignature>& signatures) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& s : signatures)
+    list.push_back({{"digest", s.digest}, {"signature", s.signature_ref}, {"identity", s.docker_reference}});
+  return list;
+}
+
 std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
                                        const registry::Options& options) {
   const Reference ref = parse_reference(reference);
@@ -111,7 +123,7 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
   for (const std::string& digest : manifest_digests(client, ref, true)) {
     const std::string payload = attest::simple_signing_payload(repo.name(), digest);
     const std::string sig_tag = attest::signature_tag(digest);
-    std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag);
+    std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag).layers;
     layers.push_back(attest::signature_layer(payload, util::base64_encode(key.sign(payload))));
     const attest::SignatureImage image = attest::signature_image(layers);
     MemorySource source(image);
@@ -129,26 +141,28 @@ std::vector<ImageSignature> verify_image(std::string_view reference, const attes
   registry::Client client(options);
   const std::string digest = manifest_digests(client, ref, false).front();
   const std::string sig_tag = attest::signature_tag(digest);
-  const std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag);
+  const SignatureTag sigs = signature_layers(client, repo, sig_tag);
+  const std::vector<attest::SignedLayer>& layers = sigs.layers;
   if (layers.empty())
     throw Error(ErrorCode::Verify, ref.to_string() + " (" + digest + ") has no signatures: " + repo.name() + ":" +
                                        sig_tag + " does not exist. Sign it with `rustimg sign --key KEY " +
                                        ref.to_string() + "` (or cosign sign)");
   std::vector<ImageSignature> valid;
   for (const attest::SignedLayer& l : attest::verified_signatures(layers, key, digest, ref.to_string()))
-    valid.push_back({digest, repo.name() + ":" + sig_tag,
+    valid.push_back({digest, sigs.reference,
                      attest::verify_simple_signing(l.payload, l.signature_b64, key, digest)});
   return valid;
 }
 
 std::vector<nlohmann::json> verify_attestations(std::string_view reference, const attest::VerifyingKey& key,
-                                                std::string_view predicate_type, const registry::Options& options) {
+                                                std::string_view type, const registry::Options& options) {
+  const std::string predicate_type = attest::predicate_type_uri(type);
   const Reference ref = parse_reference(reference);
   const Reference repo = at(ref, {});
   registry::Client client(options);
   const std::string digest = manifest_digests(client, ref, false).front();
   const std::string att_tag = attest::attestation_tag(digest);
-  const std::vector<attest::SignedLayer> layers = signature_layers(client, repo, att_tag);
+  const std::vector<attest::SignedLayer> layers = signature_layers(client, repo, att_tag).layers;
   if (layers.empty())
     throw Error(ErrorCode::Verify, ref.to_string() + " (" + digest + ") has no attestations: " + repo.name() + ":" +
                                        att_tag + " does not exist");

@@ -147,6 +147,58 @@ static void test_pull_without_platform(const char *host, const rustimg_registry_
   rustimg_image_free(amd);
 }
 
+/* rustimg_sign / rustimg_verify_image against the registry: keys made by
+ * run_registry_test.sh with openssl (WORKDIR/sign.pem, encrypted with the
+ * passphrase in $RUSTIMG_TEST_KEY_PW; sign.pub; other.pub). cosign's side
+ * is tests/integration/test_cosign_compat.py. */
+static void expect_error(int rc, int want, rustimg_error **err, const char *needle) {
+  CHECK(rc == want);
+  CHECK(*err != NULL && strstr(rustimg_error_message(*err), needle) != NULL);
+  if (*err != NULL && strstr(rustimg_error_message(*err), needle) == NULL)
+    fprintf(stderr, "expected \"%s\" in: %s\n", needle, rustimg_error_message(*err));
+  rustimg_error_free(*err);
+  *err = NULL;
+}
+
+static void test_sign_and_verify(const char *target, const char *work, const rustimg_registry_options *opts) {
+  char key[600], pub[600], other[600];
+  rustimg_signatures *sigs = NULL;
+  rustimg_error *err = NULL;
+  const char *passphrase = getenv("RUSTIMG_TEST_KEY_PW");
+  snprintf(key, sizeof key, "%s/sign.pem", work);
+  snprintf(pub, sizeof pub, "%s/sign.pub", work);
+  snprintf(other, sizeof other, "%s/other.pub", work);
+  CHECK(passphrase != NULL);
+
+  expect_error(rustimg_verify_image(&sigs, target, pub, NULL, opts, &err), RUSTIMG_EVERIFY, &err, "has no signatures");
+  CHECK(sigs == NULL);
+  /* the passphrase's variable unset: named, and the key file too */
+  expect_error(rustimg_sign(&sigs, target, key, "RUSTIMG_TEST_UNSET_PW", opts, &err), RUSTIMG_EINVALID, &err,
+               "RUSTIMG_TEST_UNSET_PW");
+  expect_error(rustimg_sign(&sigs, target, NULL, NULL, opts, &err), RUSTIMG_EINVALID, &err, "key_file");
+
+  CHECK(rustimg_sign(&sigs, target, key, "RUSTIMG_TEST_KEY_PW", opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "sign: %s\n", rustimg_error_message(err));
+  CHECK(sigs != NULL && strstr(rustimg_signatures_json(sigs), "\"digest\":\"sha256:") != NULL);
+  CHECK(sigs != NULL && strstr(rustimg_signatures_json(sigs), passphrase) == NULL);
+  rustimg_signatures_free(sigs);
+  sigs = NULL;
+
+  CHECK(rustimg_verify_image(&sigs, target, pub, NULL, opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "verify: %s\n", rustimg_error_message(err));
+  CHECK(sigs != NULL && strstr(rustimg_signatures_json(sigs), ".sig@sha256:") != NULL);
+  rustimg_signatures_free(sigs);
+  sigs = NULL;
+
+  expect_error(rustimg_verify_image(&sigs, target, other, NULL, opts, &err), RUSTIMG_EVERIFY, &err, "does not verify");
+  expect_error(rustimg_verify_image(&sigs, target, pub, "slsaprovenance1", opts, &err), RUSTIMG_EVERIFY, &err,
+               "has no attestations");
+  expect_error(rustimg_verify_image(&sigs, target, pub, "slsaprovenanse1", opts, &err), RUSTIMG_EINVALID, &err,
+               "did you mean \"slsaprovenance1\"");
+  CHECK(sigs == NULL);
+  CHECK(strcmp(rustimg_signatures_json(NULL), "[]") == 0);
+}
+
 int main(int argc, char **argv) {
   char source[512], target[512], output[512], named[300];
   rustimg_registry_options opts, scoped;
@@ -202,6 +254,7 @@ int main(int argc, char **argv) {
   err = NULL;
 
   test_pull_without_platform(argv[1], &opts);
+  test_sign_and_verify(target, argv[3], &opts);
 
   /* a build on that image as its base: the build's registry options carry
    * the credentials; without them the pull of the base is refused */

@@ -20,5 +20,11 @@ YAML
 docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
 registry_pid=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+# Signing keys for rustimg_sign / rustimg_verify_image (encrypted, as users keep them).
+export RUSTIMG_TEST_KEY_PW="capi-key-pw-$$"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-256-cbc -pass env:RUSTIMG_TEST_KEY_PW \
+  -out "$work/sign.pem" 2>/dev/null
+openssl pkey -in "$work/sign.pem" -passin env:RUSTIMG_TEST_KEY_PW -pubout -out "$work/sign.pub"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout -out "$work/other.pub"
 "$rustimg" build --binary /bin/ls --base scratch --allow-dynamic --output "oci:$work/layout" >/dev/null 2>&1
 RUSTIMG_CACHE_DIR="$work/base-cache" "$test_exe" "127.0.0.1:$port" "$work/layout" "$work"

@@ -1,6 +1,7 @@
 """rustimg.push / pull / build(push=) against the real docker-registry."""
 import dataclasses
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -317,3 +318,50 @@ def test_deploy_example_builds_verifies_and_pushes(crate, registry, tmp_path):
     assert printed.startswith(f"{ref}@sha256:"), proc.stdout
     assert "linux/amd64: static-pie" in proc.stderr and "fit for scratch: True" in proc.stderr
     assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1").digest == printed.split("@")[1]
+
+
+def _openssl_keypair(directory, name, passphrase=None):
+    """A P-256 key made by openssl (encrypted with `passphrase` when given) and its public key."""
+    key, pub = directory / f"{name}.pem", directory / f"{name}.pub"
+    env = dict(os.environ, KEY_PW=passphrase or "")
+    encrypt = ["-aes-256-cbc", "-pass", "env:KEY_PW"] if passphrase else []
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", *encrypt,
+                    "-out", str(key)], check=True, capture_output=True, env=env)
+    subprocess.run(["openssl", "pkey", "-in", str(key), *(["-passin", "env:KEY_PW"] if passphrase else []),
+                    "-pubout", "-out", str(pub)], check=True, capture_output=True, env=env)
+    return key, pub
+
+
+def test_sign_and_verify_image(registry, tmp_path, monkeypatch):
+    """sign() signs as cosign does and verify_image() checks it; another key,
+    an unsigned image and a missing attestation are VerifyError, and the
+    passphrase never appears in what comes back."""
+    secret = "py-key-pass-do-not-leak"
+    key, pub = _openssl_keypair(tmp_path, "sign", secret)
+    _, other_pub = _openssl_keypair(tmp_path, "other")
+    layout = f"oci:{tmp_path / 'l'}:v1"
+    built = rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=layout, source_date_epoch=0)
+    ref = f"{registry}/py/signed:v1"
+    rustimg.push(layout, ref, use_config_files=False)
+
+    with pytest.raises(rustimg.VerifyError, match="has no signatures"):
+        rustimg.verify_image(ref, pub, use_config_files=False)
+    monkeypatch.delenv("COSIGN_PASSWORD", raising=False)
+    with pytest.raises(rustimg.InvalidArgumentError, match=r"\$COSIGN_PASSWORD is not set"):
+        rustimg.sign(ref, key, use_config_files=False)
+    monkeypatch.setenv("MY_KEY_PW", secret)
+    signed = rustimg.sign(ref, key, key_password_env="MY_KEY_PW", use_config_files=False)
+    assert [s.digest for s in signed] == [built.digest]
+    assert signed[0].identity == f"{registry}/py/signed"
+    assert signed[0].signature.startswith(f"{registry}/py/signed:{built.digest.replace(':', '-')}.sig@sha256:")
+    assert secret not in repr(signed)
+
+    valid = rustimg.verify_image(ref, pub, use_config_files=False)
+    assert valid == [rustimg.Signature(digest=built.digest, signature=signed[0].signature,
+                                       identity=f"{registry}/py/signed")]
+    with pytest.raises(rustimg.VerifyError, match="does not verify"):
+        rustimg.verify_image(ref, other_pub, use_config_files=False)
+    with pytest.raises(rustimg.VerifyError, match="has no attestations"):
+        rustimg.verify_attestations(ref, pub, "slsaprovenance1", use_config_files=False)
+    with pytest.raises(rustimg.InvalidArgumentError, match='did you mean "spdxjson"'):
+        rustimg.verify_attestations(ref, pub, "spdxjsn", use_config_files=False)

@@ -42,6 +42,7 @@ __all__ = [
     "AuthError", "CancelledError", "CargoError", "ElfError", "Error", "InvalidArgumentError", "IoError",
     "NotFoundError", "RegistryError", "Report", "SpecError", "UnsupportedError", "VerifyError",
     "BuildResult", "TransferResult", "build", "load_spec", "pull", "push", "verify", "__version__",
+    "Signature", "sign", "verify_image", "verify_attestations",
     "Image", "Index", "Layer", "LayerBuilder",
 ]
 
@@ -190,6 +191,74 @@ def pull(reference: str, output: str, *, platform: Optional[str] = None, progres
     opts = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                      request_timeout, stall_timeout)
     return TransferResult(reference=reference, digest=str(_core.pull(reference, output, platform, opts, progress)))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A manifest :func:`sign` signed, or a valid signature :func:`verify_image` found.
+
+    Attributes:
+        digest: The manifest or index signed, "sha256:...".
+        signature: Where its signatures are kept:
+            "host/repo:sha256-<hex>.sig@sha256:...".
+        identity: The repository the signed payload names ("host/repo").
+    """
+
+    digest: str
+    signature: str
+    identity: str
+
+
+def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = None,
+         insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None, username: Optional[str] = None,
+         password: Optional[str] = None, credentials_registry: Optional[str] = None, use_config_files: bool = True,
+         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[Signature]:
+    """Signs the image ``reference`` ("host/repo:tag" or "host/repo@sha256:...")
+    in its registry as ``cosign sign --key`` does (see ``rustimg sign``): its
+    digest and, for an index, every platform's manifest; ``cosign verify``
+    accepts the result. ``key`` is a PEM ECDSA P-256 private key file; an
+    encrypted one is opened with the passphrase in the environment variable
+    ``key_password_env`` (default ``COSIGN_PASSWORD``). Returns one
+    :class:`Signature` per manifest signed, the top one first. Registry
+    arguments as for :func:`push`. Raises InvalidArgumentError for an
+    unreadable key or a wrong passphrase (never naming it),
+    UnsupportedError for a key that is not P-256, RegistryError or AuthError."""
+    options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                        request_timeout, stall_timeout)
+    return [Signature(**s) for s in _core.sign(reference, os.fspath(key), key_password_env or "", options)]
+
+
+def verify_image(reference: str, public_key: PathLike, *, insecure_registries: Sequence[str] = (),
+                 ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
+                 credentials_registry: Optional[str] = None, use_config_files: bool = True,
+                 request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[Signature]:
+    """Checks the image ``reference`` as ``cosign verify --key`` does, without a
+    transparency log: at least one signature by the PEM public key in
+    ``public_key`` (cosign.pub works) names its digest. Returns the valid
+    signatures; raises VerifyError saying why when there is none (no
+    signatures, another key, a payload for another image or changed after
+    signing). Registry arguments as for :func:`push`."""
+    options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                        request_timeout, stall_timeout)
+    return [Signature(**s) for s in _core.verify_image(reference, os.fspath(public_key), None, options)]
+
+
+def verify_attestations(reference: str, public_key: PathLike, attestation_type: str, *, insecure_registries: Sequence[str] = (),
+                        ca_file: Optional[PathLike] = None, username: Optional[str] = None,
+                        password: Optional[str] = None, credentials_registry: Optional[str] = None,
+                        use_config_files: bool = True, request_timeout: Optional[float] = None,
+                        stall_timeout: Optional[float] = None) -> List[Dict[str, Any]]:
+    """Checks the attestations of ``reference`` as ``cosign verify-attestation
+    --key --type TYPE`` does: ``attestation_type`` is cosign's name ("slsaprovenance1",
+    "spdxjson", "cyclonedx", ...) or a predicate type URI. Returns each valid
+    in-toto statement (signed by ``public_key``, of that type, with the
+    image's digest as subject) as a dict; raises VerifyError when there is
+    none, InvalidArgumentError for an unknown type."""
+    options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
+                        request_timeout, stall_timeout)
+    statements: List[Dict[str, Any]] = _core.verify_image(reference, os.fspath(public_key), attestation_type,
+                                                                options)
+    return statements
 
 
 def _path(p: Optional[PathLike]) -> Optional[str]:

@@ -25,6 +25,7 @@
 #include "rustimg/option_names.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/registry.hpp"
+#include "rustimg/signing.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/version.hpp"
 
@@ -284,6 +285,27 @@ std::string pull(const std::string& reference, const std::string& output, const 
                     });
 }
 
+py::object sign(const std::string& reference, const std::string& key_file, const std::string& key_password_env,
+                const RegistryConfig& c) {
+  const rustimg::attest::SigningKey key = rustimg::pipeline::read_signing_key(key_file, key_password_env);
+  const auto signed_images = with_hooks(c.for_call(rustimg::parse_reference(reference).registry), py::none(),
+                                        [&](const rustimg::registry::Options& o) {
+                                          return rustimg::pipeline::sign_image(reference, key, o);
+                                        });
+  return json_to_python(rustimg::pipeline::to_json(signed_images));
+}
+
+/// Signatures (no `attestation`) or the in-toto statements of that type.
+py::object verify_image(const std::string& reference, const std::string& public_key_file,
+                        const std::optional<std::string>& attestation, const RegistryConfig& c) {
+  const rustimg::attest::VerifyingKey key = rustimg::pipeline::read_verifying_key(public_key_file);
+  return json_to_python(with_hooks(c.for_call(rustimg::parse_reference(reference).registry), py::none(),
+                    [&](const rustimg::registry::Options& o) {
+                      return attestation ? nlohmann::json(rustimg::pipeline::verify_attestations(reference, key,
+                                                                                                 *attestation, o))
+                                         : rustimg::pipeline::to_json(rustimg::pipeline::verify_image(reference, key, o));
+                    }));
+}
 
 // --- composition (rustimg.Layer, LayerBuilder, Image, Index wrap these) -----
 
@@ -542,6 +564,11 @@ PYBIND11_MODULE(_core, m) {
         "(transfer::to_json).");
   m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),
         py::arg("progress"), "Pulls `reference` into `output`; returns the digest written.");
+  m.def("sign", &sign, py::arg("reference"), py::arg("key_file"), py::arg("key_password_env"), py::arg("options"),
+        "Signs `reference` as cosign does; returns [{digest, signature, identity}] per manifest signed.");
+  m.def("verify_image", &verify_image, py::arg("reference"), py::arg("public_key_file"), py::arg("attestation"),
+        py::arg("options"),
+        "Checks the signatures (or the attestations of type `attestation`) of `reference`; returns what is valid.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
         py::arg("progress"), py::arg("registry"), py::arg("push"),

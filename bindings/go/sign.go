@@ -1,0 +1,92 @@
+package rustimg
+
+/*
+#include <stdlib.h>
+#include <rustimg.h>
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Signature is a manifest Sign signed, or a valid signature VerifyImage found.
+type Signature struct {
+	Digest    string `json:"digest"`    // the manifest or index signed, "sha256:..."
+	Signature string `json:"signature"` // where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
+	Identity  string `json:"identity"`  // the repository the signed payload names ("host/repo")
+}
+
+// Sign signs the image reference ("host/repo:tag" or "host/repo@sha256:...")
+// in its registry as `cosign sign --key` does (see `rustimg sign`): its
+// digest and, for an index, every platform's manifest; `cosign verify`
+// accepts the result. keyFile is a PEM ECDSA P-256 private key; an
+// encrypted one is opened with the passphrase in the environment variable
+// keyPasswordEnv ("" : COSIGN_PASSWORD). It returns one Signature per
+// manifest signed, the top one first. Errors: CodeInvalidArgument for an
+// unreadable key or a wrong passphrase (never named), CodeUnsupported for a
+// key that is not P-256, CodeRegistry, CodeAuth.
+func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts RegistryOptions) ([]Signature, error) {
+	var mem cArena
+	defer mem.free()
+	cref, ckey, cenv := mem.str(reference), mem.str(keyFile), mem.str(keyPasswordEnv)
+	var out *C.rustimg_signatures
+	err := withRegistryOptions(ctx, opts, func(copts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		return C.rustimg_sign(&out, cref, ckey, cenv, copts, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var sigs []Signature
+	return sigs, decodeSignatures(out, &sigs)
+}
+
+// VerifyImage checks the image reference as `cosign verify --key` does,
+// without a transparency log: at least one signature by the PEM public key
+// in publicKeyFile (cosign.pub works) names its digest. It returns the valid
+// signatures; an error with CodeVerify says why there is none (no
+// signatures, another key, a payload for another image or changed after
+// signing).
+func VerifyImage(ctx context.Context, reference, publicKeyFile string, opts RegistryOptions) ([]Signature, error) {
+	var sigs []Signature
+	return sigs, verify(ctx, reference, publicKeyFile, "", opts, &sigs)
+}
+
+// VerifyAttestations checks the attestations of reference as `cosign
+// verify-attestation --key --type TYPE` does: attestationType is cosign's
+// name ("slsaprovenance1", "spdxjson", "cyclonedx", ...) or a predicate
+// type URI. It returns each valid in-toto statement, decoded from JSON;
+// CodeVerify when there is none, CodeInvalidArgument for an unknown type.
+func VerifyAttestations(ctx context.Context, reference, publicKeyFile, attestationType string,
+	opts RegistryOptions) ([]map[string]any, error) {
+	if attestationType == "" {
+		return nil, &Error{Code: CodeInvalidArgument, Message: "VerifyAttestations needs an attestation type " +
+			"(\"slsaprovenance1\", \"spdxjson\", ...); VerifyImage checks signatures"}
+	}
+	var statements []map[string]any
+	return statements, verify(ctx, reference, publicKeyFile, attestationType, opts, &statements)
+}
+
+// verify runs rustimg_verify_image; attestationType "" checks signatures.
+func verify(ctx context.Context, reference, publicKeyFile, attestationType string, opts RegistryOptions, into any) error {
+	var mem cArena
+	defer mem.free()
+	cref, cpub, ctype := mem.str(reference), mem.str(publicKeyFile), mem.str(attestationType)
+	var out *C.rustimg_signatures
+	err := withRegistryOptions(ctx, opts, func(copts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		return C.rustimg_verify_image(&out, cref, cpub, ctype, copts, cerr)
+	})
+	if err != nil {
+		return err
+	}
+	return decodeSignatures(out, into)
+}
+
+func decodeSignatures(out *C.rustimg_signatures, into any) error {
+	defer C.rustimg_signatures_free(out)
+	if err := json.Unmarshal([]byte(C.GoString(C.rustimg_signatures_json(out))), into); err != nil {
+		return &Error{Code: CodeGeneric, Message: "decoding the result: " + err.Error()}
+	}
+	return nil
+}
