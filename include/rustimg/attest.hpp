@@ -62,6 +62,7 @@ inline constexpr std::size_t kMaxSignatureBytes = 1024;            ///< a DER si
 inline constexpr std::size_t kMaxSignatureB64Bytes = 16u << 10;     ///< an annotation's base64 signature
 inline constexpr std::size_t kMaxSignatureLayers = 256;            ///< layers in a .sig / .att manifest
 inline constexpr std::uint64_t kMaxPayloadBytes = 32u << 20;        ///< one payload / envelope layer
+inline constexpr std::uint64_t kMaxSignatureImageBytes = 64u << 20; ///< all layers of a .sig / .att image
 inline constexpr std::size_t kMaxDsseSignatures = 64;              ///< signatures in one envelope
 
 // --- keys (ECDSA P-256, SHA-256) --------------------------------------------------------
@@ -173,7 +174,8 @@ using FetchBlob = std::function<std::string(const oci::Descriptor& d)>;
 /// The layers of a .sig or .att manifest read from outside (e.g. one cosign
 /// wrote), to verify or to add to: the manifest is parsed leniently (bounded
 /// by oci::kMaxManifestBytes), at most kMaxSignatureLayers layers, each at
-/// most kMaxPayloadBytes, signature annotations at most
+/// most kMaxPayloadBytes and all together at most kMaxSignatureImageBytes
+/// (checked before anything is fetched), signature annotations at most
 /// kMaxSignatureB64Bytes; each fetched blob must match its descriptor's size
 /// and digest. Layers of other media types are returned too (callers
 /// filter). Throws rustimg::Error (InvalidArgument) naming `what`.

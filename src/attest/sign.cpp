@@ -374,11 +374,23 @@ std::vector<SignedLayer> read_signature_image(std::string_view manifest_bytes, c
                                                 " layers; a signature image rustimg reads has at most " +
                                                 std::to_string(kMaxSignatureLayers));
   }
+  // Every size is checked before anything is fetched: 256 layers of 32 MiB
+  // each would otherwise be 8 GiB in memory.
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < m.layers.size(); ++i) {
+    const auto& d = m.layers[i];
+    oci::check_document_size(d, kMaxPayloadBytes, what + ": layer " + std::to_string(i) + " (" + d.digest + ")");
+    total += static_cast<std::uint64_t>(d.size);
+  }
+  if (total > kMaxSignatureImageBytes) {
+    throw Error(ErrorCode::InvalidArgument, what + ": layers of " + std::to_string(total) +
+                                                " bytes in all; a signature image rustimg reads holds at most " +
+                                                std::to_string(kMaxSignatureImageBytes));
+  }
   std::vector<SignedLayer> out;
   for (std::size_t i = 0; i < m.layers.size(); ++i) {
     const auto& d = m.layers[i];
     const std::string where = what + ": layer " + std::to_string(i) + " (" + d.digest + ")";
-    oci::check_document_size(d, kMaxPayloadBytes, where);
     SignedLayer l;
     l.media_type = d.media_type;
     l.annotations = d.annotations;

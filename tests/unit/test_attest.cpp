@@ -289,6 +289,15 @@ BOOST_AUTO_TEST_CASE(hostile_signature_manifests_are_bounded) {
   expect_error([&] { att::read_signature_image(m.dump(), fetch, "evil.sig"); }, ErrorCode::InvalidArgument,
                "layers; a signature image rustimg reads has at most");
   BOOST_TEST(!fetched);
+  // Each layer within its bound, all of them together not.
+  m["layers"] = json::array();
+  for (std::uint64_t sum = 0; sum <= att::kMaxSignatureImageBytes; sum += att::kMaxPayloadBytes) {
+    m["layers"].push_back(
+        {{"mediaType", att::media_type::kDsseEnvelope}, {"digest", kOtherDigest}, {"size", att::kMaxPayloadBytes}});
+  }
+  expect_error([&] { att::read_signature_image(m.dump(), fetch, "evil.att"); }, ErrorCode::InvalidArgument,
+               "bytes in all; a signature image rustimg reads holds at most");
+  BOOST_TEST(!fetched);
   m["layers"] = json::array({{{"mediaType", att::media_type::kSimpleSigning},
                               {"digest", kOtherDigest},
                               {"size", 10},
