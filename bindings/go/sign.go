@@ -39,7 +39,10 @@ func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts R
 		return nil, err
 	}
 	var sigs []Signature
-	return sigs, decodeSignatures(out, &sigs)
+	if err := decodeSignatures(out, &sigs); err != nil {
+		return nil, err
+	}
+	return sigs, nil
 }
 
 // VerifyImage checks the image reference as `cosign verify --key` does,
@@ -50,7 +53,10 @@ func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts R
 // signing).
 func VerifyImage(ctx context.Context, reference, publicKeyFile string, opts RegistryOptions) ([]Signature, error) {
 	var sigs []Signature
-	return sigs, verify(ctx, reference, publicKeyFile, "", opts, &sigs)
+	if err := verify(ctx, reference, publicKeyFile, "", opts, &sigs); err != nil {
+		return nil, err
+	}
+	return sigs, nil
 }
 
 // VerifyAttestations checks the attestations of reference as `cosign
@@ -65,7 +71,10 @@ func VerifyAttestations(ctx context.Context, reference, publicKeyFile, attestati
 			"(\"slsaprovenance1\", \"spdxjson\", ...); VerifyImage checks signatures"}
 	}
 	var statements []map[string]any
-	return statements, verify(ctx, reference, publicKeyFile, attestationType, opts, &statements)
+	if err := verify(ctx, reference, publicKeyFile, attestationType, opts, &statements); err != nil {
+		return nil, err
+	}
+	return statements, nil
 }
 
 // verify runs rustimg_verify_image; attestationType "" checks signatures.

@@ -156,8 +156,8 @@ SignedLayer attestation_layer(std::string envelope, std::string predicate_type);
 /// config like go-containerregistry's empty image with one history entry
 /// and diff_id per layer (architecture/os "", created 0001-01-01T00:00:00Z;
 /// canonical key order), and the layers in the given order (a layer equal to
-/// an earlier one in payload and annotations is left out, as cosign does when
-/// re-signing). Push the layers and config, then the manifest at the tag.
+/// an earlier one in payload and annotations is left out; see
+/// pipeline::sign_image for a payload signed again by the same key). Push the layers and config, then the manifest at the tag.
 struct SignatureImage {
   oci::Blob config;
   std::vector<oci::Blob> layers;

@@ -58,7 +58,9 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
 /// by `key` that names the manifest's digest. Returns the valid signatures.
 /// Throws rustimg::Error (Verify) saying why when there is none: no
 /// signature image, or each signature's reason (wrong key, a payload for
-/// another digest, a tampered payload).
+/// another digest, a tampered payload); InvalidArgument for a signature
+/// image that is malformed or beyond attest's bounds; Unsupported for a
+/// reference by a digest other than sha256.
 std::vector<ImageSignature> verify_image(std::string_view reference, const attest::VerifyingKey& key,
                                          const registry::Options& options);
 

@@ -25,6 +25,16 @@ using nlohmann::json;
 
 namespace {
 
+/// At most `max` bytes of text from outside, for a message: bytes that are
+/// not printable ASCII become '?', so a cut never splits a UTF-8 sequence
+/// and no control character reaches a terminal.
+std::string excerpt(std::string_view text, std::size_t max) {
+  std::string out(text.substr(0, max));
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+  return out;
+}
+
 // --- OpenSSL helpers ------------------------------------------------------------------
 
 struct PkeyFree {
@@ -149,7 +159,7 @@ void check_docker_reference(std::string_view ref) {
            c == '_' || c == '/' || c == ':' || c == '@';
   });
   if (!ok) {
-    throw Error(ErrorCode::InvalidArgument, "docker reference \"" + std::string(ref.substr(0, 200)) +
+    throw Error(ErrorCode::InvalidArgument, "docker reference \"" + excerpt(ref, 200) +
                                                 "\" is not a repository name (e.g. registry.example/team/app)");
   }
 }
@@ -453,7 +463,7 @@ std::string verify_simple_signing(std::string_view payload, std::string_view sig
   }
   if (digest->get<std::string>() != expected_digest) {
     throw Error(ErrorCode::Verify, "the signature is valid but for another image: it names " +
-                                       digest->get<std::string>().substr(0, 100) + ", expected " +
+                                       excerpt(digest->get<std::string>(), 100) + ", expected " +
                                        std::string(expected_digest));
   }
   const json* identity = member(*critical, "identity");
@@ -550,7 +560,7 @@ std::string verify_dsse(std::string_view envelope_bytes, const VerifyingKey& key
                         std::string_view payload_type) {
   DsseEnvelope env = DsseEnvelope::parse(envelope_bytes, what);
   if (!payload_type.empty() && env.payload_type != payload_type) {
-    throw Error(ErrorCode::Verify, what + ": DSSE payloadType is \"" + env.payload_type.substr(0, 100) +
+    throw Error(ErrorCode::Verify, what + ": DSSE payloadType is \"" + excerpt(env.payload_type, 100) +
                                        "\", expected \"" + std::string(payload_type) + "\"");
   }
   if (env.signatures.empty()) throw Error(ErrorCode::Verify, what + ": the DSSE envelope has no signatures");
@@ -612,14 +622,14 @@ std::string predicate_type_uri(std::string_view type) {
   }
   std::string hint;
   if (const auto i = suggest::closest(type, names)) hint = "did you mean \"" + std::string(names[*i]) + "\"? ";
-  throw Error(ErrorCode::InvalidArgument, "unknown attestation type \"" + std::string(type.substr(0, 100)) + "\": " +
+  throw Error(ErrorCode::InvalidArgument, "unknown attestation type \"" + excerpt(type, 100) + "\": " +
                                               hint + "give one of " + list + ", or a predicate type URI");
 }
 
 json verify_attestation(const SignedLayer& layer, const VerifyingKey& key, std::string_view predicate_type,
                         std::string_view expected_digest) {
   if (layer.media_type != media_type::kDsseEnvelope) {
-    throw Error(ErrorCode::Verify, "attestation layer of media type \"" + layer.media_type.substr(0, 100) +
+    throw Error(ErrorCode::Verify, "attestation layer of media type \"" + excerpt(layer.media_type, 100) +
                                        "\", expected " + media_type::kDsseEnvelope);
   }
   std::string payload;
@@ -642,7 +652,7 @@ json verify_attestation(const SignedLayer& layer, const VerifyingKey& key, std::
   const json* pt = member(st, "predicateType");
   if (!pt || !pt->is_string()) throw Error(ErrorCode::Verify, "the in-toto statement has no predicateType");
   if (!predicate_type.empty() && pt->get<std::string>() != predicate_type) {
-    throw Error(ErrorCode::Verify, "attestation of type \"" + pt->get<std::string>().substr(0, 200) +
+    throw Error(ErrorCode::Verify, "attestation of type \"" + excerpt(pt->get<std::string>(), 200) +
                                        "\", expected \"" + std::string(predicate_type) + "\"");
   }
   if (!expected_digest.empty()) {

@@ -82,9 +82,34 @@ SignatureTag signature_layers(registry::Client& client, const Reference& repo, c
           ref.to_string() + "@" + manifest.digest};
 }
 
+/// Whether `layers` hold `payload` with a valid signature by `key`.
+bool already_signed(const std::vector<attest::SignedLayer>& layers, const std::string& payload,
+                    const attest::SigningKey& key, const std::string& digest) {
+  const attest::VerifyingKey verifying = key.verifying_key();
+  for (const attest::SignedLayer& l : layers) {
+    if (l.media_type != attest::media_type::kSimpleSigning || l.payload != payload) continue;
+    try {
+      attest::verify_simple_signing(l.payload, l.signature_b64, verifying, digest);
+      return true;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Verify && e.code() != ErrorCode::InvalidArgument) throw;
+    }
+  }
+  return false;
+}
+
 /// The digest `ref` names and, for an index, those of the manifests it lists.
 std::vector<std::string> manifest_digests(registry::Client& client, const Reference& ref, bool children) {
+  // What is signed or verified is the digest of the bytes received, so a
+  // reference by digest must name exactly those bytes (the client checks
+  // sha256 digests; any other algorithm would be trusted blindly).
+  if (!ref.digest.empty() && ref.digest.rfind("sha256:", 0) != 0)
+    throw Error(ErrorCode::Unsupported, ref.to_string() + ": cosign signatures name sha256 digests; refer to the "
+                                                          "image by tag or by its sha256 digest");
   const registry::RawManifest top = client.get_manifest(ref);
+  if (!ref.digest.empty() && top.digest != ref.digest)
+    throw Error(ErrorCode::Registry, ref.to_string() + ": the registry served a manifest whose digest is " +
+                                         top.digest + ", not the one the reference names");
   std::vector<std::string> digests{top.digest};
   if (children && oci::is_index_media_type(top.media_type)) {
     const oci::Index index = oci::parse_index(top.bytes, oci::ParseMode::Lenient, ref.to_string());
@@ -123,7 +148,14 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
   for (const std::string& digest : manifest_digests(client, ref, true)) {
     const std::string payload = attest::simple_signing_payload(repo.name(), digest);
     const std::string sig_tag = attest::signature_tag(digest);
-    std::vector<attest::SignedLayer> layers = signature_layers(client, repo, sig_tag).layers;
+    SignatureTag existing = signature_layers(client, repo, sig_tag);
+    // Signed by this key already: nothing to add (as cosign does; an ECDSA
+    // signature differs each time, so comparing layers would not see it).
+    if (already_signed(existing.layers, payload, key, digest)) {
+      signed_images.push_back({digest, existing.reference, repo.name()});
+      continue;
+    }
+    std::vector<attest::SignedLayer> layers = std::move(existing.layers);
     layers.push_back(attest::signature_layer(payload, util::base64_encode(key.sign(payload))));
     const attest::SignatureImage image = attest::signature_image(layers);
     MemorySource source(image);

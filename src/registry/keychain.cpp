@@ -71,7 +71,7 @@ AuthConfig parse_auth_config(std::string_view json_text, const std::string& sour
       if (!auth.empty()) {
         std::string decoded;
         try {
-          decoded = util::base64_decode(auth, "auth", true);
+          decoded = util::base64_decode(auth, "auth", util::Base64Input::Lenient);
         } catch (const Error&) {
           throw Error(ErrorCode::InvalidArgument,
                       source + ": auths[\"" + key + "\"].auth is not valid base64; log in again, or remove the entry");

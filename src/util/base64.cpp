@@ -42,20 +42,22 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
-std::string base64_decode(std::string_view text, const std::string& what, bool skip_whitespace) {
+std::string base64_decode(std::string_view text, const std::string& what, Base64Input input) {
+  const bool lenient = input == Base64Input::Lenient;
   std::string compact;
-  if (skip_whitespace) {
+  if (lenient) {
     for (const char c : text)
       if (!is_space(c)) compact += c;
     text = compact;
   }
   std::size_t n = text.size();
   std::size_t pad = 0;
-  while (n > 0 && text[n - 1] == '=' && pad < 2) {
+  while (n > 0 && text[n - 1] == '=' && (lenient || pad < 2)) {
     --n;
     ++pad;
   }
-  if (pad > 0 && text.size() % 4 != 0) throw Error(ErrorCode::InvalidArgument, what + ": invalid base64 (bad padding)");
+  if (!lenient && pad > 0 && text.size() % 4 != 0)
+    throw Error(ErrorCode::InvalidArgument, what + ": invalid base64 (bad padding)");
   if (n % 4 == 1) throw Error(ErrorCode::InvalidArgument, what + ": invalid base64 (truncated)");
   std::string out;
   out.reserve(n / 4 * 3 + 2);
@@ -74,7 +76,7 @@ std::string base64_decode(std::string_view text, const std::string& what, bool s
     }
   }
   // Leftover bits must be zero (a canonical encoding).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0)
+  if (!lenient && bits > 0 && (acc & ((1u << bits) - 1)) != 0)
     throw Error(ErrorCode::InvalidArgument, what + ": invalid base64 (non-zero trailing bits)");
   return out;
 }

@@ -10,11 +10,19 @@ namespace rustimg::util {
 /// Standard alphabet, padded.
 std::string base64_encode(std::string_view bytes);
 
-/// Decodes the standard or URL-safe alphabet, padding optional; the
-/// encoding must be canonical (zero trailing bits). With
-/// `skip_whitespace`, spaces, tabs and line breaks are ignored (text from
-/// files); otherwise they are errors. Throws rustimg::Error
-/// (InvalidArgument) naming `what` and the fault, never the text.
-std::string base64_decode(std::string_view text, const std::string& what, bool skip_whitespace = false);
+enum class Base64Input {
+  /// Signatures and envelopes: no whitespace, padding only as RFC 4648
+  /// places it, zero trailing bits (one text, one encoding).
+  Strict,
+  /// Text other tools wrote (docker's config.json "auth"): whitespace
+  /// ignored, any run of '=' at the end, trailing bits ignored, as Go's
+  /// decoders and docker accept.
+  Lenient,
+};
+
+/// Decodes the standard or URL-safe alphabet, padding optional. Throws
+/// rustimg::Error (InvalidArgument) naming `what` and the fault, never the
+/// text.
+std::string base64_decode(std::string_view text, const std::string& what, Base64Input input = Base64Input::Strict);
 
 }  // namespace rustimg::util

@@ -182,7 +182,12 @@ def test_cosign_verifies_rustimg_signatures(registry_plain, work):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [amd64, base]
 
-    # Signing again adds a signature to the .sig image, keeping the first.
+    # Signing again with the same key adds nothing (as cosign does)...
+    proc = _rustimg(dict(env, COSIGN_PASSWORD=PASSPHRASE), "sign", "--key", key, f"{base}@{amd64}")
+    assert proc.returncode == 0, proc.stderr
+    sig = json.loads(_get(registry_plain, repo, f"manifests/{_sig_tag(amd64)}", OCI_MANIFEST))
+    assert len(sig["layers"]) == 1
+    # ...another key adds its signature to the .sig image, keeping the first.
     key2, pub2 = _keypair(tmp, "second")
     assert _cosign_verify(env, pub2, f"{base}@{amd64}").returncode != 0
     proc = _rustimg(dict(env, COSIGN_PASSWORD=PASSPHRASE), "sign", "--key", key2, f"{base}@{amd64}")
@@ -193,6 +198,10 @@ def test_cosign_verifies_rustimg_signatures(registry_plain, work):
     for p in (pub, pub2):
         assert _cosign_verify(env, p, f"{base}@{amd64}").returncode == 0
         assert _rustimg(env, "verify-image", "--key", p, f"{base}@{amd64}").returncode == 0
+
+    # A reference by another digest algorithm is not trusted blindly.
+    proc = _rustimg(env, "verify-image", "--key", pub, f"{base}@sha512:{'a' * 128}")
+    assert proc.returncode != 0 and "sha256" in proc.stderr, proc
 
     # cosign's own check is real: a key that signed nothing fails.
     _, other_pub = _keypair(tmp, "other")

@@ -114,7 +114,13 @@ BOOST_AUTO_TEST_CASE(base64_round_trip_and_strictness) {
   expect_error([] { rustimg::util::base64_decode("Zm9=", "t"); }, ErrorCode::InvalidArgument, "trailing bits");
   expect_error([] { rustimg::util::base64_decode("Z", "t"); }, ErrorCode::InvalidArgument, "truncated");
   // Text from files (docker's config.json) may be wrapped.
-  BOOST_TEST(rustimg::util::base64_decode("Zm9v\nYmFy\r\n", "t", true) == "foobar");
+  BOOST_TEST(rustimg::util::base64_decode("Zm9v\nYmFy\r\n", "t", rustimg::util::Base64Input::Lenient) == "foobar");
+  // ... as docker and Go accept: extra '=', trailing bits, padding cut short.
+  using rustimg::util::Base64Input;
+  BOOST_TEST(rustimg::util::base64_decode("YWxpY2U6cHd=", "t", Base64Input::Lenient) == "alice:pw");
+  BOOST_TEST(rustimg::util::base64_decode("YQ===", "t", Base64Input::Lenient) == "a");
+  BOOST_TEST(rustimg::util::base64_decode("YQ=", "t", Base64Input::Lenient) == "a");
+  expect_error([] { rustimg::util::base64_decode("YWxpY2U6cHd=", "t"); }, ErrorCode::InvalidArgument, "trailing bits");
 }
 
 BOOST_AUTO_TEST_CASE(sign_verify_round_trip_every_pem_form) {

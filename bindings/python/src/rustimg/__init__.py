@@ -237,7 +237,8 @@ def verify_image(reference: str, public_key: PathLike, *, insecure_registries: S
     ``public_key`` (cosign.pub works) names its digest. Returns the valid
     signatures; raises VerifyError saying why when there is none (no
     signatures, another key, a payload for another image or changed after
-    signing). Registry arguments as for :func:`push`."""
+    signing), InvalidArgumentError for a signature image that is malformed
+    or beyond rustimg's bounds. Registry arguments as for :func:`push`."""
     options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                         request_timeout, stall_timeout)
     return [Signature(**s) for s in _core.verify_image(reference, os.fspath(public_key), None, options)]
