@@ -10,8 +10,32 @@ namespace {
 
 using nlohmann::json;
 
-/// Thrown by the parser callback when the text nests too deep.
-struct TooDeep {};
+/// Whether arrays and objects in `text` nest deeper than kMaxJsonDepth
+/// (strings skipped). Linear, and done before parsing: nlohmann's parser
+/// with a callback, which could stop at the limit itself, is quadratic in
+/// the length of an array of objects (after each element it searches the
+/// parent for a discarded value), so a 4 MiB manifest of empty objects
+/// would take hours. For text that is valid JSON the count is exact; text
+/// that is not fails the parse anyway.
+bool nests_too_deep(std::string_view text) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
 
 /// Line and column (1-based) of byte offset `offset` in `text`.
 std::pair<std::size_t, std::size_t> line_column(std::string_view text, std::size_t offset) {
@@ -60,22 +84,13 @@ JsonError::JsonError(ErrorCode code, const std::string& what, std::size_t line, 
       too_deep_(too_deep) {}
 
 json parse_json(std::string_view text, const std::string& what, ErrorCode code) {
-  // The callback sees each array or object open with the number of
-  // containers around it; throwing stops the parse before it goes deeper.
-  // nlohmann's parser itself keeps its stack on the heap.
-  const json::parser_callback_t limit = [](int depth, json::parse_event_t event, json&) {
-    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
-        static_cast<std::size_t>(depth) >= kMaxJsonDepth)
-      throw TooDeep{};
-    return true;
-  };
-  try {
-    return json::parse(text.begin(), text.end(), limit);
-  } catch (const TooDeep&) {
+  if (nests_too_deep(text))
     throw JsonError(code, what, 0, 0,
                     "JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
                         " levels of arrays and objects, the most rustimg reads",
                     true);
+  try {
+    return json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     // e.byte is 1-based: the position of the character that failed.
     const auto [line, column] = line_column(text, e.byte == 0 ? 0 : e.byte - 1);
