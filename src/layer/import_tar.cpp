@@ -34,7 +34,9 @@
 #include "tar_writer.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
+#include "util/archive_message.hpp"
 #include "util/fd.hpp"
+#include "util/shown.hpp"
 
 namespace rustimg::layer {
 namespace {
@@ -62,30 +64,9 @@ struct ReadFree {
 };
 using Reader = std::unique_ptr<archive, ReadFree>;
 
+using util::archive_message;
 using util::Fd;
-
-std::string archive_message(archive* a) {
-  const char* m = archive_error_string(a);
-  return m != nullptr ? m : "unknown libarchive error";
-}
-
-/// `text` for an error message: control characters as \xNN, so a name
-/// cannot rewrite the terminal or the log line it is shown in.
-std::string shown(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += "\\x";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+using util::shown;
 
 /// The decompressed stream, handed to the entry reader in chunks. Keeps the
 /// last kKeep bytes or more (`window`), for inspect() and zero_from().

@@ -15,6 +15,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
 #include "tar_writer.hpp"
+#include "util/archive_message.hpp"
 #include "util/fd.hpp"
 
 namespace rustimg::layer {
@@ -163,8 +164,7 @@ void TarWriter::finish() {
 void TarWriter::check(int rc, const std::string& what) {
   if (state_.error) std::rethrow_exception(state_.error);
   if (rc < ARCHIVE_WARN) {
-    const char* msg = archive_error_string(a_.get());
-    throw Error(ErrorCode::Io, "tar: " + what + " failed: " + (msg ? msg : "unknown libarchive error"));
+    throw Error(ErrorCode::Io, "tar: " + what + " failed: " + util::archive_message(a_.get()));
   }
 }
 

@@ -4,13 +4,16 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 
 #include "staging.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/store.hpp"
+#include "util/archive_message.hpp"
 #include "util/atomic_file.hpp"
+#include "util/shown.hpp"
 
 namespace rustimg::store {
 namespace {
@@ -64,6 +67,14 @@ bool safe_name(std::string_view name) {
   return true;
 }
 
+/// Bounds on unpacking an archive: an image archive holds a few files per
+/// image (blobs, index.json, manifest.json), and a compressed one expands by
+/// at most kMaxExpansion (gzip's own limit is about 1032) beyond a first
+/// kExpansionAllowance. A 1 KiB bzip2 file can otherwise unpack to gigabytes.
+constexpr std::uint64_t kMaxArchiveEntries = 1u << 16;
+constexpr std::uint64_t kMaxExpansion = 1024;
+constexpr std::uint64_t kExpansionAllowance = 64u << 20;
+
 /// Unpacks the regular files of the tar `file` into `dir`.
 void unpack(const fs::path& file, const fs::path& dir, const std::string& source) {
   std::unique_ptr<archive, decltype(&archive_read_free)> a(archive_read_new(), archive_read_free);
@@ -71,29 +82,52 @@ void unpack(const fs::path& file, const fs::path& dir, const std::string& source
   archive_read_support_filter_all(a.get());
   if (archive_read_open_filename(a.get(), file.c_str(), 1 << 16) != ARCHIVE_OK)
     throw Error(fs::exists(file) ? ErrorCode::InvalidArgument : ErrorCode::NotFound,
-                "cannot read " + source + ": " + archive_error_string(a.get()));
+                "cannot read " + source + ": " + util::archive_message(a.get()));
+  std::error_code size_ec;
+  const std::uint64_t file_size = fs::file_size(file, size_ec);
+  const std::uint64_t max_bytes =
+      std::max(kExpansionAllowance, size_ec || file_size > UINT64_MAX / kMaxExpansion ? UINT64_MAX : file_size * kMaxExpansion);
+  std::uint64_t entries = 0;
+  std::uint64_t written = 0;
   archive_entry* entry = nullptr;
   int rc = 0;
   while ((rc = archive_read_next_header(a.get(), &entry)) == ARCHIVE_OK) {
+    if (++entries > kMaxArchiveEntries)
+      throw Error(ErrorCode::InvalidArgument, source + " holds more than " + std::to_string(kMaxArchiveEntries) +
+                                                  " entries, more than an image archive has; it is not one");
     if (archive_entry_filetype(entry) != AE_IFREG) continue;
-    const std::string name = archive_entry_pathname(entry);
-    if (!safe_name(name)) throw Error(ErrorCode::InvalidArgument, source + " holds an unsafe path: " + name);
+    const char* raw = archive_entry_pathname(entry);
+    if (raw == nullptr) throw Error(ErrorCode::InvalidArgument, source + " holds an entry whose name cannot be read");
+    const std::string name = raw;
+    if (!safe_name(name))
+      throw Error(ErrorCode::InvalidArgument, source + " holds an unsafe path: " + util::shown(name));
+    if (archive_entry_sparse_count(entry) > 0)
+      throw Error(ErrorCode::InvalidArgument, source + ": " + util::shown(name) +
+                                                  " is a sparse file, which no image archive holds");
     const fs::path target = dir / name;
     std::error_code ec;
     fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error(ErrorCode::InvalidArgument, source + ": cannot unpack " + name + ": " + ec.message());
+    if (ec) throw Error(ErrorCode::InvalidArgument, source + ": cannot unpack " + util::shown(name) + ": " + ec.message());
     std::ofstream out(target, std::ios::binary | std::ios::trunc);
     const void* buf = nullptr;
     size_t len = 0;
     la_int64_t offset = 0;
     int r = 0;
-    while ((r = archive_read_data_block(a.get(), &buf, &len, &offset)) == ARCHIVE_OK)
+    while ((r = archive_read_data_block(a.get(), &buf, &len, &offset)) == ARCHIVE_OK) {
+      written += len;
+      if (written > max_bytes)
+        throw Error(ErrorCode::InvalidArgument,
+                    source + " unpacks to more than " + std::to_string(max_bytes >> 20) + " MiB, over " +
+                        std::to_string(kMaxExpansion) + " times its compressed size: refused as a decompression bomb; "
+                        "if it is a real image archive, decompress it first and give the plain tar");
       out.write(static_cast<const char*>(buf), static_cast<std::streamsize>(len));
+    }
     if (r != ARCHIVE_EOF || !out)
-      throw Error(ErrorCode::Io, "unpacking " + name + " from " + source + " failed: " +
-                                     (r != ARCHIVE_EOF ? archive_error_string(a.get()) : "write error"));
+      throw Error(ErrorCode::Io, "unpacking " + util::shown(name) + " from " + source + " failed: " +
+                                     (r != ARCHIVE_EOF ? util::archive_message(a.get()) : "write error"));
   }
-  if (rc != ARCHIVE_EOF) throw Error(ErrorCode::InvalidArgument, source + " is not a readable tar: " + archive_error_string(a.get()));
+  if (rc != ARCHIVE_EOF)
+    throw Error(ErrorCode::InvalidArgument, source + " is not a readable tar: " + util::archive_message(a.get()));
 }
 
 /// sha256 digest and size of a file.

@@ -2,7 +2,12 @@
 // rustimg::Error" contract, kept as regression tests.
 #include <boost/test/unit_test.hpp>
 
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "rustimg/error.hpp"
@@ -28,6 +33,31 @@ std::string tar_of(const std::map<std::string, std::string>& files) {
   MemorySink out;
   rustimg::layer::write_tar(tree, 0, out);
   return out.bytes;
+}
+
+/// A bzip2-compressed tar of one file of `size` zero bytes (a few KiB for
+/// hundreds of MiB).
+std::string bzip2_tar_of_zeros(const std::string& name, std::int64_t size) {
+  std::string out;
+  std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
+  BOOST_REQUIRE(archive_write_set_format_pax_restricted(a.get()) == ARCHIVE_OK);
+  BOOST_REQUIRE(archive_write_add_filter_bzip2(a.get()) == ARCHIVE_OK);
+  const auto append = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
+    static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
+    return static_cast<la_ssize_t>(n);
+  };
+  BOOST_REQUIRE(archive_write_open(a.get(), &out, nullptr, append, nullptr) == ARCHIVE_OK);
+  std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(), archive_entry_free);
+  archive_entry_set_pathname(e.get(), name.c_str());
+  archive_entry_set_filetype(e.get(), AE_IFREG);
+  archive_entry_set_perm(e.get(), 0644);
+  archive_entry_set_size(e.get(), size);
+  BOOST_REQUIRE(archive_write_header(a.get(), e.get()) == ARCHIVE_OK);
+  const std::string zeros(1 << 20, '\0');
+  for (std::int64_t done = 0; done < size; done += static_cast<std::int64_t>(zeros.size()))
+    BOOST_REQUIRE(archive_write_data(a.get(), zeros.data(), zeros.size()) == static_cast<la_ssize_t>(zeros.size()));
+  BOOST_REQUIRE(archive_write_close(a.get()) == ARCHIVE_OK);
+  return out;
 }
 
 /// Reading `archive` as `kind` throws rustimg::Error whose message holds `names`.
@@ -139,6 +169,17 @@ BOOST_AUTO_TEST_CASE(oci_index_of_the_wrong_shape_is_an_error) {
   BOOST_CHECK_EXCEPTION(rustimg::store::StoredImage{source}, rustimg::Error, [](const rustimg::Error& e) {
     return std::string(e.what()).find("index.json") != std::string::npos;
   });
+}
+
+BOOST_AUTO_TEST_CASE(compressed_archive_that_expands_without_bound_is_refused) {
+  // fuzz_archive: a 1 KiB bzip2 file unpacked to 1.5 GiB of zeros (the run
+  // timed out, and `rustimg push` would have filled the disk). Unpacking
+  // stops past 64 MiB and 1024 times the archive's size.
+  using Kind = rustimg::store::ImageLocation::Kind;
+  const std::string bomb = bzip2_tar_of_zeros("blobs/sha256/zeros", std::int64_t{96} << 20);
+  BOOST_TEST_REQUIRE(bomb.size() < 64u * 1024, "the bzip2 test archive is " << bomb.size() << " bytes");
+  for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
+    expect_refused(kind, bomb, "decompression bomb");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
