@@ -158,7 +158,7 @@ RUSTIMG_EXTERN(void) rustimg_spec_free(rustimg_spec *spec);
 /** One progress event. Valid only during the callback. */
 typedef struct rustimg_progress_event {
   unsigned version;    /**< RUSTIMG_PROGRESS_EVENT_VERSION; fields may be added at the end */
-  const char *stage;   /**< "build", "cargo", "verify", "layer", "image", "write" */
+  const char *stage;   /**< "build", "cargo", "verify", "layer", "image", "sbom", "write" */
   const char *message; /**< one human-readable line */
 } rustimg_progress_event;
 

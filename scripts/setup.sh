@@ -113,6 +113,18 @@ if ! "$(go env GOPATH)/bin/cosign" version 2>/dev/null | grep -q "GitVersion: *$
   GOFLAGS=-mod=mod go install "github.com/sigstore/cosign/v2/cmd/cosign@$cosign_version"
 fi
 
+# The SBOM consumers (tests/integration/test_sbom.py): SPDX's own validator
+# (pyspdxtools, PyPI spdx-tools), CycloneDX's JSON-schema validator (PyPI
+# cyclonedx-python-lib) and oras, which finds OCI 1.1 referrers.
+if ! python3 -c 'import spdx_tools, cyclonedx.validation.json, jsonschema' >/dev/null 2>&1; then
+  python3 -m pip install --quiet spdx-tools 'cyclonedx-python-lib[json-validation]'
+fi
+oras_version=1.3.6
+if ! "$(go env GOPATH)/bin/oras" version 2>/dev/null | grep -q "^Version: *$oras_version\$"; then
+  echo "setup: installing oras v$oras_version (go install)" >&2
+  GOFLAGS=-mod=mod go install "oras.land/oras/cmd/oras@v$oras_version"
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo not found on PATH; install Rust (rustup) first" >&2
   exit 1

@@ -36,6 +36,10 @@ type BuildOptions struct {
 	Platform  string         // with Binary: its platform; "" reads it from the ELF header
 	SpecFile  string         // "" : CrateDir/rustimg.json when it exists
 	Overrides map[string]any // spec overrides (same schema as the spec file)
+	// SBOM is the SBOM attached to each platform image of an "oci:" output:
+	// "spdx" (SPDX 2.3 JSON), "cyclonedx" (CycloneDX 1.5 JSON) or "none";
+	// "" keeps the spec's (default "spdx"). It overrides Overrides["sbom"].
+	SBOM string
 	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
 	// "docker-archive:FILE[:NAME:TAG]".
 	Output       string
@@ -84,7 +88,15 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	if opts.SourceDateEpoch != nil {
 		copts.source_date_epoch = C.longlong(*opts.SourceDateEpoch)
 	}
-	overrides, err := mem.jsonStr(opts.Overrides)
+	specOverrides := opts.Overrides
+	if opts.SBOM != "" {
+		specOverrides = make(map[string]any, len(opts.Overrides)+1)
+		for k, v := range opts.Overrides {
+			specOverrides[k] = v
+		}
+		specOverrides["sbom"] = opts.SBOM
+	}
+	overrides, err := mem.jsonStr(specOverrides)
 	if err != nil {
 		return nil, err
 	}

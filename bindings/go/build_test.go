@@ -55,6 +55,39 @@ func TestBuildCrateToLayout(t *testing.T) {
 	}
 }
 
+// The SBOM rides beside the image in the layout's index.json: SPDX by
+// default, CycloneDX when asked for, none with "none"; the image is the same.
+func TestBuildAttachesTheSBOMAskedFor(t *testing.T) {
+	crate := copyCrate(t)
+	epoch := int64(1700000000)
+	digests := map[string]string{}
+	for _, sbom := range []string{"", "cyclonedx", "none"} {
+		layout := filepath.Join(t.TempDir(), "layout")
+		res, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
+			CrateDir: crate, Output: "oci:" + layout + ":v1", SBOM: sbom, SourceDateEpoch: &epoch,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[sbom] = res.Digest
+		raw, err := os.ReadFile(filepath.Join(layout, "index.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		index := string(raw)
+		want := map[string]string{"": "application/spdx+json", "cyclonedx": "application/vnd.cyclonedx+json"}[sbom]
+		if got := strings.Count(index, `"artifactType"`); (want == "" && got != 0) || (want != "" && got != 1) {
+			t.Fatalf("sbom %q: index.json lists %d artifacts: %s", sbom, got, index)
+		}
+		if want != "" && !strings.Contains(index, `"artifactType":"`+want+`"`) {
+			t.Fatalf("sbom %q: no %s artifact in %s", sbom, want, index)
+		}
+	}
+	if digests[""] != digests["cyclonedx"] || digests[""] != digests["none"] {
+		t.Fatalf("the SBOM changed the image digest: %v", digests)
+	}
+}
+
 func TestBuildCancelledLeavesNothing(t *testing.T) {
 	crate := copyCrate(t)
 	layout := filepath.Join(t.TempDir(), "layout")

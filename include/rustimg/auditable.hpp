@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,5 +41,9 @@ inline constexpr std::size_t kMaxAuditablePackages = 100000;
 /// range, a cycle, or more than one root.
 std::optional<std::vector<AuditablePackage>> read_auditable_dependencies(std::span<const std::byte> elf,
                                                                          const std::string& what);
+
+/// read_auditable_dependencies over the file `path` (the I/O edge); errors
+/// name the file, and NotFound / Io when it cannot be read.
+std::optional<std::vector<AuditablePackage>> read_auditable_file(const std::filesystem::path& path);
 
 }  // namespace rustimg::elf

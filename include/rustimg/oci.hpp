@@ -42,6 +42,8 @@ inline constexpr const char* kDockerConfig = "application/vnd.docker.container.i
 inline constexpr const char* kDockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 inline constexpr const char* kDockerLayerTar = "application/vnd.docker.image.rootfs.diff.tar";
 inline constexpr const char* kDockerLayerZstd = "application/vnd.docker.image.rootfs.diff.tar.zstd";
+/// The config of an OCI 1.1 artifact manifest that has none of its own: "{}".
+inline constexpr const char* kOciEmpty = "application/vnd.oci.empty.v1+json";
 }  // namespace media_type
 
 /// Pre-defined annotation keys used by rustimg.
@@ -104,6 +106,9 @@ struct Descriptor {
   std::int64_t size = 0;
   std::map<std::string, std::string> annotations;
   std::optional<Platform> platform;  ///< only in an index
+  /// OCI 1.1: the artifact type of the manifest described ("" when none);
+  /// set on index.json entries and referrers lists for artifacts.
+  std::string artifact_type;
 
   nlohmann::json to_json() const;
   /// Throws rustimg::Error (InvalidArgument) naming the missing/bad field.
@@ -118,6 +123,18 @@ struct Blob {
 
 /// Serialises `doc` canonically and describes the bytes as `media_type`.
 Blob make_blob(const nlohmann::json& doc, std::string type);
+
+/// An OCI 1.1 artifact about `subject` (an SBOM, a provenance statement):
+/// a manifest of `artifact_type` whose config is the empty descriptor
+/// ("{}", kOciEmpty) and whose one layer is `content`, bytes of
+/// `content_type`. Deterministic: the same arguments give the same bytes.
+struct Artifact {
+  Blob config;
+  Blob content;
+  Blob manifest;  ///< its descriptor carries artifact_type, for index.json
+};
+Artifact make_artifact(std::string content, const std::string& content_type, const std::string& artifact_type,
+                       const Descriptor& subject, std::map<std::string, std::string> annotations = {});
 
 struct HistoryEntry {
   std::string created;
@@ -202,6 +219,11 @@ struct Manifest {
   Descriptor config;
   std::vector<Descriptor> layers;
   std::map<std::string, std::string> annotations;  ///< OCI only
+  /// OCI 1.1 artifacts: what the manifest holds ("" for an image) and the
+  /// manifest it is about (the referrers API and `oras discover` list it
+  /// under that manifest).
+  std::string artifact_type;
+  std::optional<Descriptor> subject;
 
   nlohmann::json to_json() const;
 };
@@ -327,11 +349,22 @@ Document parse_document(std::string_view bytes, std::string_view declared_media_
 /// The index.json of an OCI image layout with `entry` tagged `tag` (its
 /// org.opencontainers.image.ref.name annotation): `existing` (the current
 /// index.json, if any) with the entries of the same tag replaced; other
-/// entries and fields are kept as written. Canonical JSON. Throws
-/// rustimg::Error (InvalidArgument) naming `what` when `existing` is not an
-/// index with a "manifests" array.
+/// entries and fields are kept as written. `artifacts` (OCI 1.1 artifacts
+/// about the image, found by `oras discover --oci-layout` through
+/// index.json; each with its artifact_type and its own tag, e.g.
+/// referrer_tag()) are listed after the images, replacing the entries of
+/// their tags. Canonical JSON. Throws rustimg::Error (InvalidArgument)
+/// naming `what` when `existing` is not an index with a "manifests" array,
+/// or an artifact lacks its type or tag.
 std::string layout_index_with(std::optional<std::string_view> existing, const Descriptor& entry,
-                              const std::string& tag, const std::string& what);
+                              const std::string& tag, const std::string& what,
+                              const std::vector<Descriptor>& artifacts = {});
+
+/// The tag an artifact about `subject_digest` has in an OCI layout:
+/// "sha256-<hex>.<suffix>", cosign's naming ("sha256-<hex>.sig", ".att",
+/// ".sbom"): a newer artifact of the same kind about the same image
+/// replaces the older one. Throws for a malformed digest.
+std::string referrer_tag(std::string_view subject_digest, std::string_view suffix);
 
 // --- walking an image's tree ------------------------------------------------------
 

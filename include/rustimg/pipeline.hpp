@@ -100,7 +100,7 @@ struct BuildOptions {
   /// --base...).
   OptionNames option_names;
   /// One event per step (stages "build", "cargo", "verify", "pull",
-  /// "layer", "image", "write"); returning true cancels the build
+  /// "layer", "image", "sbom", "write"); returning true cancels the build
   /// (rustimg::Error, code Cancelled) at that step.
   ProgressCallback progress;
   /// How to reach the registry of an image base (spec.base) and of a
@@ -281,6 +281,27 @@ BuildAndPushResult build_and_push(BuildAndPushOptions options);
 /// to_json(result.build) with "pushed": [transfer::to_json() of each push]
 /// and "references": every REF@digest of every push, in order.
 nlohmann::json to_json(const BuildAndPushResult& result);
+
+/// An SBOM attached to an image (an OCI 1.1 artifact in an OCI layout).
+struct AttachedSbom {
+  std::string media_type;     ///< attest::kSpdxMediaType or kCycloneDxMediaType
+  std::string image_digest;   ///< the platform manifest it describes
+  std::string artifact_digest;///< the artifact manifest
+  std::string document;       ///< the SBOM's bytes
+};
+
+/// The largest SBOM read back (a crate with thousands of dependencies
+/// stays far below).
+inline constexpr std::uint64_t kMaxSbomBytes = 64u << 20;
+
+/// The SBOM attached to the image at `source` (an oci: layout; for an
+/// index, the manifest of `platform`, which may be omitted when the index
+/// has one platform). Throws rustimg::Error: NotFound when the image has
+/// none (built with --sbom none) or the index has no such platform,
+/// InvalidArgument for another kind of source (archives and registries do
+/// not carry them), an index without `platform`, or an SBOM over
+/// kMaxSbomBytes; what store::StoredImage throws.
+AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform);
 
 /// SOURCE_DATE_EPOCH from the environment: 0 when unset or empty. Throws
 /// rustimg::Error (InvalidArgument) when it is not a decimal integer.

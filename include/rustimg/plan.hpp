@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rustimg/cargo.hpp"
+#include "rustimg/dependencies.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/process.hpp"
@@ -37,6 +38,9 @@ struct PlatformPlan {
   /// The binary to put in the image: prebuilt, or cargo's once it ran
   /// (build_image reads only this).
   std::filesystem::path prebuilt;
+  /// Built by cargo with an SBOM asked for: the packages compiled into the
+  /// binary (cargo::read_normal_dependencies for this target), for the SBOM.
+  std::optional<std::vector<cargo::ResolvedPackage>> packages;
 };
 
 /// What a build does, decided once before any stage runs.

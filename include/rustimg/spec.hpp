@@ -102,6 +102,10 @@ struct Spec {
   /// appended, in this order, to the bundle the image has otherwise.
   std::vector<std::string> extra_ca_certificates;
   bool tzdata = false;                 ///< add /usr/share/zoneinfo
+  /// Spec key "sbom": the SBOM format attached to each platform image,
+  /// "spdx" (SPDX 2.3 JSON, the default) or "cyclonedx" (CycloneDX 1.5
+  /// JSON); "" for none (the key's "none" or false).
+  std::string sbom = "spdx";
 
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
   /// as opposed to defaults; filled by resolve_spec(). On an image base,

@@ -150,10 +150,14 @@ void check_output_location(const ImageLocation& dest);
 /// in any process, take turns (a lock file, ".rustimg-lock", held for the
 /// update): each keeps what the others wrote. Blobs are hard-linked from a
 /// staging store (is_staging_dir), copied (or reflinked) from any other.
-/// `blobs` may be the layout's own store. Throws InvalidArgument when `dir`
-/// exists but is not an OCI layout.
+/// `blobs` may be the layout's own store. `referrers` (OCI 1.1 artifacts
+/// about `top` or its platform images, with artifact_type and a tag of
+/// their own, oci::referrer_tag(); their blobs in `blobs`) are listed in
+/// index.json after the images (see oci::layout_index_with), where `oras
+/// discover --oci-layout` finds them. Throws InvalidArgument when `dir` exists but
+/// is not an OCI layout.
 void write_oci_layout(const std::filesystem::path& dir, const BlobStore& blobs, const oci::Descriptor& top,
-                      const std::string& tag);
+                      const std::string& tag, const std::vector<oci::Descriptor>& referrers = {});
 
 /// Writes an OCI archive: a deterministic tar of a layout holding only `top`
 /// under `tag`.
@@ -168,11 +172,26 @@ void write_docker_archive(const std::filesystem::path& file, const BlobStore& bl
 
 /// Writes `top` to `dest` with the sink its kind names. Throws
 /// InvalidArgument for a registry (that is a push: registry::Client::push).
-void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top);
+void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top,
+             const std::vector<oci::Descriptor>& referrers = {});
 
 /// The digests of every blob `top` references, `top` included, each once,
 /// in a stable order (top first, then depth first).
 std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci::Descriptor& top);
+
+/// An artifact about an image in an OCI layout (an SBOM, a provenance
+/// statement): its index.json entry and its manifest.
+struct Referrer {
+  oci::Descriptor descriptor;
+  oci::Manifest manifest;
+};
+
+/// The artifacts the OCI layout `dir` lists in index.json (entries with an
+/// artifactType, as write_oci_layout adds them) whose subject is
+/// `subject_digest`, in index.json order. Throws rustimg::Error
+/// (InvalidArgument) for a layout that is not one, or an artifact manifest
+/// that is malformed or does not match its digest.
+std::vector<Referrer> layout_referrers(const std::filesystem::path& dir, const std::string& subject_digest);
 
 /// An image read back from one of the destinations above, e.g. to push it.
 /// An oci: layout is used in place; an archive is unpacked into a temporary

@@ -304,11 +304,11 @@ std::string simple_signing_payload(std::string_view docker_reference, std::strin
 }
 
 std::string signature_tag(std::string_view manifest_digest) {
-  return "sha256-" + oci::digest_hex(manifest_digest) + ".sig";
+  return oci::referrer_tag(manifest_digest, "sig");
 }
 
 std::string attestation_tag(std::string_view manifest_digest) {
-  return "sha256-" + oci::digest_hex(manifest_digest) + ".att";
+  return oci::referrer_tag(manifest_digest, "att");
 }
 
 SignedLayer signature_layer(std::string payload, std::string signature_b64) {

@@ -63,7 +63,7 @@ struct Options {
   std::string spec_file;
   std::string crate_flag;  ///< --crate
   std::string crate_arg;   ///< CRATE_DIR
-  std::string package, bin, base, user, workdir, compression, compression_level, entrypoint, format;
+  std::string package, bin, base, user, workdir, compression, compression_level, entrypoint, format, sbom;
   std::vector<std::string> cmd, env, labels, annotations, ports;
   bool allow_dynamic = false;
   std::string base_cache;
@@ -99,6 +99,7 @@ Resolved resolve(const Options& o) {
   set("user", o.user);
   set("workdir", o.workdir);
   set("compression", o.compression);
+  set("sbom", o.sbom);
   if (o.app->count("--base-cache") > 0 && o.base_cache.empty())
     throw UsageError{"--base-cache needs a directory (--no-base-cache turns the cache off)"};
   if (o.no_base_cache) {
@@ -268,6 +269,10 @@ Command add_build(CLI::App& parent) {
   app.add_option("--compression-level", o->compression_level,
                  "gzip 1-9 (default 6; 1 is crane's and ko's), zstd 1-19 (default 3)")
       ->type_name("N");
+  app.add_option("--sbom", o->sbom,
+                 "the SBOM attached to each platform image of an oci: output:\n"
+                 "spdx (default, SPDX 2.3 JSON), cyclonedx (CycloneDX 1.5) or none")
+      ->type_name("FORMAT");
   app.add_option("--format", o->format, "oci (default) or docker (Docker schema 2 media types)")->type_name("F");
   app.add_option("--spec", o->spec_file, "read the image spec from FILE (flags override it)")->type_name("FILE");
   app.add_option("--crate", o->crate_flag,

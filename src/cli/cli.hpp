@@ -58,6 +58,7 @@ Command add_append(CLI::App& parent);
 Command add_mutate(CLI::App& parent);
 Command add_sign(CLI::App& parent);
 Command add_verify_image(CLI::App& parent);
+Command add_sbom(CLI::App& parent);
 
 /// Adds subcommand `name` to `parent`. `summary` is one line; `description`
 /// starts its help (the usage lines, then what it does); the options added

@@ -36,6 +36,7 @@ constexpr const char* kUsage =
     "                                             sign an image in a registry, as cosign does\n"
     "  verify-image --key PUB [--attestation TYPE] REF\n"
     "                                             check an image's signatures or attestations\n"
+    "  sbom [--platform P] oci:DIR[:TAG]          print the SBOM attached to an image\n"
     "  login [--username U] [--password-stdin] HOST\n"
     "                                             check and store credentials for a registry\n"
     "  logout HOST                                remove stored credentials for a registry\n"
@@ -80,7 +81,7 @@ int run(std::vector<std::string> args) {
   app.add_flag("--version", version_flag);
 
   std::vector<Command> commands = {add_verify(app), add_spec(app), add_build(app), add_push(app), add_pull(app),
-                                   add_append(app), add_mutate(app), add_sign(app), add_verify_image(app),
+                                   add_append(app), add_mutate(app), add_sign(app), add_verify_image(app), add_sbom(app),
                                    add_login(app), add_logout(app)};
   CLI::App* version = app.add_subcommand("version", "print the rustimg version");
   const std::vector<std::string> names = [&] {

@@ -10,6 +10,7 @@
 #include <system_error>
 #include <utility>
 
+#include "rustimg/auditable.hpp"
 #include "rustimg/elf.hpp"
 #include "rustimg/error.hpp"
 
@@ -79,6 +80,11 @@ Report inspect_file(const std::filesystem::path& path) {
   } catch (const Error& e) {
     throw Error(e.code(), path.string() + ": " + e.what());
   }
+}
+
+std::optional<std::vector<AuditablePackage>> read_auditable_file(const std::filesystem::path& path) {
+  const MappedFile file(path);
+  return read_auditable_dependencies(file.bytes(), path.string());
 }
 
 NssSwitch read_nsswitch(const std::filesystem::path& path, std::string origin) {

@@ -38,6 +38,7 @@ constexpr const char* kRuntimeKeys[] = {"User",         "Env",    "Entrypoint", 
 json Descriptor::to_json() const {
   json j = {{"mediaType", media_type}, {"digest", digest}, {"size", size}};
   if (!annotations.empty()) j["annotations"] = string_map(annotations);
+  if (!artifact_type.empty()) j["artifactType"] = artifact_type;
   if (platform) {
     json p = {{"architecture", platform->architecture}, {"os", platform->os}};
     if (const std::string v = platform->descriptor_variant(); !v.empty()) p["variant"] = v;
@@ -64,6 +65,7 @@ Descriptor Descriptor::from_json(const json& j) {
   if (const auto a = j.find("annotations"); a != j.end() && a->is_object())
     for (const auto& [k, v] : a->items())
       if (v.is_string()) d.annotations[k] = v.get<std::string>();
+  if (const auto t = j.find("artifactType"); t != j.end() && t->is_string()) d.artifact_type = t->get<std::string>();
   if (const auto p = j.find("platform"); p != j.end() && p->is_object()) {
     Platform plat;
     auto field = [&](const char* key) -> std::string {
@@ -87,6 +89,29 @@ Blob make_blob(const json& doc, std::string type) {
   b.descriptor.digest = sha256_digest(b.bytes);
   b.descriptor.size = static_cast<std::int64_t>(b.bytes.size());
   return b;
+}
+
+std::string referrer_tag(std::string_view subject_digest, std::string_view suffix) {
+  return "sha256-" + digest_hex(subject_digest) + "." + std::string(suffix);
+}
+
+Artifact make_artifact(std::string content, const std::string& content_type, const std::string& artifact_type,
+                       const Descriptor& subject, std::map<std::string, std::string> annotations) {
+  Artifact a;
+  a.config = make_blob(json::object(), media_type::kOciEmpty);
+  a.content.descriptor = {content_type, sha256_digest(content), static_cast<std::int64_t>(content.size()), {}, {}, {}};
+  a.content.bytes = std::move(content);
+  Manifest m;
+  m.config = a.config.descriptor;
+  m.layers = {a.content.descriptor};
+  m.annotations = std::move(annotations);
+  m.artifact_type = artifact_type;
+  m.subject = subject;  // what it is about: the manifest itself, not where an index lists it
+  m.subject->platform.reset();
+  m.subject->annotations.clear();
+  a.manifest = make_blob(m.to_json(), media_type::kOciManifest);
+  a.manifest.descriptor.artifact_type = artifact_type;
+  return a;
 }
 
 json ImageConfig::to_json() const {
@@ -156,6 +181,8 @@ json Manifest::to_json() const {
             {"config", config.to_json()},
             {"layers", std::move(layer_list)}};
   if (format == Format::Oci && !annotations.empty()) j["annotations"] = string_map(annotations);
+  if (format == Format::Oci && !artifact_type.empty()) j["artifactType"] = artifact_type;
+  if (format == Format::Oci && subject) j["subject"] = subject->to_json();
   return j;
 }
 

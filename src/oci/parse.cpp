@@ -1,5 +1,6 @@
 // Reading manifests, indexes and configs, and walking an image's tree: the
 // only place rustimg picks OCI JSON apart.
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -124,6 +125,8 @@ Manifest manifest_from(const json& doc, ParseMode mode, const std::string& what)
   m.config = descriptor(*cfg, mode, what + ": config");
   m.layers = descriptor_list(doc, "layers", mode, what);
   m.annotations = annotations_of(doc, what);
+  if (const auto t = doc.find("artifactType"); t != doc.end() && t->is_string()) m.artifact_type = t->get<std::string>();
+  if (const auto s = doc.find("subject"); s != doc.end() && !s->is_null()) m.subject = descriptor(*s, mode, what + ": subject");
   return m;
 }
 
@@ -294,7 +297,8 @@ Document parse_document(std::string_view bytes, std::string_view declared_media_
 }
 
 std::string layout_index_with(std::optional<std::string_view> existing, const Descriptor& entry,
-                              const std::string& tag, const std::string& what) {
+                              const std::string& tag, const std::string& what,
+                              const std::vector<Descriptor>& artifacts) {
   json index = {{"schemaVersion", 2}, {"mediaType", media_type::kOciIndex}, {"manifests", json::array()}};
   if (existing) {
     try {
@@ -305,15 +309,31 @@ std::string layout_index_with(std::optional<std::string_view> existing, const De
     if (!index.is_object() || !index.contains("manifests") || !index["manifests"].is_array())
       invalid(what + " is not an OCI image index (no \"manifests\" array)");
   }
+  // Every tag written now replaces the entry it names. Images (the other
+  // tags) first, then the one tagged now, then the artifacts about images
+  // (which tools list after what they describe).
+  std::set<std::string> written = {tag};
+  for (const Descriptor& d : artifacts) {
+    const auto name = d.annotations.find(annotation::kRefName);
+    if (name == d.annotations.end() || name->second.empty() || d.artifact_type.empty())
+      throw Error(ErrorCode::InvalidArgument, "an artifact for " + what + " needs an artifactType and a tag");
+    written.insert(name->second);
+  }
   json kept = json::array();
+  json old_artifacts = json::array();
   for (const auto& m : index["manifests"]) {
     const auto a = m.is_object() ? m.find("annotations") : m.end();
-    const bool same_tag = a != m.end() && a->is_object() && a->value(annotation::kRefName, "") == tag;
-    if (!same_tag) kept.push_back(m);
+    if (a != m.end() && a->is_object()) {
+      const auto name = a->find(annotation::kRefName);
+      if (name != a->end() && name->is_string() && written.count(name->get<std::string>()) != 0) continue;
+    }
+    (m.is_object() && m.contains("artifactType") ? old_artifacts : kept).push_back(m);
   }
   Descriptor tagged = entry;
   tagged.annotations[annotation::kRefName] = tag;
   kept.push_back(tagged.to_json());
+  for (auto& m : old_artifacts) kept.push_back(std::move(m));
+  for (const Descriptor& d : artifacts) kept.push_back(d.to_json());
   index["manifests"] = std::move(kept);
   return canonical_json(index);
 }

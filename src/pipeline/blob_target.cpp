@@ -46,8 +46,9 @@ class StagingTarget final : public BlobTarget {
   }
   void put(const oci::Blob& blob) override { blobs_->put(blob); }
   const store::BlobStore& base_store() override { return *blobs_; }
-  std::optional<transfer::PushedImage> publish(const oci::Descriptor& top, const std::vector<PulledBase>&) override {
-    store::publish(output_, *blobs_, top);
+  std::optional<transfer::PushedImage> publish(const oci::Descriptor& top, const std::vector<PulledBase>&,
+                                               const std::vector<oci::Descriptor>& referrers) override {
+    store::publish(output_, *blobs_, top, referrers);
     return std::nullopt;
   }
 
@@ -119,8 +120,8 @@ class RegistryTarget final : public BlobTarget {
     }
     return *bases_;
   }
-  std::optional<transfer::PushedImage> publish(const oci::Descriptor& top,
-                                               const std::vector<PulledBase>& bases) override {
+  std::optional<transfer::PushedImage> publish(const oci::Descriptor& top, const std::vector<PulledBase>& bases,
+                                               const std::vector<oci::Descriptor>&) override {
     // A base on the target's registry lends its layers by mount (as
     // transfer::push does from the base-name annotation).
     registry::PushOptions po = transfer::tag_options(refs_);

@@ -8,6 +8,7 @@
 #include "entry_points.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
+#include "rustimg/progress.hpp"
 #include "rustimg/transfer.hpp"
 #include "util/atomic_file.hpp"
 
@@ -52,6 +53,10 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
     if (o.push.empty()) throw Error(ErrorCode::InvalidArgument, "no output and no reference to push to");
     staging.emplace(util::temp_directory());
     o.image.output = store::ImageLocation{Kind::OciLayout, staging->path() / "image", "latest", {}};
+    if (!plan.spec.sbom.empty())
+      report_progress(o.image.progress,
+                      ProgressEvent{"sbom", "note: SBOMs are attached to oci: layout outputs; pushes do not carry "
+                                            "them yet (add --output oci:DIR to keep them)"});
   }
   const store::ImageLocation output = o.image.output;
   const registry::Options push_options = o.image.registry;

@@ -406,7 +406,7 @@ Image Image::pull(std::string_view reference, const std::optional<Platform>& wan
   const pipeline::PulledBase pulled = pipeline::pull_base(client, ref, platform, sink, names, !want);
   const oci::Descriptor manifest{
       pulled.image.format == oci::Format::Docker ? oci::media_type::kDockerManifest : oci::media_type::kOciManifest,
-      pulled.image.digest, static_cast<std::int64_t>(store->blobs.size(pulled.image.digest)), {}, {}};
+      pulled.image.digest, static_cast<std::int64_t>(store->blobs.size(pulled.image.digest)), {}, {}, {}};
   // A single image taken whatever its platform states its own.
   const bool single = pulled.root_digest == pulled.image.digest;
   Impl impl = read_image(ref.to_string(), manifest, {store, &store->blobs, store::BlobStore::Share::Link},

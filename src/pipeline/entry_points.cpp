@@ -8,6 +8,7 @@
 #include "builtin_base.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
+#include "rustimg/dependencies.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/plan.hpp"
 
@@ -51,6 +52,10 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
     if (!p.cargo || next >= binaries.size()) continue;
     p.platform = binaries[next].platform;
     p.prebuilt = binaries[next++].path;
+    // The SBOM's crates: what cargo compiled into this binary for this target.
+    if (!plan.spec.sbom.empty())
+      p.packages = cargo::read_normal_dependencies(runner, o.spec.crate_dir, plan.cargo, p.triple, p.cargo->package_id,
+                                                   env.cargo);
     built.push_back(std::move(p));
   }
   plan.platforms = std::move(built);

@@ -13,6 +13,7 @@
 #include "build_image.hpp"
 #include "builtin_base.hpp"
 #include "compose_build.hpp"
+#include "sbom_attach.hpp"
 #include "rustimg/compose.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
@@ -300,6 +301,14 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<compose::Image> images;
+  // SBOMs go where OCI 1.1 artifacts can be found beside the image: an OCI
+  // layout (index.json). An OCI archive keeps one image in its index.json
+  // (podman load refuses more), a docker-archive has no place for them, and
+  // registry outputs do not get them yet.
+  const bool attach_sbom = !spec.sbom.empty() && o.format == oci::Format::Oci && o.output.kind == store::ImageLocation::Kind::OciLayout;
+  if (!spec.sbom.empty() && !attach_sbom)
+    report("sbom", "note: SBOMs are attached to oci: layout outputs; " + o.output.to_string() + " gets none");
+  std::vector<oci::Descriptor> referrers;
   std::map<std::string, std::string> documents;  // digest -> bytes of the configs, manifests and index (the summary)
   for (std::size_t i = 0; i < binaries.size(); ++i) {
     const std::string dest = image::binary_path(image::entrypoint(plan.config, name));
@@ -326,6 +335,22 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     documents[img.config().descriptor.digest] = img.config().bytes;
     documents[img.digest()] = img.manifest().bytes;
     report("image", platforms[i].to_string() + " manifest " + img.digest());
+    if (attach_sbom) {
+      SbomFacts facts{plan, binaries[i], platforms[i].to_string(), dest, base, assets, std::nullopt, std::nullopt,
+                      *o.created};
+      if (image_base) {
+        facts.base_reference = spec.base;
+        facts.base_digest = bases[i].image.digest;
+      }
+      const auto format = spec.sbom == "cyclonedx" ? attest::SbomFormat::CycloneDx : attest::SbomFormat::Spdx;
+      const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
+      for (const oci::Blob* b : {&sbom.config, &sbom.content, &sbom.manifest}) blobs->put(*b);
+      oci::Descriptor entry = sbom.manifest.descriptor;  // its index.json entry: cosign's SBOM tag
+      entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(img.digest(), "sbom");
+      referrers.push_back(std::move(entry));
+      report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
+                         sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
+    }
     images.push_back(std::move(img));
   }
 
@@ -350,7 +375,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
 
   // 7. Publish.
   report("write", o.output.to_string());
-  result.pushed = blobs->publish(result.descriptor, bases);
+  result.pushed = blobs->publish(result.descriptor, bases, referrers);
   return result;
 }
 

@@ -210,13 +210,13 @@ Plan plan_spec(Spec spec, fs::path crate_dir) {
   plan.config = config_overrides(plan.spec);
   for (std::size_t i = 0; i < plan.spec.platforms.size(); ++i)
     plan.platforms.push_back(
-        PlatformPlan{plan.spec.platforms[i], i < plan.spec.targets.size() ? plan.spec.targets[i] : "", {}, {}});
+        PlatformPlan{plan.spec.platforms[i], i < plan.spec.targets.size() ? plan.spec.targets[i] : "", {}, {}, {}});
   return plan;
 }
 
 void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries) {
   plan.platforms.clear();
-  for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary});
+  for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary, {}});
 }
 
 Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpose purpose) {

@@ -49,6 +49,20 @@ std::optional<int> read_compression_level(const json& v, Ctx& c, const std::stri
   return std::nullopt;
 }
 
+/// Spec key "sbom": "spdx", "cyclonedx", "none" or false.
+void apply_sbom(const json& v, Ctx& c, const std::string& path, Spec& s) {
+  if (v.is_boolean() && !v.get<bool>()) {
+    s.sbom.clear();
+    return;
+  }
+  if (!v.is_string()) {
+    c.type_error(path, "\"spdx\", \"cyclonedx\", \"none\" or false", v);
+    return;
+  }
+  const auto name = read_choice(v, c, path, {"spdx", "cyclonedx", "none"});
+  if (!name) return;
+  s.sbom = *name == "none" ? "" : *name;
+}
 
 std::optional<std::string> read_profile(const json& v, Ctx& c, const std::string& path) {
   auto s = read_nonempty_string(v, c, path);
@@ -204,6 +218,7 @@ const std::array kRules = {
     RUSTIMG_RULE("ca-certificates", apply_ca_certificates(v, c, p, s)),
     RUSTIMG_RULE("extra-ca-certificates", assign(s.extra_ca_certificates, read_extra_ca_certificates(v, c, p))),
     RUSTIMG_RULE("tzdata", assign(s.tzdata, read_bool(v, c, p))),
+    RUSTIMG_RULE("sbom", apply_sbom(v, c, p, s)),
 };
 
 #undef RUSTIMG_RULE

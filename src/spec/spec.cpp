@@ -248,6 +248,7 @@ json Spec::to_json() const {
       {"ca-certificates", ca_bundle.empty() ? json(ca_certificates) : json(ca_bundle)},
       {"extra-ca-certificates", extra_ca_certificates},
       {"tzdata", tzdata},
+      {"sbom", sbom.empty() ? json(false) : json(sbom)},
   };
 }
 

@@ -1,4 +1,5 @@
 // The image sinks: OCI layout directory, OCI archive, docker-archive.
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <iterator>
@@ -85,7 +86,8 @@ std::vector<oci::Descriptor> referenced_blobs(const BlobStore& blobs, const oci:
   return out;
 }
 
-void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::Descriptor& top, const std::string& tag) {
+void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::Descriptor& top, const std::string& tag,
+                      const std::vector<oci::Descriptor>& referrers) {
   check_oci_layout_dir(dir);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -111,8 +113,11 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
   const BlobStore target(dir);
   std::vector<std::string> missing;
   std::vector<fs::path> sources;
-  for (const oci::Descriptor& d : referenced_blobs(blobs, top)) {
-    if (target.contains(d.digest)) continue;
+  std::vector<oci::Descriptor> wanted = referenced_blobs(blobs, top);
+  for (const oci::Descriptor& r : referrers)
+    for (oci::Descriptor& d : referenced_blobs(blobs, r)) wanted.push_back(std::move(d));
+  for (const oci::Descriptor& d : wanted) {
+    if (target.contains(d.digest) || std::find(missing.begin(), missing.end(), d.digest) != missing.end()) continue;
     if (!blobs.contains(d.digest))
       throw Error(ErrorCode::NotFound, "blob " + d.digest + " is missing from " + blobs.root().string());
     missing.push_back(d.digest);
@@ -127,7 +132,7 @@ void write_oci_layout(const fs::path& dir, const BlobStore& blobs, const oci::De
     existing = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + index_path.string());
   }
-  const std::string index = oci::layout_index_with(existing, top, tag, index_path.string());
+  const std::string index = oci::layout_index_with(existing, top, tag, index_path.string(), referrers);
   AtomicFile index_file(dir);
   index_file.write(index);
   sources.push_back(index_file.flushed());
@@ -181,9 +186,10 @@ void write_docker_archive(const fs::path& file, const BlobStore& blobs, const oc
 
 namespace rustimg::store {
 
-void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top) {
+void publish(const ImageLocation& dest, const BlobStore& blobs, const oci::Descriptor& top,
+             const std::vector<oci::Descriptor>& referrers) {
   switch (dest.kind) {
-    case ImageLocation::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag); return;
+    case ImageLocation::Kind::OciLayout: write_oci_layout(dest.path, blobs, top, dest.tag, referrers); return;
     case ImageLocation::Kind::OciArchive: write_oci_archive(dest.path, blobs, top, dest.tag); return;
     case ImageLocation::Kind::DockerArchive: write_docker_archive(dest.path, blobs, top, dest.tag); return;
     case ImageLocation::Kind::Registry:

@@ -31,9 +31,8 @@ json read_json_file(const fs::path& dir, const std::string& name, const std::str
   return parse_json(*in, what + ": " + file.string());
 }
 
-/// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
-/// "latest" entry, else the only entry.
-oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
+/// The entries of the index.json of the OCI layout `dir`.
+std::vector<oci::Descriptor> layout_entries(const fs::path& dir, const std::string& source) {
   const fs::path file = dir / "index.json";
   std::uint64_t size = 0;
   FileHandle f = open_regular_below(dir, "index.json", size);
@@ -44,18 +43,27 @@ oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const s
   const auto in = file_stream(std::move(f));
   in->read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   bytes.resize(static_cast<std::size_t>(in->gcount()));
-  const std::vector<oci::Descriptor> all =
-      oci::parse_index(bytes, oci::ParseMode::Strict, source + " is not an OCI image layout: its " + file.string())
-          .manifests;
+  return oci::parse_index(bytes, oci::ParseMode::Strict, source + " is not an OCI image layout: its " + file.string())
+      .manifests;
+}
+
+/// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
+/// "latest" entry, else the only image (artifacts about images, such as
+/// SBOMs, are not images).
+oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
+  const std::vector<oci::Descriptor> all = layout_entries(dir, source);
+  std::vector<oci::Descriptor> images;
+  for (const auto& d : all)
+    if (d.artifact_type.empty()) images.push_back(d);
   const std::string wanted = tag.empty() ? "latest" : tag;
   std::string tags;
   for (const auto& d : all) {
     auto it = d.annotations.find(oci::annotation::kRefName);
     const std::string name = it == d.annotations.end() ? "" : it->second;
     if (name == wanted) return d;
-    if (!name.empty()) tags += (tags.empty() ? "" : ", ") + name;
+    if (!name.empty() && d.artifact_type.empty()) tags += (tags.empty() ? "" : ", ") + name;
   }
-  if (tag.empty() && all.size() == 1) return all.front();
+  if (tag.empty() && images.size() == 1) return images.front();
   throw Error(ErrorCode::NotFound, source + " has no image tagged \"" + wanted + "\"" +
                                        (tags.empty() ? std::string() : " (tags: " + tags + ")"));
 }
@@ -184,14 +192,14 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
   const auto [config_digest, config_size] = hash_file(config_file);
   adopt(blobs, config_file, config_digest);
   oci::Manifest image;  // rustimg's own OCI manifest over the archive's files
-  image.config = {oci::media_type::kOciConfig, config_digest, config_size, {}, {}};
+  image.config = {oci::media_type::kOciConfig, config_digest, config_size, {}, {}, {}};
   for (const auto& name : layer_names != entry.end() ? *layer_names : json::array()) {
     if (!name.is_string()) bad_entry("has a \"Layers\" item that is not a file name");
     const fs::path layer = inside(name.get<std::string>());
     const std::string type = layer_media_type(layer);
     const auto [digest, size] = hash_file(layer);
     if (!blobs.contains(digest)) adopt(blobs, layer, digest);
-    image.layers.push_back({type, digest, size, {}, {}});
+    image.layers.push_back({type, digest, size, {}, {}, {}});
   }
   const oci::Blob doc = oci::make_blob(image.to_json(), oci::media_type::kOciManifest);
   blobs.put(doc);
@@ -199,6 +207,19 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
 }
 
 }  // namespace
+
+std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& subject_digest) {
+  const std::string source = "oci:" + dir.string();
+  const BlobStore blobs(dir);
+  std::vector<Referrer> out;
+  for (const oci::Descriptor& d : layout_entries(dir, source)) {
+    if (d.artifact_type.empty() || oci::is_index_media_type(d.media_type)) continue;
+    oci::Manifest m = oci::parse_manifest(blobs.read_document(d), oci::ParseMode::Lenient,
+                                          source + ": artifact " + d.digest);
+    if (m.subject && m.subject->digest == subject_digest) out.push_back({d, std::move(m)});
+  }
+  return out;
+}
 
 StoredImage::StoredImage(const ImageLocation& source) {
   const std::string name = source.to_string();

@@ -54,6 +54,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(oci::canonical_json(rewritten) == oci::canonical_json(written), "a document survives to_json()");
     });
     refusable([&] { static_cast<void>(oci::parse_manifest(manifest, mode, "manifest")); });
+    // An existing index.json (any bytes in a layout) updated with an image and an artifact.
+    refusable([&] {
+      const oci::Descriptor image{oci::media_type::kOciManifest, oci::sha256_digest("image"), 5, {}, {}, {}};
+      const oci::Descriptor sbom{oci::media_type::kOciManifest, oci::sha256_digest("sbom"), 4,
+                                 {{oci::annotation::kRefName, oci::referrer_tag(image.digest, "sbom")}}, {},
+                                 "application/spdx+json"};
+      const std::string index = oci::layout_index_with(manifest, image, "v1", "index.json", {sbom});
+      check(oci::parse_index(index, oci::ParseMode::Lenient, "updated index").manifests.size() >= 2,
+            "an updated index.json lists the image and the artifact");
+    });
     refusable([&] { static_cast<void>(oci::parse_index(manifest, mode, "index")); });
     refusable([&] {
       const oci::ImageConfig c = oci::parse_config(config, mode, "config");

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 
 
-from conftest import FIXTURES, ROOT, podman_run, run, rustimg_bin
+from conftest import FIXTURES, ROOT, layout_images, podman_run, run, rustimg_bin
 
 CRATES = FIXTURES / "crates"
 EXAMPLE = ROOT / "examples" / "hello"
@@ -96,8 +96,7 @@ def test_workspace_bins_and_ambiguity(rustimg, tmp_path):
     # default-run picks "app"; --bin picks another
     build_crate(rustimg, ws / "app", f"oci:{out}:app")
     _, res = build_crate(rustimg, ws / "app", f"oci:{out}:admin", "--bin", "app-admin")
-    index = json.loads((out / "index.json").read_text())
-    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]) == ["admin", "app"]
+    assert sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in layout_images(out)) == ["admin", "app"]
     # the virtual root has two packages: a clear error naming them
     res = rustimg("build", ws, "--output", f"oci:{tmp_path / 'x'}")
     assert res.code == 2, res

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, require_tool, rustimg_bin
+from conftest import ROOT, layout_images, require_tool, rustimg_bin
 from registries import record_output
 from test_build import hello_binary  # noqa: F401  session fixture: the example as a static binary
 from test_push_tags import tags_of
@@ -167,8 +167,7 @@ def test_cargo_rustimg_builds_the_crate(tmp_path):
     record_output(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stderr
     digest = proc.stdout.strip().splitlines()[-1]
-    index = json.loads((layout / "index.json").read_text())
-    assert [m["digest"] for m in index["manifests"]] == [digest]
+    assert [m["digest"] for m in layout_images(layout)] == [digest]
     # and its help is rustimg's
     proc = subprocess.run([cargo, "rustimg", "help", "build"], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("usage: rustimg build"), proc.stderr

@@ -84,7 +84,7 @@ ConfigOverrides on_base(rustimg::Spec spec) {
 std::vector<AppliedLayer> our_layers() {
   AppliedLayer app;
   app.diff_id = digest_of('9');
-  app.descriptor = {mt::kOciLayerGzip, digest_of('8'), 33, {}, {}};
+  app.descriptor = {mt::kOciLayerGzip, digest_of('8'), 33, {}, {}, {}};
   app.created_by = "rustimg: app /usr/local/bin/hello";
   return {app};
 }

@@ -220,7 +220,8 @@ BOOST_AUTO_TEST_CASE(the_bundle_checked_before_cargo_is_the_bundle_written) {
   runner.executable = dir / "app";
   rustimg::pipeline::CrateBuildOptions o;
   o.spec.crate_dir = dir / "crate";
-  o.spec.overrides = {{"ca-certificates", "ca.pem"}};
+  // No SBOM: the fake cargo metadata above has no dependency graph.
+  o.spec.overrides = {{"ca-certificates", "ca.pem"}, {"sbom", "none"}};
   o.image.output = {rustimg::store::ImageLocation::Kind::OciLayout, dir / "out", "latest", {}};
   o.image.allow_dynamic = true;  // /bin/true
   std::vector<std::string> notes;

@@ -21,10 +21,10 @@ rustimg::Platform amd64() { return rustimg::parse_platform("linux/amd64"); }
 std::vector<AppliedLayer> two_layers() {
   AppliedLayer base, app;
   base.diff_id = "sha256:" + std::string(64, 'a');
-  base.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'b'), 10, {}, {}};
+  base.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'b'), 10, {}, {}, {}};
   base.created_by = "base";
   app.diff_id = "sha256:" + std::string(64, 'c');
-  app.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'd'), 20, {}, {}};
+  app.descriptor = {"application/vnd.oci.image.layer.v1.tar+gzip", "sha256:" + std::string(64, 'd'), 20, {}, {}, {}};
   app.created_by = "app";
   return {base, app};
 }

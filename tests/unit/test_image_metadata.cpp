@@ -97,7 +97,7 @@ rustimg::pipeline::Plan plan_of(const Crate& crate, ScriptedRunner& runner, json
 std::vector<rustimg::image::AppliedLayer> one_layer() {
   rustimg::image::AppliedLayer l;
   l.diff_id = "sha256:" + std::string(64, 'a');
-  l.descriptor = {rustimg::oci::media_type::kOciLayerGzip, "sha256:" + std::string(64, 'b'), 10, {}, {}};
+  l.descriptor = {rustimg::oci::media_type::kOciLayerGzip, "sha256:" + std::string(64, 'b'), 10, {}, {}, {}};
   return {l};
 }
 

@@ -495,7 +495,7 @@ BOOST_AUTO_TEST_CASE(document_by_its_own_type) {
 }
 
 BOOST_AUTO_TEST_CASE(layout_index_keeps_other_entries) {
-  const oci::Descriptor top{mt::kOciManifest, fake_digest('1'), 10, {}, {}};
+  const oci::Descriptor top{mt::kOciManifest, fake_digest('1'), 10, {}, {}, {}};
   const json fresh = json::parse(oci::layout_index_with(std::nullopt, top, "v1", "index.json"));
   BOOST_REQUIRE(fresh["manifests"].size() == 1u);
   BOOST_TEST(fresh["manifests"][0]["annotations"][oci::annotation::kRefName] == "v1");
@@ -503,7 +503,7 @@ BOOST_AUTO_TEST_CASE(layout_index_keeps_other_entries) {
   json existing = fresh;
   existing["manifests"][0]["urls"] = {"kept as written"};
   existing["manifests"].push_back(desc(mt::kOciManifest, '2'));
-  const oci::Descriptor next{mt::kOciManifest, fake_digest('3'), 10, {}, {}};
+  const oci::Descriptor next{mt::kOciManifest, fake_digest('3'), 10, {}, {}, {}};
   const json out = json::parse(oci::layout_index_with(existing.dump(), next, "v2", "index.json"));
   BOOST_REQUIRE(out["manifests"].size() == 3u);
   BOOST_TEST(out["manifests"][0]["urls"][0] == "kept as written");

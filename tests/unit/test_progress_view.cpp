@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(image_summary_of_an_index) {
                                      oci::media_type::kOciConfig);
   oci::Manifest m;
   m.config = config;
-  m.layers.push_back({oci::media_type::kOciLayerGzip, "sha256:" + std::string(64, 'c'), 42, {}, {}});
+  m.layers.push_back({oci::media_type::kOciLayerGzip, "sha256:" + std::string(64, 'c'), 42, {}, {}, {}});
   const oci::Descriptor manifest = put(m.to_json(), oci::media_type::kOciManifest);
   auto fetch = [&](const oci::Descriptor& d) { return blobs.at(d.digest); };
 
@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(image_summary_refuses_an_oversized_document_before_fetching
     return std::string(static_cast<std::size_t>(d.size), ' ');
   };
   const oci::Descriptor big{oci::media_type::kOciManifest, "sha256:" + std::string(64, 'b'),
-                            static_cast<std::int64_t>(huge), {}, {}};
+                            static_cast<std::int64_t>(huge), {}, {}, {}};
   rustimg::test::expect_error([&] { rustimg::transfer::summarize(big, fetch); },
                               rustimg::ErrorCode::InvalidArgument,
                               "the image " + big.digest + " has " + std::to_string(huge) + " bytes, more than the 4 MiB");

@@ -227,6 +227,17 @@ BOOST_AUTO_TEST_CASE(target_settings) {
   BOOST_TEST(t.env.at("CC_aarch64_unknown_linux_musl") == "aarch64-linux-musl-gcc");
 }
 
+// --- the SBOM format ---------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(sbom_format) {
+  BOOST_TEST(resolve(json::object()).sbom == "spdx");  // on by default
+  BOOST_TEST(resolve({{"sbom", "cyclonedx"}}).sbom == "cyclonedx");
+  BOOST_TEST(resolve({{"sbom", "none"}}).sbom.empty());
+  BOOST_TEST(resolve({{"sbom", false}}).sbom.empty());
+  BOOST_TEST(resolve({{"sbom", false}}).to_json()["sbom"] == false);
+  BOOST_TEST(resolve({{"sbom", "cyclonedx"}}).to_json()["sbom"] == "cyclonedx");
+}
+
 // --- wrong types ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(wrong_types) {
@@ -243,6 +254,9 @@ BOOST_AUTO_TEST_CASE(wrong_types) {
       {{{"locked", "true"}}, "rustimg.json: $.locked: expected a boolean, got a string"},
       {{{"offline", 0}}, "rustimg.json: $.offline: expected a boolean, got a number"},
       {{{"tzdata", "no"}}, "rustimg.json: $.tzdata: expected a boolean, got a string"},
+      {{{"sbom", 1}}, "rustimg.json: $.sbom: expected \"spdx\", \"cyclonedx\", \"none\" or false, got a number"},
+      {{{"sbom", true}},
+       "rustimg.json: $.sbom: expected \"spdx\", \"cyclonedx\", \"none\" or false, got a boolean"},
       {{{"libc", 1}}, "rustimg.json: $.libc: expected a string, got a number"},
       {{{"platforms", "linux/amd64"}}, "rustimg.json: $.platforms: expected an array, got a string"},
       {{{"platforms", {1}}}, "rustimg.json: $.platforms[0]: expected a string, got a number"},
@@ -701,7 +715,7 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
                         "compression", "compression-level", "default-features", "entrypoint", "env",
                         "extra-ca-certificates", "features", "healthcheck", "labels",
                         "libc", "locked", "offline", "package", "platforms", "ports", "profile", "repository",
-                        "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
+                        "sbom", "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
   Strings got;
   for (const auto& [key, value] : out.items()) got.push_back(key);
   BOOST_TEST(got == keys, boost::test_tools::per_element());

@@ -203,6 +203,80 @@ BOOST_AUTO_TEST_CASE(layout_adds_and_replaces_tags_keeping_others) {
   BOOST_TEST(index_of(layout)["manifests"][0]["annotations"]["com.example.keep"] == "yes");
 }
 
+BOOST_AUTO_TEST_CASE(layout_lists_artifacts_about_an_image_after_the_images) {
+  ScratchDir stage, out;
+  BlobStore blobs(stage.path());
+  const auto image = make_image(blobs, "one");
+  const auto other = make_image(blobs, "two");
+  const auto artifact = [&](const rustimg::oci::Descriptor& subject, const std::string& text) {
+    rustimg::oci::Artifact a = rustimg::oci::make_artifact(text, "application/spdx+json", "application/spdx+json", subject);
+    for (const auto* b : {&a.config, &a.content, &a.manifest}) blobs.put(*b);
+    a.manifest.descriptor.annotations[rustimg::oci::annotation::kRefName] = rustimg::oci::referrer_tag(subject.digest, "sbom");
+    return a;
+  };
+  const rustimg::oci::Artifact sbom = artifact(image, R"({"spdxVersion":"SPDX-2.3"})");
+  // The artifact manifest: OCI 1.1, empty config, the subject without its platform.
+  const json doc = json::parse(sbom.manifest.bytes);
+  BOOST_TEST(doc["artifactType"] == "application/spdx+json");
+  BOOST_TEST(doc["config"]["mediaType"] == "application/vnd.oci.empty.v1+json");
+  BOOST_TEST(sbom.config.bytes == "{}");
+  BOOST_TEST(doc["subject"]["digest"] == image.digest);
+  BOOST_TEST(doc["layers"][0]["digest"] == sbom.content.descriptor.digest);
+  BOOST_TEST(rustimg::oci::referrer_tag(image.digest, "sbom") == "sha256-" + image.digest.substr(7) + ".sbom");
+
+  const fs::path layout = out / "layout";
+  const auto entries = [&] { return index_of(layout)["manifests"]; };
+  for (int i = 0; i < 2; ++i) {  // written twice: listed once, after the image
+    rustimg::store::write_oci_layout(layout, blobs, image, "v1", {sbom.manifest.descriptor});
+    BOOST_REQUIRE(entries().size() == 2u);
+    BOOST_TEST(entries()[0]["digest"] == image.digest);
+    BOOST_TEST(entries()[1]["digest"] == sbom.manifest.descriptor.digest);
+    BOOST_TEST(entries()[1]["artifactType"] == "application/spdx+json");
+    BOOST_TEST(entries()[1]["annotations"][rustimg::oci::annotation::kRefName] ==
+               rustimg::oci::referrer_tag(image.digest, "sbom"));
+  }
+  // Another image and its artifact: images first, then the artifacts; a
+  // newer artifact for the same image replaces the older one.
+  const rustimg::oci::Artifact other_sbom = artifact(other, R"({"spdxVersion":"SPDX-2.3","name":"two"})");
+  rustimg::store::write_oci_layout(layout, blobs, other, "v2", {other_sbom.manifest.descriptor});
+  const rustimg::oci::Artifact newer = artifact(image, R"({"spdxVersion":"SPDX-2.3","name":"newer"})");
+  rustimg::store::write_oci_layout(layout, blobs, image, "v1", {newer.manifest.descriptor});
+  std::vector<std::string> order;
+  for (const auto& e : entries()) order.push_back(e["digest"]);
+  BOOST_TEST(order == (std::vector<std::string>{other.digest, image.digest, other_sbom.manifest.descriptor.digest,
+                                                newer.manifest.descriptor.digest}),
+             boost::test_tools::per_element());
+
+  // Every blob of the artifacts is in the layout; reading back finds each under its subject.
+  const BlobStore target(layout);
+  for (const auto* b : {&newer.config, &newer.content, &newer.manifest}) BOOST_TEST(target.contains(b->descriptor.digest));
+  const auto found = rustimg::store::layout_referrers(layout, image.digest);
+  BOOST_REQUIRE(found.size() == 1u);
+  BOOST_TEST(found[0].descriptor.digest == newer.manifest.descriptor.digest);
+  BOOST_TEST(found[0].manifest.subject->digest == image.digest);
+  BOOST_TEST(rustimg::store::layout_referrers(layout, newer.manifest.descriptor.digest).empty());
+  // An artifact needs its type and its own tag.
+  rustimg::oci::Descriptor untagged = sbom.manifest.descriptor;
+  untagged.annotations.clear();
+  BOOST_CHECK_THROW(rustimg::store::write_oci_layout(layout, blobs, image, "v1", {untagged}), rustimg::Error);
+}
+
+BOOST_AUTO_TEST_CASE(layout_without_latest_gives_its_only_image_not_an_artifact) {
+  ScratchDir stage, out;
+  BlobStore blobs(stage.path());
+  const auto image = make_image(blobs, "one");
+  rustimg::oci::Artifact sbom = rustimg::oci::make_artifact("{}", "application/spdx+json", "application/spdx+json", image);
+  for (const auto* b : {&sbom.config, &sbom.content, &sbom.manifest}) blobs.put(*b);
+  sbom.manifest.descriptor.annotations[rustimg::oci::annotation::kRefName] = "sha256-x.sbom";
+  const fs::path layout = out / "layout";
+  rustimg::store::write_oci_layout(layout, blobs, image, "v1", {sbom.manifest.descriptor});
+  json idx = index_of(layout);
+  idx["manifests"][0].erase("annotations");  // no "latest", no tag: the only image is taken
+  rustimg::test::write_file(layout / "index.json", idx.dump());
+  const rustimg::store::StoredImage stored(ImageLocation{ImageLocation::Kind::OciLayout, layout, "", {}});
+  BOOST_TEST(stored.top().digest == image.digest);
+}
+
 BOOST_AUTO_TEST_CASE(failed_update_leaves_previous_state) {
   ScratchDir stage, broken_stage, out;
   BlobStore s(stage.path());

@@ -51,6 +51,22 @@ def test_build_crate_to_every_output(crate, tmp_path):
     assert inspected["Architecture"] == "amd64"
 
 
+def test_build_attaches_the_sbom_asked_for(crate, tmp_path):
+    """SPDX by default, CycloneDX or none on request, beside the image in the
+    layout's index.json; the image itself is the same."""
+    digests = set()
+    for sbom, artifact_type in ((None, "application/spdx+json"), ("cyclonedx", "application/vnd.cyclonedx+json"),
+                                ("none", None)):
+        layout = tmp_path / f"layout-{sbom}"
+        res = rustimg.build(crate=crate, output=f"oci:{layout}:v1", sbom=sbom, source_date_epoch=1700000000)
+        digests.add(res.digest)
+        entries = json.loads((layout / "index.json").read_text())["manifests"]
+        assert [e.get("artifactType") for e in entries] == [None] + ([artifact_type] if artifact_type else [])
+    assert len(digests) == 1
+    with pytest.raises(rustimg.SpecError, match="did you mean"):
+        rustimg.build(crate=crate, output=f"oci:{tmp_path / 'bad'}", sbom="spxd")
+
+
 def test_build_prebuilt_binary_with_overrides(tmp_path):
     res = rustimg.build(binary="/bin/ls", output=f"oci:{tmp_path / 'l'}", base="scratch", allow_dynamic=True,
                         source_date_epoch=0, overrides={"env": {"MODE": "py"}})

@@ -290,7 +290,7 @@ def load_spec(crate: Optional[PathLike] = None, spec_file: Optional[PathLike] = 
 def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None, output: str,
           platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
           bin: Optional[str] = None, package: Optional[str] = None, spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
-          allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
+          sbom: Optional[str] = None, allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
           progress: Optional[Progress] = None, push: Sequence[str] = (),
           insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
           username: Optional[str] = None, password: Optional[str] = None,
@@ -305,7 +305,9 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     (``platforms`` overrides them), or ``binary`` for a prebuilt binary
     (``platform`` names its platform; default: read from the ELF header).
     ``base``, ``bin`` (the cargo bin target), ``package`` (the workspace
-    member) and ``overrides`` override the spec. ``progress(stage, message)``
+    member), ``sbom`` ("spdx", the default, "cyclonedx" or "none": the SBOM
+    attached to each platform image of an "oci:" output) and ``overrides``
+    override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
@@ -320,7 +322,7 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         if binary is not None:
             raise InvalidArgumentError("platforms= is for crate builds; give a prebuilt binary's platform with platform=")
         merged["platforms"] = list(platforms)
-    for key, value in (("base", base), ("bin", bin), ("package", package)):
+    for key, value in (("base", base), ("bin", bin), ("package", package), ("sbom", sbom)):
         if value is not None:
             merged[key] = value
     targets = list(push) + ([output[len("docker://"):]] if output.startswith("docker://") else [])

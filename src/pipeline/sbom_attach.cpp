@@ -1,0 +1,193 @@
+// SBOMs for build_image: what went into one platform image, from cargo's
+// resolution or the binary's cargo-auditable data, as an OCI 1.1 artifact.
+#include "sbom_attach.hpp"
+
+#include <fstream>
+#include <map>
+
+#include "rustimg/auditable.hpp"
+#include "rustimg/error.hpp"
+#include "rustimg/pipeline.hpp"
+#include "rustimg/store.hpp"
+#include "rustimg/version.hpp"
+
+namespace rustimg::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_crates_io(const std::string& index_url) {
+  return index_url == "https://github.com/rust-lang/crates.io-index" || index_url == "sparse+https://index.crates.io/";
+}
+
+std::string crates_io_download(const std::string& name, const std::string& version) {
+  return "https://crates.io/api/v1/crates/" + name + "/" + version + "/download";
+}
+
+/// Lowercase hex sha256 of a host file.
+std::string file_sha256(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, "cannot read " + file.string() + " for the SBOM");
+  oci::Sha256 sha;
+  std::vector<char> buf(1 << 16);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    sha.write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(in.gcount()))));
+  }
+  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + file.string() + " for the SBOM");
+  return oci::digest_hex(sha.finish());
+}
+
+std::string entry_sha256(const layer::Entry& e) {
+  return e.content ? oci::digest_hex(oci::sha256_digest(*e.content)) : file_sha256(e.source);
+}
+
+/// The packages of `cargo auditable` data: what was compiled into the
+/// binary ("build" dependencies ran on the build host only and are left out).
+std::vector<attest::SbomPackage> auditable_packages(const std::vector<elf::AuditablePackage>& list) {
+  std::vector<attest::SbomPackage> out;
+  for (const elf::AuditablePackage& p : list) {
+    if (p.kind == "build") continue;
+    attest::SbomPackage s;
+    s.name = p.name;
+    s.version = p.version;
+    s.root = p.root;
+    if (p.source == "crates.io") {
+      s.download_location = crates_io_download(p.name, p.version);
+      s.source_description = "crates.io";
+    } else {
+      s.download_location = "NOASSERTION";
+      s.source_description = p.source + " (from the binary's cargo-auditable data)";
+    }
+    for (const std::size_t i : p.dependencies)
+      if (list[i].kind != "build") s.depends_on.push_back(list[i].name + "@" + list[i].version);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<attest::SbomPackage> sbom_packages(const std::vector<cargo::ResolvedPackage>& packages) {
+  using Source = cargo::ResolvedPackage::Source;
+  std::map<std::string, std::string> by_id;  // id -> NAME@VERSION
+  for (const auto& p : packages) by_id[p.id] = p.name + "@" + p.version;
+  std::vector<attest::SbomPackage> out;
+  for (const cargo::ResolvedPackage& p : packages) {
+    attest::SbomPackage s;
+    s.name = p.name;
+    s.version = p.version;
+    s.sha256 = p.checksum;
+    s.license = p.license;
+    s.root = p.root;
+    s.download_location = "NOASSERTION";
+    switch (p.source) {
+      case Source::Registry:
+        if (is_crates_io(p.source_url)) {
+          s.download_location = crates_io_download(p.name, p.version);
+          s.source_description = "crates.io";
+        } else {
+          s.source_description = "registry " + p.source_url;
+        }
+        break;
+      case Source::Git:
+        s.download_location = "git+" + p.source_url + "@" + p.git_revision;
+        s.source_description = "git " + p.source_url + " at " + p.git_revision;
+        break;
+      case Source::Path:
+        s.source_description = "path " + p.path;
+        break;
+      case Source::Unknown:
+        s.source_description = p.source_url;
+        break;
+    }
+    for (const std::string& id : p.dependencies)
+      if (const auto it = by_id.find(id); it != by_id.end()) s.depends_on.push_back(it->second);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+attest::SbomInput sbom_input(const SbomFacts& f) {
+  attest::SbomInput in;
+  const std::string what = f.plan.package ? f.plan.package->name + " " + f.plan.package->version
+                                          : f.binary.prebuilt.filename().string();
+  in.name = what + " " + f.platform;
+  in.platform = f.platform;
+  in.binary.path = f.binary_path;
+  in.binary.sha256 = file_sha256(f.binary.prebuilt);
+  in.base_reference = f.base_reference;
+  in.base_digest = f.base_digest;
+  if (f.binary.packages) {
+    in.packages = sbom_packages(*f.binary.packages);
+    in.binary.origin = "built by cargo from " + what + " for " + f.binary.triple;
+  } else if (const auto audit = elf::read_auditable_file(f.binary.prebuilt)) {
+    in.packages = auditable_packages(*audit);
+    in.binary.origin = "prebuilt binary " + f.binary.prebuilt.filename().string() +
+                       " (crates from its cargo-auditable data)";
+  } else {
+    in.dependencies_known = false;
+    in.binary.origin = "prebuilt binary " + f.binary.prebuilt.filename().string() +
+                       " (no cargo-auditable data: its crates are unknown)";
+  }
+  // The files as the image has them: an asset replaces the base's file of
+  // the same path, and the binary any file at its own path (later layers win).
+  std::map<std::string, attest::SbomFile> files;
+  const auto add_files = [&](const layer::FileTree& tree, const std::string& origin) {
+    for (const layer::Entry& e : tree.entries()) {
+      const std::string path = "/" + e.path;
+      files.erase(path);  // a directory, link or file of an upper layer hides the lower one
+      if (e.type == layer::EntryType::File) files.emplace(path, attest::SbomFile{path, entry_sha256(e), origin});
+    }
+  };
+  add_files(f.base_files, "rustimg's built-in \"" + f.plan.spec.base + "\" base");
+  add_files(f.assets, "an asset of the spec");
+  files.erase(f.binary_path);
+  for (auto& [path, file] : files) in.files.push_back(std::move(file));
+  in.created = f.created;
+  in.tool = std::string("rustimg-") + version_string();
+  return in;
+}
+
+oci::Artifact sbom_artifact(const SbomFacts& facts, attest::SbomFormat format, const oci::Descriptor& subject) {
+  const char* type = format == attest::SbomFormat::Spdx ? attest::kSpdxMediaType : attest::kCycloneDxMediaType;
+  return oci::make_artifact(attest::sbom_json(sbom_input(facts), format), type, type, subject);
+}
+
+AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform) {
+  const std::string name = source.to_string();
+  if (source.kind != store::ImageLocation::Kind::OciLayout)
+    throw Error(ErrorCode::InvalidArgument, "SBOMs are read from oci: layouts, where rustimg build attaches them; " +
+                                                name + " is not one (write the image with --output oci:DIR)");
+  const store::StoredImage image(source);
+  oci::Descriptor manifest = image.top();
+  if (oci::is_index_media_type(manifest.media_type)) {
+    const oci::Index index = oci::parse_index(image.blobs().read_document(manifest), oci::ParseMode::Lenient,
+                                              name + " index " + manifest.digest);
+    std::vector<oci::Descriptor> matching;
+    std::string platforms;
+    for (const oci::Descriptor& d : index.manifests) {
+      if (!d.platform) continue;
+      platforms += (platforms.empty() ? "" : ", ") + d.platform->to_string();
+      if (!platform || *d.platform == *platform) matching.push_back(d);
+    }
+    if (matching.empty())
+      throw Error(ErrorCode::NotFound, name + " has no image for " + (platform ? platform->to_string() : "any platform") +
+                                           " (platforms: " + platforms + ")");
+    if (matching.size() > 1)
+      throw Error(ErrorCode::InvalidArgument, name + " is a multi-platform image (" + platforms +
+                                                  "): each platform has its own SBOM; choose one with --platform");
+    manifest = matching.front();
+  }
+  for (const store::Referrer& r : store::layout_referrers(source.path, manifest.digest)) {
+    const std::string& type = r.descriptor.artifact_type;
+    if ((type != attest::kSpdxMediaType && type != attest::kCycloneDxMediaType) || r.manifest.layers.size() != 1)
+      continue;
+    const oci::Descriptor& content = r.manifest.layers.front();
+    return {type, manifest.digest, r.descriptor.digest, image.blobs().read_document(content, kMaxSbomBytes)};
+  }
+  throw Error(ErrorCode::NotFound, "no SBOM is attached to " + name + " (" + manifest.digest +
+                                       "); rebuild it with --sbom spdx or --sbom cyclonedx");
+}
+
+}  // namespace rustimg::pipeline
