@@ -188,10 +188,14 @@ struct Referrer {
 
 /// The artifacts the OCI layout `dir` lists in index.json (entries with an
 /// artifactType, as write_oci_layout adds them) whose subject is
-/// `subject_digest`, in index.json order. Throws rustimg::Error
-/// (InvalidArgument) for a layout that is not one, or an artifact manifest
-/// that is malformed or does not match its digest.
+/// `subject_digest`, in index.json order, each read once. Throws
+/// rustimg::Error (InvalidArgument) for a layout that is not one, more than
+/// kMaxLayoutArtifacts artifacts, or an artifact manifest that is malformed
+/// or does not match its digest (BlobStore::check).
 std::vector<Referrer> layout_referrers(const std::filesystem::path& dir, const std::string& subject_digest);
+
+/// The most artifacts layout_referrers() reads from one index.json.
+inline constexpr std::size_t kMaxLayoutArtifacts = 4096;
 
 /// An image read back from one of the destinations above, e.g. to push it.
 /// An oci: layout is used in place; an archive is unpacked into a temporary

@@ -7,6 +7,7 @@
 
 #include "cli.hpp"
 #include "output.hpp"
+#include "rustimg/json.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/platform.hpp"
 #include "rustimg/store.hpp"
@@ -43,7 +44,7 @@ int run_sbom(Options& o) {
     print_json({{"media_type", sbom.media_type},
                 {"image_digest", sbom.image_digest},
                 {"artifact_digest", sbom.artifact_digest},
-                {"sbom", nlohmann::json::parse(sbom.document)}});
+                {"sbom", parse_json(sbom.document, "the SBOM " + sbom.artifact_digest + " of " + source.to_string())}});
     return kExitOk;
   }
   std::fwrite(sbom.document.data(), 1, sbom.document.size(), stdout);

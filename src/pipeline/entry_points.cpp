@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "build_image.hpp"
+#include "sbom_attach.hpp"
 #include "builtin_base.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
@@ -53,9 +54,16 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
     p.platform = binaries[next].platform;
     p.prebuilt = binaries[next++].path;
     // The SBOM's crates: what cargo compiled into this binary for this target.
-    if (!plan.spec.sbom.empty())
-      p.packages = cargo::read_normal_dependencies(runner, o.spec.crate_dir, plan.cargo, p.triple, p.cargo->package_id,
-                                                   env.cargo);
+    if (sbom_attached(plan.spec, o.image.format, o.image.output)) {
+      try {
+        p.packages = cargo::read_normal_dependencies(runner, o.spec.crate_dir, plan.cargo, p.triple,
+                                                     p.cargo->package_id, env.cargo);
+      } catch (const Error& e) {
+        if (!sbom_optional(plan.spec)) throw;
+        report_sbom_skipped(o.image.progress, e);
+        plan.spec.sbom.clear();
+      }
+    }
     built.push_back(std::move(p));
   }
   plan.platforms = std::move(built);

@@ -301,11 +301,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<compose::Image> images;
-  // SBOMs go where OCI 1.1 artifacts can be found beside the image: an OCI
-  // layout (index.json). An OCI archive keeps one image in its index.json
-  // (podman load refuses more), a docker-archive has no place for them, and
-  // registry outputs do not get them yet.
-  const bool attach_sbom = !spec.sbom.empty() && o.format == oci::Format::Oci && o.output.kind == store::ImageLocation::Kind::OciLayout;
+  bool attach_sbom = sbom_attached(spec, o.format, o.output);
   if (!spec.sbom.empty() && !attach_sbom)
     report("sbom", "note: SBOMs are attached to oci: layout outputs; " + o.output.to_string() + " gets none");
   std::vector<oci::Descriptor> referrers;
@@ -343,13 +339,22 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
         facts.base_digest = bases[i].image.digest;
       }
       const auto format = spec.sbom == "cyclonedx" ? attest::SbomFormat::CycloneDx : attest::SbomFormat::Spdx;
-      const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
-      for (const oci::Blob* b : {&sbom.config, &sbom.content, &sbom.manifest}) blobs->put(*b);
-      oci::Descriptor entry = sbom.manifest.descriptor;  // its index.json entry: cosign's SBOM tag
-      entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(img.digest(), "sbom");
-      referrers.push_back(std::move(entry));
-      report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
-                         sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
+      try {
+        const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
+        for (const oci::Blob* b : {&sbom.config, &sbom.content, &sbom.manifest}) blobs->put(*b);
+        oci::Descriptor entry = sbom.manifest.descriptor;  // its index.json entry: cosign's SBOM tag
+        entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(img.digest(), "sbom");
+        referrers.push_back(std::move(entry));
+        report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
+                           sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
+      } catch (const Error& e) {
+        if (!sbom_optional(spec))
+          throw Error(e.code(), "the SBOM of the " + platforms[i].to_string() + " image cannot be made: " + e.what() +
+                                    " (\"sbom\": \"none\", --sbom none, writes the image without one)");
+        report_sbom_skipped(o.progress, e);
+        attach_sbom = false;
+        referrers.clear();
+      }
     }
     images.push_back(std::move(img));
   }

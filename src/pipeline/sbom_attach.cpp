@@ -68,6 +68,17 @@ std::vector<attest::SbomPackage> auditable_packages(const std::vector<elf::Audit
 
 }  // namespace
 
+bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output) {
+  return !spec.sbom.empty() && format == oci::Format::Oci && output.kind == store::ImageLocation::Kind::OciLayout;
+}
+
+bool sbom_optional(const Spec& spec) { return spec.given.count("sbom") == 0; }
+
+void report_sbom_skipped(const ProgressCallback& progress, const Error& why) {
+  report_progress(progress, ProgressEvent{"sbom", std::string("warning: writing the image without an SBOM: ") +
+                                                      why.what() + " (set \"sbom\" to make this an error)"});
+}
+
 std::vector<attest::SbomPackage> sbom_packages(const std::vector<cargo::ResolvedPackage>& packages) {
   using Source = cargo::ResolvedPackage::Source;
   std::map<std::string, std::string> by_id;  // id -> NAME@VERSION
@@ -95,7 +106,9 @@ std::vector<attest::SbomPackage> sbom_packages(const std::vector<cargo::Resolved
         s.source_description = "git " + p.source_url + " at " + p.git_revision;
         break;
       case Source::Path:
-        s.source_description = "path " + p.path;
+        // Relative to the workspace; a path outside it is not named (it
+        // differs from one checkout to the next, and the SBOM must not).
+        s.source_description = !p.path.empty() && p.path.front() == '/' ? "path outside the workspace" : "path " + p.path;
         break;
       case Source::Unknown:
         s.source_description = p.source_url;
@@ -184,7 +197,9 @@ AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::o
     if ((type != attest::kSpdxMediaType && type != attest::kCycloneDxMediaType) || r.manifest.layers.size() != 1)
       continue;
     const oci::Descriptor& content = r.manifest.layers.front();
-    return {type, manifest.digest, r.descriptor.digest, image.blobs().read_document(content, kMaxSbomBytes)};
+    std::string document = image.blobs().read_document(content, kMaxSbomBytes);  // bounded before it is read
+    image.blobs().check(content);  // the bytes its digest names, or an error
+    return {type, manifest.digest, r.descriptor.digest, std::move(document)};
   }
   throw Error(ErrorCode::NotFound, "no SBOM is attached to " + name + " (" + manifest.digest +
                                        "); rebuild it with --sbom spdx or --sbom cyclonedx");

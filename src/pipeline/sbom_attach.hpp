@@ -10,10 +10,29 @@
 #include "rustimg/dependencies.hpp"
 #include "rustimg/layer.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/error.hpp"
 #include "rustimg/plan.hpp"
+#include "rustimg/progress.hpp"
+#include "rustimg/store.hpp"
 #include "rustimg/sbom.hpp"
 
 namespace rustimg::pipeline {
+
+/// Whether a build with `spec` writing `format` to `output` attaches SBOMs:
+/// where OCI 1.1 artifacts can be found beside the image, an OCI layout
+/// (index.json). An OCI archive keeps one image in its index.json (podman
+/// load refuses more), a docker-archive has no place for them, and registry
+/// outputs do not get them yet.
+bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
+
+/// Whether the SBOM is only the default (no source set "sbom"): then an
+/// SBOM that cannot be made (cargo metadata failing, crates cargo-auditable
+/// or SPDX cannot tell apart) costs the SBOM, with a warning, not the image.
+/// Asked for explicitly, it fails the build.
+bool sbom_optional(const Spec& spec);
+
+/// The warning for an SBOM left out (stage "sbom").
+void report_sbom_skipped(const ProgressCallback& progress, const Error& why);
 
 /// What build_image knows of one platform image when it writes the SBOM.
 struct SbomFacts {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <set>
 
 #include "staging.hpp"
 #include "rustimg/error.hpp"
@@ -212,10 +213,15 @@ std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& s
   const std::string source = "oci:" + dir.string();
   const BlobStore blobs(dir);
   std::vector<Referrer> out;
+  std::set<std::string> seen;
   for (const oci::Descriptor& d : layout_entries(dir, source)) {
-    if (d.artifact_type.empty() || oci::is_index_media_type(d.media_type)) continue;
-    oci::Manifest m = oci::parse_manifest(blobs.read_document(d), oci::ParseMode::Lenient,
-                                          source + ": artifact " + d.digest);
+    if (d.artifact_type.empty() || oci::is_index_media_type(d.media_type) || !seen.insert(d.digest).second) continue;
+    if (seen.size() > kMaxLayoutArtifacts)
+      throw Error(ErrorCode::InvalidArgument, source + " lists more than " + std::to_string(kMaxLayoutArtifacts) +
+                                                  " artifacts in index.json, more than rustimg reads");
+    const std::string bytes = blobs.read_document(d);  // bounded before anything is read
+    blobs.check(d);                                     // the bytes its digest names, or an error
+    oci::Manifest m = oci::parse_manifest(bytes, oci::ParseMode::Lenient, source + ": artifact " + d.digest);
     if (m.subject && m.subject->digest == subject_digest) out.push_back({d, std::move(m)});
   }
   return out;

@@ -189,3 +189,43 @@ def test_outputs_without_a_place_for_referrers_say_so(rustimg, crate, tmp_path):
     assert "SBOMs are attached to oci: layout outputs" in res.err
     bad = rustimg("build", crate, "--sbom", "spxd", "--output", f"oci:{tmp_path / 'x'}")
     assert bad.code == 2 and "did you mean \"spdx\"" in bad.err, bad
+
+
+def test_a_tampered_sbom_is_refused(spdx, rustimg, tmp_path):
+    out, _, attached = spdx
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    manifest = json.loads((copy / "blobs" / "sha256" / attached["artifact_digest"][7:]).read_text())
+    content = copy / "blobs" / "sha256" / manifest["layers"][0]["digest"][7:]
+    doc = json.loads(content.read_text())
+    doc["name"] = "altered"
+    content.write_text(json.dumps(doc))
+    res = rustimg("sbom", f"oci:{copy}:v1")
+    assert res.code == 2 and "does not match its name" in res.err and res.out == "", res
+
+
+def test_a_default_sbom_that_cannot_be_made_costs_the_sbom_not_the_image(rustimg, tmp_path):
+    """Two crates of one name and version (crates.io's itoa and a vendored
+    copy under another name): the SPDX writer refuses packages it cannot
+    tell apart. By default the image is written without an SBOM and a
+    warning says why; asked for with --sbom, it is an error."""
+    crate = tmp_path / "twins"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(
+        '[package]\nname = "twins"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[dependencies]\nitoa = "=1.0.19"\nitoa_copy = { package = "itoa", path = "vendor/itoa" }\n')
+    (crate / "src" / "main.rs").write_text(
+        'fn main() { println!("{} {}", itoa::Buffer::new().format(1), itoa_copy::ANSWER); }\n')
+    (crate / "vendor" / "itoa" / "src").mkdir(parents=True)
+    (crate / "vendor" / "itoa" / "Cargo.toml").write_text(
+        '[package]\nname = "itoa"\nversion = "1.0.19"\nedition = "2021"\n')
+    (crate / "vendor" / "itoa" / "src" / "lib.rs").write_text("pub const ANSWER: u32 = 42;\n")
+    out = tmp_path / "layout"
+    res = rustimg("build", crate, "--no-locked", "--output", f"oci:{out}:v1", env=EPOCH)
+    assert res.code == 0, res
+    assert "warning: writing the image without an SBOM" in res.err and "itoa" in res.err, res
+    assert len(json.loads((out / "index.json").read_text())["manifests"]) == 1
+    strict = rustimg("build", crate, "--no-locked", "--sbom", "spdx", "--output", f"oci:{tmp_path / 'strict'}:v1",
+                     env=EPOCH)
+    assert strict.code != 0 and "itoa" in strict.err and "--sbom none" in strict.err, strict
+    assert not (tmp_path / "strict").exists()
