@@ -10,7 +10,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <iosfwd>
 #include <map>
 #include <memory>
 #include <optional>
@@ -87,6 +89,18 @@ class Sha256 final : public ByteSink {
 
 /// "sha256:<hex>" of `bytes`.
 std::string sha256_digest(std::string_view bytes);
+
+/// The digest of the rest of `in` and its length in bytes.
+struct StreamDigest {
+  std::string digest;  ///< "sha256:<hex>"
+  std::uint64_t size = 0;
+};
+/// Hashes `in` to its end; throws rustimg::Error (Io) naming `what` when a
+/// read fails.
+StreamDigest sha256_stream(std::istream& in, const std::string& what);
+/// sha256_stream over a host file; throws rustimg::Error (NotFound) naming
+/// it when it cannot be opened.
+StreamDigest sha256_file(const std::filesystem::path& file);
 
 /// The hex part of "sha256:<hex>"; throws rustimg::Error (InvalidArgument)
 /// unless `digest` is a valid sha256 digest.

@@ -1,7 +1,9 @@
 // Streaming SHA-256, digest strings and timestamps.
 #include <openssl/evp.h>
 
+#include <array>
 #include <ctime>
+#include <fstream>
 
 #include "rustimg/error.hpp"
 #include "rustimg/oci.hpp"
@@ -44,6 +46,25 @@ std::string Sha256::finish() {
     out += digits[md[i] & 0xf];
   }
   return out;
+}
+
+StreamDigest sha256_stream(std::istream& in, const std::string& what) {
+  Sha256 h;
+  std::array<char, 256 * 1024> buf;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (n > 0) h.write(std::as_bytes(std::span(buf.data(), n)));
+  }
+  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + what);
+  const std::uint64_t size = h.size();
+  return {h.finish(), size};
+}
+
+StreamDigest sha256_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error(ErrorCode::NotFound, "cannot read " + file.string() + ": missing or not readable");
+  return sha256_stream(in, file.string());
 }
 
 std::string sha256_digest(std::string_view bytes) {

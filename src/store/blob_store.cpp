@@ -46,19 +46,6 @@ FileHandle open_blob(const BlobStore& blobs, std::string_view digest, std::uint6
   return f;
 }
 
-/// The sha256 digest of what `in` holds from where it stands.
-std::string hash_stream(std::istream& in, const fs::path& file) {
-  oci::Sha256 hash;
-  std::array<char, 256 * 1024> buf;
-  while (in) {
-    in.read(buf.data(), buf.size());
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) hash.write(std::as_bytes(std::span(buf.data(), n)));
-  }
-  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + file.string());
-  return hash.finish();
-}
-
 }  // namespace
 
 std::unique_ptr<std::istream> BlobStore::open(std::string_view digest) const {
@@ -117,7 +104,7 @@ void BlobStore::take(const BlobStore& from, std::string_view digest, Share share
 bool BlobStore::verify(std::string_view digest) const {
   try {
     const auto in = open(digest);
-    return hash_stream(*in, path_of(digest)) == digest;
+    return oci::sha256_stream(*in, path_of(digest).string()).digest == digest;
   } catch (const Error&) {
     return false;  // missing, not a regular file, unreadable
   }
@@ -127,7 +114,7 @@ void BlobStore::check(const oci::Descriptor& d) const {
   std::uint64_t size = 0;
   const fs::path file = path_of(d.digest);
   const auto in = file_stream(open_blob(*this, d.digest, size));
-  const std::string digest = hash_stream(*in, file);
+  const std::string digest = oci::sha256_stream(*in, file.string()).digest;
   if (digest != d.digest || d.size < 0 || size != static_cast<std::uint64_t>(d.size))
     throw Error(ErrorCode::InvalidArgument,
                 file.string() + " does not match its name: it holds " + std::to_string(size) + " bytes hashing to " +

@@ -53,18 +53,20 @@ std::vector<oci::Descriptor> layout_entries(const fs::path& dir, const std::stri
 /// SBOMs, are not images).
 oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
   const std::vector<oci::Descriptor> all = layout_entries(dir, source);
-  std::vector<oci::Descriptor> images;
-  for (const auto& d : all)
-    if (d.artifact_type.empty()) images.push_back(d);
   const std::string wanted = tag.empty() ? "latest" : tag;
   std::string tags;
+  const oci::Descriptor* only_image = nullptr;
+  std::size_t images = 0;
   for (const auto& d : all) {
     auto it = d.annotations.find(oci::annotation::kRefName);
     const std::string name = it == d.annotations.end() ? "" : it->second;
     if (name == wanted) return d;
-    if (!name.empty() && d.artifact_type.empty()) tags += (tags.empty() ? "" : ", ") + name;
+    if (!d.artifact_type.empty()) continue;
+    ++images;
+    only_image = &d;
+    if (!name.empty()) tags += (tags.empty() ? "" : ", ") + name;
   }
-  if (tag.empty() && images.size() == 1) return images.front();
+  if (tag.empty() && images == 1) return *only_image;
   throw Error(ErrorCode::NotFound, source + " has no image tagged \"" + wanted + "\"" +
                                        (tags.empty() ? std::string() : " (tags: " + tags + ")"));
 }
@@ -140,18 +142,6 @@ void unpack(const fs::path& file, const fs::path& dir, const std::string& source
 }
 
 /// sha256 digest and size of a file.
-std::pair<std::string, std::int64_t> hash_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCode::NotFound, file.string() + " is missing");
-  oci::Sha256 sha;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    sha.write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(in.gcount()))));
-  }
-  const auto size = static_cast<std::int64_t>(sha.size());
-  return {sha.finish(), size};
-}
 
 /// The OCI layer media type for a layer file, from its first bytes.
 std::string layer_media_type(const fs::path& file) {
@@ -190,17 +180,17 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
     return dir / name;
   };
   const fs::path config_file = inside(config_name->get<std::string>());
-  const auto [config_digest, config_size] = hash_file(config_file);
+  const auto [config_digest, config_size] = oci::sha256_file(config_file);
   adopt(blobs, config_file, config_digest);
   oci::Manifest image;  // rustimg's own OCI manifest over the archive's files
-  image.config = {oci::media_type::kOciConfig, config_digest, config_size, {}, {}, {}};
+  image.config = {oci::media_type::kOciConfig, config_digest, static_cast<std::int64_t>(config_size), {}, {}, {}};
   for (const auto& name : layer_names != entry.end() ? *layer_names : json::array()) {
     if (!name.is_string()) bad_entry("has a \"Layers\" item that is not a file name");
     const fs::path layer = inside(name.get<std::string>());
     const std::string type = layer_media_type(layer);
-    const auto [digest, size] = hash_file(layer);
+    const auto [digest, size] = oci::sha256_file(layer);
     if (!blobs.contains(digest)) adopt(blobs, layer, digest);
-    image.layers.push_back({type, digest, size, {}, {}, {}});
+    image.layers.push_back({type, digest, static_cast<std::int64_t>(size), {}, {}, {}});
   }
   const oci::Blob doc = oci::make_blob(image.to_json(), oci::media_type::kOciManifest);
   blobs.put(doc);
@@ -212,13 +202,18 @@ oci::Descriptor docker_archive_image(const fs::path& dir, BlobStore& blobs, cons
 std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& subject_digest) {
   const std::string source = "oci:" + dir.string();
   const BlobStore blobs(dir);
-  std::vector<Referrer> out;
+  // Each artifact once (several tags may name it), counted before any is read.
+  std::vector<oci::Descriptor> artifacts;
   std::set<std::string> seen;
   for (const oci::Descriptor& d : layout_entries(dir, source)) {
     if (d.artifact_type.empty() || oci::is_index_media_type(d.media_type) || !seen.insert(d.digest).second) continue;
     if (seen.size() > kMaxLayoutArtifacts)
       throw Error(ErrorCode::InvalidArgument, source + " lists more than " + std::to_string(kMaxLayoutArtifacts) +
                                                   " artifacts in index.json, more than rustimg reads");
+    artifacts.push_back(d);
+  }
+  std::vector<Referrer> out;
+  for (const oci::Descriptor& d : artifacts) {
     const std::string bytes = blobs.read_document(d);  // bounded before anything is read
     blobs.check(d);                                     // the bytes its digest names, or an error
     oci::Manifest m = oci::parse_manifest(bytes, oci::ParseMode::Lenient, source + ": artifact " + d.digest);

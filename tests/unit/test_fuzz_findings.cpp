@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,29 +36,44 @@ std::string tar_of(const std::map<std::string, std::string>& files) {
   return out.bytes;
 }
 
-/// A bzip2-compressed tar of one file of `size` zero bytes (a few KiB for
-/// hundreds of MiB).
-std::string bzip2_tar_of_zeros(const std::string& name, std::int64_t size) {
+/// A pax tar written by libarchive through `filter` (archive_write_add_filter_*),
+/// its entries added by `fill`.
+std::string libarchive_tar(int (*filter)(archive*), const std::function<void(archive*)>& fill) {
   std::string out;
   std::unique_ptr<archive, decltype(&archive_write_free)> a(archive_write_new(), archive_write_free);
   BOOST_REQUIRE(archive_write_set_format_pax_restricted(a.get()) == ARCHIVE_OK);
-  BOOST_REQUIRE(archive_write_add_filter_bzip2(a.get()) == ARCHIVE_OK);
+  BOOST_REQUIRE(filter(a.get()) == ARCHIVE_OK);
   const auto append = [](archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
     static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
     return static_cast<la_ssize_t>(n);
   };
   BOOST_REQUIRE(archive_write_open(a.get(), &out, nullptr, append, nullptr) == ARCHIVE_OK);
+  fill(a.get());
+  BOOST_REQUIRE(archive_write_close(a.get()) == ARCHIVE_OK);
+  return out;
+}
+
+/// Writes the header of a regular file `name` of `size` bytes (when
+/// `sparse`, a sparse one with data in its first 512 bytes only).
+void add_file_header(archive* a, const std::string& name, std::int64_t size, bool sparse = false) {
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(), archive_entry_free);
   archive_entry_set_pathname(e.get(), name.c_str());
   archive_entry_set_filetype(e.get(), AE_IFREG);
   archive_entry_set_perm(e.get(), 0644);
   archive_entry_set_size(e.get(), size);
-  BOOST_REQUIRE(archive_write_header(a.get(), e.get()) == ARCHIVE_OK);
-  const std::string zeros(1 << 20, '\0');
-  for (std::int64_t done = 0; done < size; done += static_cast<std::int64_t>(zeros.size()))
-    BOOST_REQUIRE(archive_write_data(a.get(), zeros.data(), zeros.size()) == static_cast<la_ssize_t>(zeros.size()));
-  BOOST_REQUIRE(archive_write_close(a.get()) == ARCHIVE_OK);
-  return out;
+  if (sparse) archive_entry_sparse_add_entry(e.get(), 0, 512);
+  BOOST_REQUIRE(archive_write_header(a, e.get()) == ARCHIVE_OK);
+}
+
+/// A bzip2-compressed tar of one file of `size` zero bytes (a few KiB for
+/// hundreds of MiB).
+std::string bzip2_tar_of_zeros(const std::string& name, std::int64_t size) {
+  return libarchive_tar(archive_write_add_filter_bzip2, [&](archive* a) {
+    add_file_header(a, name, size);
+    const std::string zeros(1 << 20, '\0');
+    for (std::int64_t done = 0; done < size; done += static_cast<std::int64_t>(zeros.size()))
+      BOOST_REQUIRE(archive_write_data(a, zeros.data(), zeros.size()) == static_cast<la_ssize_t>(zeros.size()));
+  });
 }
 
 /// Reading `archive` as `kind` throws rustimg::Error whose message holds `names`.
@@ -180,6 +196,37 @@ BOOST_AUTO_TEST_CASE(compressed_archive_that_expands_without_bound_is_refused) {
   BOOST_TEST_REQUIRE(bomb.size() < 64u * 1024, "the bzip2 test archive is " << bomb.size() << " bytes");
   for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
     expect_refused(kind, bomb, "decompression bomb");
+}
+
+BOOST_AUTO_TEST_CASE(archive_with_more_entries_than_an_image_has_is_refused) {
+  // 65,537 empty directories (a few hundred KiB gzipped): refused at the
+  // 65,537th header, before the rest is read.
+  using Kind = rustimg::store::ImageLocation::Kind;
+  const std::string many = libarchive_tar(archive_write_add_filter_gzip, [](archive* a) {
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> e(archive_entry_new(), archive_entry_free);
+    for (int i = 0; i <= 65536; ++i) {
+      archive_entry_clear(e.get());
+      archive_entry_set_pathname(e.get(), ("d" + std::to_string(i) + "/").c_str());
+      archive_entry_set_filetype(e.get(), AE_IFDIR);
+      archive_entry_set_perm(e.get(), 0755);
+      BOOST_REQUIRE(archive_write_header(a, e.get()) == ARCHIVE_OK);
+    }
+  });
+  for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
+    expect_refused(kind, many, "more than 65536 entries");
+}
+
+BOOST_AUTO_TEST_CASE(sparse_archive_entry_is_refused) {
+  // A sparse entry's data blocks sit at offsets; unpacking them in a row
+  // would write a different file than the archive holds.
+  using Kind = rustimg::store::ImageLocation::Kind;
+  const std::string sparse = libarchive_tar(archive_write_add_filter_none, [](archive* a) {
+    add_file_header(a, "manifest.json", 1 << 20, true);
+    const std::string data(512, 'x');
+    BOOST_REQUIRE(archive_write_data(a, data.data(), data.size()) == static_cast<la_ssize_t>(data.size()));
+  });
+  for (const auto kind : {Kind::DockerArchive, Kind::OciArchive})
+    expect_refused(kind, sparse, "sparse file");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -255,6 +255,34 @@ BOOST_AUTO_TEST_CASE(layout_lists_artifacts_about_an_image_after_the_images) {
   BOOST_TEST(found[0].descriptor.digest == newer.manifest.descriptor.digest);
   BOOST_TEST(found[0].manifest.subject->digest == image.digest);
   BOOST_TEST(rustimg::store::layout_referrers(layout, newer.manifest.descriptor.digest).empty());
+  // Listed twice under two tags, an artifact is read and returned once.
+  json twice = index_of(layout);
+  json copy = twice["manifests"].back();
+  copy["annotations"][rustimg::oci::annotation::kRefName] = "another-tag";
+  twice["manifests"].push_back(copy);
+  rustimg::test::write_file(layout / "index.json", twice.dump());
+  BOOST_TEST(rustimg::store::layout_referrers(layout, image.digest).size() == 1u);
+  // More artifacts than rustimg reads: refused before any blob is opened
+  // (these name blobs the layout does not have).
+  json many = twice;
+  for (std::size_t i = 0; i < rustimg::store::kMaxLayoutArtifacts; ++i) {
+    json e = copy;
+    std::string hex = std::to_string(i);
+    e["digest"] = "sha256:" + std::string(64 - hex.size(), 'f') + hex;
+    many["manifests"].push_back(e);
+  }
+  rustimg::test::write_file(layout / "index.json", many.dump());
+  BOOST_CHECK_EXCEPTION(rustimg::store::layout_referrers(layout, image.digest), rustimg::Error,
+                        [](const rustimg::Error& e) {
+                          return std::string(e.what()).find("more than 4096 artifacts") != std::string::npos;
+                        });
+  // 4096 distinct (the two real ones and 4094 missing): within the bound, so read, and missing.
+  many["manifests"].erase(many["manifests"].size() - 1);
+  many["manifests"].erase(many["manifests"].size() - 1);
+  rustimg::test::write_file(layout / "index.json", many.dump());
+  BOOST_CHECK_EXCEPTION(rustimg::store::layout_referrers(layout, image.digest), rustimg::Error,
+                        [](const rustimg::Error& e) { return e.code() == rustimg::ErrorCode::NotFound; });
+  rustimg::test::write_file(layout / "index.json", twice.dump());
   // An artifact needs its type and its own tag.
   rustimg::oci::Descriptor untagged = sbom.manifest.descriptor;
   untagged.annotations.clear();
