@@ -158,7 +158,7 @@ RUSTIMG_EXTERN(void) rustimg_spec_free(rustimg_spec *spec);
 /** One progress event. Valid only during the callback. */
 typedef struct rustimg_progress_event {
   unsigned version;    /**< RUSTIMG_PROGRESS_EVENT_VERSION; fields may be added at the end */
-  const char *stage;   /**< "build", "cargo", "verify", "layer", "image", "sbom", "write" */
+  const char *stage;   /**< "build", "cargo", "verify", "layer", "image", "sbom", "provenance", "write" */
   const char *message; /**< one human-readable line */
 } rustimg_progress_event;
 
@@ -345,7 +345,9 @@ RUSTIMG_EXTERN(int) rustimg_pull(rustimg_transfer_result **out, const char *refe
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_reference(const rustimg_transfer_result *result);
 /** Digest of the manifest or index pushed or written. */
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_digest(const rustimg_transfer_result *result);
-/** Counts as JSON: {"reference","digest","blobs_uploaded","blobs_mounted","blobs_existing","bytes_uploaded"}. */
+/** Counts as JSON: {"reference","references","digest","blobs_uploaded","blobs_mounted","blobs_existing",
+ *  "bytes_uploaded","referrers"}; "referrers": the artifacts (SBOM, provenance) pushed with the image, each
+ *  {"digest","subject","artifact_type","via"} with "via" "referrers-api" or "tag-schema". */
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_json(const rustimg_transfer_result *result);
 RUSTIMG_EXTERN(void) rustimg_transfer_result_free(rustimg_transfer_result *result);
 
@@ -359,7 +361,10 @@ typedef struct rustimg_signatures rustimg_signatures;
  * in its registry as `cosign sign --key --recursive --tlog-upload=false`
  * does: the digest it names and, for an index, each platform's manifest,
  * each signature added to the "sha256-<hex>.sig" image of the same
- * repository. `key_file` is a PEM ECDSA P-256 private key; an encrypted one
+ * repository. Then the SBOM and provenance rustimg build attached to those
+ * manifests (referrers API or tag schema) are attested as `cosign attest
+ * --key` does: DSSE in-toto statements in the "sha256-<hex>.att" image.
+ * `key_file` is a PEM ECDSA P-256 private key; an encrypted one
  * is opened with the passphrase in the environment variable
  * `key_password_env` (NULL: COSIGN_PASSWORD). Expected errors:
  * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong passphrase),
@@ -382,7 +387,10 @@ RUSTIMG_EXTERN(int) rustimg_verify_image(rustimg_signatures **out, const char *r
 /**
  * A JSON array: for signatures [{"digest", "signature", "identity"}] (the
  * manifest, its "host/repo:sha256-<hex>.sig@sha256:..." and the repository
- * the payload names); for attestations, the valid in-toto statements.
+ * the payload names), after rustimg_sign followed by one entry per statement
+ * attested, with its "predicate_type" and the ".att" image as "signature";
+ * for rustimg_verify_image with an attestation type, the valid in-toto
+ * statements.
  */
 RUSTIMG_EXTERN(const char *) rustimg_signatures_json(const rustimg_signatures *signatures);
 RUSTIMG_EXTERN(void) rustimg_signatures_free(rustimg_signatures *signatures);

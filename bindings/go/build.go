@@ -40,6 +40,10 @@ type BuildOptions struct {
 	// "spdx" (SPDX 2.3 JSON), "cyclonedx" (CycloneDX 1.5 JSON) or "none";
 	// "" keeps the spec's (default "spdx"). It overrides Overrides["sbom"].
 	SBOM string
+	// Provenance, when set, turns the SLSA provenance attached to each
+	// image cargo built for an "oci:" output on or off (default on). It
+	// overrides Overrides["provenance"].
+	Provenance *bool
 	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
 	// "docker-archive:FILE[:NAME:TAG]".
 	Output       string
@@ -89,12 +93,17 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 		copts.source_date_epoch = C.longlong(*opts.SourceDateEpoch)
 	}
 	specOverrides := opts.Overrides
-	if opts.SBOM != "" {
-		specOverrides = make(map[string]any, len(opts.Overrides)+1)
+	if opts.SBOM != "" || opts.Provenance != nil {
+		specOverrides = make(map[string]any, len(opts.Overrides)+2)
 		for k, v := range opts.Overrides {
 			specOverrides[k] = v
 		}
-		specOverrides["sbom"] = opts.SBOM
+		if opts.SBOM != "" {
+			specOverrides["sbom"] = opts.SBOM
+		}
+		if opts.Provenance != nil {
+			specOverrides["provenance"] = *opts.Provenance
+		}
 	}
 	overrides, err := mem.jsonStr(specOverrides)
 	if err != nil {

@@ -56,15 +56,17 @@ func TestBuildCrateToLayout(t *testing.T) {
 }
 
 // The SBOM rides beside the image in the layout's index.json: SPDX by
-// default, CycloneDX when asked for, none with "none"; the image is the same.
-func TestBuildAttachesTheSBOMAskedFor(t *testing.T) {
+// default, CycloneDX when asked for, none with "none"; so does the
+// provenance unless turned off; the image is the same.
+func TestBuildAttachesTheSBOMAndProvenanceAskedFor(t *testing.T) {
 	crate := copyCrate(t)
 	epoch := int64(1700000000)
 	digests := map[string]string{}
+	off := false
 	for _, sbom := range []string{"", "cyclonedx", "none"} {
 		layout := filepath.Join(t.TempDir(), "layout")
 		res, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
-			CrateDir: crate, Output: "oci:" + layout + ":v1", SBOM: sbom, SourceDateEpoch: &epoch,
+			CrateDir: crate, Output: "oci:" + layout + ":v1", SBOM: sbom, Provenance: &off, SourceDateEpoch: &epoch,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -83,8 +85,24 @@ func TestBuildAttachesTheSBOMAskedFor(t *testing.T) {
 			t.Fatalf("sbom %q: no %s artifact in %s", sbom, want, index)
 		}
 	}
-	if digests[""] != digests["cyclonedx"] || digests[""] != digests["none"] {
-		t.Fatalf("the SBOM changed the image digest: %v", digests)
+	layout := filepath.Join(t.TempDir(), "layout")
+	res, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
+		CrateDir: crate, Output: "oci:" + layout + ":v1", SourceDateEpoch: &epoch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	digests["provenance"] = res.Digest
+	raw, err := os.ReadFile(filepath.Join(layout, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if index := string(raw); strings.Count(index, `"artifactType"`) != 2 ||
+		!strings.Contains(index, `"artifactType":"application/vnd.in-toto+json"`) {
+		t.Fatalf("by default index.json lists an SBOM and the provenance: %s", index)
+	}
+	if digests[""] != digests["cyclonedx"] || digests[""] != digests["none"] || digests[""] != digests["provenance"] {
+		t.Fatalf("the SBOM or the provenance changed the image digest: %v", digests)
 	}
 }
 

@@ -54,6 +54,17 @@ type TransferResult struct {
 	BlobsMounted  int    `json:"blobs_mounted"`
 	BlobsExisting int    `json:"blobs_existing"`
 	BytesUploaded int64  `json:"bytes_uploaded"`
+	// Referrers are the artifacts pushed with the image (its SBOMs and
+	// provenance); empty for a pull.
+	Referrers []Referrer `json:"referrers"`
+}
+
+// Referrer is an OCI 1.1 artifact pushed about a manifest.
+type Referrer struct {
+	Digest       string `json:"digest"`        // the artifact manifest's
+	Subject      string `json:"subject"`       // the manifest it is about
+	ArtifactType string `json:"artifact_type"` // "application/spdx+json", ...
+	Via          string `json:"via"`           // "referrers-api" or "tag-schema"
 }
 
 // withRegistryOptions fills C options for one call and runs fn with them;

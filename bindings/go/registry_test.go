@@ -74,6 +74,11 @@ func TestBuildPushPullAgainstRealRegistry(t *testing.T) {
 	if pushed.Reference != ref+"@"+built.Digest || pushed.BlobsUploaded == 0 || events == 0 {
 		t.Fatalf("push result: %+v (events %d)", pushed, events)
 	}
+	// The SBOM and the provenance the build attached went up with it (docker-registry: the tag schema).
+	if len(pushed.Referrers) != 2 || pushed.Referrers[0].Subject != built.Digest ||
+		pushed.Referrers[0].ArtifactType != "application/spdx+json" || pushed.Referrers[1].Via != "tag-schema" {
+		t.Fatalf("referrers pushed: %+v", pushed.Referrers)
+	}
 	// again: nothing to upload
 	again, err := rustimg.Push(ctx, "oci:"+layout+":v1", ref, rustimg.RegistryOptions{SkipConfigFiles: true})
 	if err != nil || again.BlobsUploaded != 0 {

@@ -265,8 +265,8 @@ nlohmann::json verify_attestation(const SignedLayer& layer, const VerifyingKey& 
 struct ProvenanceInput {
   std::string package_name;
   std::string package_version;
-  std::string vcs_url;     ///< the crate's git remote; "" when not in a git checkout
-  std::string vcs_commit;  ///< 40 (or 64) hex digits; required with vcs_url
+  std::string vcs_url;     ///< the checkout's remote ("" for none); requires vcs_commit
+  std::string vcs_commit;  ///< 40 (or 64) hex digits; "" when not in a git checkout
   bool vcs_dirty = false;  ///< uncommitted changes in the checkout
   std::string platform;    ///< "linux/amd64"
   std::string target;      ///< cargo target triple

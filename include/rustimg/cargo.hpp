@@ -119,6 +119,12 @@ bool cfg_matches(std::string_view key, const std::vector<std::string>& cfg);
 /// version counts as a current cargo. Pure.
 bool cargo_reads_config_include(std::string_view cargo_version, bool unstable_allowed, bool unstable_config_include);
 
+/// The first line of `PROGRAM --version` (cargo, rustc) run in `crate_dir`,
+/// where a rust-toolchain file picks the toolchain; empty when it does not
+/// answer (the build itself then reports).
+std::string tool_version(const std::string& program, const std::filesystem::path& crate_dir,
+                         ProcessRunner& runner = system_process_runner());
+
 /// What rustimg needs to know about the caller's environment to write the
 /// cargo command line. Kept apart from the process environment so the
 /// command line is a pure function of its inputs (and testable).
@@ -316,11 +322,19 @@ class CargoError : public Error {
   std::string stderr_tail_;
 };
 
+/// A cargo run as build_command made it: the command line and the
+/// variables rustimg set (on top of the caller's environment).
+struct CargoRun {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;
+};
+
 /// A binary cargo produced.
 struct Binary {
   Platform platform;
   std::string triple;
   std::filesystem::path path;
+  CargoRun run;  ///< the cargo run that built it
 };
 
 struct BuildCallbacks {

@@ -60,6 +60,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,7 @@
 #include "rustimg/platform.hpp"
 #include "rustimg/progress.hpp"
 #include "rustimg/registry.hpp"
+#include "rustimg/signing.hpp"
 #include "rustimg/spec.hpp"
 #include "rustimg/store.hpp"
 #include "rustimg/transfer.hpp"
@@ -100,8 +102,8 @@ struct BuildOptions {
   /// --base...).
   OptionNames option_names;
   /// One event per step (stages "build", "cargo", "verify", "pull",
-  /// "layer", "image", "sbom", "write"); returning true cancels the build
-  /// (rustimg::Error, code Cancelled) at that step.
+  /// "layer", "image", "sbom", "provenance", "write"); returning true cancels the
+  /// build (rustimg::Error, code Cancelled) at that step.
   ProgressCallback progress;
   /// How to reach the registry of an image base (spec.base) and of a
   /// docker:// output (and, in build_and_push(), of the push targets):
@@ -250,6 +252,11 @@ struct BuildAndPushOptions {
   std::string credentials_registry_option = "a registry host for the credentials";
   /// Called once the image is written, before the first push.
   std::function<void(const BuildResult&)> on_built;
+  /// When set, each pushed image is signed after its push, and the SBOM and
+  /// provenance pushed with it attested, as sign_image() does (the key is
+  /// read by the caller, so a wrong passphrase fails before the build).
+  /// InvalidArgument before anything is built when nothing is pushed.
+  std::shared_ptr<const attest::SigningKey> sign_key;
 };
 
 /// The environment variable that names the default repository.
@@ -270,6 +277,8 @@ struct BuildAndPushResult {
   BuildResult build;
   /// One per reference (a docker:// output, then `push`), in order.
   std::vector<transfer::PushedImage> pushed;
+  /// With a sign_key: what sign_image() signed and attested for each push, in order.
+  std::vector<ImageSignature> signed_images;
 };
 
 /// build_crate() or build_binaries(), then transfer::push() to every `push`
@@ -279,10 +288,11 @@ struct BuildAndPushResult {
 BuildAndPushResult build_and_push(BuildAndPushOptions options);
 
 /// to_json(result.build) with "pushed": [transfer::to_json() of each push]
-/// and "references": every REF@digest of every push, in order.
+/// and "references": every REF@digest of every push, in order; with a
+/// signing key, "signed": to_json(signed_images).
 nlohmann::json to_json(const BuildAndPushResult& result);
 
-/// An SBOM attached to an image (an OCI 1.1 artifact in an OCI layout).
+/// An SBOM attached to an image (an OCI 1.1 artifact in an OCI layout or a registry).
 struct AttachedSbom {
   std::string media_type;     ///< attest::kSpdxMediaType or kCycloneDxMediaType
   std::string image_digest;   ///< the platform manifest it describes
@@ -294,14 +304,18 @@ struct AttachedSbom {
 /// stays far below).
 inline constexpr std::uint64_t kMaxSbomBytes = 64u << 20;
 
-/// The SBOM attached to the image at `source` (an oci: layout; for an
-/// index, the manifest of `platform`, which may be omitted when the index
-/// has one platform). Throws rustimg::Error: NotFound when the image has
-/// none (built with --sbom none) or the index has no such platform,
-/// InvalidArgument for another kind of source (archives and registries do
-/// not carry them), an index without `platform`, or an SBOM over
-/// kMaxSbomBytes; what store::StoredImage throws.
-AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform);
+/// The SBOM attached to the image at `source` (an oci: layout, or a
+/// registry reached with `registry`, through its referrers API or the tag
+/// schema; for an index, the manifest of `platform`, which may be omitted
+/// when the index has one platform). Every document read is bounded and
+/// checked against its digest; a listed artifact counts only when its own
+/// manifest is an SBOM about that manifest. Throws rustimg::Error: NotFound
+/// when the image has none (built with --sbom none) or the index has no
+/// such platform, InvalidArgument for an archive (they carry none), an
+/// index without `platform`, or an SBOM over kMaxSbomBytes; what
+/// store::StoredImage or the registry client throws.
+AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform,
+                                const registry::Options& registry = {});
 
 /// SOURCE_DATE_EPOCH from the environment: 0 when unset or empty. Throws
 /// rustimg::Error (InvalidArgument) when it is not a decimal integer.

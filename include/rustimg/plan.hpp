@@ -41,6 +41,24 @@ struct PlatformPlan {
   /// Built by cargo with an SBOM asked for: the packages compiled into the
   /// binary (cargo::read_normal_dependencies for this target), for the SBOM.
   std::optional<std::vector<cargo::ResolvedPackage>> packages;
+  /// Built by cargo: the command that built the binary, for the provenance.
+  std::optional<cargo::CargoRun> cargo_run;
+};
+
+/// The toolchain of a cargo build: the first lines of `rustc --version` and
+/// `cargo --version` ("" when they did not answer).
+struct Toolchain {
+  std::string rustc, cargo;
+};
+
+/// The git checkout a crate is in, as provenance records it.
+struct GitCheckout {
+  std::string commit;  ///< 40 (or 64, SHA-256 repositories) lowercase hex digits
+  bool dirty = false;  ///< a tracked file differs from the commit (untracked files do not count)
+  /// Remote "origin"'s URL with any user name and password removed
+  /// ("https://user:token@host/r.git" -> "https://host/r.git"); "" when
+  /// there is no such remote or it was not asked for.
+  std::string remote_url;
 };
 
 /// What a build does, decided once before any stage runs.
@@ -56,6 +74,11 @@ struct Plan {
   image::ConfigOverrides config;
   /// In the spec's platform order; for prebuilt binaries, theirs.
   std::vector<PlatformPlan> platforms;
+  /// A plan for an image of a crate in a git checkout: the checkout (its
+  /// remote only when provenance is on).
+  std::optional<GitCheckout> checkout;
+  /// Built by cargo with provenance on: the toolchain that ran.
+  std::optional<Toolchain> toolchain;
 };
 
 /// Reads the spec's sources (spec file, overrides) and, with a crate and
@@ -106,6 +129,15 @@ image::ConfigOverrides config_overrides(const Spec& spec);
 /// created come from image assembly (image::manifest_annotations), which
 /// also makes these config labels. Pure.
 std::map<std::string, std::string> package_annotations(const cargo::Package& package, const std::string& revision);
+
+
+/// The checkout holding `dir` (see git_revision for when there is none),
+/// with the remote's URL when `read_remote`.
+std::optional<GitCheckout> git_checkout(const std::filesystem::path& dir, ProcessRunner& runner, bool read_remote);
+
+/// `url` without the user name and password of its authority (a URL with
+/// "://"); other forms ("git@host:org/r.git", a path) as they are. Pure.
+std::string strip_url_userinfo(const std::string& url);
 
 /// The revision of the git checkout holding `dir`, for
 /// org.opencontainers.image.revision: the commit `git rev-parse HEAD` names

@@ -15,8 +15,8 @@ namespace rustimg {
 
 /// One progress event.
 struct ProgressEvent {
-  /// What is going on: "cargo", "verify", "pull", "layer", "image", "sbom", "write"
-  /// for a build; for a registry transfer, one of registry::stage (checking,
+  /// What is going on: "cargo", "verify", "pull", "layer", "image", "sbom",
+  /// "provenance", "write" for a build; for a registry transfer, one of registry::stage (checking,
   /// uploading, mounted, skipped, downloading, done, manifest).
   std::string stage;
   std::string message = {};      ///< one human-readable line

@@ -442,6 +442,31 @@ struct PushResult {
   unsigned blobs_mounted = 0;
   unsigned blobs_existing = 0;
   unsigned manifests_pushed = 0;
+  /// The registry's OCI-Subject answer to the PUT of a root manifest with a
+  /// `subject`: that subject's digest when the registry keeps referrers
+  /// lists itself (OCI 1.1); "" when it did not say, or nothing was PUT.
+  std::string oci_subject;
+};
+
+/// How Client::push_referrer made an artifact findable from its subject.
+enum class ReferrersVia {
+  Api,        ///< the registry's referrers API lists it (OCI distribution 1.1)
+  TagSchema,  ///< the index tagged "sha256-<hex of the subject>" lists it
+};
+
+struct ReferrerPushResult {
+  std::string digest;          ///< the artifact manifest's
+  std::string subject;         ///< the digest of the manifest it is about
+  std::string artifact_type;   ///< its artifactType (else its config's media type)
+  ReferrersVia via = ReferrersVia::Api;
+  PushResult push;             ///< the artifact's own push (by digest)
+};
+
+/// The descriptors of the artifacts about a manifest, as a registry lists
+/// them, and where the list came from.
+struct ReferrersList {
+  std::vector<oci::Descriptor> manifests;
+  ReferrersVia via = ReferrersVia::Api;
 };
 
 /// A manifest or index exactly as the registry served it.
@@ -540,6 +565,25 @@ class Client {
 
   /// Pulls `ref` into `sink`.
   PullResult pull(const Reference& ref, BlobSink& sink, const PullOptions& options = {});
+
+  /// Pushes the OCI 1.1 artifact `manifest` (an OCI image manifest with a
+  /// `subject`; its blobs read from `source`) by digest to the repository of
+  /// `repo`, and makes it findable from its subject as the distribution
+  /// spec says: a registry that answers the PUT with OCI-Subject, or whose
+  /// referrers API (GET /v2/<name>/referrers/<subject>) then lists it, keeps
+  /// the list itself; otherwise the OCI image index tagged
+  /// "sha256-<hex of the subject>" gets a descriptor of it (created when
+  /// missing; the artifacts it lists already are kept). Throws
+  /// rustimg::Error (InvalidArgument) for a manifest without a subject, or a
+  /// tag "sha256-<hex>" that holds something other than an OCI index (it is
+  /// not overwritten); registry errors as push() does.
+  ReferrerPushResult push_referrer(const Reference& repo, const std::string& manifest, BlobSource& source);
+
+  /// The artifacts about `subject_digest` in the repository of `repo`: the
+  /// referrers API's list when the registry answers it, else the
+  /// "sha256-<hex>" tag-schema index's (empty when there is none). Each
+  /// list is one bounded document (oci::kMaxManifestBytes).
+  ReferrersList referrers(const Reference& repo, const std::string& subject_digest);
 
  private:
   struct Impl;

@@ -31,25 +31,45 @@ attest::SigningKey read_signing_key(const std::filesystem::path& file, std::stri
 /// Throws as read_signing_key().
 attest::VerifyingKey read_verifying_key(const std::filesystem::path& file);
 
-/// One manifest signed, or one valid signature found.
+/// One manifest signed or attested, or one valid signature found.
 struct ImageSignature {
   std::string digest;            ///< the manifest or index signed: "sha256:<hex>"
-  std::string signature_ref;     ///< where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
+  /// Where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
+  /// (".att" for an attestation).
+  std::string signature_ref;
   std::string docker_reference;  ///< the identity the payload names ("host/repo")
+  /// An attestation: the predicate type of the statement signed
+  /// ("https://spdx.dev/Document", "https://slsa.dev/provenance/v1"); ""
+  /// for a signature.
+  std::string predicate_type;
 };
 
-/// [{"digest", "signature" (signature_ref), "identity" (docker_reference)}]:
-/// what `rustimg sign --json`, `verify-image --json` and the bindings hand back.
+/// [{"digest", "signature" (signature_ref), "identity" (docker_reference)
+/// and, for an attestation, "predicate_type"}]: what `rustimg sign --json`,
+/// `verify-image --json` and the bindings hand back.
 nlohmann::json to_json(const std::vector<ImageSignature>& signatures);
+
+/// The largest SBOM or provenance statement sign_image attests: its DSSE
+/// envelope (base64, a third larger) stays within attest::kMaxPayloadBytes.
+inline constexpr std::uint64_t kMaxAttestedBytes = 16u << 20;
 
 /// Signs the image `reference` names ("host/repo:tag" or "host/repo@sha256:...")
 /// as `cosign sign --key` does: the manifest's (or index's) digest and, for
 /// an index, every manifest it lists (as `cosign sign --recursive`). Each
 /// signature is added to the manifest's "sha256-<hex>.sig" image, keeping
-/// the signatures already there. Returns one entry per manifest signed,
-/// the top first. Throws rustimg::Error (Registry, Auth, NotFound, ...) from
-/// the registry; nothing is tagged for a manifest whose signature image
-/// could not be read.
+/// the signatures already there. Then, as `cosign attest --key` does, the
+/// artifacts `rustimg build` attached to each of those manifests (found
+/// through the registry's referrers API or the tag schema; each artifact's
+/// own manifest must name that manifest as its subject) are signed as DSSE
+/// in-toto attestations in its "sha256-<hex>.att" image: an SBOM as a
+/// statement of its format's predicate type (cosign's "spdxjson" or
+/// "cyclonedx") with the SBOM as predicate, the provenance statement as it
+/// is (its subject must be that manifest); a statement this key attested
+/// there already is not added again. Returns one entry per manifest signed,
+/// the top first, then one per statement attested. Throws rustimg::Error
+/// (Registry, Auth, NotFound, ...) from the registry, InvalidArgument for an
+/// artifact that is malformed or over kMaxAttestedBytes; nothing is tagged
+/// for a manifest whose signature image could not be read.
 std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
                                        const registry::Options& options);
 

@@ -106,6 +106,9 @@ struct Spec {
   /// "spdx" (SPDX 2.3 JSON, the default) or "cyclonedx" (CycloneDX 1.5
   /// JSON); "" for none (the key's "none" or false).
   std::string sbom = "spdx";
+  /// Spec key "provenance": attach an in-toto SLSA Provenance v1 statement
+  /// to each platform image built from a crate (on by default).
+  bool provenance = true;
 
   /// The top-level keys ("user", "workdir", "cmd"...) that some source set,
   /// as opposed to defaults; filled by resolve_spec(). On an image base,

@@ -80,11 +80,15 @@ nlohmann::json to_json(const ImageSummary& image);
 struct PushedImage {
   std::string reference;  ///< "host/repo:tag@sha256:..." (what `rustimg push` prints last)
   registry::PushResult result;
+  /// The artifacts about its manifests (SBOMs, provenance) pushed with it.
+  std::vector<registry::ReferrerPushResult> referrers;
 };
 
 /// {"reference", "references", "digest", "blobs_uploaded", "blobs_mounted",
-/// "blobs_existing", "bytes_uploaded"}: what the bindings hand back for one
-/// pushed reference ("references": every REF@digest it was tagged as).
+/// "blobs_existing", "bytes_uploaded", "referrers": [{"digest", "subject",
+/// "artifact_type", "via": "referrers-api" | "tag-schema"}]}: what the
+/// bindings hand back for one pushed reference ("references": every
+/// REF@digest it was tagged as).
 nlohmann::json to_json(const PushedImage& pushed);
 
 /// Sets "pushed" (to_json of each) and "references" (every REF@digest they
@@ -100,10 +104,20 @@ void add_pushed(nlohmann::json& doc, const std::vector<PushedImage>& pushed);
 /// as the pushed reference and the others as further tags of the same
 /// manifest (tagged_references()). Throws registry::RegistryError (Registry,
 /// Auth), rustimg::Error (NotFound, InvalidArgument, Cancelled).
-/// When `image` is set, it receives the summary of what was pushed.
+/// When `image` is set, it receives the summary of what was pushed. From an
+/// oci: layout, the artifacts its index.json lists about the image's
+/// manifests (store::layout_referrers: the SBOMs and provenance rustimg
+/// build attached) follow the image (registry::Client::push_referrer).
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
                               const registry::Options& options, const std::vector<std::string>& tags = {},
                               ImageSummary* image = nullptr);
+
+/// Pushes `artifacts` (manifests of OCI 1.1 artifacts, by digest -> bytes,
+/// their blobs in `source`) to the repository of `ref` with `client`, each
+/// findable from its subject (registry::Client::push_referrer), in order.
+std::vector<registry::ReferrerPushResult> push_referrers(registry::Client& client, const Reference& ref,
+                                                         const std::vector<std::string>& artifacts,
+                                                         registry::BlobSource& source);
 
 /// The push options that put an image under every reference of `refs`
 /// (tagged_references() of one target): the first is pushed, the others'

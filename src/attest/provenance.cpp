@@ -50,19 +50,22 @@ json provenance_predicate(const ProvenanceInput& in) {
   if (!in.target.empty()) external["target"] = in.target;
 
   json deps = json::array();
-  if (!in.vcs_url.empty()) {
-    if (in.vcs_commit.empty() || !(in.vcs_commit.size() == 40 || in.vcs_commit.size() == 64) ||
-        !is_hex(in.vcs_commit)) {
-      bad("vcs_commit", "must be a full lowercase git commit id (40 or 64 hex digits) when vcs_url is set");
+  if (!in.vcs_commit.empty()) {
+    if (!(in.vcs_commit.size() == 40 || in.vcs_commit.size() == 64) || !is_hex(in.vcs_commit))
+      bad("vcs_commit", "must be a full lowercase git commit id (40 or 64 hex digits)");
+    // A checkout with no remote: the commit alone (a resource descriptor needs a uri or a digest).
+    json source = {{"digest", {{"gitCommit", in.vcs_commit}}}, {"dirty", in.vcs_dirty}};
+    json dependency = {{"name", "source"}, {"digest", {{"gitCommit", in.vcs_commit}}},
+                       {"annotations", {{"dirty", in.vcs_dirty}}}};
+    if (!in.vcs_url.empty()) {
+      const std::string uri = "git+" + in.vcs_url + "@" + in.vcs_commit;
+      source["uri"] = uri;
+      dependency["uri"] = uri;
     }
-    const std::string uri = "git+" + in.vcs_url + "@" + in.vcs_commit;
-    external["source"] = {{"uri", uri}, {"digest", {{"gitCommit", in.vcs_commit}}}, {"dirty", in.vcs_dirty}};
-    deps.push_back({{"name", "source"},
-                    {"uri", uri},
-                    {"digest", {{"gitCommit", in.vcs_commit}}},
-                    {"annotations", {{"dirty", in.vcs_dirty}}}});
-  } else if (!in.vcs_commit.empty()) {
-    bad("vcs_commit", "is set without vcs_url");
+    external["source"] = std::move(source);
+    deps.push_back(std::move(dependency));
+  } else if (!in.vcs_url.empty()) {
+    bad("vcs_url", "is set without vcs_commit");
   }
   if (!in.base_image_ref.empty()) {
     if (in.base_image_digest.empty()) bad("base_image_digest", "is required with base_image_ref");

@@ -283,20 +283,6 @@ void load_config(const fs::path& file, const toml::table& doc, bool reads_includ
   out.push_back(rustflags_of(doc, file));
 }
 
-/// The first line of `cargo --version` run in the crate directory (where a
-/// rust-toolchain file picks the toolchain); empty when cargo does not answer,
-/// which the build itself then reports.
-std::string cargo_version(const std::string& cargo, const fs::path& crate_dir, ProcessRunner& runner) {
-  ProcessRequest req;
-  req.argv = {cargo, "--version"};
-  req.cwd = crate_dir.string();
-  try {
-    const ProcessResult r = runner.run(req);
-    if (r.exit_code == 0) return r.out.substr(0, r.out.find('\n'));
-  } catch (const Error&) {
-  }
-  return {};
-}
 
 /// The cargo config file of a directory: .cargo/config (cargo prefers the
 /// legacy name when both exist), else .cargo/config.toml.
@@ -569,13 +555,25 @@ BuildEnvironment BuildEnvironment::detect(const fs::path& crate_dir, ProcessRunn
   const char* bootstrap = std::getenv("RUSTC_BOOTSTRAP");
   const bool reads_include =
       any_include &&
-      cargo_reads_config_include(cargo_version(env.cargo, crate_dir, runner),
+      cargo_reads_config_include(tool_version(env.cargo, crate_dir, runner),
                                  bootstrap != nullptr && std::string_view(bootstrap) == "1", unstable_include);
   for (const auto& [file, doc] : docs) {
     std::vector<fs::path> stack;
     load_config(file, doc, reads_include, 0, stack, env.configs);
   }
   return env;
+}
+
+std::string tool_version(const std::string& program, const fs::path& crate_dir, ProcessRunner& runner) {
+  ProcessRequest req;
+  req.argv = {program, "--version"};
+  req.cwd = crate_dir.string();
+  try {
+    const ProcessResult r = runner.run(req);
+    if (r.exit_code == 0) return r.out.substr(0, std::min<std::size_t>(r.out.find('\n'), 512));
+  } catch (const Error&) {
+  }
+  return {};
 }
 
 }  // namespace rustimg::cargo

@@ -436,7 +436,7 @@ std::vector<Binary> build(const BuildSettings& settings, const std::vector<Build
       throw CargoError("cargo built " + triple + " but reported no executable for bin \"" + bin + "\" of package " +
                            target.package,
                        result.exit_code, "", tail_lines(result.err, kStderrTailLines));
-    out.push_back(Binary{target.platform, triple, *executable});
+    out.push_back(Binary{target.platform, triple, *executable, CargoRun{req.argv, req.env}});
   }
   return out;
 }

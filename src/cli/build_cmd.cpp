@@ -16,6 +16,7 @@
 #include "spec_flags.hpp"
 #include "rustimg/transfer.hpp"
 #include "rustimg/pipeline.hpp"
+#include "rustimg/signing.hpp"
 #include "rustimg/cargo.hpp"
 #include "rustimg/compose.hpp"
 #include "rustimg/error.hpp"
@@ -66,6 +67,8 @@ struct Options {
   std::string package, bin, base, user, workdir, compression, compression_level, entrypoint, format, sbom;
   std::vector<std::string> cmd, env, labels, annotations, ports;
   bool allow_dynamic = false;
+  bool provenance = false, no_provenance = false;
+  std::string sign_key, sign_key_password_env;
   std::string base_cache;
   bool no_base_cache = false;
   std::vector<std::string> push;  ///< references to push the result to
@@ -100,6 +103,8 @@ Resolved resolve(const Options& o) {
   set("workdir", o.workdir);
   set("compression", o.compression);
   set("sbom", o.sbom);
+  if (o.provenance && o.no_provenance) throw UsageError{"give --provenance or --no-provenance, not both"};
+  if (o.provenance || o.no_provenance) r.overrides["provenance"] = o.provenance;
   if (o.app->count("--base-cache") > 0 && o.base_cache.empty())
     throw UsageError{"--base-cache needs a directory (--no-base-cache turns the cache off)"};
   if (o.no_base_cache) {
@@ -181,6 +186,12 @@ int run_build(Options& o) {
   // the base's, which only the spec names.
   const registry::Options registry_options = o.registry.finish([] { return std::string(); });
   pipeline::BuildAndPushOptions req;
+  // The signing key first: a wrong passphrase fails before cargo runs.
+  if (!o.sign_key.empty())
+    req.sign_key = std::make_shared<const attest::SigningKey>(
+        pipeline::read_signing_key(o.sign_key, o.sign_key_password_env));
+  else if (!o.sign_key_password_env.empty())
+    throw UsageError{"--sign-key-password-env names the passphrase of a --sign-key; give the key"};
   pipeline::BuildOptions& b = req.image;
   b.registry = registry_options;  // for a base image named by reference, and the --push targets
   req.credentials = o.registry.unbound_credentials();
@@ -228,6 +239,9 @@ int run_build(Options& o) {
     return kExitOk;
   }
   for (const auto& pushed : result.pushed) report_pushed(*view, pushed);
+  for (const auto& s : result.signed_images)
+    view->note((s.predicate_type.empty() ? "signed " : "attested " + s.predicate_type + " for ") + s.digest + ": " +
+               s.signature_ref);
   return kExitOk;
 }
 
@@ -273,6 +287,17 @@ Command add_build(CLI::App& parent) {
                  "the SBOM attached to each platform image of an oci: output:\n"
                  "spdx (default, SPDX 2.3 JSON), cyclonedx (CycloneDX 1.5) or none")
       ->type_name("FORMAT");
+  app.add_flag("--provenance", o->provenance,
+               "attach SLSA provenance (an in-toto statement) to each image cargo\n"
+               "built, in an oci: output (the default)");
+  app.add_flag("--no-provenance", o->no_provenance, "attach no provenance (\"provenance\": false)");
+  app.add_option("--sign-key", o->sign_key,
+                 "after pushing, sign each pushed image and attest its SBOM and\n"
+                 "provenance with this PEM ECDSA P-256 key, as `rustimg sign` does")
+      ->type_name("KEY");
+  app.add_option("--sign-key-password-env", o->sign_key_password_env,
+                 "the variable holding --sign-key's passphrase (default COSIGN_PASSWORD)")
+      ->type_name("VAR");
   app.add_option("--format", o->format, "oci (default) or docker (Docker schema 2 media types)")->type_name("F");
   app.add_option("--spec", o->spec_file, "read the image spec from FILE (flags override it)")->type_name("FILE");
   app.add_option("--crate", o->crate_flag,

@@ -56,6 +56,10 @@ void report_pushed(ProgressView& view, const transfer::PushedImage& pushed) {
   view.note(pushed.reference + ": " + std::to_string(pushed.result.blobs_uploaded) + " blobs uploaded, " +
             std::to_string(pushed.result.blobs_mounted) + " mounted, " +
             std::to_string(pushed.result.blobs_existing) + " already there");
+  for (const registry::ReferrerPushResult& r : pushed.referrers)
+    view.note("  with " + r.artifact_type + " " + r.digest +
+              (r.via == registry::ReferrersVia::Api ? " (referrers API)" : " (tag sha256-" +
+                                                                               oci::digest_hex(r.subject) + ")"));
   std::printf("%s\n", pushed.reference.c_str());
 }
 

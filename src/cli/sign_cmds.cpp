@@ -25,8 +25,15 @@ constexpr const char* kSignUsage =
     "ECDSA P-256 private key (cosign's own cosign.key format is not read: convert\n"
     "it, or make one with `openssl ecparam -genkey -name prime256v1 | openssl pkcs8\n"
     "-topk8`); an encrypted key is opened with the passphrase in $COSIGN_PASSWORD\n"
-    "(or the variable --key-password-env names). One line per manifest signed on\n"
-    "stdout: DIGEST SIGNATURE-REF.\n";
+    "(or the variable --key-password-env names). The SBOM and provenance `rustimg\n"
+    "build` attached to each of those manifests (found through the registry's\n"
+    "referrers API or its sha256-<hex> tag schema) are signed too, as `cosign\n"
+    "attest --key` does: DSSE in-toto attestations in the sha256-<hex>.att image\n"
+    "(the SBOM as predicate type spdxjson or cyclonedx, the SLSA provenance as it\n"
+    "is), which `cosign verify-attestation --key PUB --type spdxjson` (or\n"
+    "slsaprovenance1) accepts. One line per manifest signed on stdout: DIGEST\n"
+    "SIGNATURE-REF; then one per statement attested: DIGEST ATTESTATION-REF\n"
+    "PREDICATE-TYPE.\n";
 
 constexpr const char* kVerifyUsage =
     "usage: rustimg verify-image --key PUB [options] REF\n"
@@ -71,7 +78,9 @@ int run_sign(Options& o) {
     print_json({{"reference", ref}, {"signed", pipeline::to_json(signatures)}});
     return kExitOk;
   }
-  for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
+  for (const auto& s : signatures)
+    std::printf("%s %s%s%s\n", s.digest.c_str(), s.signature_ref.c_str(), s.predicate_type.empty() ? "" : " ",
+                s.predicate_type.c_str());
   return kExitOk;
 }
 

@@ -121,7 +121,7 @@ class RegistryTarget final : public BlobTarget {
     return *bases_;
   }
   std::optional<transfer::PushedImage> publish(const oci::Descriptor& top, const std::vector<PulledBase>& bases,
-                                               const std::vector<oci::Descriptor>&) override {
+                                               const std::vector<oci::Descriptor>& referrers) override {
     // A base on the target's registry lends its layers by mount (as
     // transfer::push does from the base-name annotation).
     registry::PushOptions po = transfer::tag_options(refs_);
@@ -138,7 +138,11 @@ class RegistryTarget final : public BlobTarget {
     r.blobs_existing -= found;
     r.blobs_uploaded += found;
     r.bytes_uploaded += streamed_bytes_;
-    return transfer::PushedImage{r.reference, std::move(r)};
+    // Then the artifacts about the image (SBOMs, provenance), from the documents put().
+    std::vector<std::string> artifacts;
+    for (const oci::Descriptor& d : referrers) artifacts.push_back(documents_.at(d.digest));
+    auto pushed = transfer::push_referrers(client_, ref_, artifacts, source);
+    return transfer::PushedImage{r.reference, std::move(r), std::move(pushed)};
   }
 
  private:

@@ -34,8 +34,8 @@ class BlobTarget {
   /// Where an image base's blobs are pulled to (made on first use).
   virtual const store::BlobStore& base_store() = 0;
   /// Writes the image `top` (built on `bases`, none for a built-in base) to
-  /// the destination, with the artifacts `referrers` about it (put() before;
-  /// an OCI layout only); returns the push for a registry.
+  /// the destination, with the artifacts `referrers` about it (put()
+  /// before; an OCI layout or a registry); returns the push for a registry.
   virtual std::optional<transfer::PushedImage> publish(const oci::Descriptor& top,
                                                        const std::vector<PulledBase>& bases,
                                                        const std::vector<oci::Descriptor>& referrers) = 0;

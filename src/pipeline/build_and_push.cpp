@@ -9,6 +9,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/progress.hpp"
+#include "rustimg/signing.hpp"
 #include "rustimg/transfer.hpp"
 #include "util/atomic_file.hpp"
 
@@ -35,6 +36,9 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
       o.image.base_credentials = o.credentials;
     }
   }
+  if (o.sign_key && o.push.empty() && o.image.output.kind != Kind::Registry)
+    throw Error(ErrorCode::InvalidArgument, "a signing key signs what is pushed, and nothing is: push the image "
+                                            "(--push REF, or --output docker://REF) or sign it later with rustimg sign");
   // A registry output beside other references is one of the pushes.
   if (o.image.output.kind == Kind::Registry && !o.push.empty()) {
     o.push.insert(o.push.begin(), o.image.output.reference);
@@ -53,10 +57,6 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
     if (o.push.empty()) throw Error(ErrorCode::InvalidArgument, "no output and no reference to push to");
     staging.emplace(util::temp_directory());
     o.image.output = store::ImageLocation{Kind::OciLayout, staging->path() / "image", "latest", {}};
-    if (!plan.spec.sbom.empty())
-      report_progress(o.image.progress,
-                      ProgressEvent{"sbom", "note: SBOMs are attached to oci: layout outputs; pushes do not carry "
-                                            "them yet (add --output oci:DIR to keep them)"});
   }
   const store::ImageLocation output = o.image.output;
   const registry::Options push_options = o.image.registry;
@@ -79,12 +79,17 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   if (result.build.pushed) result.pushed.push_back(*result.build.pushed);
   if (o.on_built) o.on_built(result.build);
   if (!o.push.empty()) result.pushed = transfer::push(output, o.push, push_options, result.build.tags);
+  if (o.sign_key)
+    for (const transfer::PushedImage& pushed : result.pushed)
+      for (ImageSignature& s : sign_image(pushed.reference, *o.sign_key, push_options))
+        result.signed_images.push_back(std::move(s));
   return result;
 }
 
 nlohmann::json to_json(const BuildAndPushResult& result) {
   nlohmann::json j = to_json(result.build);
   transfer::add_pushed(j, result.pushed);
+  if (!result.signed_images.empty()) j["signed"] = to_json(result.signed_images);
   return j;
 }
 

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "build_image.hpp"
-#include "sbom_attach.hpp"
+#include "attachments.hpp"
 #include "builtin_base.hpp"
 #include "rustimg/pipeline.hpp"
 #include "rustimg/cargo.hpp"
@@ -52,6 +52,7 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
   for (PlatformPlan& p : plan.platforms) {
     if (!p.cargo || next >= binaries.size()) continue;
     p.platform = binaries[next].platform;
+    p.cargo_run = binaries[next].run;
     p.prebuilt = binaries[next++].path;
     // The SBOM's crates: what cargo compiled into this binary for this target.
     if (sbom_attached(plan.spec, o.image.format, o.image.output)) {
@@ -67,6 +68,9 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
     built.push_back(std::move(p));
   }
   plan.platforms = std::move(built);
+  if (provenance_attached(plan.spec, o.image.format, o.image.output))
+    plan.toolchain = Toolchain{cargo::tool_version(env.rustc, o.spec.crate_dir, runner),
+                               cargo::tool_version(env.cargo, o.spec.crate_dir, runner)};
   return build_image(plan, o.image, &ca);
 }
 

@@ -13,7 +13,7 @@
 #include "build_image.hpp"
 #include "builtin_base.hpp"
 #include "compose_build.hpp"
-#include "sbom_attach.hpp"
+#include "attachments.hpp"
 #include "rustimg/compose.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
@@ -302,9 +302,28 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<compose::Image> images;
   bool attach_sbom = sbom_attached(spec, o.format, o.output);
+  const bool attach_provenance = provenance_attached(spec, o.format, o.output);
   if (!spec.sbom.empty() && !attach_sbom)
-    report("sbom", "note: SBOMs are attached to oci: layout outputs; " + o.output.to_string() + " gets none");
+    report("sbom", "note: SBOMs are attached to oci: layout and registry outputs; " + o.output.to_string() +
+                       " gets none");
+  if (spec.provenance && spec.given.count("provenance") != 0) {
+    if (!attach_provenance)
+      report("provenance",
+             "note: provenance is attached to oci: layout and registry outputs; " + o.output.to_string() +
+                 " gets none");
+    else if (!binaries.front().cargo_run)
+      report("provenance", "note: provenance is recorded for images cargo built from a crate; a prebuilt binary "
+                           "gets none");
+  }
   std::vector<oci::Descriptor> referrers;
+  // An artifact about image `subject`, listed in index.json under cosign's
+  // tag for its kind (sha256-<hex>.<suffix>).
+  const auto attach = [&](const oci::Artifact& a, const std::string& subject, const char* suffix) {
+    for (const oci::Blob* b : {&a.config, &a.content, &a.manifest}) blobs->put(*b);
+    oci::Descriptor entry = a.manifest.descriptor;
+    entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(subject, suffix);
+    referrers.push_back(std::move(entry));
+  };
   std::map<std::string, std::string> documents;  // digest -> bytes of the configs, manifests and index (the summary)
   for (std::size_t i = 0; i < binaries.size(); ++i) {
     const std::string dest = image::binary_path(image::entrypoint(plan.config, name));
@@ -331,20 +350,17 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     documents[img.config().descriptor.digest] = img.config().bytes;
     documents[img.digest()] = img.manifest().bytes;
     report("image", platforms[i].to_string() + " manifest " + img.digest());
+    ImageFacts facts{plan, binaries[i], platforms[i].to_string(), dest, base, assets, std::nullopt, std::nullopt,
+                     *o.created};
+    if (image_base) {
+      facts.base_reference = spec.base;
+      facts.base_digest = bases[i].image.digest;
+    }
     if (attach_sbom) {
-      SbomFacts facts{plan, binaries[i], platforms[i].to_string(), dest, base, assets, std::nullopt, std::nullopt,
-                      *o.created};
-      if (image_base) {
-        facts.base_reference = spec.base;
-        facts.base_digest = bases[i].image.digest;
-      }
       const auto format = spec.sbom == "cyclonedx" ? attest::SbomFormat::CycloneDx : attest::SbomFormat::Spdx;
       try {
         const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
-        for (const oci::Blob* b : {&sbom.config, &sbom.content, &sbom.manifest}) blobs->put(*b);
-        oci::Descriptor entry = sbom.manifest.descriptor;  // its index.json entry: cosign's SBOM tag
-        entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(img.digest(), "sbom");
-        referrers.push_back(std::move(entry));
+        attach(sbom, img.digest(), "sbom");
         report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
                            sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
       } catch (const Error& e) {
@@ -353,8 +369,14 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
                                     " (\"sbom\": \"none\", --sbom none, writes the image without one)");
         report_sbom_skipped(o.progress, e);
         attach_sbom = false;
-        referrers.clear();
+        std::erase_if(referrers, [](const oci::Descriptor& d) { return d.artifact_type != attest::media_type::kInToto; });
       }
+    }
+    if (attach_provenance && binaries[i].cargo_run) {
+      const oci::Artifact provenance = provenance_artifact(facts, img.manifest().descriptor);
+      attach(provenance, img.digest(), "provenance");
+      report("provenance", platforms[i].to_string() + " " + attest::kSlsaProvenanceV1 + " " +
+                               provenance.manifest.descriptor.digest, provenance.manifest.descriptor);
     }
     images.push_back(std::move(img));
   }

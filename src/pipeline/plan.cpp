@@ -2,6 +2,7 @@
 // chosen once, and the spec's build keys as cargo's plain values.
 #include "rustimg/plan.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -165,8 +166,18 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
   return out;
 }
 
-std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
-  if (!in_git_checkout(dir)) return {};
+std::string strip_url_userinfo(const std::string& url) {
+  const std::size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const std::size_t authority = scheme + 3;
+  const std::size_t end = url.find_first_of("/?#", authority);
+  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < authority) return url;
+  return url.substr(0, authority) + url.substr(at + 1);
+}
+
+std::optional<GitCheckout> git_checkout(const fs::path& dir, ProcessRunner& runner, bool read_remote) {
+  if (!in_git_checkout(dir)) return std::nullopt;
   // The exit code, and the output only where it is one commit name.
   const auto git = [&](std::vector<std::string> args) -> std::optional<ProcessResult> {
     ProcessRequest request;
@@ -181,11 +192,12 @@ std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
     return std::nullopt;
   };
   const auto head = git({"rev-parse", "--verify", "--quiet", "HEAD^{commit}"});
-  if (!head || head->exit_code != 0) return {};
-  const std::string commit = trim(head->out);
-  if ((commit.size() != 40 && commit.size() != 64) ||
-      commit.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return {};
+  if (!head || head->exit_code != 0) return std::nullopt;
+  GitCheckout out;
+  out.commit = trim(head->out);
+  if ((out.commit.size() != 40 && out.commit.size() != 64) ||
+      out.commit.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return std::nullopt;
   // Dirty or clean from exit codes alone (0 same, 1 differs), so no listing
   // of changed files is read. diff-index compares stat data and changes
   // nothing; a file it flags may only have been touched, so the porcelain
@@ -198,8 +210,23 @@ std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
   };
   std::optional<bool> dirty = changed({"diff-index", "--quiet", "HEAD", "--"});
   if (dirty && *dirty) dirty = changed({"diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--"});
-  if (!dirty) return {};
-  return *dirty ? commit + "-dirty" : commit;
+  if (!dirty) return std::nullopt;
+  out.dirty = *dirty;
+  if (read_remote) {
+    // One line, no control characters: anything else is not a URL to record.
+    const auto remote = git({"config", "--get", "remote.origin.url"});
+    const std::string url = remote && remote->exit_code == 0 ? trim(remote->out) : "";
+    if (!url.empty() && url.size() <= 4096 &&
+        std::none_of(url.begin(), url.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+      out.remote_url = strip_url_userinfo(url);
+  }
+  return out;
+}
+
+std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
+  const auto checkout = git_checkout(dir, runner, false);
+  if (!checkout) return {};
+  return checkout->dirty ? checkout->commit + "-dirty" : checkout->commit;
 }
 
 Plan plan_spec(Spec spec, fs::path crate_dir) {
@@ -210,13 +237,13 @@ Plan plan_spec(Spec spec, fs::path crate_dir) {
   plan.config = config_overrides(plan.spec);
   for (std::size_t i = 0; i < plan.spec.platforms.size(); ++i)
     plan.platforms.push_back(
-        PlatformPlan{plan.spec.platforms[i], i < plan.spec.targets.size() ? plan.spec.targets[i] : "", {}, {}, {}});
+        PlatformPlan{plan.spec.platforms[i], i < plan.spec.targets.size() ? plan.spec.targets[i] : "", {}, {}, {}, {}});
   return plan;
 }
 
 void plan_prebuilt(Plan& plan, const std::vector<PlatformBinary>& binaries) {
   plan.platforms.clear();
-  for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary, {}});
+  for (const PlatformBinary& b : binaries) plan.platforms.push_back(PlatformPlan{b.platform, "", {}, b.binary, {}, {}});
 }
 
 Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpose purpose) {
@@ -239,7 +266,9 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpos
   if (!plan.package) return plan;
 
   // The image's metadata from the crate, where the spec says nothing.
-  const std::string revision = purpose == PlanPurpose::Image ? git_revision(options.crate_dir, runner) : "";
+  if (purpose == PlanPurpose::Image) plan.checkout = git_checkout(options.crate_dir, runner, plan.spec.provenance);
+  const std::string revision =
+      plan.checkout ? plan.checkout->commit + (plan.checkout->dirty ? "-dirty" : "") : std::string();
   const auto crate_metadata = package_annotations(*plan.package, revision);
   if (!crate_metadata.empty()) {
     if (!plan.config.annotations) plan.config.annotations.emplace();

@@ -1,13 +1,17 @@
-// SBOMs for build_image: what went into one platform image, from cargo's
-// resolution or the binary's cargo-auditable data, as an OCI 1.1 artifact.
-#include "sbom_attach.hpp"
+// SBOMs for build_image (attachments.hpp): what went into one platform
+// image, from cargo's resolution or the binary's cargo-auditable data, as
+// an OCI 1.1 artifact.
+#include "attachments.hpp"
 
 #include <fstream>
+#include <functional>
 #include <map>
 
 #include "rustimg/auditable.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
+#include "rustimg/reference.hpp"
+#include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
 #include "rustimg/version.hpp"
 
@@ -25,18 +29,7 @@ std::string crates_io_download(const std::string& name, const std::string& versi
 }
 
 /// Lowercase hex sha256 of a host file.
-std::string file_sha256(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCode::NotFound, "cannot read " + file.string() + " for the SBOM");
-  oci::Sha256 sha;
-  std::vector<char> buf(1 << 16);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    sha.write(std::as_bytes(std::span(buf.data(), static_cast<std::size_t>(in.gcount()))));
-  }
-  if (in.bad()) throw Error(ErrorCode::Io, "cannot read " + file.string() + " for the SBOM");
-  return oci::digest_hex(sha.finish());
-}
+std::string file_sha256(const fs::path& file) { return oci::digest_hex(oci::sha256_file(file).digest); }
 
 std::string entry_sha256(const layer::Entry& e) {
   return e.content ? oci::digest_hex(oci::sha256_digest(*e.content)) : file_sha256(e.source);
@@ -68,8 +61,13 @@ std::vector<attest::SbomPackage> auditable_packages(const std::vector<elf::Audit
 
 }  // namespace
 
+bool attaches_artifacts(oci::Format format, const store::ImageLocation& output) {
+  return format == oci::Format::Oci && (output.kind == store::ImageLocation::Kind::OciLayout ||
+                                        output.kind == store::ImageLocation::Kind::Registry);
+}
+
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output) {
-  return !spec.sbom.empty() && format == oci::Format::Oci && output.kind == store::ImageLocation::Kind::OciLayout;
+  return !spec.sbom.empty() && attaches_artifacts(format, output);
 }
 
 bool sbom_optional(const Spec& spec) { return spec.given.count("sbom") == 0; }
@@ -121,7 +119,7 @@ std::vector<attest::SbomPackage> sbom_packages(const std::vector<cargo::Resolved
   return out;
 }
 
-attest::SbomInput sbom_input(const SbomFacts& f) {
+attest::SbomInput sbom_input(const ImageFacts& f) {
   attest::SbomInput in;
   const std::string what = f.plan.package ? f.plan.package->name + " " + f.plan.package->version
                                           : f.binary.prebuilt.filename().string();
@@ -162,21 +160,75 @@ attest::SbomInput sbom_input(const SbomFacts& f) {
   return in;
 }
 
-oci::Artifact sbom_artifact(const SbomFacts& facts, attest::SbomFormat format, const oci::Descriptor& subject) {
+oci::Artifact sbom_artifact(const ImageFacts& facts, attest::SbomFormat format, const oci::Descriptor& subject) {
   const char* type = format == attest::SbomFormat::Spdx ? attest::kSpdxMediaType : attest::kCycloneDxMediaType;
   return oci::make_artifact(attest::sbom_json(sbom_input(facts), format), type, type, subject);
 }
 
-AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform) {
-  const std::string name = source.to_string();
-  if (source.kind != store::ImageLocation::Kind::OciLayout)
-    throw Error(ErrorCode::InvalidArgument, "SBOMs are read from oci: layouts, where rustimg build attaches them; " +
-                                                name + " is not one (write the image with --output oci:DIR)");
-  const store::StoredImage image(source);
-  oci::Descriptor manifest = image.top();
+namespace {
+
+/// Where read_attached_sbom reads: documents by descriptor, the artifacts
+/// listed about a manifest, and an artifact's content, each bounded and
+/// checked against its digest. An OCI layout or a registry.
+struct SbomReader {
+  std::string name;  ///< the source, for messages
+  oci::Descriptor top;
+  std::function<std::string(const oci::Descriptor&)> document;
+  std::function<std::vector<oci::Descriptor>(const std::string& subject)> referrers;
+  std::function<std::string(const oci::Descriptor&)> content;  ///< at most kMaxSbomBytes
+};
+
+bool is_sbom_type(const std::string& type) {
+  return type == attest::kSpdxMediaType || type == attest::kCycloneDxMediaType;
+}
+
+}  // namespace
+
+AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform,
+                                const registry::Options& registry_options) {
+  using Kind = store::ImageLocation::Kind;
+  SbomReader reader;
+  reader.name = source.to_string();
+  std::optional<store::StoredImage> image;
+  std::optional<registry::Client> client;
+  Reference ref;
+  if (source.kind == Kind::OciLayout) {
+    image.emplace(source);
+    reader.top = image->top();
+    reader.document = [&](const oci::Descriptor& d) { return image->blobs().read_document(d); };
+    reader.referrers = [&](const std::string& subject) {
+      std::vector<oci::Descriptor> out;
+      for (const store::Referrer& r : store::layout_referrers(source.path, subject)) out.push_back(r.descriptor);
+      return out;
+    };
+    reader.content = [&](const oci::Descriptor& d) {
+      std::string bytes = image->blobs().read_document(d, kMaxSbomBytes);  // bounded before it is read
+      image->blobs().check(d);                                             // the bytes its digest names, or an error
+      return bytes;
+    };
+  } else if (source.kind == Kind::Registry) {
+    ref = parse_reference(source.reference);
+    client.emplace(registry_options);
+    const registry::RawManifest root = client->get_manifest(ref);  // digest verified
+    reader.top = {root.media_type, root.digest, static_cast<std::int64_t>(root.bytes.size()), {}, {}, {}};
+    reader.document = [&](const oci::Descriptor& d) {
+      Reference at = ref;
+      at.tag.clear();
+      at.digest = d.digest;
+      return d.digest == root.digest ? root.bytes : client->get_manifest(at).bytes;
+    };
+    reader.referrers = [&](const std::string& subject) { return client->referrers(ref, subject).manifests; };
+    reader.content = [&](const oci::Descriptor& d) { return client->get_blob(ref, d, kMaxSbomBytes); };
+  } else {
+    throw Error(ErrorCode::InvalidArgument,
+                "SBOMs are read from oci: layouts and registries, where rustimg build attaches them; " + reader.name +
+                    " is neither (write the image with --output oci:DIR, or push it)");
+  }
+  const std::string& name = reader.name;
+  oci::Descriptor manifest = reader.top;
   if (oci::is_index_media_type(manifest.media_type)) {
-    const oci::Index index = oci::parse_index(image.blobs().read_document(manifest), oci::ParseMode::Lenient,
-                                              name + " index " + manifest.digest);
+    const oci::Index index =
+        oci::parse_index(reader.document(manifest), oci::ParseMode::Lenient, name + " index " + manifest.digest);
     std::vector<oci::Descriptor> matching;
     std::string platforms;
     for (const oci::Descriptor& d : index.manifests) {
@@ -192,14 +244,17 @@ AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::o
                                                   "): each platform has its own SBOM; choose one with --platform");
     manifest = matching.front();
   }
-  for (const store::Referrer& r : store::layout_referrers(source.path, manifest.digest)) {
-    const std::string& type = r.descriptor.artifact_type;
-    if ((type != attest::kSpdxMediaType && type != attest::kCycloneDxMediaType) || r.manifest.layers.size() != 1)
+  for (const oci::Descriptor& listed : reader.referrers(manifest.digest)) {
+    // A list says what an artifact is; the artifact's own manifest decides
+    // (a registry may list the config's media type as its artifactType).
+    if (!listed.artifact_type.empty() && !is_sbom_type(listed.artifact_type) &&
+        listed.artifact_type != oci::media_type::kOciEmpty)
       continue;
-    const oci::Descriptor& content = r.manifest.layers.front();
-    std::string document = image.blobs().read_document(content, kMaxSbomBytes);  // bounded before it is read
-    image.blobs().check(content);  // the bytes its digest names, or an error
-    return {type, manifest.digest, r.descriptor.digest, std::move(document)};
+    const oci::Manifest m =
+        oci::parse_manifest(reader.document(listed), oci::ParseMode::Lenient, name + ": artifact " + listed.digest);
+    if (!is_sbom_type(m.artifact_type) || !m.subject || m.subject->digest != manifest.digest || m.layers.size() != 1)
+      continue;
+    return {m.artifact_type, manifest.digest, listed.digest, reader.content(m.layers.front())};
   }
   throw Error(ErrorCode::NotFound, "no SBOM is attached to " + name + " (" + manifest.digest +
                                        "); rebuild it with --sbom spdx or --sbom cyclonedx");

@@ -3,12 +3,15 @@
 // push it back) and the key files (the only file I/O).
 #include "rustimg/signing.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
+#include "rustimg/sbom.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/reference.hpp"
 #include "util/base64.hpp"
@@ -119,6 +122,71 @@ std::vector<std::string> manifest_digests(registry::Client& client, const Refere
   return digests;
 }
 
+/// Whether `layers` hold an attestation of exactly `statement` by `key`.
+bool already_attested(const std::vector<attest::SignedLayer>& layers, const nlohmann::json& statement,
+                      const attest::SigningKey& key, const std::string& predicate_type, const std::string& digest) {
+  const attest::VerifyingKey verifying = key.verifying_key();
+  for (const attest::SignedLayer& l : layers) {
+    if (l.media_type != attest::media_type::kDsseEnvelope) continue;
+    try {
+      if (attest::verify_attestation(l, verifying, predicate_type, digest) == statement) return true;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::Verify && e.code() != ErrorCode::InvalidArgument) throw;
+    }
+  }
+  return false;
+}
+
+bool is_sbom_type(const std::string& type) {
+  return type == attest::kSpdxMediaType || type == attest::kCycloneDxMediaType;
+}
+
+/// Whether `doc` is an in-toto Statement v1 with a predicate type and a
+/// subject whose sha256 is that of `digest`.
+bool is_statement_about(const nlohmann::json& doc, const std::string& digest) {
+  if (!doc.is_object() || doc.value("_type", "") != attest::kInTotoStatementV1 || !doc.contains("predicateType") ||
+      !doc["predicateType"].is_string() || !doc.contains("subject") || !doc["subject"].is_array())
+    return false;
+  const std::string hex = oci::digest_hex(digest);
+  return std::any_of(doc["subject"].begin(), doc["subject"].end(), [&](const nlohmann::json& subject) {
+    return subject.is_object() && subject.contains("digest") && subject["digest"].is_object() &&
+           subject["digest"].value("sha256", "") == hex;
+  });
+}
+
+/// The in-toto statements to attest for manifest `digest` of `repo`: one
+/// for each SBOM and provenance artifact about it (see sign_image).
+std::vector<nlohmann::json> attached_statements(registry::Client& client, const Reference& repo,
+                                                const std::string& digest) {
+  std::vector<nlohmann::json> out;
+  for (const oci::Descriptor& listed : client.referrers(repo, digest).manifests) {
+    // A registry may list the config's media type (the empty descriptor's)
+    // as artifactType; the artifact's own manifest decides.
+    const std::string& listed_type = listed.artifact_type;
+    if (!listed_type.empty() && !is_sbom_type(listed_type) && listed_type != attest::media_type::kInToto &&
+        listed_type != oci::media_type::kOciEmpty)
+      continue;
+    const std::string what = "the artifact " + repo.name() + "@" + listed.digest;
+    const oci::Manifest m = oci::parse_manifest(client.get_manifest(at(repo, {}, listed.digest)).bytes,
+                                                oci::ParseMode::Lenient, what);
+    const std::string& type = m.artifact_type;
+    if (!m.subject || m.subject->digest != digest || m.layers.size() != 1 ||
+        (!is_sbom_type(type) && type != attest::media_type::kInToto))
+      continue;
+    const nlohmann::json doc = parse_json(client.get_blob(repo, m.layers.front(), kMaxAttestedBytes), what);
+    if (is_sbom_type(type)) {
+      const char* cosign_type = type == attest::kSpdxMediaType ? "spdxjson" : "cyclonedx";
+      out.push_back(attest::intoto_statement({{repo.name(), digest}}, attest::predicate_type_uri(cosign_type), doc));
+    } else if (is_statement_about(doc, digest)) {
+      out.push_back(doc);  // the provenance, signed as it is
+    } else {
+      throw Error(ErrorCode::InvalidArgument, what + " is no in-toto statement about " + digest +
+                                                  "; rustimg does not sign it");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 attest::SigningKey read_signing_key(const fs::path& file, std::string passphrase_env) {
@@ -134,8 +202,11 @@ attest::VerifyingKey read_verifying_key(const fs::path& file) {
 
 nlohmann::json to_json(const std::vector<ImageSignature>& signatures) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : signatures)
-    list.push_back({{"digest", s.digest}, {"signature", s.signature_ref}, {"identity", s.docker_reference}});
+  for (const auto& s : signatures) {
+    nlohmann::json entry = {{"digest", s.digest}, {"signature", s.signature_ref}, {"identity", s.docker_reference}};
+    if (!s.predicate_type.empty()) entry["predicate_type"] = s.predicate_type;
+    list.push_back(std::move(entry));
+  }
   return list;
 }
 
@@ -152,7 +223,7 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
     // Signed by this key already: nothing to add (as cosign does; an ECDSA
     // signature differs each time, so comparing layers would not see it).
     if (already_signed(existing.layers, payload, key, digest)) {
-      signed_images.push_back({digest, existing.reference, repo.name()});
+      signed_images.push_back({digest, existing.reference, repo.name(), {}});
       continue;
     }
     std::vector<attest::SignedLayer> layers = std::move(existing.layers);
@@ -161,7 +232,31 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
     MemorySource source(image);
     const registry::PushResult pushed =
         client.push(at(repo, sig_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
-    signed_images.push_back({digest, pushed.reference, repo.name()});
+    signed_images.push_back({digest, pushed.reference, repo.name(), {}});
+  }
+  // The SBOMs and provenance attached to each manifest, as attestations.
+  for (const std::string& digest : manifest_digests(client, ref, true)) {
+    const std::vector<nlohmann::json> statements = attached_statements(client, repo, digest);
+    if (statements.empty()) continue;
+    const std::string att_tag = attest::attestation_tag(digest);
+    SignatureTag existing = signature_layers(client, repo, att_tag);
+    std::vector<attest::SignedLayer> layers = std::move(existing.layers);
+    std::vector<std::string> added;
+    for (const nlohmann::json& statement : statements) {
+      const std::string type = statement["predicateType"].get<std::string>();
+      if (!already_attested(layers, statement, key, type, digest)) {
+        layers.push_back(attest::sign_statement(statement, key));
+        added.push_back(type);
+      } else {
+        signed_images.push_back({digest, existing.reference, repo.name(), type});
+      }
+    }
+    if (added.empty()) continue;
+    const attest::SignatureImage image = attest::signature_image(layers);
+    MemorySource source(image);
+    const registry::PushResult pushed =
+        client.push(at(repo, att_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
+    for (const std::string& type : added) signed_images.push_back({digest, pushed.reference, repo.name(), type});
   }
   return signed_images;
 }
@@ -182,7 +277,7 @@ std::vector<ImageSignature> verify_image(std::string_view reference, const attes
   std::vector<ImageSignature> valid;
   for (const attest::SignedLayer& l : attest::verified_signatures(layers, key, digest, ref.to_string()))
     valid.push_back({digest, sigs.reference,
-                     attest::verify_simple_signing(l.payload, l.signature_b64, key, digest)});
+                     attest::verify_simple_signing(l.payload, l.signature_b64, key, digest), {}});
   return valid;
 }
 

@@ -49,6 +49,21 @@ std::function<std::string(const oci::Descriptor&)> document_reader(const store::
   };
 }
 
+/// The manifests of the artifacts the layout `dir` lists about `top` (the
+/// root whose bytes are `root`) and, for an index, about its children.
+std::vector<std::string> layout_artifacts(const fs::path& dir, const store::BlobStore& blobs,
+                                          const oci::Descriptor& top, const std::string& root) {
+  std::vector<std::string> subjects = {top.digest};
+  if (oci::is_index_media_type(top.media_type))
+    for (const oci::Descriptor& d : oci::parse_index(root, oci::ParseMode::Lenient, "image " + top.digest).manifests)
+      subjects.push_back(d.digest);
+  std::vector<std::string> out;
+  for (const std::string& subject : subjects)
+    for (const store::Referrer& r : store::layout_referrers(dir, subject))
+      out.push_back(blobs.read_document(r.descriptor));
+  return out;
+}
+
 }  // namespace
 
 // Only regular files inside the store are read (BlobStore::open), however
@@ -86,6 +101,9 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
   BlobStoreSource blobs(image.blobs());
   const std::string root = image.blobs().read_document(image.top());
   if (summary != nullptr) *summary = summarize(image.top(), document_reader(image.blobs()));
+  const std::vector<std::string> artifacts = source.kind == store::ImageLocation::Kind::OciLayout
+                                                 ? layout_artifacts(source.path, image.blobs(), image.top(), root)
+                                                 : std::vector<std::string>{};
   registry::Client client(options);
   std::vector<PushedImage> out;
   for (const auto& tagged : refs) {
@@ -93,8 +111,16 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
     registry::PushOptions po = tag_options(tagged);
     po.mount_sources = base_mounts(image.blobs(), image.top(), ref);
     registry::PushResult r = client.push(ref, image.top().media_type, root, blobs, po);
-    out.push_back(PushedImage{r.reference, std::move(r)});
+    out.push_back(PushedImage{r.reference, std::move(r), push_referrers(client, ref, artifacts, blobs)});
   }
+  return out;
+}
+
+std::vector<registry::ReferrerPushResult> push_referrers(registry::Client& client, const Reference& ref,
+                                                         const std::vector<std::string>& artifacts,
+                                                         registry::BlobSource& source) {
+  std::vector<registry::ReferrerPushResult> out;
+  for (const std::string& manifest : artifacts) out.push_back(client.push_referrer(ref, manifest, source));
   return out;
 }
 

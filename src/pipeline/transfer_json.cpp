@@ -6,7 +6,14 @@
 namespace rustimg::transfer {
 
 nlohmann::json to_json(const PushedImage& pushed) {
+  nlohmann::json referrers = nlohmann::json::array();
+  for (const auto& r : pushed.referrers)
+    referrers.push_back({{"digest", r.digest},
+                         {"subject", r.subject},
+                         {"artifact_type", r.artifact_type},
+                         {"via", r.via == registry::ReferrersVia::Api ? "referrers-api" : "tag-schema"}});
   return {{"reference", pushed.reference},
+          {"referrers", std::move(referrers)},
           {"references", pushed.result.references},
           {"digest", pushed.result.digest},
           {"blobs_uploaded", pushed.result.blobs_uploaded},

@@ -6,12 +6,12 @@
 
 namespace rustimg::registry::detail {
 
-void put_manifest(Auth& auth, RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
-                  const std::string& identifier, const std::string& media_type, const std::string& bytes,
-                  const std::string& digest) {
+std::string put_manifest(Auth& auth, RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
+                         const std::string& identifier, const std::string& media_type, const std::string& bytes,
+                         const std::string& digest) {
   Context& ctx = auth.context();
   ctx.progress(stage::kManifest, digest, 0, bytes.size());
-  with_retry(ctx, "manifest " + repo + ":" + identifier, [&] {
+  return with_retry(ctx, "manifest " + repo + ":" + identifier, [&] {
     HttpResponse resp = auth.send(st, scopes, [&](const std::string& base) {
       HttpRequest r;
       r.method = "PUT";
@@ -30,11 +30,11 @@ void put_manifest(Auth& auth, RegistryState& st, const std::string& repo, const 
         if (e.retryable() || e.code() == ErrorCode::Auth || identifier == digest) throw;
         if (manifest_digest_at(auth, st, repo, scopes, identifier) != digest) throw;
         ctx.log("tag " + repo + ":" + identifier + " already names " + digest + "; the registry kept it");
-        return 0;
+        return std::string();
       }
     }
     check_digest_header(st, resp, digest, "the manifest push");
-    return 0;
+    return resp.header("oci-subject");
   });
 }
 

@@ -158,7 +158,8 @@ PushResult Client::push(const Reference& target, const std::string& media_type, 
   PushRun run{auth, st, target.repository, scopes, source, options, {}, 0};
   run.tree(doc, root, digest, true);
   for (const auto& t : tags) {
-    put_manifest(auth, st, target.repository, scopes, t, mt, root, digest);
+    std::string subject = put_manifest(auth, st, target.repository, scopes, t, mt, root, digest);
+    if (result.oci_subject.empty()) result.oci_subject = std::move(subject);
     ++run.manifests;
   }
   result.bytes_uploaded = run.counters.bytes;

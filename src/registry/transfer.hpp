@@ -84,10 +84,12 @@ std::uint64_t download(Auth& auth, RegistryState& st, const Reference& ref, cons
 // --- manifests.cpp ---------------------------------------------------------------
 
 /// PUTs a manifest as `repo:identifier` (with retries); a tag that already
-/// names `digest` on an immutable-tag registry is success.
-void put_manifest(Auth& auth, RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
-                  const std::string& identifier, const std::string& media_type, const std::string& bytes,
-                  const std::string& digest);
+/// names `digest` on an immutable-tag registry is success. Returns the
+/// registry's OCI-Subject header ("" when it sent none): the subject of a
+/// manifest with one, when the registry keeps referrers lists itself.
+std::string put_manifest(Auth& auth, RegistryState& st, const std::string& repo, const std::vector<std::string>& scopes,
+                         const std::string& identifier, const std::string& media_type, const std::string& bytes,
+                         const std::string& digest);
 
 /// The digest `identifier` (tag or digest) names in `repo`, or "" if none.
 std::string manifest_digest_at(Auth& auth, RegistryState& st, const std::string& repo,

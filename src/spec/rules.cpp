@@ -219,6 +219,7 @@ const std::array kRules = {
     RUSTIMG_RULE("extra-ca-certificates", assign(s.extra_ca_certificates, read_extra_ca_certificates(v, c, p))),
     RUSTIMG_RULE("tzdata", assign(s.tzdata, read_bool(v, c, p))),
     RUSTIMG_RULE("sbom", apply_sbom(v, c, p, s)),
+    RUSTIMG_RULE("provenance", assign(s.provenance, read_bool(v, c, p))),
 };
 
 #undef RUSTIMG_RULE

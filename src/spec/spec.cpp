@@ -249,6 +249,7 @@ json Spec::to_json() const {
       {"extra-ca-certificates", extra_ca_certificates},
       {"tzdata", tzdata},
       {"sbom", sbom.empty() ? json(false) : json(sbom)},
+      {"provenance", provenance},
   };
 }
 

@@ -39,11 +39,12 @@ from pathlib import Path
 import pytest
 
 __all__ = [
-    "registry_plain", "registry_tls", "registry_token", "fault_proxy", "_proxy_upstream", "registry_tool",
+    "registry_plain", "registry_referrers", "registry_tls", "registry_token", "fault_proxy", "_proxy_upstream", "registry_tool",
     "make_layout", "Registry", "SECRETS", "LOG_FILES", "OUTPUTS", "record_output",
 ]
 
 SUPPORT = Path(__file__).resolve().parent / "registry_support"
+ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 TEST_USER = "testuser"
@@ -188,6 +189,29 @@ def registry_plain(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("registry-plain")
     proc, port, data, log = _start_registry(tmp, "plain")
     yield Registry(host=f"127.0.0.1:{port}", scheme="http", data_dir=data, log=log)
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def registry_referrers(tmp_path_factory):
+    """(d) go-containerregistry's registry (pkg/registry) with the OCI 1.1
+    referrers API on, over plain HTTP: tests/registry/referrers, built with
+    the Go toolchain (its module comes from the Go module proxy)."""
+    _require("go")
+    tmp = tmp_path_factory.mktemp("registry-referrers")
+    exe = tmp / "referrers-registry"
+    build = subprocess.run(["go", "build", "-o", str(exe), "."], cwd=ROOT / "tests" / "registry" / "referrers",
+                           capture_output=True, text=True, timeout=900)
+    if build.returncode != 0:
+        pytest.fail(f"building tests/registry/referrers failed:\n{build.stderr[-3000:]}")
+    port_file = tmp / "port"
+    log = tmp / "referrers.log"
+    LOG_FILES.append(log)
+    with open(log, "w") as out:
+        proc = _popen([str(exe), "-port-file", str(port_file)], out)
+    port = _wait_port_file(port_file, proc, "referrers registry", log)
+    _wait_port(port, proc, "referrers registry", log)
+    yield Registry(host=f"127.0.0.1:{port}", scheme="http", data_dir=tmp, log=log)
     _stop(proc)
 
 

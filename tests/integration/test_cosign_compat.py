@@ -13,6 +13,7 @@ Both directions:
 No transparency log is reachable here: cosign runs with --insecure-ignore-tlog
 and signs with --tlog-upload=false.
 """
+import base64
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import require_tool, rustimg_bin
+from conftest import EXAMPLE, require_tool, rustimg_bin
 
 PASSPHRASE = "attest-Pa55phrase-do-not-leak"
 COSIGN_PASSWORD = "cosign-Pa55word-do-not-leak"
@@ -285,3 +286,70 @@ def test_rustimg_verifies_cosign_signatures_and_attestations(registry_plain, wor
     assert proc.returncode == 1 and "does not verify" in proc.stderr, proc
     assert _cosign_verify(env, pub, ref).returncode != 0
     assert COSIGN_PASSWORD not in proc.stdout + proc.stderr
+
+
+def _cosign_verify_attestation(env, pub, ref, kind):
+    return _cosign_run(env, "verify-attestation", "--key", pub, "--type", kind, "--insecure-ignore-tlog",
+                       "--allow-insecure-registry", ref)
+
+
+def _statements(cosign_stdout: str) -> list:
+    """The in-toto statements of the DSSE envelopes cosign verify-attestation printed."""
+    return [json.loads(base64.b64decode(json.loads(line)["payload"]))
+            for line in cosign_stdout.splitlines() if line.startswith("{")]
+
+
+def test_build_sign_key_signs_the_push_and_attests_sbom_and_provenance_for_cosign(registry_plain, work):
+    """rustimg build --push --sign-key: cosign verify accepts the image, and
+    cosign verify-attestation --type spdxjson / slsaprovenance1 accept the
+    SBOM and the provenance the build attached, as DSSE statements about the
+    pushed manifest; rustimg verify-image --attestation agrees; signing again
+    adds nothing."""
+    tmp, env = work
+    crate = tmp / "hello"
+    shutil.copytree(EXAMPLE, crate, ignore=shutil.ignore_patterns("target"))
+    key, pub = _keypair(tmp)
+    ref = f"{registry_plain.host}/attest/built:v1"
+    env = dict(env, ATTEST_PW=PASSPHRASE, SOURCE_DATE_EPOCH="1700000000",
+               RUSTUP_HOME=os.path.expanduser("~/.rustup"), CARGO_HOME=os.path.expanduser("~/.cargo"))
+
+    # Nothing pushed: refused before cargo runs.
+    proc = _rustimg(env, "build", crate, "--output", f"oci:{tmp / 'local'}", "--sign-key", key,
+                    "--sign-key-password-env", "ATTEST_PW")
+    assert proc.returncode == 2 and "signs what is pushed" in proc.stderr, proc
+    assert not (crate / "target").exists()
+
+    proc = _rustimg(env, "build", crate, "--push", ref, "--sign-key", key, "--sign-key-password-env", "ATTEST_PW",
+                    "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert PASSPHRASE not in proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    digest = result["digest"]
+    signed = result["signed"]
+    assert [(s["digest"], s.get("predicate_type", "")) for s in signed] == [
+        (digest, ""), (digest, "https://spdx.dev/Document"), (digest, "https://slsa.dev/provenance/v1")]
+
+    assert _cosign_verify(env, pub, f"{ref}@{digest}").returncode == 0
+    sbom_doc = json.loads(_rustimg(env, "sbom", ref).stdout)
+    proc = _cosign_verify_attestation(env, pub, f"{ref}@{digest}", "spdxjson")
+    assert proc.returncode == 0, proc.stderr
+    spdx = [s for s in _statements(proc.stdout) if s["predicateType"] == "https://spdx.dev/Document"]
+    assert len(spdx) == 1 and spdx[0]["predicate"] == sbom_doc
+    assert spdx[0]["subject"][0]["digest"] == {"sha256": digest[7:]}
+    proc = _cosign_verify_attestation(env, pub, f"{ref}@{digest}", "slsaprovenance1")
+    assert proc.returncode == 0, proc.stderr
+    slsa = [s for s in _statements(proc.stdout) if s["predicateType"] == "https://slsa.dev/provenance/v1"]
+    assert len(slsa) == 1
+    assert slsa[0]["predicate"]["buildDefinition"]["externalParameters"]["package"]["name"] == "hello"
+    # Another key's attestation is not accepted.
+    _, other_pub = _keypair(tmp, "other")
+    assert _cosign_verify_attestation(env, other_pub, f"{ref}@{digest}", "spdxjson").returncode != 0
+    assert _rustimg(env, "verify-image", "--key", pub, "--attestation", "slsaprovenance1", ref).returncode == 0
+
+    # rustimg sign with the same key: the signature and both statements are there already.
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", ref)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    assert [line[0] for line in lines] == [digest] * 3 and lines[2][2] == "https://slsa.dev/provenance/v1"
+    att = json.loads(_get(registry_plain, "attest/built", f"manifests/{_sig_tag(digest, '.att')}", OCI_MANIFEST))
+    assert len(att["layers"]) == 2

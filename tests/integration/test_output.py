@@ -179,12 +179,14 @@ def test_push_progress_without_a_terminal_is_plain_lines(big_layout, registry_pl
     err = proc.stderr
     assert "\r" not in err and "\x1b" not in err
     lines = err.splitlines()
-    # A start and a finish line per blob (the three layers and the config), no flood.
+    # A start and a finish line per blob (the three layers and the config,
+    # then the SBOM the build attached and its artifact's empty config), no flood.
     starts = [l for l in lines if ": uploading sha256:" in l]
     ends = [l for l in lines if ": uploaded sha256:" in l]
-    assert len(starts) == len(ends) == 4, err
+    assert len(starts) == len(ends) == 6, err
     assert any(l.endswith("(30.0 MiB)") for l in starts), err
-    assert len(lines) < 12, err
+    assert sum(" with application/spdx+json sha256:" in l for l in lines) == 1, err
+    assert len(lines) < 20, err
 
 
 def test_quiet_prints_nothing_on_stderr(big_layout, hello_binary, big_crate, registry_plain, tmp_path):  # noqa: F811

@@ -103,7 +103,11 @@ def test_repush_uploads_nothing(rustimg, hello_layout, fault_proxy):
     proc = cli(rustimg, "push", f"oci:{layout}:v1", ref)
     assert proc.returncode == 0, proc.stderr
     reqs = [(r["method"], r["path"]) for r in proxy.requests()]
-    assert [r for r in reqs if r[1] != "/v2/"] == [("HEAD", "/v2/cli/again/manifests/v1")], reqs
+    # The image: one HEAD of its tag. Its SBOM and provenance: found in place
+    # (HEAD by digest, the referrers API asked, the tag-schema index read).
+    assert [r for r in reqs if r[1] != "/v2/"][0] == ("HEAD", "/v2/cli/again/manifests/v1"), reqs
+    assert not [r for r in reqs if r[0] not in ("GET", "HEAD")], reqs  # nothing written
+    assert not [r for r in reqs if "/blobs/" in r[1]], reqs
     counts = re.search(r"(\d+) blobs uploaded, (\d+) mounted, (\d+) already there", proc.stderr)
     assert counts and counts.groups()[:2] == ("0", "0") and int(counts[3]) >= 2, proc.stderr
 

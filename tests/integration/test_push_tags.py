@@ -27,7 +27,8 @@ def build(binary, spec, *args):
 def tags_of(repo):
     out = subprocess.run(["skopeo", "list-tags", "--tls-verify=false", f"docker://{repo}"], capture_output=True,
                          text=True, check=True).stdout
-    return sorted(json.loads(out)["Tags"])
+    # The referrers tag schema's indexes (sha256-<hex>: the SBOM and provenance) are no image tags.
+    return sorted(t for t in json.loads(out)["Tags"] if not t.startswith("sha256-"))
 
 
 def digest_of(ref):

@@ -59,6 +59,12 @@ def spdx(rustimg, crate, tmp_path_factory):
     return out, digest, sbom_of(rustimg, out)
 
 
+def artifact_types(layout: Path) -> list:
+    """The artifactType of each artifact index.json lists."""
+    return [m["artifactType"] for m in json.loads((layout / "index.json").read_text())["manifests"]
+            if "artifactType" in m]
+
+
 def cargo_tree(crate: Path) -> set:
     """(name, version) of every crate `cargo tree` shows for the bin with the feature."""
     proc = subprocess.run(["cargo", "tree", "--locked", "-e", "normal", "--target", TRIPLE, "-F", "hash",
@@ -129,7 +135,9 @@ def test_oras_discovers_the_sbom_as_a_referrer(spdx):
     res = run(oras(), "discover", "--oci-layout", "--format", "json", f"{out}@{digest}")
     tree = json.loads(res.stdout)
     found = [(r["artifactType"], r["digest"]) for r in tree["referrers"]]
-    assert found == [("application/spdx+json", attached["artifact_digest"])]
+    sboms = [f for f in found if f[0] != "application/vnd.in-toto+json"]  # beside the provenance
+    assert sboms == [("application/spdx+json", attached["artifact_digest"])]
+    assert len(found) == 2
 
 
 def test_sbom_is_reproducible_and_leaves_the_image_digest_alone(spdx, rustimg, crate, tmp_path):
@@ -141,7 +149,7 @@ def test_sbom_is_reproducible_and_leaves_the_image_digest_alone(spdx, rustimg, c
 
     none = tmp_path / "none"
     assert build(rustimg, crate, none, "--sbom", "none") == digest
-    assert len(json.loads((none / "index.json").read_text())["manifests"]) == 1
+    assert artifact_types(none) == ["application/vnd.in-toto+json"]
     res = rustimg("sbom", f"oci:{none}:v1")
     assert res.code != 0 and "no SBOM is attached" in res.err and "--sbom spdx" in res.err, res
 
@@ -186,7 +194,7 @@ def test_outputs_without_a_place_for_referrers_say_so(rustimg, crate, tmp_path):
     archive = tmp_path / "image.tar"
     res = rustimg("build", crate, "--features", "hash", "--output", f"oci-archive:{archive}", env=EPOCH)
     assert res.code == 0, res
-    assert "SBOMs are attached to oci: layout outputs" in res.err
+    assert "SBOMs are attached to oci: layout and registry outputs" in res.err
     bad = rustimg("build", crate, "--sbom", "spxd", "--output", f"oci:{tmp_path / 'x'}")
     assert bad.code == 2 and "did you mean \"spdx\"" in bad.err, bad
 
@@ -224,8 +232,41 @@ def test_a_default_sbom_that_cannot_be_made_costs_the_sbom_not_the_image(rustimg
     res = rustimg("build", crate, "--no-locked", "--output", f"oci:{out}:v1", env=EPOCH)
     assert res.code == 0, res
     assert "warning: writing the image without an SBOM" in res.err and "itoa" in res.err, res
-    assert len(json.loads((out / "index.json").read_text())["manifests"]) == 1
+    assert artifact_types(out) == ["application/vnd.in-toto+json"]
     strict = rustimg("build", crate, "--no-locked", "--sbom", "spdx", "--output", f"oci:{tmp_path / 'strict'}:v1",
                      env=EPOCH)
     assert strict.code != 0 and "itoa" in strict.err and "--sbom none" in strict.err, strict
     assert not (tmp_path / "strict").exists()
+
+
+def test_a_deeply_nested_sbom_is_refused_as_json_not_a_crash(spdx, rustimg, tmp_path):
+    """An attached SBOM is read from disk: --json parses it with a bounded
+    depth (a recursive parser would overflow the stack on this one), while
+    the plain form prints the bytes as they are."""
+    import hashlib
+    out, _, attached = spdx
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    blobs = copy / "blobs" / "sha256"
+
+    def put(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return "sha256:" + digest
+
+    deep = b"[" * 200_000 + b"]" * 200_000
+    manifest = json.loads((blobs / attached["artifact_digest"][7:]).read_text())
+    manifest["layers"][0].update(digest=put(deep), size=len(deep))
+    raw = json.dumps(manifest).encode()
+    new_digest = put(raw)
+    index = json.loads((copy / "index.json").read_text())
+    for entry in index["manifests"]:
+        if entry["digest"] == attached["artifact_digest"]:
+            entry.update(digest=new_digest, size=len(raw))
+    (copy / "index.json").write_text(json.dumps(index))
+
+    res = rustimg("sbom", "--json", f"oci:{copy}:v1")
+    assert res.code == 2 and "nested deeper than" in res.err, res
+    assert json.loads(res.out)["error"]["code"] == "invalid_argument"  # --json: the error as JSON, no SBOM
+    plain = rustimg("sbom", f"oci:{copy}:v1")
+    assert plain.code == 0 and plain.out.strip().encode() == deep, plain.err

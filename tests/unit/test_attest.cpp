@@ -417,6 +417,17 @@ BOOST_AUTO_TEST_CASE(provenance_predicate_is_deterministic_and_complete) {
   const json q = att::provenance_predicate(bare);
   BOOST_TEST(q["buildDefinition"]["resolvedDependencies"].empty());
   BOOST_TEST(!q["buildDefinition"]["externalParameters"].contains("source"));
+  // A checkout without a remote: the commit, no uri.
+  auto local = bare;
+  local.vcs_commit = std::string(40, 'c');
+  local.vcs_dirty = true;
+  const json r = att::provenance_predicate(local);
+  BOOST_TEST(r["buildDefinition"]["externalParameters"]["source"] ==
+             (json{{"digest", {{"gitCommit", local.vcs_commit}}}, {"dirty", true}}));
+  BOOST_TEST(!r["buildDefinition"]["resolvedDependencies"][0].contains("uri"));
+  local.vcs_commit.clear();
+  local.vcs_url = "https://example.com/r.git";
+  expect_error([&] { att::provenance_predicate(local); }, ErrorCode::InvalidArgument, "ProvenanceInput.vcs_url");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -130,7 +130,18 @@ BOOST_AUTO_TEST_CASE(pushed_image_json) {
   p.result.blobs_existing = 1;
   p.result.bytes_uploaded = 12345;
   p.result.references = {"127.0.0.1:5000/app:v1@sha256:abc", "127.0.0.1:5000/app:latest@sha256:abc"};
+  rustimg::registry::ReferrerPushResult sbom;
+  sbom.digest = "sha256:def";
+  sbom.subject = "sha256:abc";
+  sbom.artifact_type = "application/spdx+json";
+  sbom.via = rustimg::registry::ReferrersVia::TagSchema;
+  p.referrers = {sbom};
   const nlohmann::json want = {{"reference", "127.0.0.1:5000/app:v1@sha256:abc"},
+                               {"referrers",
+                                {{{"digest", "sha256:def"},
+                                  {"subject", "sha256:abc"},
+                                  {"artifact_type", "application/spdx+json"},
+                                  {"via", "tag-schema"}}}},
                                {"references", {"127.0.0.1:5000/app:v1@sha256:abc",
                                                "127.0.0.1:5000/app:latest@sha256:abc"}},
                                {"digest", "sha256:abc"},

@@ -215,19 +215,22 @@ BOOST_AUTO_TEST_CASE(git_revision_is_the_commit_marked_dirty_when_tracked_files_
   BOOST_TEST(unasked.requests.empty());
 }
 
+/// Runs the real git in `dir` (an identity of its own, no signing); its output.
+std::string git_in(const fs::path& dir, std::vector<std::string> args) {
+  ProcessRequest r;
+  r.argv = {"git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"};
+  r.argv.insert(r.argv.end(), args.begin(), args.end());
+  r.cwd = dir.string();
+  const ProcessResult res = rustimg::system_process_runner().run(r);
+  BOOST_REQUIRE_MESSAGE(res.exit_code == 0, res.err);
+  return res.out;
+}
+
 BOOST_AUTO_TEST_CASE(git_revision_of_a_real_checkout) {
   const rustimg::test::ScratchDir repo;
   repo.write("Cargo.toml", "[package]\nname = \"app\"\n");
   rustimg::ProcessRunner& sys = rustimg::system_process_runner();
-  const auto git = [&](std::vector<std::string> args) {
-    ProcessRequest r;
-    r.argv = {"git", "-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"};
-    r.argv.insert(r.argv.end(), args.begin(), args.end());
-    r.cwd = repo.path().string();
-    const ProcessResult res = sys.run(r);
-    BOOST_REQUIRE_MESSAGE(res.exit_code == 0, res.err);
-    return res.out;
-  };
+  const auto git = [&](std::vector<std::string> args) { return git_in(repo.path(), std::move(args)); };
   git({"init", "-q"});
   BOOST_TEST(rustimg::pipeline::git_revision(repo.path(), sys).empty());  // no commit yet
   git({"add", "Cargo.toml"});
@@ -243,6 +246,40 @@ BOOST_AUTO_TEST_CASE(git_revision_of_a_real_checkout) {
   BOOST_TEST(rustimg::pipeline::git_revision(repo.path(), sys) == head);
   repo.write("Cargo.toml", "[package]\nname = \"changed\"\n");
   BOOST_TEST(rustimg::pipeline::git_revision(repo.path(), sys) == head + "-dirty");
+}
+
+BOOST_AUTO_TEST_CASE(remote_url_loses_its_user_name_and_password) {
+  using rustimg::pipeline::strip_url_userinfo;
+  BOOST_TEST(strip_url_userinfo("https://user:token@git.example.com/r.git") == "https://git.example.com/r.git");
+  BOOST_TEST(strip_url_userinfo("https://token@git.example.com:8443/r.git") == "https://git.example.com:8443/r.git");
+  BOOST_TEST(strip_url_userinfo("ssh://git@host/org/r.git") == "ssh://host/org/r.git");
+  BOOST_TEST(strip_url_userinfo("https://host/r@v2.git") == "https://host/r@v2.git");  // '@' in the path stays
+  BOOST_TEST(strip_url_userinfo("https://a:b@c@host/r") == "https://host/r");         // the last '@' ends it
+  BOOST_TEST(strip_url_userinfo("git@github.com:org/r.git") == "git@github.com:org/r.git");
+  BOOST_TEST(strip_url_userinfo("/srv/git/r.git") == "/srv/git/r.git");
+}
+
+BOOST_AUTO_TEST_CASE(git_checkout_of_a_real_repository_reads_origin_when_asked) {
+  const rustimg::test::ScratchDir repo;
+  repo.write("Cargo.toml", "[package]\nname = \"app\"\n");
+  rustimg::ProcessRunner& sys = rustimg::system_process_runner();
+  const auto git = [&](std::vector<std::string> args) { return git_in(repo.path(), std::move(args)); };
+  git({"init", "-q"});
+  git({"add", "Cargo.toml"});
+  git({"commit", "-q", "-m", "one"});
+  const std::string head = git({"rev-parse", "HEAD"}).substr(0, 40);
+  auto checkout = rustimg::pipeline::git_checkout(repo.path(), sys, true);
+  BOOST_REQUIRE(checkout.has_value());
+  BOOST_TEST(checkout->commit == head);
+  BOOST_TEST(!checkout->dirty);
+  BOOST_TEST(checkout->remote_url.empty());  // no origin
+  git({"remote", "add", "origin", "https://ci:hunter2@git.example.com/team/app.git"});
+  repo.write("Cargo.toml", "[package]\nname = \"changed\"\n");
+  checkout = rustimg::pipeline::git_checkout(repo.path(), sys, true);
+  BOOST_REQUIRE(checkout.has_value());
+  BOOST_TEST(checkout->dirty);
+  BOOST_TEST(checkout->remote_url == "https://git.example.com/team/app.git");
+  BOOST_TEST(rustimg::pipeline::git_checkout(repo.path(), sys, false)->remote_url.empty());  // not asked
 }
 
 BOOST_AUTO_TEST_CASE(the_image_carries_the_crate_metadata_as_annotations_and_labels) {

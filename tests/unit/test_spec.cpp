@@ -238,6 +238,13 @@ BOOST_AUTO_TEST_CASE(sbom_format) {
   BOOST_TEST(resolve({{"sbom", "cyclonedx"}}).to_json()["sbom"] == "cyclonedx");
 }
 
+BOOST_AUTO_TEST_CASE(provenance_switch) {
+  BOOST_TEST(resolve(json::object()).provenance);  // on by default
+  BOOST_TEST(!resolve({{"provenance", false}}).provenance);
+  BOOST_TEST(resolve({{"provenance", false}}).to_json()["provenance"] == false);
+  BOOST_TEST(resolve(json::object()).to_json()["provenance"] == true);
+}
+
 // --- wrong types ------------------------------------------------------------------
 
 BOOST_AUTO_TEST_CASE(wrong_types) {
@@ -257,6 +264,7 @@ BOOST_AUTO_TEST_CASE(wrong_types) {
       {{{"sbom", 1}}, "rustimg.json: $.sbom: expected \"spdx\", \"cyclonedx\", \"none\" or false, got a number"},
       {{{"sbom", true}},
        "rustimg.json: $.sbom: expected \"spdx\", \"cyclonedx\", \"none\" or false, got a boolean"},
+      {{{"provenance", "yes"}}, "rustimg.json: $.provenance: expected a boolean, got a string"},
       {{{"libc", 1}}, "rustimg.json: $.libc: expected a string, got a number"},
       {{{"platforms", "linux/amd64"}}, "rustimg.json: $.platforms: expected an array, got a string"},
       {{{"platforms", {1}}}, "rustimg.json: $.platforms[0]: expected a string, got a number"},
@@ -714,8 +722,8 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
   const Strings keys = {"all-features", "annotations", "assets", "base", "bin", "ca-certificates", "cmd",
                         "compression", "compression-level", "default-features", "entrypoint", "env",
                         "extra-ca-certificates", "features", "healthcheck", "labels",
-                        "libc", "locked", "offline", "package", "platforms", "ports", "profile", "repository",
-                        "sbom", "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
+                        "libc", "locked", "offline", "package", "platforms", "ports", "profile", "provenance",
+                        "repository", "sbom", "size-optimize", "stop-signal", "tags", "target", "targets", "tzdata", "user", "workdir"};
   Strings got;
   for (const auto& [key, value] : out.items()) got.push_back(key);
   BOOST_TEST(got == keys, boost::test_tools::per_element());

@@ -51,17 +51,23 @@ def test_build_crate_to_every_output(crate, tmp_path):
     assert inspected["Architecture"] == "amd64"
 
 
-def test_build_attaches_the_sbom_asked_for(crate, tmp_path):
-    """SPDX by default, CycloneDX or none on request, beside the image in the
-    layout's index.json; the image itself is the same."""
+def test_build_attaches_the_sbom_and_provenance_asked_for(crate, tmp_path):
+    """SPDX by default, CycloneDX or none on request, and provenance unless
+    turned off, beside the image in the layout's index.json; the image
+    itself is the same."""
     digests = set()
     for sbom, artifact_type in ((None, "application/spdx+json"), ("cyclonedx", "application/vnd.cyclonedx+json"),
                                 ("none", None)):
         layout = tmp_path / f"layout-{sbom}"
-        res = rustimg.build(crate=crate, output=f"oci:{layout}:v1", sbom=sbom, source_date_epoch=1700000000)
+        res = rustimg.build(crate=crate, output=f"oci:{layout}:v1", sbom=sbom, provenance=False,
+                            source_date_epoch=1700000000)
         digests.add(res.digest)
         entries = json.loads((layout / "index.json").read_text())["manifests"]
         assert [e.get("artifactType") for e in entries] == [None] + ([artifact_type] if artifact_type else [])
+    layout = tmp_path / "layout-default"
+    digests.add(rustimg.build(crate=crate, output=f"oci:{layout}:v1", source_date_epoch=1700000000).digest)
+    entries = json.loads((layout / "index.json").read_text())["manifests"]
+    assert [e.get("artifactType") for e in entries] == [None, "application/spdx+json", "application/vnd.in-toto+json"]
     assert len(digests) == 1
     with pytest.raises(rustimg.SpecError, match="did you mean"):
         rustimg.build(crate=crate, output=f"oci:{tmp_path / 'bad'}", sbom="spxd")

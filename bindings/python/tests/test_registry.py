@@ -61,6 +61,9 @@ def test_build_push_and_pull(crate, registry, tmp_path):
     res = rustimg.build(crate=crate, output=f"oci:{tmp_path / 'l'}:v1", push=[ref], source_date_epoch=0)
     assert [p.reference for p in res.pushed] == [f"{ref}@{res.digest}"]
     assert res.pushed[0].blobs_uploaded > 0
+    # The SBOM and provenance the build attached went up with it (docker-registry: the tag schema).
+    assert [(r["artifact_type"], r["subject"], r["via"]) for r in res.pushed[0].referrers] == [
+        ("application/spdx+json", res.digest, "tag-schema"), ("application/vnd.in-toto+json", res.digest, "tag-schema")]
     again = rustimg.push(f"oci:{tmp_path / 'l'}:v1", ref, use_config_files=False)
     assert [p.reference for p in again] == [f"{ref}@{res.digest}"]
     pulled = rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1", platform="linux/amd64")
@@ -81,11 +84,12 @@ def test_build_streams_to_a_registry_output(crate, registry, tmp_path):
     assert rustimg.pull(ref, f"oci:{tmp_path / 'pulled'}:v1").digest == res.digest
 
 
-def layout_blobs(layout):
-    """The config and layers of the one manifest in an OCI layout directory: [(digest, size)]."""
+def layout_blobs(layout, entry=0):
+    """The config and layers of the manifest index.json lists at `entry`
+    (0: the image; then the artifacts the build attached): [(digest, size)]."""
     def blob(digest):
         return json.loads((layout / "blobs" / "sha256" / digest.split(":")[1]).read_text())
-    manifest = blob(json.loads((layout / "index.json").read_text())["manifests"][0]["digest"])
+    manifest = blob(json.loads((layout / "index.json").read_text())["manifests"][entry]["digest"])
     return [(d["digest"], d["size"]) for d in [manifest["config"], *manifest["layers"]]]
 
 
@@ -110,7 +114,10 @@ def test_push_reports_progress_and_what_it_transferred(registry, tmp_path):
     assert (first.blobs_uploaded, first.blobs_existing, first.blobs_mounted) == (len(blobs), 0, 0)
     assert first.bytes_uploaded == sum(size for _, size in blobs)
     done = {m.split()[1] for s, m in events if s == "done"}
-    assert done == {digest for digest, _ in blobs}, events
+    # The image's blobs, then the SBOM's (the artifact index.json lists after the image).
+    sbom_blobs = layout_blobs(tmp_path / "l", 1)
+    assert done == {digest for digest, _ in blobs + sbom_blobs}, events
+    assert [r["artifact_type"] for r in first.referrers] == ["application/spdx+json"]
     assert any(s == "manifest" and built.digest in m for s, m in events), events
     with pytest.raises(dataclasses.FrozenInstanceError):
         first.digest = "sha256:0"  # type: ignore[misc]
@@ -351,7 +358,11 @@ def test_sign_and_verify_image(registry, tmp_path, monkeypatch):
         rustimg.sign(ref, key, use_config_files=False)
     monkeypatch.setenv("MY_KEY_PW", secret)
     signed = rustimg.sign(ref, key, key_password_env="MY_KEY_PW", use_config_files=False)
-    assert [s.digest for s in signed] == [built.digest]
+    # The signature, then the attestation of the SBOM the build attached.
+    assert [(s.digest, s.predicate_type) for s in signed] == [(built.digest, ""),
+                                                               (built.digest, "https://spdx.dev/Document")]
+    assert signed[1].signature.startswith(f"{registry}/py/signed:{built.digest.replace(':', '-')}.att@sha256:")
+    assert len(rustimg.verify_attestations(ref, pub, "spdxjson", use_config_files=False)) == 1
     assert signed[0].identity == f"{registry}/py/signed"
     assert signed[0].signature.startswith(f"{registry}/py/signed:{built.digest.replace(':', '-')}.sig@sha256:")
     assert secret not in repr(signed)
@@ -361,7 +372,17 @@ def test_sign_and_verify_image(registry, tmp_path, monkeypatch):
                                        identity=f"{registry}/py/signed")]
     with pytest.raises(rustimg.VerifyError, match="does not verify"):
         rustimg.verify_image(ref, other_pub, use_config_files=False)
-    with pytest.raises(rustimg.VerifyError, match="has no attestations"):
-        rustimg.verify_attestations(ref, pub, "slsaprovenance1", use_config_files=False)
+    with pytest.raises(rustimg.VerifyError, match="none of the 1 attestations .* is valid for type"):
+        rustimg.verify_attestations(ref, pub, "slsaprovenance1", use_config_files=False)  # a prebuilt: no provenance
     with pytest.raises(rustimg.InvalidArgumentError, match='did you mean "spdxjson"'):
         rustimg.verify_attestations(ref, pub, "spdxjsn", use_config_files=False)
+
+    # build(sign_key=) signs what it pushed, and refuses a build that pushes nothing.
+    with pytest.raises(rustimg.InvalidArgumentError, match="signs what is pushed"):
+        rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=layout, sign_key=key)
+    res = rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=f"oci:{tmp_path / 'b'}:v1",
+                        push=[f"{registry}/py/built:v1"], sign_key=key, key_password_env="MY_KEY_PW",
+                        use_config_files=False, source_date_epoch=0)
+    assert [(s.digest, s.predicate_type) for s in res.signed] == [(res.digest, ""),
+                                                                  (res.digest, "https://spdx.dev/Document")]
+    assert rustimg.verify_image(f"{registry}/py/built:v1", pub, use_config_files=False)[0].digest == res.digest

@@ -26,8 +26,8 @@ Errors are subclasses of :class:`rustimg.Error` (see rustimg._errors).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from . import _core
 from ._core import Report
@@ -69,6 +69,9 @@ class TransferResult:
         blobs_existing: Blobs the registry already had, so not sent (0 for a
             pull or a local write).
         bytes_uploaded: Bytes of blob data sent (0 for a pull or a local write).
+        referrers: The artifacts pushed with the image (its SBOMs and
+            provenance), each a dict {"digest", "subject", "artifact_type",
+            "via": "referrers-api" or "tag-schema"}; empty for a pull.
     """
 
     reference: str
@@ -77,12 +80,14 @@ class TransferResult:
     blobs_mounted: int = 0
     blobs_existing: int = 0
     bytes_uploaded: int = 0
+    referrers: Tuple[Dict[str, str], ...] = ()
 
     @classmethod
     def _from_core(cls, raw: Mapping[str, Any]) -> "TransferResult":
         return cls(reference=raw["reference"], digest=raw["digest"], blobs_uploaded=raw["blobs_uploaded"],
                    blobs_mounted=raw["blobs_mounted"], blobs_existing=raw["blobs_existing"],
-                   bytes_uploaded=raw["bytes_uploaded"])
+                   bytes_uploaded=raw["bytes_uploaded"],
+                   referrers=tuple(dict(r) for r in raw.get("referrers", ())))
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,8 @@ class BuildResult:
         output: Where the image was written.
         pushed: A :class:`TransferResult` for every reference pushed to (a
             ``docker://`` output, then ``push=``), in order.
+        signed: With ``sign_key=``: what :func:`sign` signed and attested
+            for each push, in order.
     """
 
     digest: str
@@ -105,6 +112,7 @@ class BuildResult:
     reports: List[Report]
     output: str
     pushed: List[TransferResult]
+    signed: List["Signature"] = field(default_factory=list)
 
 
 def _type_name(value: object) -> str:
@@ -202,11 +210,15 @@ class Signature:
         signature: Where its signatures are kept:
             "host/repo:sha256-<hex>.sig@sha256:...".
         identity: The repository the signed payload names ("host/repo").
+        predicate_type: For an attestation :func:`sign` added (the SBOM or
+            provenance rustimg attached, in the "sha256-<hex>.att" image),
+            the statement's predicate type; "" for a signature.
     """
 
     digest: str
     signature: str
     identity: str
+    predicate_type: str = ""
 
 
 def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = None,
@@ -218,8 +230,12 @@ def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = Non
     digest and, for an index, every platform's manifest; ``cosign verify``
     accepts the result. ``key`` is a PEM ECDSA P-256 private key file; an
     encrypted one is opened with the passphrase in the environment variable
-    ``key_password_env`` (default ``COSIGN_PASSWORD``). Returns one
-    :class:`Signature` per manifest signed, the top one first. Registry
+    ``key_password_env`` (default ``COSIGN_PASSWORD``). The SBOM and
+    provenance ``rustimg build`` attached to those manifests are attested
+    too (DSSE in-toto statements that ``cosign verify-attestation --type
+    spdxjson`` / ``slsaprovenance1`` accept). Returns one :class:`Signature`
+    per manifest signed, the top one first, then one per statement attested
+    (with its ``predicate_type``). Registry
     arguments as for :func:`push`. Raises InvalidArgumentError for an
     unreadable key or a wrong passphrase (never naming it),
     UnsupportedError for a key that is not P-256, RegistryError or AuthError."""
@@ -290,7 +306,8 @@ def load_spec(crate: Optional[PathLike] = None, spec_file: Optional[PathLike] = 
 def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None, output: str,
           platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
           bin: Optional[str] = None, package: Optional[str] = None, spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
-          sbom: Optional[str] = None, allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
+          sbom: Optional[str] = None, provenance: Optional[bool] = None, sign_key: Optional[PathLike] = None,
+          key_password_env: Optional[str] = None, allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
           progress: Optional[Progress] = None, push: Sequence[str] = (),
           insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
           username: Optional[str] = None, password: Optional[str] = None,
@@ -306,12 +323,18 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     (``platform`` names its platform; default: read from the ELF header).
     ``base``, ``bin`` (the cargo bin target), ``package`` (the workspace
     member), ``sbom`` ("spdx", the default, "cyclonedx" or "none": the SBOM
-    attached to each platform image of an "oci:" output) and ``overrides``
-    override the spec. ``progress(stage, message)``
+    attached to each platform image of an "oci:" output), ``provenance``
+    (True, the default, or False: the SLSA provenance attached to each image
+    cargo built for an "oci:" output) and ``overrides`` override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
-    ``push=`` references are pushed after the build (see :func:`push`).
+    ``push=`` references are pushed after the build (see :func:`push`);
+    with ``sign_key`` (a PEM ECDSA P-256 key, its passphrase in
+    ``key_password_env``, default ``COSIGN_PASSWORD``) each pushed image is
+    then signed and its SBOM and provenance attested, as :func:`sign` does
+    (``signed``); a build that pushes nothing is refused before it starts,
+    and a key that cannot be read fails after the push, as :func:`sign` would.
     ``insecure_registries``, ``ca_file`` and ``use_config_files`` reach the
     registry of an image ``base`` (pulled for the build) and the ``push=``
     targets; ``username``/``password`` reach only the registry host
@@ -322,7 +345,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         if binary is not None:
             raise InvalidArgumentError("platforms= is for crate builds; give a prebuilt binary's platform with platform=")
         merged["platforms"] = list(platforms)
-    for key, value in (("base", base), ("bin", bin), ("package", package), ("sbom", sbom)):
+    for key, value in (("base", base), ("bin", bin), ("package", package), ("sbom", sbom),
+                       ("provenance", provenance)):
         if value is not None:
             merged[key] = value
     targets = list(push) + ([output[len("docker://"):]] if output.startswith("docker://") else [])
@@ -330,11 +354,19 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         credentials_registry = _core.push_registry(targets, "credentials_registry=HOST")
     registry = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                          request_timeout, stall_timeout)
+    if sign_key is not None and not targets:
+        raise InvalidArgumentError("sign_key= signs what is pushed, and nothing is: give push= or a docker:// output,"
+                                   " or sign the image later with sign()")
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
                       allow_dynamic, source_date_epoch, progress, registry, list(push))
+    pushed = [TransferResult._from_core(p) for p in raw["pushed"]]
+    signed: List[Signature] = []
+    if sign_key is not None:
+        for p in pushed:
+            signed += [Signature(**s) for s in _core.sign(p.reference, os.fspath(sign_key), key_password_env or "",
+                                                          registry)]
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
-                       reports=raw["reports"], output=output,
-                       pushed=[TransferResult._from_core(p) for p in raw["pushed"]])
+                       reports=raw["reports"], output=output, pushed=pushed, signed=signed)
 
 
 # --- composition -------------------------------------------------------------

@@ -1,5 +1,7 @@
-// The SBOM of one platform image, attached to its manifest as an OCI 1.1
-// artifact (internal to pipeline; build_image calls it for each platform).
+// What a build attaches to each platform image's manifest as OCI 1.1
+// artifacts: its SBOM (sbom_attach.cpp) and its provenance
+// (provenance_attach.cpp). Internal to pipeline; build_image calls them for
+// each platform.
 #pragma once
 
 #include <optional>
@@ -15,15 +17,23 @@
 #include "rustimg/progress.hpp"
 #include "rustimg/store.hpp"
 #include "rustimg/sbom.hpp"
+#include "rustimg/attest.hpp"
 
 namespace rustimg::pipeline {
 
-/// Whether a build with `spec` writing `format` to `output` attaches SBOMs:
-/// where OCI 1.1 artifacts can be found beside the image, an OCI layout
-/// (index.json). An OCI archive keeps one image in its index.json (podman
-/// load refuses more), a docker-archive has no place for them, and registry
-/// outputs do not get them yet.
+/// Whether a build writing `format` to `output` can attach artifacts: where
+/// OCI 1.1 artifacts can be found from the image, an OCI layout
+/// (index.json) or a registry (its referrers API, else the tag schema). An
+/// OCI archive keeps one image in its index.json (podman load refuses
+/// more), and a docker-archive has no place for them.
+bool attaches_artifacts(oci::Format format, const store::ImageLocation& output);
+
+/// Whether a build with `spec` writing `format` to `output` attaches SBOMs.
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
+
+/// Whether it attaches provenance (to the images cargo built; a prebuilt
+/// binary's build is unknown to rustimg).
+bool provenance_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
 
 /// Whether the SBOM is only the default (no source set "sbom"): then an
 /// SBOM that cannot be made (cargo metadata failing, crates cargo-auditable
@@ -34,8 +44,9 @@ bool sbom_optional(const Spec& spec);
 /// The warning for an SBOM left out (stage "sbom").
 void report_sbom_skipped(const ProgressCallback& progress, const Error& why);
 
-/// What build_image knows of one platform image when it writes the SBOM.
-struct SbomFacts {
+/// What build_image knows of one platform image when it writes the SBOM
+/// and the provenance.
+struct ImageFacts {
   const Plan& plan;
   const PlatformPlan& binary;
   std::string platform;            ///< "linux/amd64"
@@ -58,9 +69,20 @@ std::vector<attest::SbomPackage> sbom_packages(const std::vector<cargo::Resolved
 /// The SBOM input for `facts`: the packages of the binary's cargo
 /// resolution (PlatformPlan::packages), else of the `cargo auditable` data
 /// in the binary, else none with dependencies_known false.
-attest::SbomInput sbom_input(const SbomFacts& facts);
+attest::SbomInput sbom_input(const ImageFacts& facts);
 
 /// The SBOM of `facts` in `format` as an artifact about `subject`.
-oci::Artifact sbom_artifact(const SbomFacts& facts, attest::SbomFormat format, const oci::Descriptor& subject);
+oci::Artifact sbom_artifact(const ImageFacts& facts, attest::SbomFormat format, const oci::Descriptor& subject);
+
+/// The provenance of `facts` (PlatformPlan::cargo_run set): the crate, its
+/// checkout (Plan::checkout), the resolved spec, the cargo run, the
+/// toolchain (Plan::toolchain), the base and Cargo.lock's digest; started
+/// and finished at `created`, so the same build gives the same bytes.
+attest::ProvenanceInput provenance_input(const ImageFacts& facts);
+
+/// The in-toto statement (SLSA Provenance v1) of `facts` as an artifact
+/// about `subject`: artifactType and content application/vnd.in-toto+json,
+/// the predicate type in the manifest's "in-toto.io/predicate-type".
+oci::Artifact provenance_artifact(const ImageFacts& facts, const oci::Descriptor& subject);
 
 }  // namespace rustimg::pipeline
