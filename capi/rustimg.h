@@ -361,10 +361,7 @@ typedef struct rustimg_signatures rustimg_signatures;
  * in its registry as `cosign sign --key --recursive --tlog-upload=false`
  * does: the digest it names and, for an index, each platform's manifest,
  * each signature added to the "sha256-<hex>.sig" image of the same
- * repository. Then the SBOM and provenance rustimg build attached to those
- * manifests (referrers API or tag schema) are attested as `cosign attest
- * --key` does: DSSE in-toto statements in the "sha256-<hex>.att" image.
- * `key_file` is a PEM ECDSA P-256 private key; an encrypted one
+ * repository. `key_file` is a PEM ECDSA P-256 private key; an encrypted one
  * is opened with the passphrase in the environment variable
  * `key_password_env` (NULL: COSIGN_PASSWORD). Expected errors:
  * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong passphrase),
@@ -387,10 +384,7 @@ RUSTIMG_EXTERN(int) rustimg_verify_image(rustimg_signatures **out, const char *r
 /**
  * A JSON array: for signatures [{"digest", "signature", "identity"}] (the
  * manifest, its "host/repo:sha256-<hex>.sig@sha256:..." and the repository
- * the payload names), after rustimg_sign followed by one entry per statement
- * attested, with its "predicate_type" and the ".att" image as "signature";
- * for rustimg_verify_image with an attestation type, the valid in-toto
- * statements.
+ * the payload names); for attestations, the valid in-toto statements.
  */
 RUSTIMG_EXTERN(const char *) rustimg_signatures_json(const rustimg_signatures *signatures);
 RUSTIMG_EXTERN(void) rustimg_signatures_free(rustimg_signatures *signatures);

@@ -36,12 +36,12 @@ type BuildOptions struct {
 	Platform  string         // with Binary: its platform; "" reads it from the ELF header
 	SpecFile  string         // "" : CrateDir/rustimg.json when it exists
 	Overrides map[string]any // spec overrides (same schema as the spec file)
-	// SBOM is the SBOM attached to each platform image of an "oci:" output:
+	// SBOM is the SBOM attached to each platform image of an "oci:" or registry output:
 	// "spdx" (SPDX 2.3 JSON), "cyclonedx" (CycloneDX 1.5 JSON) or "none";
 	// "" keeps the spec's (default "spdx"). It overrides Overrides["sbom"].
 	SBOM string
 	// Provenance, when set, turns the SLSA provenance attached to each
-	// image cargo built for an "oci:" output on or off (default on). It
+	// image cargo built for an "oci:" or registry output on or off (default on). It
 	// overrides Overrides["provenance"].
 	Provenance *bool
 	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or

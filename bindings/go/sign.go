@@ -16,10 +16,6 @@ type Signature struct {
 	Digest    string `json:"digest"`    // the manifest or index signed, "sha256:..."
 	Signature string `json:"signature"` // where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
 	Identity  string `json:"identity"`  // the repository the signed payload names ("host/repo")
-	// PredicateType is, for an attestation Sign added (the SBOM or
-	// provenance rustimg attached, in the "sha256-<hex>.att" image), the
-	// statement's predicate type; "" for a signature.
-	PredicateType string `json:"predicate_type,omitempty"`
 }
 
 // Sign signs the image reference ("host/repo:tag" or "host/repo@sha256:...")
@@ -27,10 +23,8 @@ type Signature struct {
 // digest and, for an index, every platform's manifest; `cosign verify`
 // accepts the result. keyFile is a PEM ECDSA P-256 private key; an
 // encrypted one is opened with the passphrase in the environment variable
-// keyPasswordEnv ("" : COSIGN_PASSWORD). The SBOM and provenance rustimg
-// build attached to those manifests are attested too, as `cosign attest`
-// does. It returns one Signature per manifest signed, the top one first,
-// then one per statement attested (with its PredicateType). Errors: CodeInvalidArgument for an
+// keyPasswordEnv ("" : COSIGN_PASSWORD). It returns one Signature per
+// manifest signed, the top one first. Errors: CodeInvalidArgument for an
 // unreadable key or a wrong passphrase (never named), CodeUnsupported for a
 // key that is not P-256, CodeRegistry, CodeAuth.
 func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts RegistryOptions) ([]Signature, error) {

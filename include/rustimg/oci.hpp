@@ -380,6 +380,11 @@ std::string layout_index_with(std::optional<std::string_view> existing, const De
 /// replaces the older one. Throws for a malformed digest.
 std::string referrer_tag(std::string_view subject_digest, std::string_view suffix);
 
+/// "sha256-<hex>": the tag of the OCI distribution spec's referrers tag
+/// schema (the index listing the artifacts about `subject_digest` in a
+/// registry without the referrers API); referrer_tag() adds a suffix to it.
+std::string referrers_index_tag(std::string_view subject_digest);
+
 // --- walking an image's tree ------------------------------------------------------
 
 /// True for the two image manifest media types (OCI, Docker schema 2).

@@ -116,6 +116,10 @@ struct BuildOptions {
   /// sent to that registry and no other, in place of an entry for that host
   /// in `registry.credentials`. Empty: none.
   registry::Credentials base_credentials;
+  /// A PEM public key file (cosign.pub) the image base must be signed by, as
+  /// the spec's "base-key" but any path (the caller's, not the crate's); it
+  /// wins over the spec's. Empty: the spec's, if any.
+  std::filesystem::path base_key;
   /// Where blobs of image bases are kept between builds, so a base is
   /// downloaded once: DIR/blobs/sha256/<hex>, shared by every build that
   /// names it. A cached blob is hashed before each use (one that does not
@@ -252,10 +256,12 @@ struct BuildAndPushOptions {
   std::string credentials_registry_option = "a registry host for the credentials";
   /// Called once the image is written, before the first push.
   std::function<void(const BuildResult&)> on_built;
-  /// When set, each pushed image is signed after its push, and the SBOM and
-  /// provenance pushed with it attested, as sign_image() does (the key is
-  /// read by the caller, so a wrong passphrase fails before the build).
-  /// InvalidArgument before anything is built when nothing is pushed.
+  /// When set, each pushed image is signed after the pushes (sign_image())
+  /// and the SBOM and provenance this build pushed with it attested
+  /// (attest_image(), only those). The key is read by the caller, so a
+  /// wrong passphrase fails before the build. InvalidArgument before
+  /// anything is built when nothing is pushed; a signing failure names the
+  /// pushed reference.
   std::shared_ptr<const attest::SigningKey> sign_key;
 };
 
@@ -277,7 +283,8 @@ struct BuildAndPushResult {
   BuildResult build;
   /// One per reference (a docker:// output, then `push`), in order.
   std::vector<transfer::PushedImage> pushed;
-  /// With a sign_key: what sign_image() signed and attested for each push, in order.
+  /// With a sign_key: what sign_image() signed, then attest_image()
+  /// attested, for each push, in order.
   std::vector<ImageSignature> signed_images;
 };
 

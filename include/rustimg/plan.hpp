@@ -135,9 +135,14 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
 /// with the remote's URL when `read_remote`.
 std::optional<GitCheckout> git_checkout(const std::filesystem::path& dir, ProcessRunner& runner, bool read_remote);
 
-/// `url` without the user name and password of its authority (a URL with
-/// "://"); other forms ("git@host:org/r.git", a path) as they are. Pure.
+/// `url` without the user name and password of its authority, its query
+/// and its fragment (a URL with "://"); other forms ("git@host:org/r.git",
+/// a path) as they are. Pure.
 std::string strip_url_userinfo(const std::string& url);
+
+/// "COMMIT", or "COMMIT-dirty" when tracked files differ (as `git describe
+/// --dirty`): org.opencontainers.image.revision.
+std::string revision_of(const GitCheckout& checkout);
 
 /// The revision of the git checkout holding `dir`, for
 /// org.opencontainers.image.revision: the commit `git rev-parse HEAD` names

@@ -448,7 +448,7 @@ struct PushResult {
   std::string oci_subject;
 };
 
-/// How Client::push_referrer made an artifact findable from its subject.
+/// How Client::push_referrers made an artifact findable from its subject.
 enum class ReferrersVia {
   Api,        ///< the registry's referrers API lists it (OCI distribution 1.1)
   TagSchema,  ///< the index tagged "sha256-<hex of the subject>" lists it
@@ -461,6 +461,9 @@ struct ReferrerPushResult {
   ReferrersVia via = ReferrersVia::Api;
   PushResult push;             ///< the artifact's own push (by digest)
 };
+
+/// The most artifacts about one manifest rustimg reads from a registry's list.
+inline constexpr std::size_t kMaxReferrers = 4096;
 
 /// The descriptors of the artifacts about a manifest, as a registry lists
 /// them, and where the list came from.
@@ -566,23 +569,26 @@ class Client {
   /// Pulls `ref` into `sink`.
   PullResult pull(const Reference& ref, BlobSink& sink, const PullOptions& options = {});
 
-  /// Pushes the OCI 1.1 artifact `manifest` (an OCI image manifest with a
-  /// `subject`; its blobs read from `source`) by digest to the repository of
-  /// `repo`, and makes it findable from its subject as the distribution
-  /// spec says: a registry that answers the PUT with OCI-Subject, or whose
-  /// referrers API (GET /v2/<name>/referrers/<subject>) then lists it, keeps
-  /// the list itself; otherwise the OCI image index tagged
-  /// "sha256-<hex of the subject>" gets a descriptor of it (created when
-  /// missing; the artifacts it lists already are kept). Throws
-  /// rustimg::Error (InvalidArgument) for a manifest without a subject, or a
-  /// tag "sha256-<hex>" that holds something other than an OCI index (it is
-  /// not overwritten); registry errors as push() does.
-  ReferrerPushResult push_referrer(const Reference& repo, const std::string& manifest, BlobSource& source);
+  /// Pushes the OCI 1.1 artifacts `manifests` (OCI image manifests with a
+  /// `subject`; their blobs read from `source`) by digest to the repository
+  /// of `repo`, in order, and makes each findable from its subject as the
+  /// distribution spec says: a registry that answers the PUT with
+  /// OCI-Subject, or whose referrers API (GET /v2/<name>/referrers/<subject>)
+  /// then lists it, keeps the list itself; otherwise the OCI image index
+  /// tagged "sha256-<hex of the subject>" lists it: created when missing,
+  /// else read, the new descriptors appended to its "manifests" (every other
+  /// entry and field kept as the registry had them) and written back once
+  /// per subject. Throws rustimg::Error (InvalidArgument) for a manifest
+  /// without a subject, or a tag "sha256-<hex>" that holds something other
+  /// than an OCI index (it is not overwritten); registry errors as push().
+  std::vector<ReferrerPushResult> push_referrers(const Reference& repo, const std::vector<std::string>& manifests,
+                                                 BlobSource& source);
 
   /// The artifacts about `subject_digest` in the repository of `repo`: the
-  /// referrers API's list when the registry answers it, else the
-  /// "sha256-<hex>" tag-schema index's (empty when there is none). Each
-  /// list is one bounded document (oci::kMaxManifestBytes).
+  /// referrers API's list when the registry answers it (its first page),
+  /// else the "sha256-<hex>" tag-schema index's (empty when there is none).
+  /// Each list is one bounded document (oci::kMaxManifestBytes) of at most
+  /// kMaxReferrers entries (InvalidArgument beyond).
   ReferrersList referrers(const Reference& repo, const std::string& subject_digest);
 
  private:

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rustimg::attest {
@@ -79,5 +80,10 @@ std::string sbom_json(const SbomInput& input, SbomFormat format);
 
 inline constexpr const char* kSpdxMediaType = "application/spdx+json";
 inline constexpr const char* kCycloneDxMediaType = "application/vnd.cyclonedx+json";
+
+/// Whether `media_type` is one of the two SBOM media types above.
+inline bool is_sbom_media_type(std::string_view media_type) {
+  return media_type == kSpdxMediaType || media_type == kCycloneDxMediaType;
+}
 
 }  // namespace rustimg::attest

@@ -57,21 +57,40 @@ inline constexpr std::uint64_t kMaxAttestedBytes = 16u << 20;
 /// as `cosign sign --key` does: the manifest's (or index's) digest and, for
 /// an index, every manifest it lists (as `cosign sign --recursive`). Each
 /// signature is added to the manifest's "sha256-<hex>.sig" image, keeping
-/// the signatures already there. Then, as `cosign attest --key` does, the
-/// artifacts `rustimg build` attached to each of those manifests (found
-/// through the registry's referrers API or the tag schema; each artifact's
-/// own manifest must name that manifest as its subject) are signed as DSSE
-/// in-toto attestations in its "sha256-<hex>.att" image: an SBOM as a
-/// statement of its format's predicate type (cosign's "spdxjson" or
-/// "cyclonedx") with the SBOM as predicate, the provenance statement as it
-/// is (its subject must be that manifest); a statement this key attested
-/// there already is not added again. Returns one entry per manifest signed,
-/// the top first, then one per statement attested. Throws rustimg::Error
-/// (Registry, Auth, NotFound, ...) from the registry, InvalidArgument for an
-/// artifact that is malformed or over kMaxAttestedBytes; nothing is tagged
-/// for a manifest whose signature image could not be read.
+/// the signatures already there. Returns one entry per manifest signed,
+/// the top first. Throws rustimg::Error (Registry, Auth, NotFound, ...) from
+/// the registry; nothing is tagged for a manifest whose signature image
+/// could not be read.
 std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
                                        const registry::Options& options);
+
+/// What attest_image attested, and what it passed over.
+struct Attestations {
+  std::vector<ImageSignature> attested;  ///< one per statement, with its predicate_type
+  /// "ARTIFACT-DIGEST: why" for each artifact not attested (control
+  /// characters escaped: the reason may quote the registry).
+  std::vector<std::string> skipped;
+};
+
+/// Attests, as `cosign attest --key` does, the SBOMs and SLSA provenance
+/// attached to the image `reference` names (and, for an index, to each
+/// manifest it lists), found through the registry's referrers API or its
+/// tag schema: DSSE in-toto statements added to each manifest's
+/// "sha256-<hex>.att" image (keeping what is there; a statement this key
+/// attested there already is not added again). An SBOM becomes a statement
+/// of its format's predicate type (cosign's "spdxjson" or "cyclonedx")
+/// with the SBOM as predicate; a provenance artifact is signed as it is,
+/// and must be an in-toto statement of predicate type SLSA Provenance v1
+/// whose one subject is that manifest. With `only`, just the artifacts of
+/// those digests are attested (a build's own, as it pushed them), and any
+/// of them that fails a check is an error; without, every such artifact
+/// the registry lists about the manifest (the registry's listing is
+/// trusted; each artifact's own manifest must name the manifest), and one
+/// that fails a check is skipped with the reason. Throws rustimg::Error from
+/// the registry, InvalidArgument for an artifact of `only` that is
+/// malformed or over kMaxAttestedBytes.
+Attestations attest_image(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
+                          const std::vector<std::string>* only = nullptr);
 
 /// Verifies the image `reference` names as `cosign verify --key` does: its
 /// "sha256-<hex>.sig" image holds at least one simple-signing payload signed

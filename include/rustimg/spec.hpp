@@ -71,6 +71,12 @@ struct Spec {
 
   // --- the image -------------------------------------------------------------
   std::string base = "static";         ///< "scratch", "static" or an image reference
+  /// Spec key "base-key": a PEM public key file (cosign.pub), relative to
+  /// the crate directory and lexically normal (the path rules of
+  /// "ca-certificates"); the image base must carry a cosign signature by it
+  /// (pipeline::verify_image) before anything is built on it. Empty: not
+  /// checked. Only for an image base.
+  std::string base_key;
   std::vector<std::string> entrypoint; ///< default: ["/usr/local/bin/<bin>"]
   std::vector<std::string> cmd;
   std::map<std::string, std::string> env;

@@ -107,17 +107,10 @@ void add_pushed(nlohmann::json& doc, const std::vector<PushedImage>& pushed);
 /// When `image` is set, it receives the summary of what was pushed. From an
 /// oci: layout, the artifacts its index.json lists about the image's
 /// manifests (store::layout_referrers: the SBOMs and provenance rustimg
-/// build attached) follow the image (registry::Client::push_referrer).
+/// build attached) follow the image (registry::Client::push_referrers).
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
                               const registry::Options& options, const std::vector<std::string>& tags = {},
                               ImageSummary* image = nullptr);
-
-/// Pushes `artifacts` (manifests of OCI 1.1 artifacts, by digest -> bytes,
-/// their blobs in `source`) to the repository of `ref` with `client`, each
-/// findable from its subject (registry::Client::push_referrer), in order.
-std::vector<registry::ReferrerPushResult> push_referrers(registry::Client& client, const Reference& ref,
-                                                         const std::vector<std::string>& artifacts,
-                                                         registry::BlobSource& source);
 
 /// The push options that put an image under every reference of `refs`
 /// (tagged_references() of one target): the first is pushed, the others'

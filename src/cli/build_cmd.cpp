@@ -68,7 +68,7 @@ struct Options {
   std::vector<std::string> cmd, env, labels, annotations, ports;
   bool allow_dynamic = false;
   bool provenance = false, no_provenance = false;
-  std::string sign_key, sign_key_password_env;
+  std::string sign_key, sign_key_password_env, base_key;
   std::string base_cache;
   bool no_base_cache = false;
   std::vector<std::string> push;  ///< references to push the result to
@@ -200,6 +200,7 @@ int run_build(Options& o) {
   b.format = r.format;
   b.allow_dynamic = o.allow_dynamic;
   if (r.base_cache) b.base_cache = *r.base_cache;
+  if (!o.base_key.empty()) b.base_key = fs::absolute(o.base_key);
   install_interrupt_handlers();
   const auto view = o.out.view("rustimg build");
   b.progress = progress_to(*view);
@@ -284,13 +285,19 @@ Command add_build(CLI::App& parent) {
                  "gzip 1-9 (default 6; 1 is crane's and ko's), zstd 1-19 (default 3)")
       ->type_name("N");
   app.add_option("--sbom", o->sbom,
-                 "the SBOM attached to each platform image of an oci: output:\n"
+                 "the SBOM of each platform image (attached in an oci: layout or a\n"
+                 "registry, beside an archive):\n"
                  "spdx (default, SPDX 2.3 JSON), cyclonedx (CycloneDX 1.5) or none")
       ->type_name("FORMAT");
   app.add_flag("--provenance", o->provenance,
-               "attach SLSA provenance (an in-toto statement) to each image cargo\n"
-               "built, in an oci: output (the default)");
+               "SLSA provenance (an in-toto statement) for each image cargo built\n"
+               "(the default): attached, or a file beside an archive");
   app.add_flag("--no-provenance", o->no_provenance, "attach no provenance (\"provenance\": false)");
+  app.add_option("--base-key", o->base_key,
+                 "build only on an image base signed by this PEM public key\n"
+                 "(cosign.pub), as `rustimg verify-image` checks; wins over\n"
+                 "the spec's \"base-key\"")
+      ->type_name("PUB");
   app.add_option("--sign-key", o->sign_key,
                  "after pushing, sign each pushed image and attest its SBOM and\n"
                  "provenance with this PEM ECDSA P-256 key, as `rustimg sign` does")

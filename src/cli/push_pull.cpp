@@ -58,8 +58,8 @@ void report_pushed(ProgressView& view, const transfer::PushedImage& pushed) {
             std::to_string(pushed.result.blobs_existing) + " already there");
   for (const registry::ReferrerPushResult& r : pushed.referrers)
     view.note("  with " + r.artifact_type + " " + r.digest +
-              (r.via == registry::ReferrersVia::Api ? " (referrers API)" : " (tag sha256-" +
-                                                                               oci::digest_hex(r.subject) + ")"));
+              (r.via == registry::ReferrersVia::Api ? " (referrers API)"
+                                                   : " (tag " + oci::referrers_index_tag(r.subject) + ")"));
   std::printf("%s\n", pushed.reference.c_str());
 }
 

@@ -25,15 +25,18 @@ constexpr const char* kSignUsage =
     "ECDSA P-256 private key (cosign's own cosign.key format is not read: convert\n"
     "it, or make one with `openssl ecparam -genkey -name prime256v1 | openssl pkcs8\n"
     "-topk8`); an encrypted key is opened with the passphrase in $COSIGN_PASSWORD\n"
-    "(or the variable --key-password-env names). The SBOM and provenance `rustimg\n"
-    "build` attached to each of those manifests (found through the registry's\n"
-    "referrers API or its sha256-<hex> tag schema) are signed too, as `cosign\n"
-    "attest --key` does: DSSE in-toto attestations in the sha256-<hex>.att image\n"
-    "(the SBOM as predicate type spdxjson or cyclonedx, the SLSA provenance as it\n"
-    "is), which `cosign verify-attestation --key PUB --type spdxjson` (or\n"
-    "slsaprovenance1) accepts. One line per manifest signed on stdout: DIGEST\n"
-    "SIGNATURE-REF; then one per statement attested: DIGEST ATTESTATION-REF\n"
-    "PREDICATE-TYPE.\n";
+    "(or the variable --key-password-env names). One line per manifest signed on\n"
+    "stdout: DIGEST SIGNATURE-REF.\n"
+    "\n"
+    "With --attest, the SBOMs and SLSA provenance the registry lists about each\n"
+    "of those manifests (its referrers API or sha256-<hex> tag schema: what\n"
+    "`rustimg build` pushed) are attested too, as `cosign attest --key` does:\n"
+    "DSSE in-toto statements in the sha256-<hex>.att image (an SBOM as predicate\n"
+    "type spdxjson or cyclonedx, a provenance statement as it is, if its one\n"
+    "subject is that manifest), which `cosign verify-attestation --key PUB --type\n"
+    "spdxjson` (or slsaprovenance1) accepts. This trusts the registry's listing:\n"
+    "sign what you pushed. One more line per statement: DIGEST ATTESTATION-REF\n"
+    "PREDICATE-TYPE; an artifact passed over is named on stderr.\n";
 
 constexpr const char* kVerifyUsage =
     "usage: rustimg verify-image --key PUB [options] REF\n"
@@ -56,6 +59,7 @@ struct Options {
   std::string key;
   std::string passphrase_env;
   std::string attestation;
+  bool attest = false;
   RegistryFlags registry;
   OutputFlags out;
 };
@@ -74,13 +78,22 @@ int run_sign(Options& o) {
   install_interrupt_handlers();
   const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
   const auto signatures = pipeline::sign_image(ref, key, options);
+  pipeline::Attestations attestations;
+  if (o.attest) attestations = pipeline::attest_image(ref, key, options);
+  for (const std::string& why : attestations.skipped)
+    std::fprintf(stderr, "rustimg sign: not attested: %s\n", why.c_str());
   if (o.out.json) {
-    print_json({{"reference", ref}, {"signed", pipeline::to_json(signatures)}});
+    nlohmann::json doc = {{"reference", ref}, {"signed", pipeline::to_json(signatures)}};
+    if (o.attest) {
+      doc["attested"] = pipeline::to_json(attestations.attested);
+      doc["skipped"] = attestations.skipped;
+    }
+    print_json(doc);
     return kExitOk;
   }
-  for (const auto& s : signatures)
-    std::printf("%s %s%s%s\n", s.digest.c_str(), s.signature_ref.c_str(), s.predicate_type.empty() ? "" : " ",
-                s.predicate_type.c_str());
+  for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
+  for (const auto& s : attestations.attested)
+    std::printf("%s %s %s\n", s.digest.c_str(), s.signature_ref.c_str(), s.predicate_type.c_str());
   return kExitOk;
 }
 
@@ -118,6 +131,8 @@ Command add_sign(CLI::App& parent) {
   o->app->add_option("--key-password-env", o->passphrase_env,
                      "the environment variable holding the key's passphrase (default COSIGN_PASSWORD)")
       ->type_name("VAR");
+  o->app->add_flag("--attest", o->attest,
+                   "also attest the SBOMs and provenance the registry lists about the image");
   o->registry.add_to(*o->app);
   o->out.add_to(*o->app);
   return {o->app, [o] { return run_with_json_errors(o->out.json, [&] { return run_sign(*o); }); }};

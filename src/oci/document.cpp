@@ -91,8 +91,10 @@ Blob make_blob(const json& doc, std::string type) {
   return b;
 }
 
+std::string referrers_index_tag(std::string_view subject_digest) { return "sha256-" + digest_hex(subject_digest); }
+
 std::string referrer_tag(std::string_view subject_digest, std::string_view suffix) {
-  return "sha256-" + digest_hex(subject_digest) + "." + std::string(suffix);
+  return referrers_index_tag(subject_digest) + "." + std::string(suffix);
 }
 
 Artifact make_artifact(std::string content, const std::string& content_type, const std::string& artifact_type,

@@ -4,6 +4,8 @@
 // each platform.
 #pragma once
 
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "rustimg/oci.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/plan.hpp"
+#include "rustimg/reference.hpp"
+#include "rustimg/registry.hpp"
 #include "rustimg/progress.hpp"
 #include "rustimg/store.hpp"
 #include "rustimg/sbom.hpp"
@@ -21,19 +25,34 @@
 
 namespace rustimg::pipeline {
 
-/// Whether a build writing `format` to `output` can attach artifacts: where
-/// OCI 1.1 artifacts can be found from the image, an OCI layout
-/// (index.json) or a registry (its referrers API, else the tag schema). An
-/// OCI archive keeps one image in its index.json (podman load refuses
-/// more), and a docker-archive has no place for them.
-bool attaches_artifacts(oci::Format format, const store::ImageLocation& output);
+/// Where a build writing `format` to `output` puts the SBOM and provenance
+/// of each image: attached as OCI 1.1 artifacts where they can be found
+/// from the image, an OCI layout (index.json) or a registry (its referrers
+/// API, else the tag schema), in the OCI format; beside an archive, as
+/// files (an OCI archive keeps one image in its index.json, podman load
+/// refuses more, and a docker-archive has no place for them): see
+/// beside_archive(); nowhere for a registry output in Docker media types.
+enum class ArtifactPlace { Attached, BesideArchive, Nowhere };
+ArtifactPlace artifact_place(oci::Format format, const store::ImageLocation& output);
 
-/// Whether a build with `spec` writing `format` to `output` attaches SBOMs.
+/// The file beside the archive `output` that holds one image's SBOM or
+/// provenance: "<archive>.<kind>" ("image.tar.spdx.json",
+/// "image.tar.provenance.json"), with the platform for a multi-platform
+/// archive ("image.tar.linux-arm64.spdx.json").
+std::filesystem::path beside_archive(const store::ImageLocation& output, const std::string& platform,
+                                     bool several_platforms, const std::string& kind);
+
+/// Whether a build with `spec` writing `format` to `output` makes SBOMs.
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
 
-/// Whether it attaches provenance (to the images cargo built; a prebuilt
+/// Whether it makes provenance (for the images cargo built; a prebuilt
 /// binary's build is unknown to rustimg).
 bool provenance_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
+
+/// Whether the provenance is only the default (no source set
+/// "provenance"): then provenance that cannot be made costs the provenance,
+/// with a warning, not the image (as sbom_optional).
+bool provenance_optional(const Spec& spec);
 
 /// Whether the SBOM is only the default (no source set "sbom"): then an
 /// SBOM that cannot be made (cargo metadata failing, crates cargo-auditable
@@ -77,12 +96,52 @@ oci::Artifact sbom_artifact(const ImageFacts& facts, attest::SbomFormat format, 
 /// The provenance of `facts` (PlatformPlan::cargo_run set): the crate, its
 /// checkout (Plan::checkout), the resolved spec, the cargo run, the
 /// toolchain (Plan::toolchain), the base and Cargo.lock's digest; started
-/// and finished at `created`, so the same build gives the same bytes.
+/// and finished at `created`, so the same build gives the same bytes. The
+/// value of a variable whose name suggests a secret (TOKEN, PASSWORD,
+/// SECRET, KEY, AUTH...) is "<redacted>", in the cargo environment and in
+/// the spec's per-target env: the statement is published with the image.
 attest::ProvenanceInput provenance_input(const ImageFacts& facts);
 
 /// The in-toto statement (SLSA Provenance v1) of `facts` as an artifact
 /// about `subject`: artifactType and content application/vnd.in-toto+json,
 /// the predicate type in the manifest's "in-toto.io/predicate-type".
 oci::Artifact provenance_artifact(const ImageFacts& facts, const oci::Descriptor& subject);
+
+// --- reading artifacts back (artifacts.cpp) -------------------------------------
+
+/// Where the artifacts about a manifest are read from: an OCI layout or a
+/// registry. Each function bounds what it reads and checks it against its
+/// digest.
+struct ArtifactReader {
+  std::string name;  ///< the source, for messages
+  /// The bytes of a manifest by its descriptor.
+  std::function<std::string(const oci::Descriptor&)> manifest;
+  /// What the source lists about a manifest (index.json, the referrers API
+  /// or the tag schema): hints, each checked by find_artifacts.
+  std::function<std::vector<oci::Descriptor>(const std::string& subject)> referrers;
+  /// An artifact's content blob, at most `max_bytes`.
+  std::function<std::string(const oci::Descriptor&, std::uint64_t max_bytes)> content;
+};
+
+/// The reader of an OCI layout's artifacts (store::layout_referrers).
+ArtifactReader layout_artifact_reader(const store::StoredImage& image, const std::filesystem::path& dir);
+/// The reader of a registry's (registry::Client::referrers); `client` must
+/// outlive it.
+ArtifactReader registry_artifact_reader(registry::Client& client, const Reference& repo);
+
+/// An artifact about a manifest, with its own manifest.
+struct FoundArtifact {
+  oci::Descriptor descriptor;
+  oci::Manifest manifest;
+};
+
+/// The artifacts `reader` lists about `subject` whose own manifest has an
+/// artifactType `wanted` accepts, names `subject` as its subject and has
+/// one layer, in the order listed. A list's artifactType is only a hint (a
+/// registry may list the config's media type instead): an entry whose
+/// listed type is neither empty, kOciEmpty nor wanted is not fetched. At
+/// most registry::kMaxReferrers entries are looked at.
+std::vector<FoundArtifact> find_artifacts(const ArtifactReader& reader, const std::string& subject,
+                                          const std::function<bool(const std::string&)>& wanted);
 
 }  // namespace rustimg::pipeline

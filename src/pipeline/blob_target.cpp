@@ -141,7 +141,7 @@ class RegistryTarget final : public BlobTarget {
     // Then the artifacts about the image (SBOMs, provenance), from the documents put().
     std::vector<std::string> artifacts;
     for (const oci::Descriptor& d : referrers) artifacts.push_back(documents_.at(d.digest));
-    auto pushed = transfer::push_referrers(client_, ref_, artifacts, source);
+    auto pushed = client_.push_referrers(ref_, artifacts, source);
     return transfer::PushedImage{r.reference, std::move(r), std::move(pushed)};
   }
 

@@ -79,10 +79,22 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   if (result.build.pushed) result.pushed.push_back(*result.build.pushed);
   if (o.on_built) o.on_built(result.build);
   if (!o.push.empty()) result.pushed = transfer::push(output, o.push, push_options, result.build.tags);
+  // Signed after every push, and attested: the artifacts this build pushed, no others.
   if (o.sign_key)
-    for (const transfer::PushedImage& pushed : result.pushed)
-      for (ImageSignature& s : sign_image(pushed.reference, *o.sign_key, push_options))
-        result.signed_images.push_back(std::move(s));
+    for (const transfer::PushedImage& pushed : result.pushed) {
+      try {
+        for (ImageSignature& s : sign_image(pushed.reference, *o.sign_key, push_options))
+          result.signed_images.push_back(std::move(s));
+        std::vector<std::string> ours;
+        for (const registry::ReferrerPushResult& r : pushed.referrers) ours.push_back(r.digest);
+        if (ours.empty()) continue;
+        for (ImageSignature& s : attest_image(pushed.reference, *o.sign_key, push_options, &ours).attested)
+          result.signed_images.push_back(std::move(s));
+      } catch (const Error& e) {
+        throw Error(e.code(), pushed.reference + " was pushed, but signing it failed: " + e.what() +
+                                  " (sign it again with rustimg sign --key KEY --attest " + pushed.reference + ")");
+      }
+    }
   return result;
 }
 

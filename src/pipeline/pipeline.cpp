@@ -18,6 +18,9 @@
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/layer.hpp"
+#include "rustimg/signing.hpp"
+#include "util/atomic_file.hpp"
+#include "util/crate_path.hpp"
 #include "util/source_date_epoch.hpp"
 
 namespace rustimg::pipeline {
@@ -172,6 +175,22 @@ registry::Options pull_options(const BuildOptions& o, const std::string& host, s
   return options;
 }
 
+/// The key an image base must be signed by, and how to name it: the
+/// caller's file (BuildOptions::base_key), else the spec's "base-key" inside
+/// the crate; none when neither is set. Read before anything is pulled.
+std::optional<std::pair<attest::VerifyingKey, std::string>> base_key(const Plan& plan, const BuildOptions& o,
+                                                                     bool image_base) {
+  if (o.base_key.empty() && plan.spec.base_key.empty()) return std::nullopt;
+  if (!image_base)
+    throw Error(ErrorCode::InvalidArgument, "\"base-key\" checks the signature of an image base, and \"" +
+                                                plan.spec.base + "\" is built into rustimg: drop the key, or build "
+                                                                 "on an image (\"base\": \"REGISTRY/REPO:TAG\")");
+  if (!o.base_key.empty()) return std::pair{read_verifying_key(o.base_key), o.base_key.string()};
+  const fs::path file = crate_path::resolve(crate_path::canonical_root(plan.crate_dir), plan.spec.base_key,
+                                            "base-key", crate_path::kBaseKeyFix);
+  return std::pair{read_verifying_key(file), "base-key " + plan.spec.base_key};
+}
+
 }  // namespace
 
 fs::path default_base_cache() {
@@ -245,9 +264,25 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
 
   // 3. An image base: pulled for every platform into the staging store.
   std::vector<PulledBase> bases;
+  const auto signer = base_key(plan, o, image_base);
   if (image_base) {
     const Reference ref = parse_reference(spec.base);
     std::mutex progress_mu;
+    // A signature required: checked before anything of the base is pulled,
+    // and the base pulled must be the manifest checked.
+    std::string verified;
+    if (signer) {
+      try {
+        verified =
+            verify_image(ref.to_string(), signer->first, pull_options(o, ref.registry, progress_mu)).front().digest;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::Verify) throw;
+        throw Error(ErrorCode::Verify, "the base image " + ref.to_string() + " is not signed by " + signer->second +
+                                           ": " + e.what() + ". Build on a base signed by that key (rustimg sign, "
+                                           "cosign sign), or drop the key");
+      }
+      report("pull", "base " + ref.to_string() + " is signed by " + signer->second + " (" + verified + ")");
+    }
     registry::Client client(pull_options(o, ref.registry, progress_mu));
     std::optional<store::BlobStore> cache;
     if (!o.base_cache.empty()) {
@@ -261,6 +296,10 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
       bases.push_back(pull_base(client, ref, platform, sink, o.option_names));
+      if (!verified.empty() && bases.back().root_digest != verified)
+        throw Error(ErrorCode::Verify, "the base image " + ref.to_string() + " moved while it was checked (" +
+                                           verified + " was signed, " + bases.back().root_digest +
+                                           " was pulled): build again");
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }
@@ -301,24 +340,34 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
   const image::ImageOptions image_options{o.format, *o.created, has_certificates};
   const std::string name = binaries.front().prebuilt.filename().string();
   std::vector<compose::Image> images;
+  const ArtifactPlace place = artifact_place(o.format, o.output);
   bool attach_sbom = sbom_attached(spec, o.format, o.output);
-  const bool attach_provenance = provenance_attached(spec, o.format, o.output);
-  if (!spec.sbom.empty() && !attach_sbom)
-    report("sbom", "note: SBOMs are attached to oci: layout and registry outputs; " + o.output.to_string() +
-                       " gets none");
-  if (spec.provenance && spec.given.count("provenance") != 0) {
-    if (!attach_provenance)
-      report("provenance",
-             "note: provenance is attached to oci: layout and registry outputs; " + o.output.to_string() +
-                 " gets none");
-    else if (!binaries.front().cargo_run)
-      report("provenance", "note: provenance is recorded for images cargo built from a crate; a prebuilt binary "
-                           "gets none");
-  }
+  bool attach_provenance = provenance_attached(spec, o.format, o.output);
+  if ((!spec.sbom.empty() || (spec.provenance && spec.given.count("provenance") != 0)) &&
+      place == ArtifactPlace::Nowhere)
+    report("sbom", "note: an image in Docker media types carries no OCI 1.1 artifacts; " + o.output.to_string() +
+                       " gets no SBOM or provenance (build with --format oci)");
+  if (spec.provenance && spec.given.count("provenance") != 0 && attach_provenance && !binaries.front().cargo_run)
+    report("provenance", "note: provenance is recorded for images cargo built from a crate; a prebuilt binary "
+                         "gets none");
   std::vector<oci::Descriptor> referrers;
-  // An artifact about image `subject`, listed in index.json under cosign's
-  // tag for its kind (sha256-<hex>.<suffix>).
-  const auto attach = [&](const oci::Artifact& a, const std::string& subject, const char* suffix) {
+  // Beside an archive, which cannot carry them: each artifact's content as
+  // a file, written once the archive is.
+  struct BesideFile {
+    fs::path path;
+    std::string bytes;
+    bool sbom;
+  };
+  std::vector<BesideFile> beside;
+  // An artifact about image `subject`: listed in index.json under cosign's
+  // tag for its kind (sha256-<hex>.<suffix>), or a file beside the archive.
+  const auto attach = [&](const oci::Artifact& a, const std::string& subject, const char* suffix,
+                          const Platform& platform, const std::string& file_kind) {
+    if (place == ArtifactPlace::BesideArchive) {
+      beside.push_back({beside_archive(o.output, platform.to_string(), binaries.size() > 1, file_kind),
+                        a.content.bytes, std::string(suffix) == "sbom"});
+      return;
+    }
     for (const oci::Blob* b : {&a.config, &a.content, &a.manifest}) blobs->put(*b);
     oci::Descriptor entry = a.manifest.descriptor;
     entry.annotations[oci::annotation::kRefName] = oci::referrer_tag(subject, suffix);
@@ -360,7 +409,8 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
       const auto format = spec.sbom == "cyclonedx" ? attest::SbomFormat::CycloneDx : attest::SbomFormat::Spdx;
       try {
         const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
-        attach(sbom, img.digest(), "sbom");
+        attach(sbom, img.digest(), "sbom", platforms[i],
+               format == attest::SbomFormat::Spdx ? "spdx.json" : "cdx.json");
         report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
                            sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
       } catch (const Error& e) {
@@ -370,13 +420,25 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
         report_sbom_skipped(o.progress, e);
         attach_sbom = false;
         std::erase_if(referrers, [](const oci::Descriptor& d) { return d.artifact_type != attest::media_type::kInToto; });
+        std::erase_if(beside, [](const BesideFile& f) { return f.sbom; });
       }
     }
     if (attach_provenance && binaries[i].cargo_run) {
-      const oci::Artifact provenance = provenance_artifact(facts, img.manifest().descriptor);
-      attach(provenance, img.digest(), "provenance");
-      report("provenance", platforms[i].to_string() + " " + attest::kSlsaProvenanceV1 + " " +
-                               provenance.manifest.descriptor.digest, provenance.manifest.descriptor);
+      try {
+        const oci::Artifact provenance = provenance_artifact(facts, img.manifest().descriptor);
+        attach(provenance, img.digest(), "provenance", platforms[i], "provenance.json");
+        report("provenance", platforms[i].to_string() + " " + attest::kSlsaProvenanceV1 + " " +
+                                 provenance.manifest.descriptor.digest, provenance.manifest.descriptor);
+      } catch (const Error& e) {
+        if (!provenance_optional(spec))
+          throw Error(e.code(), "the provenance of the " + platforms[i].to_string() + " image cannot be made: " +
+                                    e.what() + " (--no-provenance writes the image without it)");
+        report("provenance", std::string("warning: writing the image without provenance: ") + e.what() +
+                                 " (set \"provenance\" to make this an error)");
+        attach_provenance = false;
+        std::erase_if(referrers, [](const oci::Descriptor& d) { return d.artifact_type == attest::media_type::kInToto; });
+        std::erase_if(beside, [](const BesideFile& f) { return !f.sbom; });
+      }
     }
     images.push_back(std::move(img));
   }
@@ -403,6 +465,13 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
   // 7. Publish.
   report("write", o.output.to_string());
   result.pushed = blobs->publish(result.descriptor, bases, referrers);
+  for (const BesideFile& f : beside) {
+    util::AtomicFile file(f.path.parent_path().empty() ? fs::path(".") : f.path.parent_path());
+    file.write(f.bytes);
+    file.commit(f.path);
+    report(f.sbom ? "sbom" : "provenance",
+           "wrote " + f.path.string() + " beside " + o.output.to_string() + ", which cannot carry it");
+  }
   return result;
 }
 

@@ -169,11 +169,17 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
 std::string strip_url_userinfo(const std::string& url) {
   const std::size_t scheme = url.find("://");
   if (scheme == std::string::npos) return url;
+  // No query or fragment either: tokens ride there too (?private_token=...).
+  const std::string base = url.substr(0, url.find_first_of("?#", scheme + 3));
   const std::size_t authority = scheme + 3;
-  const std::size_t end = url.find_first_of("/?#", authority);
-  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < authority) return url;
-  return url.substr(0, authority) + url.substr(at + 1);
+  const std::size_t end = base.find('/', authority);
+  const std::size_t at = base.rfind('@', end == std::string::npos ? base.size() : end);
+  if (at == std::string::npos || at < authority) return base;
+  return base.substr(0, authority) + base.substr(at + 1);
+}
+
+std::string revision_of(const GitCheckout& checkout) {
+  return checkout.dirty ? checkout.commit + "-dirty" : checkout.commit;
 }
 
 std::optional<GitCheckout> git_checkout(const fs::path& dir, ProcessRunner& runner, bool read_remote) {
@@ -225,8 +231,7 @@ std::optional<GitCheckout> git_checkout(const fs::path& dir, ProcessRunner& runn
 
 std::string git_revision(const fs::path& dir, ProcessRunner& runner) {
   const auto checkout = git_checkout(dir, runner, false);
-  if (!checkout) return {};
-  return checkout->dirty ? checkout->commit + "-dirty" : checkout->commit;
+  return checkout ? revision_of(*checkout) : std::string();
 }
 
 Plan plan_spec(Spec spec, fs::path crate_dir) {
@@ -267,8 +272,7 @@ Plan make_plan(const SpecLoadOptions& options, ProcessRunner& runner, PlanPurpos
 
   // The image's metadata from the crate, where the spec says nothing.
   if (purpose == PlanPurpose::Image) plan.checkout = git_checkout(options.crate_dir, runner, plan.spec.provenance);
-  const std::string revision =
-      plan.checkout ? plan.checkout->commit + (plan.checkout->dirty ? "-dirty" : "") : std::string();
+  const std::string revision = plan.checkout ? revision_of(*plan.checkout) : std::string();
   const auto crate_metadata = package_annotations(*plan.package, revision);
   if (!crate_metadata.empty()) {
     if (!plan.config.annotations) plan.config.annotations.emplace();

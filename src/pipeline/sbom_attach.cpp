@@ -3,8 +3,8 @@
 // an OCI 1.1 artifact.
 #include "attachments.hpp"
 
+#include <algorithm>
 #include <fstream>
-#include <functional>
 #include <map>
 
 #include "rustimg/auditable.hpp"
@@ -61,13 +61,25 @@ std::vector<attest::SbomPackage> auditable_packages(const std::vector<elf::Audit
 
 }  // namespace
 
-bool attaches_artifacts(oci::Format format, const store::ImageLocation& output) {
-  return format == oci::Format::Oci && (output.kind == store::ImageLocation::Kind::OciLayout ||
-                                        output.kind == store::ImageLocation::Kind::Registry);
+ArtifactPlace artifact_place(oci::Format format, const store::ImageLocation& output) {
+  using Kind = store::ImageLocation::Kind;
+  if (output.kind == Kind::OciArchive || output.kind == Kind::DockerArchive) return ArtifactPlace::BesideArchive;
+  return format == oci::Format::Oci ? ArtifactPlace::Attached : ArtifactPlace::Nowhere;
+}
+
+fs::path beside_archive(const store::ImageLocation& output, const std::string& platform, bool several_platforms,
+                        const std::string& kind) {
+  std::string name = output.path.filename().string();
+  if (several_platforms) {
+    std::string p = platform;
+    std::replace(p.begin(), p.end(), '/', '-');
+    name += "." + p;
+  }
+  return output.path.parent_path() / (name + "." + kind);
 }
 
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output) {
-  return !spec.sbom.empty() && attaches_artifacts(format, output);
+  return !spec.sbom.empty() && artifact_place(format, output) != ArtifactPlace::Nowhere;
 }
 
 bool sbom_optional(const Spec& spec) { return spec.given.count("sbom") == 0; }
@@ -165,70 +177,34 @@ oci::Artifact sbom_artifact(const ImageFacts& facts, attest::SbomFormat format, 
   return oci::make_artifact(attest::sbom_json(sbom_input(facts), format), type, type, subject);
 }
 
-namespace {
-
-/// Where read_attached_sbom reads: documents by descriptor, the artifacts
-/// listed about a manifest, and an artifact's content, each bounded and
-/// checked against its digest. An OCI layout or a registry.
-struct SbomReader {
-  std::string name;  ///< the source, for messages
-  oci::Descriptor top;
-  std::function<std::string(const oci::Descriptor&)> document;
-  std::function<std::vector<oci::Descriptor>(const std::string& subject)> referrers;
-  std::function<std::string(const oci::Descriptor&)> content;  ///< at most kMaxSbomBytes
-};
-
-bool is_sbom_type(const std::string& type) {
-  return type == attest::kSpdxMediaType || type == attest::kCycloneDxMediaType;
-}
-
-}  // namespace
-
 AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::optional<Platform>& platform,
                                 const registry::Options& registry_options) {
   using Kind = store::ImageLocation::Kind;
-  SbomReader reader;
-  reader.name = source.to_string();
+  const std::string name = source.to_string();
   std::optional<store::StoredImage> image;
   std::optional<registry::Client> client;
-  Reference ref;
+  std::optional<ArtifactReader> reader;
+  oci::Descriptor manifest;
+  std::string root;  // the top document's bytes
   if (source.kind == Kind::OciLayout) {
     image.emplace(source);
-    reader.top = image->top();
-    reader.document = [&](const oci::Descriptor& d) { return image->blobs().read_document(d); };
-    reader.referrers = [&](const std::string& subject) {
-      std::vector<oci::Descriptor> out;
-      for (const store::Referrer& r : store::layout_referrers(source.path, subject)) out.push_back(r.descriptor);
-      return out;
-    };
-    reader.content = [&](const oci::Descriptor& d) {
-      std::string bytes = image->blobs().read_document(d, kMaxSbomBytes);  // bounded before it is read
-      image->blobs().check(d);                                             // the bytes its digest names, or an error
-      return bytes;
-    };
+    reader = layout_artifact_reader(*image, source.path);
+    manifest = image->top();
+    root = reader->manifest(manifest);
   } else if (source.kind == Kind::Registry) {
-    ref = parse_reference(source.reference);
+    const Reference ref = parse_reference(source.reference);
     client.emplace(registry_options);
-    const registry::RawManifest root = client->get_manifest(ref);  // digest verified
-    reader.top = {root.media_type, root.digest, static_cast<std::int64_t>(root.bytes.size()), {}, {}, {}};
-    reader.document = [&](const oci::Descriptor& d) {
-      Reference at = ref;
-      at.tag.clear();
-      at.digest = d.digest;
-      return d.digest == root.digest ? root.bytes : client->get_manifest(at).bytes;
-    };
-    reader.referrers = [&](const std::string& subject) { return client->referrers(ref, subject).manifests; };
-    reader.content = [&](const oci::Descriptor& d) { return client->get_blob(ref, d, kMaxSbomBytes); };
+    const registry::RawManifest raw = client->get_manifest(ref);  // digest verified
+    reader = registry_artifact_reader(*client, ref);
+    manifest = {raw.media_type, raw.digest, static_cast<std::int64_t>(raw.bytes.size()), {}, {}, {}};
+    root = raw.bytes;
   } else {
     throw Error(ErrorCode::InvalidArgument,
-                "SBOMs are read from oci: layouts and registries, where rustimg build attaches them; " + reader.name +
+                "SBOMs are read from oci: layouts and registries, where rustimg build attaches them; " + name +
                     " is neither (write the image with --output oci:DIR, or push it)");
   }
-  const std::string& name = reader.name;
-  oci::Descriptor manifest = reader.top;
   if (oci::is_index_media_type(manifest.media_type)) {
-    const oci::Index index =
-        oci::parse_index(reader.document(manifest), oci::ParseMode::Lenient, name + " index " + manifest.digest);
+    const oci::Index index = oci::parse_index(root, oci::ParseMode::Lenient, name + " index " + manifest.digest);
     std::vector<oci::Descriptor> matching;
     std::string platforms;
     for (const oci::Descriptor& d : index.manifests) {
@@ -244,20 +220,16 @@ AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::o
                                                   "): each platform has its own SBOM; choose one with --platform");
     manifest = matching.front();
   }
-  for (const oci::Descriptor& listed : reader.referrers(manifest.digest)) {
-    // A list says what an artifact is; the artifact's own manifest decides
-    // (a registry may list the config's media type as its artifactType).
-    if (!listed.artifact_type.empty() && !is_sbom_type(listed.artifact_type) &&
-        listed.artifact_type != oci::media_type::kOciEmpty)
-      continue;
-    const oci::Manifest m =
-        oci::parse_manifest(reader.document(listed), oci::ParseMode::Lenient, name + ": artifact " + listed.digest);
-    if (!is_sbom_type(m.artifact_type) || !m.subject || m.subject->digest != manifest.digest || m.layers.size() != 1)
-      continue;
-    return {m.artifact_type, manifest.digest, listed.digest, reader.content(m.layers.front())};
-  }
-  throw Error(ErrorCode::NotFound, "no SBOM is attached to " + name + " (" + manifest.digest +
-                                       "); rebuild it with --sbom spdx or --sbom cyclonedx");
+  // Several (a registry's tag schema keeps each SBOM pushed for the image):
+  // the last one listed, the newest there.
+  const std::vector<FoundArtifact> sboms =
+      find_artifacts(*reader, manifest.digest, [](const std::string& t) { return attest::is_sbom_media_type(t); });
+  if (sboms.empty())
+    throw Error(ErrorCode::NotFound, "no SBOM is attached to " + name + " (" + manifest.digest +
+                                         "); rebuild it with --sbom spdx or --sbom cyclonedx");
+  const FoundArtifact& sbom = sboms.back();
+  return {sbom.manifest.artifact_type, manifest.digest, sbom.descriptor.digest,
+          reader->content(sbom.manifest.layers.front(), kMaxSbomBytes)};
 }
 
 }  // namespace rustimg::pipeline

@@ -12,9 +12,11 @@
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
 #include "rustimg/sbom.hpp"
+#include "attachments.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/reference.hpp"
 #include "util/base64.hpp"
+#include "util/shown.hpp"
 
 namespace rustimg::pipeline {
 namespace {
@@ -137,54 +139,34 @@ bool already_attested(const std::vector<attest::SignedLayer>& layers, const nloh
   return false;
 }
 
-bool is_sbom_type(const std::string& type) {
-  return type == attest::kSpdxMediaType || type == attest::kCycloneDxMediaType;
+/// Whether `doc` is an in-toto Statement v1 of SLSA Provenance v1 whose one
+/// subject is `digest`; else why not.
+std::string provenance_problem(const nlohmann::json& doc, const std::string& digest) {
+  if (!doc.is_object() || doc.value("_type", "") != attest::kInTotoStatementV1)
+    return "it is no in-toto Statement v1";
+  if (!doc.contains("predicateType") || doc["predicateType"] != attest::kSlsaProvenanceV1)
+    return "its predicate type is not " + std::string(attest::kSlsaProvenanceV1);
+  const nlohmann::json subjects = doc.value("subject", nlohmann::json());
+  if (!subjects.is_array() || subjects.size() != 1 || !subjects[0].is_object() || !subjects[0].contains("digest") ||
+      !subjects[0]["digest"].is_object() || subjects[0]["digest"].value("sha256", "") != oci::digest_hex(digest))
+    return "its subject is not exactly " + digest;
+  return {};
 }
 
-/// Whether `doc` is an in-toto Statement v1 with a predicate type and a
-/// subject whose sha256 is that of `digest`.
-bool is_statement_about(const nlohmann::json& doc, const std::string& digest) {
-  if (!doc.is_object() || doc.value("_type", "") != attest::kInTotoStatementV1 || !doc.contains("predicateType") ||
-      !doc["predicateType"].is_string() || !doc.contains("subject") || !doc["subject"].is_array())
-    return false;
-  const std::string hex = oci::digest_hex(digest);
-  return std::any_of(doc["subject"].begin(), doc["subject"].end(), [&](const nlohmann::json& subject) {
-    return subject.is_object() && subject.contains("digest") && subject["digest"].is_object() &&
-           subject["digest"].value("sha256", "") == hex;
-  });
-}
-
-/// The in-toto statements to attest for manifest `digest` of `repo`: one
-/// for each SBOM and provenance artifact about it (see sign_image).
-std::vector<nlohmann::json> attached_statements(registry::Client& client, const Reference& repo,
-                                                const std::string& digest) {
-  std::vector<nlohmann::json> out;
-  for (const oci::Descriptor& listed : client.referrers(repo, digest).manifests) {
-    // A registry may list the config's media type (the empty descriptor's)
-    // as artifactType; the artifact's own manifest decides.
-    const std::string& listed_type = listed.artifact_type;
-    if (!listed_type.empty() && !is_sbom_type(listed_type) && listed_type != attest::media_type::kInToto &&
-        listed_type != oci::media_type::kOciEmpty)
-      continue;
-    const std::string what = "the artifact " + repo.name() + "@" + listed.digest;
-    const oci::Manifest m = oci::parse_manifest(client.get_manifest(at(repo, {}, listed.digest)).bytes,
-                                                oci::ParseMode::Lenient, what);
-    const std::string& type = m.artifact_type;
-    if (!m.subject || m.subject->digest != digest || m.layers.size() != 1 ||
-        (!is_sbom_type(type) && type != attest::media_type::kInToto))
-      continue;
-    const nlohmann::json doc = parse_json(client.get_blob(repo, m.layers.front(), kMaxAttestedBytes), what);
-    if (is_sbom_type(type)) {
-      const char* cosign_type = type == attest::kSpdxMediaType ? "spdxjson" : "cyclonedx";
-      out.push_back(attest::intoto_statement({{repo.name(), digest}}, attest::predicate_type_uri(cosign_type), doc));
-    } else if (is_statement_about(doc, digest)) {
-      out.push_back(doc);  // the provenance, signed as it is
-    } else {
-      throw Error(ErrorCode::InvalidArgument, what + " is no in-toto statement about " + digest +
-                                                  "; rustimg does not sign it");
-    }
+/// The in-toto statement to attest for the artifact `a` about `digest` of
+/// `repo` (see attest_image); throws InvalidArgument saying why there is none.
+nlohmann::json statement_of(const ArtifactReader& reader, const FoundArtifact& a, const Reference& repo,
+                            const std::string& digest) {
+  const std::string what = "the artifact " + repo.name() + "@" + a.descriptor.digest;
+  const nlohmann::json doc = parse_json(reader.content(a.manifest.layers.front(), kMaxAttestedBytes), what);
+  const std::string& type = a.manifest.artifact_type;
+  if (attest::is_sbom_media_type(type)) {
+    const char* cosign_type = type == attest::kSpdxMediaType ? "spdxjson" : "cyclonedx";
+    return attest::intoto_statement({{repo.name(), digest}}, attest::predicate_type_uri(cosign_type), doc);
   }
-  return out;
+  if (const std::string problem = provenance_problem(doc, digest); !problem.empty())
+    throw Error(ErrorCode::InvalidArgument, what + " is not signed: " + problem);
+  return doc;  // the provenance, signed as it is
 }
 
 }  // namespace
@@ -234,31 +216,53 @@ std::vector<ImageSignature> sign_image(std::string_view reference, const attest:
         client.push(at(repo, sig_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
     signed_images.push_back({digest, pushed.reference, repo.name(), {}});
   }
-  // The SBOMs and provenance attached to each manifest, as attestations.
+  return signed_images;
+}
+
+Attestations attest_image(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
+                          const std::vector<std::string>* only) {
+  const Reference ref = parse_reference(reference);
+  const Reference repo = at(ref, {});
+  registry::Client client(options);
+  const ArtifactReader reader = registry_artifact_reader(client, repo);
+  const auto wanted = [](const std::string& t) {
+    return attest::is_sbom_media_type(t) || t == attest::media_type::kInToto;
+  };
+  Attestations out;
   for (const std::string& digest : manifest_digests(client, ref, true)) {
-    const std::vector<nlohmann::json> statements = attached_statements(client, repo, digest);
+    std::vector<std::pair<nlohmann::json, std::string>> statements;  // with the predicate type
+    for (const FoundArtifact& a : find_artifacts(reader, digest, wanted)) {
+      if (only != nullptr && std::find(only->begin(), only->end(), a.descriptor.digest) == only->end()) continue;
+      try {
+        nlohmann::json statement = statement_of(reader, a, repo, digest);
+        std::string type = statement["predicateType"].get<std::string>();
+        statements.emplace_back(std::move(statement), std::move(type));
+      } catch (const Error& e) {
+        if (only != nullptr || (e.code() != ErrorCode::InvalidArgument && e.code() != ErrorCode::NotFound)) throw;
+        out.skipped.push_back(a.descriptor.digest + ": " + util::shown(e.what()));  // registry text, escaped
+      }
+    }
     if (statements.empty()) continue;
     const std::string att_tag = attest::attestation_tag(digest);
     SignatureTag existing = signature_layers(client, repo, att_tag);
     std::vector<attest::SignedLayer> layers = std::move(existing.layers);
     std::vector<std::string> added;
-    for (const nlohmann::json& statement : statements) {
-      const std::string type = statement["predicateType"].get<std::string>();
-      if (!already_attested(layers, statement, key, type, digest)) {
-        layers.push_back(attest::sign_statement(statement, key));
-        added.push_back(type);
-      } else {
-        signed_images.push_back({digest, existing.reference, repo.name(), type});
+    for (const auto& [statement, type] : statements) {
+      if (already_attested(layers, statement, key, type, digest)) {
+        out.attested.push_back({digest, existing.reference, repo.name(), type});
+        continue;
       }
+      layers.push_back(attest::sign_statement(statement, key));
+      added.push_back(type);
     }
     if (added.empty()) continue;
     const attest::SignatureImage image = attest::signature_image(layers);
     MemorySource source(image);
     const registry::PushResult pushed =
         client.push(at(repo, att_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
-    for (const std::string& type : added) signed_images.push_back({digest, pushed.reference, repo.name(), type});
+    for (const std::string& type : added) out.attested.push_back({digest, pushed.reference, repo.name(), type});
   }
-  return signed_images;
+  return out;
 }
 
 std::vector<ImageSignature> verify_image(std::string_view reference, const attest::VerifyingKey& key,

@@ -111,16 +111,8 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
     registry::PushOptions po = tag_options(tagged);
     po.mount_sources = base_mounts(image.blobs(), image.top(), ref);
     registry::PushResult r = client.push(ref, image.top().media_type, root, blobs, po);
-    out.push_back(PushedImage{r.reference, std::move(r), push_referrers(client, ref, artifacts, blobs)});
+    out.push_back(PushedImage{r.reference, std::move(r), client.push_referrers(ref, artifacts, blobs)});
   }
-  return out;
-}
-
-std::vector<registry::ReferrerPushResult> push_referrers(registry::Client& client, const Reference& ref,
-                                                         const std::vector<std::string>& artifacts,
-                                                         registry::BlobSource& source) {
-  std::vector<registry::ReferrerPushResult> out;
-  for (const std::string& manifest : artifacts) out.push_back(client.push_referrer(ref, manifest, source));
   return out;
 }
 

@@ -1,23 +1,29 @@
-// OCI 1.1 referrers in a registry: pushing an artifact about a manifest so
-// that it can be found from that manifest (the referrers API, else the
+// OCI 1.1 referrers in a registry: pushing artifacts about a manifest so
+// that they can be found from that manifest (the referrers API, else the
 // "sha256-<hex>" tag schema the distribution spec gives as the fallback),
 // and listing them.
 #include <algorithm>
+#include <map>
 
 #include "registry/client_impl.hpp"
 #include "registry/internal.hpp"
 #include "registry/retry.hpp"
 #include "registry/transfer.hpp"
 #include "rustimg/error.hpp"
+#include "rustimg/json.hpp"
 
 namespace rustimg::registry {
 
 using namespace detail;
+using nlohmann::json;
 
 namespace {
 
-/// The tag-schema tag of `subject`: "sha256-<hex>".
-std::string fallback_tag(const std::string& subject) { return "sha256-" + oci::digest_hex(subject); }
+void check_count(std::size_t n, const std::string& what) {
+  if (n > kMaxReferrers)
+    throw Error(ErrorCode::InvalidArgument, what + " lists " + std::to_string(n) + " artifacts, more than the " +
+                                                std::to_string(kMaxReferrers) + " rustimg reads");
+}
 
 /// The referrers API's list for `subject`, or nothing when the registry
 /// does not answer it with an index (404 from a registry without the API).
@@ -25,7 +31,7 @@ std::optional<oci::Index> referrers_api(Auth& auth, const Reference& repo, const
   RegistryState& st = auth.state(repo.registry);
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull")};
   const std::string what = "the referrers of " + repo.name() + "@" + subject;
-  return with_retry(auth.context(), what, [&]() -> std::optional<oci::Index> {
+  auto index = with_retry(auth.context(), what, [&]() -> std::optional<oci::Index> {
     HttpResponse resp = auth.send(st, scopes, [&](const std::string& base) {
       HttpRequest r;
       r.url = repo_url(base, repo.repository, "referrers/" + subject);
@@ -41,73 +47,106 @@ std::optional<oci::Index> referrers_api(Auth& auth, const Reference& repo, const
       return std::nullopt;  // not an index: a registry that does not know the endpoint
     }
   });
+  if (index) check_count(index->manifests.size(), what);
+  return index;
 }
 
-/// The index the tag schema keeps for `subject`; empty when the tag does not exist.
-std::optional<oci::Index> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject) {
+/// The tag-schema index of `subject` as the registry has it (the JSON
+/// object, checked to be an OCI index), or nothing when the tag does not
+/// exist. A tag holding anything else is an error saying so.
+std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject) {
   RegistryState& st = auth.state(repo.registry);
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull")};
-  const std::string tag = fallback_tag(subject);
-  const std::string at = with_retry(auth.context(), "HEAD manifest " + repo.repository + ":" + tag, [&] {
-    return manifest_digest_at(auth, st, repo.repository, scopes, tag);
+  Reference ref = repo;
+  ref.tag = oci::referrers_index_tag(subject);
+  ref.digest.clear();
+  const std::string at = with_retry(auth.context(), "HEAD manifest " + ref.to_string(), [&] {
+    return manifest_digest_at(auth, st, repo.repository, scopes, ref.tag);
   });
   if (at.empty()) return std::nullopt;
-  Reference ref = repo;
-  ref.tag = tag;
-  ref.digest.clear();
-  const RawManifest raw = fetch_manifest(auth, ref, "");
+  const RawManifest raw = fetch_manifest(auth, ref, "");  // bounded, digest checked
   if (raw.media_type != oci::media_type::kOciIndex)
-    throw Error(ErrorCode::InvalidArgument, ref.to_string() + " holds a " + raw.media_type +
-                                                ", not the OCI index of the referrers tag schema; rustimg does not "
-                                                "overwrite it (delete the tag, or push to another repository)");
-  return oci::parse_index(raw.bytes, oci::ParseMode::Lenient, ref.to_string());
+    throw Error(ErrorCode::InvalidArgument,
+                ref.to_string() + " holds a " + raw.media_type + ", not the OCI index of the referrers tag schema");
+  const oci::Index index = oci::parse_index(raw.bytes, oci::ParseMode::Lenient, ref.to_string());  // its shape
+  check_count(index.manifests.size(), ref.to_string());
+  return parse_json(raw.bytes, ref.to_string());
+}
+
+bool lists(const std::vector<oci::Descriptor>& manifests, const std::string& digest) {
+  return std::any_of(manifests.begin(), manifests.end(), [&](const oci::Descriptor& d) { return d.digest == digest; });
 }
 
 }  // namespace
 
-ReferrerPushResult Client::push_referrer(const Reference& repo, const std::string& manifest, BlobSource& source) {
-  const std::string what = "the artifact to push to " + repo.name();
-  const oci::Manifest m = oci::parse_manifest(manifest, oci::ParseMode::Lenient, what);
-  if (!m.subject) throw Error(ErrorCode::InvalidArgument, what + " has no subject: it is about no image");
-  ReferrerPushResult out;
-  out.digest = oci::sha256_digest(manifest);
-  out.subject = m.subject->digest;
-  out.artifact_type = !m.artifact_type.empty() ? m.artifact_type : m.config.media_type;
-  Reference at = repo;
-  at.tag.clear();
-  at.digest = out.digest;
-  out.push = push(at, oci::media_type::kOciManifest, manifest, source);
-
-  // The registry keeps the list when it says so, or when its list has the artifact.
+std::vector<ReferrerPushResult> Client::push_referrers(const Reference& repo, const std::vector<std::string>& manifests,
+                                                       BlobSource& source) {
   Auth& auth = impl_->auth;
-  Context& ctx = impl_->ctx;
-  if (out.push.oci_subject == out.subject) return out;
-  if (const auto listed = referrers_api(auth, repo, out.subject)) {
-    const auto& ms = listed->manifests;
-    if (std::any_of(ms.begin(), ms.end(), [&](const oci::Descriptor& d) { return d.digest == out.digest; }))
-      return out;
+  std::vector<ReferrerPushResult> out;
+  std::map<std::string, std::vector<json>> unlisted;  // subject -> descriptors the tag schema must add
+  for (const std::string& manifest : manifests) {
+    const std::string what = "the artifact to push to " + repo.name();
+    const oci::Manifest m = oci::parse_manifest(manifest, oci::ParseMode::Lenient, what);
+    if (!m.subject) throw Error(ErrorCode::InvalidArgument, what + " has no subject: it is about no image");
+    ReferrerPushResult r;
+    r.digest = oci::sha256_digest(manifest);
+    r.subject = m.subject->digest;
+    r.artifact_type = !m.artifact_type.empty() ? m.artifact_type : m.config.media_type;
+    Reference at = repo;
+    at.tag.clear();
+    at.digest = r.digest;
+    r.push = push(at, oci::media_type::kOciManifest, manifest, source);
+    // The registry keeps the list when it says so, or when its list has the artifact.
+    if (r.push.oci_subject != r.subject) {
+      const auto listed = referrers_api(auth, repo, r.subject);
+      if (!listed || !lists(listed->manifests, r.digest)) {
+        r.via = ReferrersVia::TagSchema;
+        oci::Descriptor entry;
+        entry.media_type = oci::media_type::kOciManifest;
+        entry.digest = r.digest;
+        entry.size = static_cast<std::int64_t>(manifest.size());
+        entry.artifact_type = r.artifact_type;
+        entry.annotations = m.annotations;
+        unlisted[r.subject].push_back(entry.to_json());
+      }
+    }
+    out.push_back(std::move(r));
   }
 
-  // The tag schema: the subject's index, with this artifact added.
-  out.via = ReferrersVia::TagSchema;
-  oci::Index index = tag_schema_index(auth, repo, out.subject).value_or(oci::Index{});
-  if (std::any_of(index.manifests.begin(), index.manifests.end(),
-                  [&](const oci::Descriptor& d) { return d.digest == out.digest; }))
-    return out;
-  oci::Descriptor entry;
-  entry.media_type = oci::media_type::kOciManifest;
-  entry.digest = out.digest;
-  entry.size = static_cast<std::int64_t>(manifest.size());
-  entry.artifact_type = out.artifact_type;
-  entry.annotations = m.annotations;
-  index.format = oci::Format::Oci;
-  index.manifests.push_back(std::move(entry));
-  const oci::Blob blob = oci::make_blob(index.to_json(), oci::media_type::kOciIndex);
+  // The tag schema: each subject's index read once, the new entries
+  // appended to its "manifests" as they are, written back once.
   RegistryState& st = auth.state(repo.registry);
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull,push")};
-  const std::string tag = fallback_tag(out.subject);
-  put_manifest(auth, st, repo.repository, scopes, tag, oci::media_type::kOciIndex, blob.bytes, blob.descriptor.digest);
-  ctx.log("listed " + out.digest + " in " + repo.name() + ":" + tag + " (the registry has no referrers API)");
+  for (const auto& [subject, entries] : unlisted) {
+    const std::string tag = oci::referrers_index_tag(subject);
+    std::optional<json> index;
+    try {
+      index = tag_schema_index(auth, repo, subject);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::InvalidArgument) throw;
+      throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; rustimg does not overwrite it (delete the "
+                                                                      "tag, or push to another repository)");
+    }
+    if (!index) index = json{{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
+    json& list = (*index)["manifests"];
+    std::size_t added = 0;
+    for (const json& entry : entries) {
+      const bool present = std::any_of(list.begin(), list.end(), [&](const json& d) {
+        return d.is_object() && d.value("digest", "") == entry["digest"].get<std::string>();
+      });
+      if (!present) {
+        list.push_back(entry);
+        ++added;
+      }
+    }
+    if (added == 0) continue;
+    check_count(list.size(), repo.name() + ":" + tag);
+    const oci::Blob blob = oci::make_blob(*index, oci::media_type::kOciIndex);
+    put_manifest(auth, st, repo.repository, scopes, tag, oci::media_type::kOciIndex, blob.bytes,
+                 blob.descriptor.digest);
+    impl_->ctx.log("listed " + std::to_string(added) + " artifacts in " + repo.name() + ":" + tag +
+                   " (the registry has no referrers API)");
+  }
   return out;
 }
 
@@ -119,7 +158,8 @@ ReferrersList Client::referrers(const Reference& repo, const std::string& subjec
     return out;
   }
   out.via = ReferrersVia::TagSchema;
-  if (auto index = tag_schema_index(impl_->auth, repo, subject_digest)) out.manifests = std::move(index->manifests);
+  if (const auto index = tag_schema_index(impl_->auth, repo, subject_digest))
+    out.manifests = oci::parse_index(index->dump(), oci::ParseMode::Lenient, repo.name()).manifests;
   return out;
 }
 

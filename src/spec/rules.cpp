@@ -200,6 +200,7 @@ const std::array kRules = {
     RUSTIMG_RULE("locked", assign(s.locked, read_bool(v, c, p))),
     RUSTIMG_RULE("offline", assign(s.offline, read_bool(v, c, p))),
     RUSTIMG_RULE("base", assign(s.base, read_base(v, c, p))),
+    RUSTIMG_RULE("base-key", assign(s.base_key, read_base_key(v, c, p))),
     RUSTIMG_RULE("entrypoint", assign(s.entrypoint, read_command(v, c, p))),
     RUSTIMG_RULE("cmd", assign(s.cmd, read_command(v, c, p))),
     RUSTIMG_RULE("env", merge(s.env, read_env(v, c, p))),

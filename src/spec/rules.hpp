@@ -154,6 +154,8 @@ std::optional<std::int64_t> parse_go_duration(std::string_view text);
 std::string format_go_duration(std::int64_t ns);
 
 std::optional<std::string> read_base(const json& v, Ctx& c, const std::string& path);
+/// "base-key": a PEM public key file inside the crate directory.
+std::optional<std::string> read_base_key(const json& v, Ctx& c, const std::string& path);
 std::optional<std::string> read_workdir(const json& v, Ctx& c, const std::string& path);
 std::optional<std::string> read_user(const json& v, Ctx& c, const std::string& path);
 std::optional<std::vector<std::string>> read_ports(const json& v, Ctx& c, const std::string& path);

@@ -230,6 +230,7 @@ json Spec::to_json() const {
       {"targets", targets},
       {"target", target_json(target)},
       {"base", base},
+      {"base-key", nullable(base_key)},
       {"entrypoint", entrypoint},
       {"cmd", cmd},
       {"env", env},

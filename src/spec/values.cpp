@@ -399,6 +399,19 @@ void apply_ca_certificates(const json& v, Ctx& c, const std::string& path, Spec&
   s.ca_bundle = file.normal.generic_string();
 }
 
+/// A PEM public key file inside the crate directory (kept relative to it;
+/// the build reads it there, refusing a symlink that leaves the crate).
+std::optional<std::string> read_base_key(const json& v, Ctx& c, const std::string& path) {
+  auto name = read_nonempty_string(v, c, path);
+  if (!name) return std::nullopt;
+  const crate_path::Lexical file = crate_path::check(*name);
+  if (!file.problem.empty()) {
+    c.error(path, file.problem + "; " + std::string(crate_path::kBaseKeyFix));
+    return std::nullopt;
+  }
+  return file.normal.generic_string();
+}
+
 /// One path or a list of paths, each checked as "ca-certificates" is (kept
 /// relative to the crate directory).
 std::optional<std::vector<std::string>> read_extra_ca_certificates(const json& v, Ctx& c, const std::string& path) {

@@ -16,6 +16,11 @@ namespace rustimg::crate_path {
 inline constexpr std::string_view kCaCertificatesFix =
     "use true for the host's CA bundle, or copy the PEM file into the crate and name it relative to the crate";
 
+/// The fix for a "base-key" path that leaves the crate.
+inline constexpr std::string_view kBaseKeyFix =
+    "copy the public key into the crate and name it relative to the crate, or give the build a key file "
+    "(rustimg build --base-key FILE)";
+
 /// A path checked lexically (no file system access).
 struct Lexical {
   std::filesystem::path normal;  ///< "./a/../b" -> "b"; set when `problem` is empty

@@ -346,10 +346,35 @@ def test_build_sign_key_signs_the_push_and_attests_sbom_and_provenance_for_cosig
     assert _cosign_verify_attestation(env, other_pub, f"{ref}@{digest}", "spdxjson").returncode != 0
     assert _rustimg(env, "verify-image", "--key", pub, "--attestation", "slsaprovenance1", ref).returncode == 0
 
-    # rustimg sign with the same key: the signature and both statements are there already.
-    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", ref)
+    # rustimg sign --attest with the same key: the signature and both statements are there already.
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", "--attest", ref)
     assert proc.returncode == 0, proc.stderr
     lines = [line.split() for line in proc.stdout.splitlines()]
     assert [line[0] for line in lines] == [digest] * 3 and lines[2][2] == "https://slsa.dev/provenance/v1"
+    att = json.loads(_get(registry_plain, "attest/built", f"manifests/{_sig_tag(digest, '.att')}", OCI_MANIFEST))
+    assert len(att["layers"]) == 2
+
+    # Another tool's in-toto artifact about the image that is no SLSA statement:
+    # rustimg sign --attest passes over it, saying so, and attests nothing new.
+    other = json.dumps({"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://example.com/x",
+                        "subject": [{"name": "x", "digest": {"sha256": digest[7:]}}], "predicate": {}}).encode()
+    config = _put_blob(registry_plain, "attest/built", b"{}")
+    layer = _put_blob(registry_plain, "attest/built", other)
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/vnd.in-toto+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config, "size": 2},
+        "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": layer, "size": len(other)}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": digest,
+                    "size": len(_get(registry_plain, "attest/built", f"manifests/{digest}", OCI_MANIFEST))}}).encode()
+    foreign = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    _put_manifest(registry_plain, "attest/built", foreign, manifest, OCI_MANIFEST)
+    index_tag = f"sha256-{digest[7:]}"
+    index = json.loads(_get(registry_plain, "attest/built", f"manifests/{index_tag}", OCI_INDEX))
+    index["manifests"].append({"mediaType": OCI_MANIFEST, "digest": foreign, "size": len(manifest),
+                               "artifactType": "application/vnd.in-toto+json"})
+    _put_manifest(registry_plain, "attest/built", index_tag, json.dumps(index).encode(), OCI_INDEX)
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", "--attest", ref)
+    assert proc.returncode == 0, proc.stderr
+    assert f"not attested: {foreign}" in proc.stderr and "predicate type" in proc.stderr, proc.stderr
     att = json.loads(_get(registry_plain, "attest/built", f"manifests/{_sig_tag(digest, '.att')}", OCI_MANIFEST))
     assert len(att["layers"]) == 2

@@ -165,7 +165,9 @@ def test_provenance_flags_and_outputs_without_it(built, rustimg, crate, tmp_path
     res = rustimg("build", crate, "--features", "hash", "--provenance", "--output", f"oci-archive:{archive}",
                   env=EPOCH)
     assert res.code == 0, res
-    assert "provenance is attached to oci: layout and registry outputs" in res.err
+    statement = json.loads((tmp_path / "image.tar.provenance.json").read_text())  # beside the archive
+    assert statement["predicateType"] == SLSA
+    assert statement["subject"][0]["digest"]["sha256"] == res.out.strip().splitlines()[-1][7:]
 
     # A prebuilt binary: rustimg did not build it, so it records nothing.
     binary = tmp_path / "sbomfix"
@@ -176,3 +178,25 @@ def test_provenance_flags_and_outputs_without_it(built, rustimg, crate, tmp_path
     assert "a prebuilt binary gets none" in res.err
     types = [m.get("artifactType") for m in json.loads((prebuilt / "index.json").read_text())["manifests"]]
     assert INTOTO not in types
+
+
+def test_provenance_redacts_values_that_look_like_secrets(rustimg, crate, tmp_path):
+    """The statement is published with the image: a build variable named like
+    a token or password is recorded by name, its value redacted, both in the
+    cargo environment and in the resolved spec."""
+    spec = tmp_path / "rustimg.json"
+    spec.write_text(json.dumps({"features": ["hash"], "target": {TRIPLE: {"env": {
+        "REGISTRY_TOKEN": "tok-s3cr3t-value", "BUILD_MODE": "fast"}}}}))
+    out = tmp_path / "layout"
+    res = rustimg("build", crate, "--spec", spec, "--output", f"oci:{out}:v1", env=EPOCH)
+    assert res.code == 0, res
+    digest = res.out.strip().splitlines()[-1]
+    _, _, statement = provenance_of(out, digest)
+    definition = statement["predicate"]["buildDefinition"]
+    env = definition["internalParameters"]["cargo"]["env"]
+    assert env["REGISTRY_TOKEN"] == "<redacted>" and env["BUILD_MODE"] == "fast"
+    assert definition["externalParameters"]["spec"]["target"][TRIPLE]["env"] == {
+        "REGISTRY_TOKEN": "<redacted>", "BUILD_MODE": "fast"}
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert b"tok-s3cr3t-value" not in path.read_bytes(), path

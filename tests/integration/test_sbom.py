@@ -9,6 +9,7 @@ the crates registry (an optional one behind the "hash" feature; dev-,
 build- and Windows-only dependencies that must not be listed)."""
 import json
 import shutil
+import tarfile
 import subprocess
 import tomllib
 import zlib
@@ -190,11 +191,22 @@ def test_prebuilt_binary_lists_its_cargo_auditable_crates_or_says_unknown(spdx, 
     assert crates[("itoa", "1.0.19")]["downloadLocation"] == "https://crates.io/api/v1/crates/itoa/1.0.19/download"
 
 
-def test_outputs_without_a_place_for_referrers_say_so(rustimg, crate, tmp_path):
-    archive = tmp_path / "image.tar"
-    res = rustimg("build", crate, "--features", "hash", "--output", f"oci-archive:{archive}", env=EPOCH)
-    assert res.code == 0, res
-    assert "SBOMs are attached to oci: layout and registry outputs" in res.err
+def test_archives_get_the_sbom_beside_them(spdx, rustimg, crate, tmp_path):
+    """An archive cannot carry artifacts (podman load takes one index.json
+    entry; a docker-archive has no place): the SBOM is a file beside it, the
+    same document the layout gets, and the archive is the image alone."""
+    _, digest, attached = spdx
+    for kind in ("oci-archive", "docker-archive"):
+        archive = tmp_path / f"{kind}.tar"
+        res = rustimg("build", crate, "--features", "hash", "--output", f"{kind}:{archive}", env=EPOCH)
+        assert res.code == 0, res
+        beside = tmp_path / f"{kind}.tar.spdx.json"
+        assert f"wrote {beside} beside" in res.err, res.err
+        assert json.loads(beside.read_text()) == attached["sbom"]
+        assert (tmp_path / f"{kind}.tar.provenance.json").is_file()
+    with tarfile.open(tmp_path / "oci-archive.tar") as tf:
+        index = json.load(tf.extractfile("index.json"))
+    assert [m["digest"] for m in index["manifests"]] == [digest]
     bad = rustimg("build", crate, "--sbom", "spxd", "--output", f"oci:{tmp_path / 'x'}")
     assert bad.code == 2 and "did you mean \"spdx\"" in bad.err, bad
 

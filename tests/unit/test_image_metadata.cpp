@@ -257,6 +257,9 @@ BOOST_AUTO_TEST_CASE(remote_url_loses_its_user_name_and_password) {
   BOOST_TEST(strip_url_userinfo("https://a:b@c@host/r") == "https://host/r");         // the last '@' ends it
   BOOST_TEST(strip_url_userinfo("git@github.com:org/r.git") == "git@github.com:org/r.git");
   BOOST_TEST(strip_url_userinfo("/srv/git/r.git") == "/srv/git/r.git");
+  BOOST_TEST(strip_url_userinfo("https://host/r.git?private_token=t#x") == "https://host/r.git");
+  BOOST_TEST(strip_url_userinfo("https://u:p@host?token=t") == "https://host");
+  BOOST_TEST(strip_url_userinfo("HTTPS://USER@HOST/r") == "HTTPS://HOST/r");
 }
 
 BOOST_AUTO_TEST_CASE(git_checkout_of_a_real_repository_reads_origin_when_asked) {

@@ -238,6 +238,22 @@ BOOST_AUTO_TEST_CASE(sbom_format) {
   BOOST_TEST(resolve({{"sbom", "cyclonedx"}}).to_json()["sbom"] == "cyclonedx");
 }
 
+BOOST_AUTO_TEST_CASE(base_key_is_a_file_inside_the_crate) {
+  BOOST_TEST(resolve(json::object()).base_key.empty());
+  BOOST_TEST(resolve({{"base-key", "./keys/../keys/base.pub"}}).base_key == "keys/base.pub");
+  BOOST_TEST(resolve({{"base-key", "keys/base.pub"}}).to_json()["base-key"] == "keys/base.pub");
+  BOOST_TEST(resolve(json::object()).to_json()["base-key"].is_null());
+  for (const auto& [value, says] : std::vector<std::pair<json, std::string>>{
+           {"/etc/keys/base.pub", "rustimg.json: $.base-key: must be relative to the crate directory"},
+           {"../base.pub", "rustimg.json: $.base-key: \"../base.pub\" points outside the crate directory"},
+           {1, "rustimg.json: $.base-key: expected a string, got a number"}}) {
+    const Strings errors = errors_of({{"base-key", value}});
+    BOOST_TEST_REQUIRE(errors.size() == 1u);
+    BOOST_TEST(errors[0].rfind(says, 0) == 0u, errors[0]);
+    if (!value.is_number()) BOOST_TEST(errors[0].find("--base-key FILE") != std::string::npos, errors[0]);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(provenance_switch) {
   BOOST_TEST(resolve(json::object()).provenance);  // on by default
   BOOST_TEST(!resolve({{"provenance", false}}).provenance);
@@ -719,7 +735,7 @@ BOOST_AUTO_TEST_CASE(to_json_has_every_key_and_round_trips) {
       {"target", {{"x86_64-unknown-linux-musl", {{"linker", "cc"}}}}},
   };
   const json out = resolve(input).to_json();
-  const Strings keys = {"all-features", "annotations", "assets", "base", "bin", "ca-certificates", "cmd",
+  const Strings keys = {"all-features", "annotations", "assets", "base", "base-key", "bin", "ca-certificates", "cmd",
                         "compression", "compression-level", "default-features", "entrypoint", "env",
                         "extra-ca-certificates", "features", "healthcheck", "labels",
                         "libc", "locked", "offline", "package", "platforms", "ports", "profile", "provenance",

@@ -102,8 +102,8 @@ class BuildResult:
         output: Where the image was written.
         pushed: A :class:`TransferResult` for every reference pushed to (a
             ``docker://`` output, then ``push=``), in order.
-        signed: With ``sign_key=``: what :func:`sign` signed and attested
-            for each push, in order.
+        signed: With ``sign_key=``: the signatures, then the attestations,
+            made for each push, in order.
     """
 
     digest: str
@@ -210,8 +210,8 @@ class Signature:
         signature: Where its signatures are kept:
             "host/repo:sha256-<hex>.sig@sha256:...".
         identity: The repository the signed payload names ("host/repo").
-        predicate_type: For an attestation :func:`sign` added (the SBOM or
-            provenance rustimg attached, in the "sha256-<hex>.att" image),
+        predicate_type: For an attestation ``build(sign_key=)`` added (the
+            SBOM or provenance it pushed, in the "sha256-<hex>.att" image),
             the statement's predicate type; "" for a signature.
     """
 
@@ -230,12 +230,8 @@ def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = Non
     digest and, for an index, every platform's manifest; ``cosign verify``
     accepts the result. ``key`` is a PEM ECDSA P-256 private key file; an
     encrypted one is opened with the passphrase in the environment variable
-    ``key_password_env`` (default ``COSIGN_PASSWORD``). The SBOM and
-    provenance ``rustimg build`` attached to those manifests are attested
-    too (DSSE in-toto statements that ``cosign verify-attestation --type
-    spdxjson`` / ``slsaprovenance1`` accept). Returns one :class:`Signature`
-    per manifest signed, the top one first, then one per statement attested
-    (with its ``predicate_type``). Registry
+    ``key_password_env`` (default ``COSIGN_PASSWORD``). Returns one
+    :class:`Signature` per manifest signed, the top one first. Registry
     arguments as for :func:`push`. Raises InvalidArgumentError for an
     unreadable key or a wrong passphrase (never naming it),
     UnsupportedError for a key that is not P-256, RegistryError or AuthError."""
@@ -323,18 +319,19 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     (``platform`` names its platform; default: read from the ELF header).
     ``base``, ``bin`` (the cargo bin target), ``package`` (the workspace
     member), ``sbom`` ("spdx", the default, "cyclonedx" or "none": the SBOM
-    attached to each platform image of an "oci:" output), ``provenance``
+    attached to each platform image of an "oci:" or registry output), ``provenance``
     (True, the default, or False: the SLSA provenance attached to each image
-    cargo built for an "oci:" output) and ``overrides`` override the spec. ``progress(stage, message)``
+    cargo built for an "oci:" or registry output) and ``overrides`` override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
     ``push=`` references are pushed after the build (see :func:`push`);
     with ``sign_key`` (a PEM ECDSA P-256 key, its passphrase in
-    ``key_password_env``, default ``COSIGN_PASSWORD``) each pushed image is
-    then signed and its SBOM and provenance attested, as :func:`sign` does
-    (``signed``); a build that pushes nothing is refused before it starts,
-    and a key that cannot be read fails after the push, as :func:`sign` would.
+    ``key_password_env``, default ``COSIGN_PASSWORD``; read before anything
+    is built) each pushed image is then signed as :func:`sign` does and the
+    SBOM and provenance this build pushed with it attested, as ``cosign
+    attest`` does (``signed``); a build that pushes nothing is refused before
+    it starts.
     ``insecure_registries``, ``ca_file`` and ``use_config_files`` reach the
     registry of an image ``base`` (pulled for the build) and the ``push=``
     targets; ``username``/``password`` reach only the registry host
@@ -354,19 +351,13 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
         credentials_registry = _core.push_registry(targets, "credentials_registry=HOST")
     registry = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                          request_timeout, stall_timeout)
-    if sign_key is not None and not targets:
-        raise InvalidArgumentError("sign_key= signs what is pushed, and nothing is: give push= or a docker:// output,"
-                                   " or sign the image later with sign()")
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
-                      allow_dynamic, source_date_epoch, progress, registry, list(push))
-    pushed = [TransferResult._from_core(p) for p in raw["pushed"]]
-    signed: List[Signature] = []
-    if sign_key is not None:
-        for p in pushed:
-            signed += [Signature(**s) for s in _core.sign(p.reference, os.fspath(sign_key), key_password_env or "",
-                                                          registry)]
+                      allow_dynamic, source_date_epoch, progress, registry, list(push), _path(sign_key),
+                      key_password_env or "")
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
-                       reports=raw["reports"], output=output, pushed=pushed, signed=signed)
+                       reports=raw["reports"], output=output,
+                       pushed=[TransferResult._from_core(p) for p in raw["pushed"]],
+                       signed=[Signature(**s) for s in raw.get("signed", ())])
 
 
 # --- composition -------------------------------------------------------------

@@ -172,10 +172,15 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
                  const std::optional<std::string>& platform, const std::optional<std::filesystem::path>& spec_file,
                  const py::object& overrides, const std::string& output, bool allow_dynamic,
                  std::optional<std::int64_t> source_date_epoch, const py::object& progress,
-                 const RegistryConfig& registry, const std::vector<std::string>& push) {
+                 const RegistryConfig& registry, const std::vector<std::string>& push,
+                 const std::optional<std::filesystem::path>& sign_key, const std::string& key_password_env) {
   if (crate.has_value() == binary.has_value())
     throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
   rustimg::pipeline::BuildAndPushOptions req;
+  // The key first: a wrong passphrase fails before cargo runs.
+  if (sign_key)
+    req.sign_key = std::make_shared<const rustimg::attest::SigningKey>(
+        rustimg::pipeline::read_signing_key(*sign_key, key_password_env));
   if (crate) req.spec.crate_dir = *crate;
   if (spec_file) req.spec.spec_file = *spec_file;
   req.spec.overrides = python_to_json(overrides);
@@ -571,8 +576,9 @@ PYBIND11_MODULE(_core, m) {
         "Checks the signatures (or the attestations of type `attestation`) of `reference`; returns what is valid.");
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
-        py::arg("progress"), py::arg("registry"), py::arg("push"),
+        py::arg("progress"), py::arg("registry"), py::arg("push"), py::arg("sign_key"), py::arg("key_password_env"),
         "Builds an image from a crate (cargo) or a prebuilt binary, then pushes it to every reference in "
-        "`push`; returns digest, media_type, size, reports (Report objects), pushed.");
+        "`push` (signed and attested with `sign_key`); returns digest, media_type, size, reports (Report "
+        "objects), pushed, signed.");
   bind_compose(m);
 }

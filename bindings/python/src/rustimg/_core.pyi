@@ -69,7 +69,8 @@ def build(crate: Optional[Union[str, PathLike[str]]], binary: Optional[Union[str
           platform: Optional[str], spec_file: Optional[Union[str, PathLike[str]]],
           overrides: Optional[Dict[str, Any]], output: str, allow_dynamic: bool,
           source_date_epoch: Optional[int], progress: Optional[Callable[[str, str], None]],
-          registry: RegistryOptions, push: List[str]) -> Dict[str, Any]: ...
+          registry: RegistryOptions, push: List[str], sign_key: Optional[Union[str, PathLike[str]]],
+          key_password_env: str) -> Dict[str, Any]: ...
 class RegistryOptions:
     # Made by registry_options(); pybind11 refuses direct construction.
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
