@@ -2,9 +2,11 @@
 // an OCI layout or a registry: one path for `rustimg sbom` and for the
 // attestations `rustimg sign --attest` and `build --sign-key` make.
 #include <algorithm>
+#include <optional>
 
 #include "attachments.hpp"
 #include "rustimg/error.hpp"
+#include "util/shown.hpp"
 
 namespace rustimg::pipeline {
 
@@ -46,17 +48,31 @@ ArtifactReader registry_artifact_reader(registry::Client& client, const Referenc
 }
 
 std::vector<FoundArtifact> find_artifacts(const ArtifactReader& reader, const std::string& subject,
-                                          const std::function<bool(const std::string&)>& wanted) {
+                                          const std::function<bool(const std::string&)>& wanted,
+                                          std::vector<std::string>* skipped) {
   std::vector<FoundArtifact> out;
-  std::vector<oci::Descriptor> listed = reader.referrers(subject);
-  if (listed.size() > registry::kMaxReferrers) listed.resize(registry::kMaxReferrers);
-  for (const oci::Descriptor& d : listed) {
+  for (const oci::Descriptor& d : reader.referrers(subject)) {
     const std::string& hint = d.artifact_type;
     if (!hint.empty() && hint != oci::media_type::kOciEmpty && !wanted(hint)) continue;
-    oci::Manifest m =
-        oci::parse_manifest(reader.manifest(d), oci::ParseMode::Lenient, reader.name + ": artifact " + d.digest);
-    if (!wanted(m.artifact_type) || !m.subject || m.subject->digest != subject || m.layers.size() != 1) continue;
-    out.push_back({d, std::move(m)});
+    // Why this entry is passed over, or "" when it is an artifact wanted.
+    std::string why;
+    std::optional<oci::Manifest> m;
+    try {
+      oci::digest_hex(d.digest);  // sha256 only: another algorithm would be trusted unchecked
+      if (oci::is_index_media_type(d.media_type)) throw Error(ErrorCode::InvalidArgument, "it is an index");
+      m = oci::parse_manifest(reader.manifest(d), oci::ParseMode::Lenient, reader.name + ": artifact " + d.digest);
+      if (!m->subject || m->subject->digest != subject) why = "its manifest does not name " + subject + " as subject";
+      else if (!wanted(m->artifact_type)) why = "its artifactType is \"" + m->artifact_type + "\"";
+      else if (m->layers.size() != 1) why = "it has " + std::to_string(m->layers.size()) + " layers, not 1";
+    } catch (const Error& e) {
+      if (skipped == nullptr || (e.code() != ErrorCode::InvalidArgument && e.code() != ErrorCode::NotFound)) throw;
+      why = e.what();
+    }
+    if (why.empty()) {
+      out.push_back({d, std::move(*m)});
+    } else if (skipped != nullptr) {
+      skipped->push_back(d.digest + ": " + util::shown(why));  // may quote the source's text
+    }
   }
   return out;
 }

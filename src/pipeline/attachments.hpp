@@ -123,7 +123,8 @@ struct ArtifactReader {
   std::function<std::string(const oci::Descriptor&, std::uint64_t max_bytes)> content;
 };
 
-/// The reader of an OCI layout's artifacts (store::layout_referrers).
+/// The reader of an OCI layout's artifacts (store::layout_referrers);
+/// `image` must outlive it.
 ArtifactReader layout_artifact_reader(const store::StoredImage& image, const std::filesystem::path& dir);
 /// The reader of a registry's (registry::Client::referrers); `client` must
 /// outlive it.
@@ -139,9 +140,13 @@ struct FoundArtifact {
 /// artifactType `wanted` accepts, names `subject` as its subject and has
 /// one layer, in the order listed. A list's artifactType is only a hint (a
 /// registry may list the config's media type instead): an entry whose
-/// listed type is neither empty, kOciEmpty nor wanted is not fetched. At
-/// most registry::kMaxReferrers entries are looked at.
+/// listed type is neither empty, kOciEmpty nor wanted is not fetched. An
+/// entry that is not such an artifact (another subject or type, an index,
+/// a digest other than sha256, missing or malformed) is passed over and,
+/// with `skipped`, named there with the reason ("DIGEST: why"; without
+/// `skipped`, a missing or malformed one is an error).
 std::vector<FoundArtifact> find_artifacts(const ArtifactReader& reader, const std::string& subject,
-                                          const std::function<bool(const std::string&)>& wanted);
+                                          const std::function<bool(const std::string&)>& wanted,
+                                          std::vector<std::string>* skipped = nullptr);
 
 }  // namespace rustimg::pipeline

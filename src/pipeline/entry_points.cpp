@@ -32,6 +32,7 @@ BuildResult build_crate(Plan plan, CrateBuildOptions o) {
   // A CA bundle that is no bundle fails here, not after cargo; the image
   // gets the bundle read here.
   const layer::CaBundle ca = read_ca_bundle(plan);
+  base_signing_key(plan, o.image);  // a base key that cannot be used fails here, not after cargo
   plan.cargo.quiet = o.cargo_quiet;
 
   cargo::BuildCallbacks callbacks{o.image.progress, o.cancelled};

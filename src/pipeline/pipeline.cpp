@@ -175,22 +175,6 @@ registry::Options pull_options(const BuildOptions& o, const std::string& host, s
   return options;
 }
 
-/// The key an image base must be signed by, and how to name it: the
-/// caller's file (BuildOptions::base_key), else the spec's "base-key" inside
-/// the crate; none when neither is set. Read before anything is pulled.
-std::optional<std::pair<attest::VerifyingKey, std::string>> base_key(const Plan& plan, const BuildOptions& o,
-                                                                     bool image_base) {
-  if (o.base_key.empty() && plan.spec.base_key.empty()) return std::nullopt;
-  if (!image_base)
-    throw Error(ErrorCode::InvalidArgument, "\"base-key\" checks the signature of an image base, and \"" +
-                                                plan.spec.base + "\" is built into rustimg: drop the key, or build "
-                                                                 "on an image (\"base\": \"REGISTRY/REPO:TAG\")");
-  if (!o.base_key.empty()) return std::pair{read_verifying_key(o.base_key), o.base_key.string()};
-  const fs::path file = crate_path::resolve(crate_path::canonical_root(plan.crate_dir), plan.spec.base_key,
-                                            "base-key", crate_path::kBaseKeyFix);
-  return std::pair{read_verifying_key(file), "base-key " + plan.spec.base_key};
-}
-
 }  // namespace
 
 fs::path default_base_cache() {
@@ -199,6 +183,19 @@ fs::path default_base_cache() {
   if (const char* home = std::getenv("HOME"); home != nullptr && *home == '/')
     return fs::path(home) / ".cache" / "rustimg";
   return {};
+}
+
+std::optional<std::pair<attest::VerifyingKey, std::string>> base_signing_key(const Plan& plan,
+                                                                             const BuildOptions& o) {
+  if (o.base_key.empty() && plan.spec.base_key.empty()) return std::nullopt;
+  if (layer::is_builtin_base(plan.spec.base))
+    throw Error(ErrorCode::InvalidArgument, "\"base-key\" checks the signature of an image base, and \"" +
+                                                plan.spec.base + "\" is built into rustimg: drop the key, or build "
+                                                                 "on an image (\"base\": \"REGISTRY/REPO:TAG\")");
+  if (!o.base_key.empty()) return std::pair{read_verifying_key(o.base_key), o.base_key.string()};
+  const fs::path file = crate_path::resolve(crate_path::canonical_root(plan.crate_dir), plan.spec.base_key,
+                                            "base-key", crate_path::kBaseKeyFix);
+  return std::pair{read_verifying_key(file), "base-key " + plan.spec.base_key};
 }
 
 std::int64_t source_date_epoch() { return util::source_date_epoch_from_environment(); }
@@ -264,7 +261,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
 
   // 3. An image base: pulled for every platform into the staging store.
   std::vector<PulledBase> bases;
-  const auto signer = base_key(plan, o, image_base);
+  const auto signer = base_signing_key(plan, o);
   if (image_base) {
     const Reference ref = parse_reference(spec.base);
     std::mutex progress_mu;

@@ -229,10 +229,13 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
     return attest::is_sbom_media_type(t) || t == attest::media_type::kInToto;
   };
   Attestations out;
+  std::vector<std::string> found;  // the artifacts of `only` found, attested now or before
   for (const std::string& digest : manifest_digests(client, ref, true)) {
     std::vector<std::pair<nlohmann::json, std::string>> statements;  // with the predicate type
-    for (const FoundArtifact& a : find_artifacts(reader, digest, wanted)) {
+    std::vector<std::string> passed_over;
+    for (const FoundArtifact& a : find_artifacts(reader, digest, wanted, &passed_over)) {
       if (only != nullptr && std::find(only->begin(), only->end(), a.descriptor.digest) == only->end()) continue;
+      if (only != nullptr) found.push_back(a.descriptor.digest);
       try {
         nlohmann::json statement = statement_of(reader, a, repo, digest);
         std::string type = statement["predicateType"].get<std::string>();
@@ -242,6 +245,7 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
         out.skipped.push_back(a.descriptor.digest + ": " + util::shown(e.what()));  // registry text, escaped
       }
     }
+    if (only == nullptr) out.skipped.insert(out.skipped.end(), passed_over.begin(), passed_over.end());
     if (statements.empty()) continue;
     const std::string att_tag = attest::attestation_tag(digest);
     SignatureTag existing = signature_layers(client, repo, att_tag);
@@ -262,6 +266,13 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
         client.push(at(repo, att_tag), image.manifest.descriptor.media_type, image.manifest.bytes, source);
     for (const std::string& type : added) out.attested.push_back({digest, pushed.reference, repo.name(), type});
   }
+  // Every artifact asked for was found: one the registry does not list is an error, not a silent gap.
+  if (only != nullptr)
+    for (const std::string& digest : *only)
+      if (std::find(found.begin(), found.end(), digest) == found.end())
+        throw Error(ErrorCode::Registry, ref.to_string() + ": the registry does not list the artifact " + digest +
+                                             " (pushed with the image) about it, so it was not attested; try "
+                                             "again with rustimg sign --attest");
   return out;
 }
 

@@ -53,8 +53,10 @@ std::optional<oci::Index> referrers_api(Auth& auth, const Reference& repo, const
 
 /// The tag-schema index of `subject` as the registry has it (the JSON
 /// object, checked to be an OCI index), or nothing when the tag does not
-/// exist. A tag holding anything else is an error saying so.
-std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject) {
+/// exist. A tag holding anything else is an error saying so (and, `for_update`,
+/// that it is left as it is).
+std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject,
+                                     bool for_update = false) {
   RegistryState& st = auth.state(repo.registry);
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull")};
   Reference ref = repo;
@@ -67,7 +69,9 @@ std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const st
   const RawManifest raw = fetch_manifest(auth, ref, "");  // bounded, digest checked
   if (raw.media_type != oci::media_type::kOciIndex)
     throw Error(ErrorCode::InvalidArgument,
-                ref.to_string() + " holds a " + raw.media_type + ", not the OCI index of the referrers tag schema");
+                ref.to_string() + " holds a " + raw.media_type + ", not the OCI index of the referrers tag schema" +
+                    (for_update ? "; rustimg does not overwrite it (delete the tag, or push to another repository)"
+                                : ""));
   const oci::Index index = oci::parse_index(raw.bytes, oci::ParseMode::Lenient, ref.to_string());  // its shape
   check_count(index.manifests.size(), ref.to_string());
   return parse_json(raw.bytes, ref.to_string());
@@ -119,14 +123,7 @@ std::vector<ReferrerPushResult> Client::push_referrers(const Reference& repo, co
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull,push")};
   for (const auto& [subject, entries] : unlisted) {
     const std::string tag = oci::referrers_index_tag(subject);
-    std::optional<json> index;
-    try {
-      index = tag_schema_index(auth, repo, subject);
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::InvalidArgument) throw;
-      throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + "; rustimg does not overwrite it (delete the "
-                                                                      "tag, or push to another repository)");
-    }
+    std::optional<json> index = tag_schema_index(auth, repo, subject, true);
     if (!index) index = json{{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
     json& list = (*index)["manifests"];
     std::size_t added = 0;

@@ -86,3 +86,15 @@ def test_base_key_is_for_image_bases_and_stays_in_the_crate(rustimg, bases, hell
     res = build_on(rustimg, hello_binary, "static", tmp_path / "outside", "--set", "base-key=../base.pub",
                    crate=crate)
     assert res.code == 2 and "$.base-key" in res.err and "points outside the crate directory" in res.err, res
+
+
+def test_a_key_that_cannot_be_used_fails_before_cargo(rustimg, bases, tmp_path):
+    import shutil
+    from conftest import EXAMPLE
+    signed, _, _, _ = bases
+    crate = tmp_path / "hello"
+    shutil.copytree(EXAMPLE, crate, ignore=shutil.ignore_patterns("target"))
+    res = rustimg("build", crate, "--base", signed, "--base-key", tmp_path / "missing.pub",
+                  "--output", f"oci:{tmp_path / 'out'}:v1")
+    assert res.code == 2 and "missing.pub" in res.err, res
+    assert not (crate / "target").exists()  # cargo never ran
