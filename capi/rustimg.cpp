@@ -391,8 +391,11 @@ void rustimg_cancel_token_free(rustimg_cancel_token* token) { delete token; }
 int rustimg_build_options_init(rustimg_build_options* opts, unsigned version) {
   if (opts == nullptr || version == 0 || version > RUSTIMG_BUILD_OPTIONS_VERSION) return RUSTIMG_EINVALID;
   const rustimg_build_options defaults = RUSTIMG_BUILD_OPTIONS_INIT;
-  // A caller built against version 1 has a shorter struct: write only its fields.
-  std::memcpy(opts, &defaults, version == 1 ? offsetof(rustimg_build_options, registry) : sizeof defaults);
+  // A caller built against an older version has a shorter struct: write only its fields.
+  const size_t size = version == 1   ? offsetof(rustimg_build_options, registry)
+                      : version == 2 ? offsetof(rustimg_build_options, sign_key)
+                                     : sizeof defaults;
+  std::memcpy(opts, &defaults, size);
   opts->version = version;
   return RUSTIMG_OK;
 }
@@ -410,6 +413,16 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
       invalid("give exactly one of crate_dir (build with cargo) and binary (a prebuilt binary)");
     require(opts->output, "output");
 
+    rustimg::pipeline::BuildAndPushOptions request;
+    // Version 3 fields; older structs end before them. The key first: a
+    // missing file or a wrong passphrase fails before cargo runs.
+    const char* sign_key = opts->version >= 3 ? opts->sign_key : nullptr;
+    const char* sign_key_password_env = opts->version >= 3 ? opts->sign_key_password_env : nullptr;
+    const char* base_key = opts->version >= 3 ? opts->base_key : nullptr;
+    if (sign_key != nullptr)
+      request.sign_key = std::make_shared<const rustimg::attest::SigningKey>(rustimg::pipeline::read_signing_key(
+          sign_key, sign_key_password_env != nullptr ? sign_key_password_env : ""));
+
     rustimg::SpecLoadOptions load;
     if (opts->crate_dir != nullptr) load.crate_dir = opts->crate_dir;
     if (opts->spec_file != nullptr) load.spec_file = opts->spec_file;
@@ -421,6 +434,7 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     if (opts->source_date_epoch >= 0) image.created = opts->source_date_epoch;  // else the core's default
     image.format = opts->docker_media_types != 0 ? rustimg::oci::Format::Docker : rustimg::oci::Format::Oci;
     image.allow_dynamic = opts->allow_dynamic != 0;
+    if (base_key != nullptr) image.base_key = base_key;
     // Credentials given without a registry are for a docker:// output's
     // registry; for a build into a file, for the base's (which only the
     // spec names).
@@ -441,16 +455,15 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
       return token != nullptr && token->cancelled.load();
     };
 
-    rustimg::pipeline::BuildAndPushOptions request;
     request.spec = std::move(load);
     request.image = std::move(image);
     if (opts->binary != nullptr)
       request.binaries.push_back(
           {opts->platform != nullptr ? rustimg::parse_platform(opts->platform) : rustimg::Platform{}, opts->binary});
     request.cancelled = [token] { return token != nullptr && token->cancelled.load(); };
-    const rustimg::pipeline::BuildResult result = rustimg::pipeline::build_and_push(std::move(request)).build;
+    const rustimg::pipeline::BuildAndPushResult result = rustimg::pipeline::build_and_push(std::move(request));
     auto r = std::make_unique<rustimg_build_result>();
-    r->digest = result.descriptor.digest;
+    r->digest = result.build.descriptor.digest;
     r->json = rustimg::pipeline::to_json(result).dump();
     *out = r.release();
   });
@@ -526,9 +539,15 @@ int rustimg_sign(rustimg_signatures** out, const char* reference, const char* ke
     *out = nullptr;
     require(reference, "reference");
     require(key_file, "key_file");
+    if (rustimg::pipeline::is_layout_reference(reference))
+      throw rustimg::Error(rustimg::ErrorCode::InvalidArgument,
+                           std::string(reference) +
+                               ": rustimg_sign signs images in a registry; an image in an OCI layout needs the "
+                               "repository its signature will name, which this function cannot take: sign it after "
+                               "the push, or with `rustimg sign --identity HOST/REPO` or Python's sign(identity=)");
     const rustimg::attest::SigningKey key =
         rustimg::pipeline::read_signing_key(key_file, key_password_env != nullptr ? key_password_env : "");
-    const std::string host = rustimg::parse_reference(reference).registry;
+    const std::string host = rustimg::pipeline::image_registry(reference);
     auto r = std::make_unique<rustimg_signatures>();
     r->json = rustimg::pipeline::to_json(rustimg::pipeline::sign_image(reference, key, registry_options(opts, host))).dump();
     *out = r.release();
@@ -543,7 +562,7 @@ int rustimg_verify_image(rustimg_signatures** out, const char* reference, const 
     require(reference, "reference");
     require(public_key_file, "public_key_file");
     const rustimg::attest::VerifyingKey key = rustimg::pipeline::read_verifying_key(public_key_file);
-    const std::string host = rustimg::parse_reference(reference).registry;
+    const std::string host = rustimg::pipeline::image_registry(reference);
     const rustimg::registry::Options options = registry_options(opts, host);
     auto r = std::make_unique<rustimg_signatures>();
     r->json = attestation_type != nullptr

@@ -228,15 +228,43 @@ typedef struct rustimg_build_options {
    * sees the base's download and the output's upload.
    */
   const struct rustimg_registry_options *registry;
+  /* -- version 3 -- */
+  /**
+   * A PEM ECDSA P-256 private key file (cosign.key works). With it, the
+   * image pushed to a docker:// output is signed after the push, as
+   * rustimg_sign does, and the SBOM and provenance pushed with it are
+   * attested (as `rustimg build --sign-key`). The key is read before
+   * anything is built, so a missing file (RUSTIMG_ENOTFOUND) or a wrong
+   * passphrase (RUSTIMG_EINVALID) fails first; an output that pushes
+   * nothing ("oci:", an archive) is RUSTIMG_EINVALID before the build.
+   * NULL: nothing is signed.
+   */
+  const char *sign_key;
+  /**
+   * The environment variable holding the passphrase of an encrypted
+   * `sign_key`; NULL: COSIGN_PASSWORD. The passphrase is never in a message.
+   */
+  const char *sign_key_password_env;
+  /**
+   * A PEM public key file (cosign.pub): the image base (the spec's "base",
+   * a registry reference) must carry a signature by it, checked as
+   * rustimg_verify_image does before anything of the base is pulled, else
+   * RUSTIMG_EVERIFY saying why. It wins over the spec's "base-key"; a path
+   * relative to the current directory. NULL: the spec's "base-key", if any.
+   */
+  const char *base_key;
 } rustimg_build_options;
 
-#define RUSTIMG_BUILD_OPTIONS_VERSION 2
+#define RUSTIMG_BUILD_OPTIONS_VERSION 3
 #define RUSTIMG_BUILD_OPTIONS_INIT \
-  { RUSTIMG_BUILD_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, NULL, NULL, NULL, NULL }
+  { RUSTIMG_BUILD_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, -1, NULL, NULL, NULL, NULL, \
+    NULL, NULL, NULL }
 
 /**
- * Initialises `opts` to defaults for `version` (1 or 2), writing only the
- * fields that version has; RUSTIMG_EINVALID for an unknown version.
+ * Initialises `opts` to defaults for `version` (1, 2 or 3), writing only the
+ * fields that version has; RUSTIMG_EINVALID for an unknown version. A
+ * caller built against an older header passes its own version: fields of
+ * later versions are never read from its (shorter) struct.
  */
 RUSTIMG_EXTERN(int) rustimg_build_options_init(rustimg_build_options *opts, unsigned version);
 
@@ -244,16 +272,28 @@ RUSTIMG_EXTERN(int) rustimg_build_options_init(rustimg_build_options *opts, unsi
 typedef struct rustimg_build_result rustimg_build_result;
 
 /**
- * Builds an image and writes it to `opts->output`. Expected errors:
- * RUSTIMG_ESPEC, RUSTIMG_ECARGO (with the compiler's message),
- * RUSTIMG_EVERIFY (a binary unfit for the base or its platform),
- * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID, RUSTIMG_ECANCELLED.
+ * Builds an image and writes it to `opts->output` (then, with `sign_key`,
+ * signs what was pushed). Expected errors: RUSTIMG_ESPEC, RUSTIMG_ECARGO
+ * (with the compiler's message), RUSTIMG_EVERIFY (a binary unfit for the
+ * base or its platform; a base not signed by `base_key`),
+ * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID, RUSTIMG_ECANCELLED; for a base or
+ * output in a registry (and its signing), RUSTIMG_EREGISTRY, RUSTIMG_EAUTH.
  */
 RUSTIMG_EXTERN(int) rustimg_build(rustimg_build_result **out, const rustimg_build_options *opts,
                                   rustimg_error **err);
 /** Digest of the manifest (one platform) or index (several): "sha256:...". */
 RUSTIMG_EXTERN(const char *) rustimg_build_result_digest(const rustimg_build_result *result);
-/** {"digest", "media_type", "size", "reports": [verify report per binary]} as JSON. */
+/**
+ * What the build did, as JSON: {"digest", "media_type", "size",
+ * "manifests", "reports": [verify report per binary], "pushed": [what
+ * rustimg_transfer_result_json says, per push], "references":
+ * ["host/repo:tag@sha256:..."]} ("pushed" and "references" always there,
+ * empty unless the output is docker://); for an archive output, "beside":
+ * the SBOM and provenance files written beside it; with `sign_key`,
+ * "signed": the signatures, then the attestations, in the form of
+ * rustimg_signatures_json (attestations with "predicate_type"). The same
+ * object `rustimg build --json` prints.
+ */
 RUSTIMG_EXTERN(const char *) rustimg_build_result_json(const rustimg_build_result *result);
 /** Frees `result`; NULL is a no-op. */
 RUSTIMG_EXTERN(void) rustimg_build_result_free(rustimg_build_result *result);
@@ -346,8 +386,10 @@ RUSTIMG_EXTERN(const char *) rustimg_transfer_result_reference(const rustimg_tra
 /** Digest of the manifest or index pushed or written. */
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_digest(const rustimg_transfer_result *result);
 /** Counts as JSON: {"reference","references","digest","blobs_uploaded","blobs_mounted","blobs_existing",
- *  "bytes_uploaded","referrers"}; "referrers": the artifacts (SBOM, provenance) pushed with the image, each
- *  {"digest","subject","artifact_type","via"} with "via" "referrers-api" or "tag-schema". */
+ *  "bytes_uploaded","referrers","signatures"}; "referrers": the artifacts (SBOM, provenance) pushed with the
+ *  image, each {"digest","subject","artifact_type","via"} with "via" "referrers-api" or "tag-schema";
+ *  "signatures": the cosign signature and attestation images an OCI layout held about it, pushed with it
+ *  ("host/repo:sha256-<hex>.sig@sha256:..."). A pull gives {"reference","digest"}. */
 RUSTIMG_EXTERN(const char *) rustimg_transfer_result_json(const rustimg_transfer_result *result);
 RUSTIMG_EXTERN(void) rustimg_transfer_result_free(rustimg_transfer_result *result);
 
@@ -361,18 +403,24 @@ typedef struct rustimg_signatures rustimg_signatures;
  * in its registry as `cosign sign --key --recursive --tlog-upload=false`
  * does: the digest it names and, for an index, each platform's manifest,
  * each signature added to the "sha256-<hex>.sig" image of the same
- * repository. `key_file` is a PEM ECDSA P-256 private key; an encrypted one
- * is opened with the passphrase in the environment variable
- * `key_password_env` (NULL: COSIGN_PASSWORD). Expected errors:
- * RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong passphrase),
- * RUSTIMG_EUNSUPPORTED (not P-256), RUSTIMG_EREGISTRY, RUSTIMG_EAUTH.
+ * repository. `key_file` is an ECDSA P-256 private key, PEM or cosign's
+ * cosign.key; an encrypted one is opened with the passphrase in the
+ * environment variable `key_password_env` (NULL: COSIGN_PASSWORD). An
+ * image in an OCI layout ("oci:DIR:TAG") is refused with RUSTIMG_EINVALID:
+ * its signature must name the repository it will be pushed to, which this
+ * call cannot take (`rustimg sign --identity` signs layouts). Expected
+ * errors: RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong
+ * passphrase), RUSTIMG_EUNSUPPORTED (not P-256), RUSTIMG_EREGISTRY,
+ * RUSTIMG_EAUTH.
  */
 RUSTIMG_EXTERN(int) rustimg_sign(rustimg_signatures **out, const char *reference, const char *key_file,
                                  const char *key_password_env, const rustimg_registry_options *opts,
                                  rustimg_error **err);
 /**
- * Checks the image `reference` as `cosign verify --key` does (without a
- * transparency log): at least one signature by the PEM public key in
+ * Checks the image `reference` (a registry reference, or "oci:DIR:TAG":
+ * the signatures `rustimg sign` made in that layout) as `cosign verify
+ * --key` does (without a transparency log): at least one signature by the
+ * PEM public key in
  * `public_key_file` names its digest. With `attestation_type` (cosign's
  * names, "slsaprovenance1", "spdxjson", ..., or a predicate type URI) its
  * attestations are checked instead, as `cosign verify-attestation --type`.

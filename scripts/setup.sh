@@ -12,7 +12,7 @@ packages=(
   # toolchain and build dependencies
   build-essential cmake ninja-build pkg-config git
   libarchive-dev libssl-dev nlohmann-json3-dev libboost-test-dev
-  libcurl4-openssl-dev zlib1g-dev libzstd-dev
+  libcurl4-openssl-dev zlib1g-dev libzstd-dev libsodium-dev
   # static C libraries `rustimg verify` must recognise (tests/integration/test_linked_libraries.py)
   libsqlite3-dev
   libcli11-dev

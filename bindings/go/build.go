@@ -44,8 +44,9 @@ type BuildOptions struct {
 	// image cargo built for an "oci:" or registry output on or off (default on). It
 	// overrides Overrides["provenance"].
 	Provenance *bool
-	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]" or
-	// "docker-archive:FILE[:NAME:TAG]".
+	// Output is "oci:DIR[:TAG]", "oci-archive:FILE[:TAG]",
+	// "docker-archive:FILE[:NAME:TAG]" or "docker://HOST/REPO:TAG" (pushed
+	// to a registry as it is written, reached with Registry).
 	Output       string
 	AllowDynamic bool
 	// SourceDateEpoch sets every timestamp; nil uses $SOURCE_DATE_EPOCH or 0.
@@ -56,6 +57,20 @@ type BuildOptions struct {
 	// base when it is a reference): insecure registries, CA file,
 	// credentials. The zero value uses the defaults.
 	Registry RegistryOptions
+	// SignKey, when set, is a PEM ECDSA P-256 private key file (cosign.key
+	// works): the image pushed to a "docker://" Output is signed after the
+	// push, as Sign does, and the SBOM and provenance pushed with it are
+	// attested (see BuildResult.Signed). The key is read before anything is
+	// built; an Output that pushes nothing is CodeInvalidArgument.
+	SignKey string
+	// KeyPasswordEnv names the environment variable holding the passphrase
+	// of an encrypted SignKey; "" : COSIGN_PASSWORD.
+	KeyPasswordEnv string
+	// BaseKey, when set, is a PEM public key file (cosign.pub): the image
+	// base (the spec's base, a registry reference) must carry a signature
+	// by it, checked as VerifyImage does before the base is pulled, else
+	// the build fails with CodeVerify. It wins over the spec's "base-key".
+	BaseKey string
 }
 
 // BuildResult is what a build produced.
@@ -64,6 +79,14 @@ type BuildResult struct {
 	MediaType string    `json:"media_type"` // of that manifest or index
 	Size      int64     `json:"size"`
 	Reports   []*Report `json:"reports"` // verification of every binary
+	// Pushed is, for a "docker://" Output, what the push did.
+	Pushed []TransferResult `json:"pushed"`
+	// References is every "host/repo:tag@sha256:..." pushed, in order.
+	References []string `json:"references"`
+	// Signed is, with SignKey, what was signed (Signature entries, the top
+	// manifest first), then the SBOM and provenance attested (PredicateType
+	// set).
+	Signed []Signature `json:"signed"`
 }
 
 type progressState struct {
@@ -86,6 +109,9 @@ func Build(ctx context.Context, opts BuildOptions) (*BuildResult, error) {
 	copts.platform = mem.str(opts.Platform)
 	copts.spec_file = mem.str(opts.SpecFile)
 	copts.output = mem.str(opts.Output)
+	copts.sign_key = mem.str(opts.SignKey)
+	copts.sign_key_password_env = mem.str(opts.KeyPasswordEnv)
+	copts.base_key = mem.str(opts.BaseKey)
 	if opts.AllowDynamic {
 		copts.allow_dynamic = 1
 	}

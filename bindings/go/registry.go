@@ -57,6 +57,10 @@ type TransferResult struct {
 	// Referrers are the artifacts pushed with the image (its SBOMs and
 	// provenance); empty for a pull.
 	Referrers []Referrer `json:"referrers"`
+	// Signatures are the cosign signature and attestation images an OCI
+	// layout held about the image (see Sign), pushed with it:
+	// "host/repo:sha256-<hex>.sig@sha256:..."; empty for a pull.
+	Signatures []string `json:"signatures"`
 }
 
 // Referrer is an OCI 1.1 artifact pushed about a manifest.

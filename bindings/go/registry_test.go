@@ -280,3 +280,145 @@ func TestContextDeadlineEndsACallAndSaysSo(t *testing.T) {
 		c.Close()
 	}
 }
+
+// cosignBinary is the real cosign, from PATH or GOPATH/bin; "" when absent.
+func cosignBinary() string {
+	if p, err := exec.LookPath("cosign"); err == nil {
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "cosign")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func TestBuildWithSignKeySignsWhatItPushes(t *testing.T) {
+	host := startRegistry(t, "")
+	dir := t.TempDir()
+	const secret = "go-build-key-pass-do-not-leak"
+	key, pub := opensslKeyPair(t, dir, "sign", secret)
+	_, otherPub := opensslKeyPair(t, dir, "other", "")
+	t.Setenv("GO_BUILD_KEY_PW", secret)
+	ctx := context.Background()
+	opts := rustimg.RegistryOptions{SkipConfigFiles: true}
+
+	// Nothing pushed, nothing to sign: refused before the build.
+	layout := filepath.Join(dir, "layout")
+	_, err := rustimg.Build(ctx, rustimg.BuildOptions{
+		Binary: filepath.Join(fixtures, "x86_64-static-pie"), Output: "oci:" + layout,
+		SignKey: key, KeyPasswordEnv: "GO_BUILD_KEY_PW",
+	})
+	if !errors.Is(err, rustimg.ErrInvalidArgument) || !strings.Contains(err.Error(), "signs what is pushed") {
+		t.Fatalf("signing key with an oci: output: %v", err)
+	}
+	if _, statErr := os.Stat(layout); !os.IsNotExist(statErr) {
+		t.Fatalf("the refused build wrote %s", layout)
+	}
+	// A passphrase variable that is not set: named, before cargo runs.
+	crate := copyCrate(t)
+	ref := host + "/go/built-signed:v1"
+	_, err = rustimg.Build(ctx, rustimg.BuildOptions{
+		CrateDir: crate, Output: "docker://" + ref, Registry: opts, SignKey: key, KeyPasswordEnv: "GO_BUILD_KEY_PW_UNSET",
+	})
+	if !errors.Is(err, rustimg.ErrInvalidArgument) || !strings.Contains(err.Error(), "GO_BUILD_KEY_PW_UNSET") {
+		t.Fatalf("unset passphrase variable: %v", err)
+	}
+	if _, statErr := os.Stat(filepath.Join(crate, "target")); !os.IsNotExist(statErr) {
+		t.Fatal("cargo ran although the key could not be read")
+	}
+
+	built, err := rustimg.Build(ctx, rustimg.BuildOptions{
+		CrateDir: crate, Output: "docker://" + ref, Registry: opts, SignKey: key, KeyPasswordEnv: "GO_BUILD_KEY_PW",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(built.References) != 1 || built.References[0] != ref+"@"+built.Digest || len(built.Pushed) != 1 {
+		t.Fatalf("pushed: %+v %v", built.Pushed, built.References)
+	}
+	if len(built.Signed) != 3 {
+		t.Fatalf("signed: want the signature and two attestations, got %+v", built.Signed)
+	}
+	predicates := map[string]bool{}
+	for _, s := range built.Signed[1:] {
+		predicates[s.PredicateType] = s.Digest == built.Digest
+	}
+	if built.Signed[0].Digest != built.Digest || built.Signed[0].PredicateType != "" ||
+		built.Signed[0].Identity != host+"/go/built-signed" ||
+		!predicates["https://spdx.dev/Document"] || !predicates["https://slsa.dev/provenance/v1"] {
+		t.Fatalf("signed: %+v", built.Signed)
+	}
+	valid, err := rustimg.VerifyImage(ctx, ref, pub, opts)
+	if err != nil || len(valid) != 1 || valid[0] != built.Signed[0] {
+		t.Fatalf("verify: %+v, %v", valid, err)
+	}
+	if _, err := rustimg.VerifyAttestations(ctx, ref, pub, "slsaprovenance1", opts); err != nil {
+		t.Fatalf("verify the provenance attestation: %v", err)
+	}
+	if _, err := rustimg.VerifyImage(ctx, ref, otherPub, opts); !errors.Is(err, rustimg.ErrVerify) {
+		t.Fatalf("another key: %v", err)
+	}
+
+	cosign := cosignBinary()
+	if cosign == "" {
+		t.Log("cosign is not installed (scripts/setup.sh installs it): not checked with cosign verify")
+		return
+	}
+	home := t.TempDir()
+	for _, c := range []struct {
+		pub  string
+		want bool
+	}{{pub, true}, {otherPub, false}} {
+		cmd := exec.Command(cosign, "verify", "--key", c.pub, "--insecure-ignore-tlog", "--allow-insecure-registry", ref)
+		cmd.Env = append(os.Environ(), "HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, ".docker"))
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != c.want {
+			t.Fatalf("cosign verify --key %s %s: %v (want success: %v): %s", c.pub, ref, err, c.want, out)
+		}
+		if c.want && !strings.Contains(string(out), built.Digest) {
+			t.Fatalf("cosign verify does not name %s: %s", built.Digest, out)
+		}
+	}
+}
+
+func TestBuildWithBaseKeyRefusesAnUnsignedBase(t *testing.T) {
+	host := startRegistry(t, "")
+	dir := t.TempDir()
+	key, pub := opensslKeyPair(t, dir, "base", "")
+	ctx := context.Background()
+	opts := rustimg.RegistryOptions{SkipConfigFiles: true}
+	binary := filepath.Join(fixtures, "x86_64-static-pie")
+	base := host + "/go/base:v1"
+	if _, err := rustimg.Build(ctx, rustimg.BuildOptions{Binary: binary, Output: "docker://" + base, Registry: opts}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "app")
+	build := func() error {
+		_, err := rustimg.Build(ctx, rustimg.BuildOptions{
+			Binary: binary, Overrides: map[string]any{"base": base}, Output: "oci:" + out + ":v1",
+			Registry: opts, BaseKey: pub,
+		})
+		return err
+	}
+	// Unsigned: refused, saying why, and nothing is written.
+	err := build()
+	var e *rustimg.Error
+	if !errors.As(err, &e) || !errors.Is(err, rustimg.ErrVerify) ||
+		!strings.Contains(e.Message, "the base image "+base+" is not signed by "+pub) ||
+		!strings.Contains(e.Message, "has no signatures") {
+		t.Fatalf("want a verify error for the unsigned base, got %v", err)
+	}
+	if _, statErr := os.Stat(out); !os.IsNotExist(statErr) {
+		t.Fatalf("the refused build wrote %s", out)
+	}
+	// Signed by the key: built on.
+	if _, err := rustimg.Sign(ctx, base, key, "", opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := build(); err != nil {
+		t.Fatalf("build on the signed base: %v", err)
+	}
+}

@@ -11,22 +11,30 @@ import (
 	"encoding/json"
 )
 
-// Signature is a manifest Sign signed, or a valid signature VerifyImage found.
+// Signature is a manifest Sign signed, or a valid signature VerifyImage found,
+// or (in BuildResult.Signed) an attestation a signed build added.
 type Signature struct {
 	Digest    string `json:"digest"`    // the manifest or index signed, "sha256:..."
-	Signature string `json:"signature"` // where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..."
+	Signature string `json:"signature"` // where its signatures are: "host/repo:sha256-<hex>.sig@sha256:..." (".att" for an attestation)
 	Identity  string `json:"identity"`  // the repository the signed payload names ("host/repo")
+	// PredicateType is, for an attestation, the predicate type of the
+	// statement signed ("https://spdx.dev/Document",
+	// "https://slsa.dev/provenance/v1"); "" for a signature.
+	PredicateType string `json:"predicate_type,omitempty"`
 }
 
 // Sign signs the image reference ("host/repo:tag" or "host/repo@sha256:...")
 // in its registry as `cosign sign --key` does (see `rustimg sign`): its
 // digest and, for an index, every platform's manifest; `cosign verify`
-// accepts the result. keyFile is a PEM ECDSA P-256 private key; an
-// encrypted one is opened with the passphrase in the environment variable
-// keyPasswordEnv ("" : COSIGN_PASSWORD). It returns one Signature per
-// manifest signed, the top one first. Errors: CodeInvalidArgument for an
-// unreadable key or a wrong passphrase (never named), CodeUnsupported for a
-// key that is not P-256, CodeRegistry, CodeAuth.
+// accepts the result. keyFile is an ECDSA P-256 private key, PEM or
+// cosign's own cosign.key; an encrypted one is opened with the passphrase in
+// the environment variable keyPasswordEnv ("" : COSIGN_PASSWORD). It returns
+// one Signature per manifest signed, the top one first. An image in an OCI
+// layout ("oci:DIR:TAG") is refused (CodeInvalidArgument): its signature
+// must name the repository it will be pushed to, which Sign cannot take yet
+// (`rustimg sign --identity` signs layouts). Errors: CodeInvalidArgument
+// for an unreadable key or a wrong passphrase (never named), CodeUnsupported
+// for a key that is not P-256, CodeRegistry, CodeAuth.
 func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts RegistryOptions) ([]Signature, error) {
 	var mem cArena
 	defer mem.free()
@@ -45,7 +53,8 @@ func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts R
 	return sigs, nil
 }
 
-// VerifyImage checks the image reference as `cosign verify --key` does,
+// VerifyImage checks the image reference (in a registry, or
+// "oci:DIR:TAG") as `cosign verify --key` does,
 // without a transparency log: at least one signature by the PEM public key
 // in publicKeyFile (cosign.pub works) names its digest. It returns the valid
 // signatures; an error with CodeVerify says why there is none (no

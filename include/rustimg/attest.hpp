@@ -74,12 +74,15 @@ class VerifyingKey;
 class SigningKey {
  public:
   /// Reads a PEM private key: "EC PRIVATE KEY" (SEC 1, also with the legacy
-  /// Proc-Type encryption), "PRIVATE KEY" (PKCS#8) or "ENCRYPTED PRIVATE KEY"
-  /// (PKCS#8 with `passphrase`; never printed). `what` names the source (a
-  /// file path) in errors. Throws rustimg::Error: InvalidArgument for text
-  /// that is no private key, a missing or wrong passphrase; Unsupported for
-  /// keys that are not P-256 (RSA, Ed25519, other curves) and cosign's own
-  /// "ENCRYPTED SIGSTORE PRIVATE KEY" format.
+  /// Proc-Type encryption), "PRIVATE KEY" (PKCS#8), "ENCRYPTED PRIVATE KEY"
+  /// (PKCS#8 with `passphrase`; never printed) or cosign's own cosign.key
+  /// ("ENCRYPTED SIGSTORE PRIVATE KEY", also the older "ENCRYPTED COSIGN
+  /// PRIVATE KEY": scrypt and NaCl secretbox, opened with `passphrase`, which
+  /// may be empty as cosign allows). `what` names the source (a file path) in
+  /// errors. Throws rustimg::Error: InvalidArgument for text that is no
+  /// private key, a missing or wrong passphrase, a cosign.key that is damaged
+  /// or asks for more scrypt memory or work than rustimg allows; Unsupported
+  /// for keys that are not P-256 (RSA, Ed25519, other curves).
   static SigningKey from_pem(std::string_view pem, std::string_view passphrase, const std::string& what);
 
   SigningKey(SigningKey&&) noexcept;

@@ -268,6 +268,9 @@ inline constexpr std::uint64_t kMaxManifestBytes = 4u << 20;
 inline constexpr std::uint64_t kMaxConfigBytes = 4u << 20;
 /// The deepest chain of indexes inside indexes rustimg follows.
 inline constexpr int kMaxIndexDepth = 8;
+/// The most artifacts about one image rustimg reads: from a registry's
+/// referrers list or tag-schema index, or from an OCI layout's index.json.
+inline constexpr std::size_t kMaxReferrers = 4096;
 
 /// Throws rustimg::Error (InvalidArgument) naming `what`, its size and the
 /// limit when descriptor `d` claims more than `max_bytes` (or a negative
@@ -384,6 +387,10 @@ std::string referrer_tag(std::string_view subject_digest, std::string_view suffi
 /// schema (the index listing the artifacts about `subject_digest` in a
 /// registry without the referrers API); referrer_tag() adds a suffix to it.
 std::string referrers_index_tag(std::string_view subject_digest);
+
+/// Whether `tag` is of the tag schema above: "sha256-<64 hex>", alone or
+/// with a suffix (".sig", ".att", ...); a tag about another image. Pure.
+bool is_referrer_tag(std::string_view tag) noexcept;
 
 // --- walking an image's tree ------------------------------------------------------
 

@@ -140,6 +140,9 @@ struct BuildResult {
   /// The spec's "tags": what a push of the image to a reference without a
   /// tag puts it under (see transfer::push).
   std::vector<std::string> tags;
+  /// For an archive output, which cannot carry them: the SBOM and
+  /// provenance files written beside it ("app.tar.spdx.json", ...).
+  std::vector<std::filesystem::path> beside;
 };
 
 /// Runs the whole pipeline for options.spec and options.binaries (their
@@ -209,7 +212,8 @@ BuildResult build_binaries(BinaryBuildOptions options);
 /// transfer::to_json(result.image) ({"digest", "media_type", "size",
 /// "manifests"}) plus "reports": [elf::to_json per binary], and "pushed":
 /// [transfer::to_json()] and "references" (every REF@digest) for a
-/// registry output: what the bindings and `rustimg build --json` hand back.
+/// registry output, and "beside": [the files written beside an archive]
+/// when there are any: what the bindings and `rustimg build --json` hand back.
 nlohmann::json to_json(const BuildResult& result);
 
 /// A build and a push of what it wrote: what `rustimg build --push` and

@@ -135,10 +135,6 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
 /// with the remote's URL when `read_remote`.
 std::optional<GitCheckout> git_checkout(const std::filesystem::path& dir, ProcessRunner& runner, bool read_remote);
 
-/// `url` without the user name and password of its authority, its query
-/// and its fragment (a URL with "://"); other forms ("git@host:org/r.git",
-/// a path) as they are. Pure.
-std::string strip_url_userinfo(const std::string& url);
 
 /// "COMMIT", or "COMMIT-dirty" when tracked files differ (as `git describe
 /// --dirty`): org.opencontainers.image.revision.

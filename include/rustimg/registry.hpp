@@ -462,9 +462,6 @@ struct ReferrerPushResult {
   PushResult push;             ///< the artifact's own push (by digest)
 };
 
-/// The most artifacts about one manifest rustimg reads from a registry's list.
-inline constexpr std::size_t kMaxReferrers = 4096;
-
 /// The descriptors of the artifacts about a manifest, as a registry lists
 /// them, and where the list came from.
 struct ReferrersList {
@@ -588,7 +585,7 @@ class Client {
   /// referrers API's list when the registry answers it (its first page),
   /// else the "sha256-<hex>" tag-schema index's (empty when there is none).
   /// Each list is one bounded document (oci::kMaxManifestBytes) of at most
-  /// kMaxReferrers entries (InvalidArgument beyond).
+  /// oci::kMaxReferrers entries (InvalidArgument beyond).
   ReferrersList referrers(const Reference& repo, const std::string& subject_digest);
 
  private:

@@ -19,17 +19,27 @@ namespace rustimg::pipeline {
 /// key when the caller names none: cosign's own, so one key works with both.
 inline constexpr const char* kDefaultKeyPassphraseEnv = "COSIGN_PASSWORD";
 
-/// Reads a PEM ECDSA P-256 private key file (see attest::SigningKey); an
-/// encrypted one is opened with the passphrase in the environment variable
-/// `passphrase_env` (kDefaultKeyPassphraseEnv when empty). Throws
-/// rustimg::Error: NotFound for a missing file, InvalidArgument naming the
-/// file (never the passphrase) for a file that is too large or no key, or an
-/// encrypted key whose variable is unset or wrong.
+/// Reads an ECDSA P-256 private key file, PEM or cosign's cosign.key (see
+/// attest::SigningKey); an encrypted one is opened with the passphrase in
+/// the environment variable `passphrase_env` (kDefaultKeyPassphraseEnv when
+/// empty; a cosign.key made with an empty passphrase opens when it is unset).
+/// Throws rustimg::Error: NotFound for a missing file, InvalidArgument naming
+/// the file (never the passphrase) for a file that is too large or no key, or
+/// an encrypted key whose variable is unset or wrong.
 attest::SigningKey read_signing_key(const std::filesystem::path& file, std::string passphrase_env = {});
 
 /// Reads a PEM public key file (cosign.pub; see attest::VerifyingKey).
 /// Throws as read_signing_key().
 attest::VerifyingKey read_verifying_key(const std::filesystem::path& file);
+
+/// The registry whose options (credentials, TLS) an image reference of
+/// sign_image() and verify_image() needs: its host ("ghcr.io"), or "" for
+/// an image in an OCI layout ("oci:DIR[:TAG]"). Throws what
+/// parse_reference() throws.
+std::string image_registry(std::string_view reference);
+
+/// Whether `reference` names an image in an OCI layout ("oci:DIR[:TAG]").
+bool is_layout_reference(std::string_view reference);
 
 /// One manifest signed or attested, or one valid signature found.
 struct ImageSignature {
@@ -57,12 +67,21 @@ inline constexpr std::uint64_t kMaxAttestedBytes = 16u << 20;
 /// as `cosign sign --key` does: the manifest's (or index's) digest and, for
 /// an index, every manifest it lists (as `cosign sign --recursive`). Each
 /// signature is added to the manifest's "sha256-<hex>.sig" image, keeping
-/// the signatures already there. Returns one entry per manifest signed,
-/// the top first. Throws rustimg::Error (Registry, Auth, NotFound, ...) from
-/// the registry; nothing is tagged for a manifest whose signature image
-/// could not be read.
+/// the signatures already there. The payload names the repository
+/// `identity` ("host/repo", as cosign's --sign-container-identity), by
+/// default the image's own.
+///
+/// `reference` may also be an image in an OCI layout, "oci:DIR[:TAG]": its
+/// signature images are tagged "sha256-<hex>.sig" in the same layout (push
+/// them with the image; `rustimg push` does), and `identity`, the
+/// repository the image will be pushed to, is required.
+///
+/// Returns one entry per manifest signed, the top first. Throws
+/// rustimg::Error (Registry, Auth, NotFound, ...) from the registry or
+/// layout, InvalidArgument for a layout without `identity`; nothing is
+/// tagged for a manifest whose signature image could not be read.
 std::vector<ImageSignature> sign_image(std::string_view reference, const attest::SigningKey& key,
-                                       const registry::Options& options);
+                                       const registry::Options& options, std::string_view identity = {});
 
 /// What attest_image attested, and what it passed over.
 struct Attestations {
@@ -89,10 +108,14 @@ struct Attestations {
 /// that fails a check is skipped with the reason. Throws rustimg::Error from
 /// the registry, InvalidArgument for an artifact of `only` that is
 /// malformed or over kMaxAttestedBytes.
+/// An OCI layout's image ("oci:DIR[:TAG]") is attested as sign_image signs
+/// one: the artifacts its index.json lists, the statements tagged
+/// "sha256-<hex>.att" in the layout, naming `identity` (required there).
 Attestations attest_image(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
-                          const std::vector<std::string>* only = nullptr);
+                          const std::vector<std::string>* only = nullptr, std::string_view identity = {});
 
-/// Verifies the image `reference` names as `cosign verify --key` does: its
+/// Verifies the image `reference` names (a registry reference or
+/// "oci:DIR[:TAG]", as sign_image) as `cosign verify --key` does: its
 /// "sha256-<hex>.sig" image holds at least one simple-signing payload signed
 /// by `key` that names the manifest's digest. Returns the valid signatures.
 /// Throws rustimg::Error (Verify) saying why when there is none: no

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -190,12 +191,14 @@ struct Referrer {
 /// artifactType, as write_oci_layout adds them) whose subject is
 /// `subject_digest`, in index.json order, each read once. Throws
 /// rustimg::Error (InvalidArgument) for a layout that is not one, more than
-/// kMaxLayoutArtifacts artifacts, or an artifact manifest that is malformed
+/// oci::kMaxReferrers artifacts, or an artifact manifest that is malformed
 /// or does not match its digest (BlobStore::check).
 std::vector<Referrer> layout_referrers(const std::filesystem::path& dir, const std::string& subject_digest);
 
-/// The most artifacts layout_referrers() reads from one index.json.
-inline constexpr std::size_t kMaxLayoutArtifacts = 4096;
+/// The index.json entry of the OCI layout `dir` tagged exactly `tag`
+/// (org.opencontainers.image.ref.name), or none; nothing else is read.
+/// Throws rustimg::Error (InvalidArgument) for a layout that is not one.
+std::optional<oci::Descriptor> find_layout_tag(const std::filesystem::path& dir, const std::string& tag);
 
 /// An image read back from one of the destinations above, e.g. to push it.
 /// An oci: layout is used in place; an archive is unpacked into a temporary

@@ -82,13 +82,19 @@ struct PushedImage {
   registry::PushResult result;
   /// The artifacts about its manifests (SBOMs, provenance) pushed with it.
   std::vector<registry::ReferrerPushResult> referrers;
+  /// The cosign signature and attestation images ("sha256-<hex>.sig",
+  /// ".att") an OCI layout held about its manifests, pushed with it:
+  /// "host/repo:sha256-<hex>.sig@sha256:...".
+  std::vector<std::string> signatures;
 };
 
 /// {"reference", "references", "digest", "blobs_uploaded", "blobs_mounted",
 /// "blobs_existing", "bytes_uploaded", "referrers": [{"digest", "subject",
-/// "artifact_type", "via": "referrers-api" | "tag-schema"}]}: what the
+/// "artifact_type", "via": "referrers-api" | "tag-schema"}], "signatures":
+/// [signature image references]}: what the
 /// bindings hand back for one pushed reference ("references": every
-/// REF@digest it was tagged as).
+/// REF@digest it was tagged as): C's rustimg_transfer_result_json, Python's
+/// push(), Go's TransferResult.
 nlohmann::json to_json(const PushedImage& pushed);
 
 /// Sets "pushed" (to_json of each) and "references" (every REF@digest they
@@ -107,7 +113,9 @@ void add_pushed(nlohmann::json& doc, const std::vector<PushedImage>& pushed);
 /// When `image` is set, it receives the summary of what was pushed. From an
 /// oci: layout, the artifacts its index.json lists about the image's
 /// manifests (store::layout_referrers: the SBOMs and provenance rustimg
-/// build attached) follow the image (registry::Client::push_referrers).
+/// build attached) follow the image (registry::Client::push_referrers), and
+/// so do the cosign signature and attestation images it holds about them
+/// (pipeline::sign_image of "oci:DIR": tags "sha256-<hex>.sig" / ".att").
 std::vector<PushedImage> push(const store::ImageLocation& source, const std::vector<std::string>& targets,
                               const registry::Options& options, const std::vector<std::string>& tags = {},
                               ImageSummary* image = nullptr);

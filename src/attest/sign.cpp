@@ -6,13 +6,17 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <utility>
 
+#include "attest/cosign_key.hpp"
+#include "util/shown.hpp"
 #include "rustimg/attest.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/json.hpp"
@@ -25,15 +29,7 @@ using nlohmann::json;
 
 namespace {
 
-/// At most `max` bytes of text from outside, for a message: bytes that are
-/// not printable ASCII become '?', so a cut never splits a UTF-8 sequence
-/// and no control character reaches a terminal.
-std::string excerpt(std::string_view text, std::size_t max) {
-  std::string out(text.substr(0, max));
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  return out;
-}
+using util::excerpt;
 
 // --- OpenSSL helpers ------------------------------------------------------------------
 
@@ -185,45 +181,69 @@ VerifyingKey::VerifyingKey(VerifyingKey&&) noexcept = default;
 VerifyingKey& VerifyingKey::operator=(VerifyingKey&&) noexcept = default;
 VerifyingKey::~VerifyingKey() = default;
 
-SigningKey SigningKey::from_pem(std::string_view pem, std::string_view passphrase, const std::string& what) {
-  check_pem_size(pem, what);
-  const auto labels = pem_labels(pem);
-  const auto has = [&](std::string_view l) { return std::find(labels.begin(), labels.end(), l) != labels.end(); };
-  if (has("ENCRYPTED SIGSTORE PRIVATE KEY") || has("ENCRYPTED COSIGN PRIVATE KEY")) {
-    throw Error(ErrorCode::Unsupported,
-                what + ": cosign's own encrypted key format (cosign.key) is not supported; use a PEM PKCS#8 "
-                       "ECDSA P-256 key (openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256, "
-                       "optionally encrypted with -aes-256-cbc) and give cosign its public key, or import it "
-                       "into cosign with `cosign import-key-pair`");
+namespace {
+
+/// The error of an encrypted key that did not open with `passphrase`.
+[[noreturn]] void throw_passphrase_error(const std::string& what, std::string_view passphrase,
+                                         const std::string& detail) {
+  if (passphrase.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                what + ": the private key is encrypted and no passphrase was given; set the key's passphrase");
   }
-  const bool known = has("EC PRIVATE KEY") || has("PRIVATE KEY") || has("ENCRYPTED PRIVATE KEY");
-  if (!known) {
-    std::string found = labels.empty() ? "no PEM block" : "a PEM \"" + labels.front() + "\" block";
-    if (has("RSA PRIVATE KEY") || has("OPENSSH PRIVATE KEY")) {
-      throw Error(ErrorCode::Unsupported, what + ": " + found +
-                                              "; rustimg signs with ECDSA P-256 keys only (PEM \"EC PRIVATE KEY\", "
-                                              "\"PRIVATE KEY\" or \"ENCRYPTED PRIVATE KEY\")");
-    }
-    throw Error(ErrorCode::InvalidArgument, what + ": " + found +
-                                                " where a private key was expected (PEM \"EC PRIVATE KEY\", "
-                                                "\"PRIVATE KEY\" or \"ENCRYPTED PRIVATE KEY\")");
+  throw Error(ErrorCode::InvalidArgument, what + ": cannot decrypt the private key: wrong passphrase (" + detail + ")");
+}
+
+/// The key inside a cosign.key: DER PKCS#8.
+PkeyPtr read_cosign_key(std::string_view pem, std::string_view passphrase, const std::string& what) {
+  const auto der = detail::open_cosign_key(pem, passphrase, what);
+  if (!der) throw_passphrase_error(what, passphrase, "or a damaged file: the nacl/secretbox does not open");
+  ERR_clear_error();
+  const unsigned char* p = der->data();
+  std::unique_ptr<PKCS8_PRIV_KEY_INFO, decltype(&PKCS8_PRIV_KEY_INFO_free)> info(
+      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(der->size())), PKCS8_PRIV_KEY_INFO_free);
+  PkeyPtr key(info && p == der->data() + der->size() ? EVP_PKCS82PKEY(info.get()) : nullptr);
+  if (!key) {
+    throw Error(ErrorCode::InvalidArgument, what + ": the cosign key decrypts, but not to a PKCS#8 private key (" +
+                                                openssl_reason() + "); make the key pair again with "
+                                                "`cosign generate-key-pair`");
   }
+  return key;
+}
+
+/// A PEM SEC 1 or PKCS#8 key, encrypted or not.
+PkeyPtr read_openssl_key(std::string_view pem, std::string_view passphrase, const std::string& what) {
   ERR_clear_error();
   auto bio = memory_bio(pem);
   PassphraseArg arg{passphrase};
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase_callback, &arg));
   if (!key) {
     const std::string reason = openssl_reason();
-    if (arg.asked && passphrase.empty()) {
-      throw Error(ErrorCode::InvalidArgument,
-                  what + ": the private key is encrypted and no passphrase was given; set the key's passphrase");
-    }
-    if (arg.asked) {
-      throw Error(ErrorCode::InvalidArgument,
-                  what + ": cannot decrypt the private key: wrong passphrase (" + reason + ")");
-    }
+    if (arg.asked) throw_passphrase_error(what, passphrase, reason);
     throw Error(ErrorCode::InvalidArgument, what + ": not a readable private key (" + reason + ")");
   }
+  return key;
+}
+
+}  // namespace
+
+SigningKey SigningKey::from_pem(std::string_view pem, std::string_view passphrase, const std::string& what) {
+  check_pem_size(pem, what);
+  const auto labels = pem_labels(pem);
+  const auto has = [&](std::string_view l) { return std::find(labels.begin(), labels.end(), l) != labels.end(); };
+  const bool cosign = std::any_of(std::begin(detail::kCosignKeyLabels), std::end(detail::kCosignKeyLabels), has);
+  const bool known = cosign || has("EC PRIVATE KEY") || has("PRIVATE KEY") || has("ENCRYPTED PRIVATE KEY");
+  if (!known) {
+    std::string found = labels.empty() ? "no PEM block" : "a PEM \"" + labels.front() + "\" block";
+    if (has("RSA PRIVATE KEY") || has("OPENSSH PRIVATE KEY")) {
+      throw Error(ErrorCode::Unsupported, what + ": " + found +
+                                              "; rustimg signs with ECDSA P-256 keys only (PEM \"EC PRIVATE KEY\", "
+                                              "\"PRIVATE KEY\", \"ENCRYPTED PRIVATE KEY\" or cosign.key)");
+    }
+    throw Error(ErrorCode::InvalidArgument, what + ": " + found +
+                                                " where a private key was expected (PEM \"EC PRIVATE KEY\", "
+                                                "\"PRIVATE KEY\", \"ENCRYPTED PRIVATE KEY\" or cosign.key)");
+  }
+  PkeyPtr key = cosign ? read_cosign_key(pem, passphrase, what) : read_openssl_key(pem, passphrase, what);
   require_p256(key.get(), what);
   auto impl = std::make_unique<Impl>();
   impl->key = std::move(key);

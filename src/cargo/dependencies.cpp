@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "rustimg/error.hpp"
+#include "rustimg/url.hpp"
 #include "rustimg/json.hpp"
 #include "cargo/metadata_internal.hpp"
 
@@ -336,10 +337,11 @@ void set_source(ResolvedPackage& out, const Pkg& pkg, const fs::path& workspace_
     out.path = (inside ? rel : dir).generic_string();
   } else if (s.rfind("registry+", 0) == 0) {
     out.source = ResolvedPackage::Source::Registry;
-    out.source_url = s.substr(9);
+    out.source_url = strip_url_userinfo(s.substr(9));
   } else if (s.rfind("sparse+", 0) == 0) {
+    // Every source URL is published in the SBOM: none keeps credentials.
     out.source = ResolvedPackage::Source::Registry;
-    out.source_url = s;
+    out.source_url = "sparse+" + strip_url_userinfo(s.substr(7));
   } else if (s.rfind("git+", 0) == 0) {
     out.source = ResolvedPackage::Source::Git;
     std::string url = s.substr(4);
@@ -347,11 +349,12 @@ void set_source(ResolvedPackage& out, const Pkg& pkg, const fs::path& workspace_
       out.git_revision = url.substr(hash + 1);
       url.resize(hash);
     }
-    if (const auto q = url.find('?'); q != std::string::npos) url.resize(q);
-    out.source_url = url;
+    // No query (the branch or tag asked for) and no credentials: the URL is
+    // published in the SBOM.
+    out.source_url = strip_url_userinfo(url);
   } else {
     out.source = ResolvedPackage::Source::Unknown;
-    out.source_url = s;
+    out.source_url = strip_url_userinfo(s);
   }
 }
 

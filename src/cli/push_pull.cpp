@@ -60,6 +60,7 @@ void report_pushed(ProgressView& view, const transfer::PushedImage& pushed) {
     view.note("  with " + r.artifact_type + " " + r.digest +
               (r.via == registry::ReferrersVia::Api ? " (referrers API)"
                                                    : " (tag " + oci::referrers_index_tag(r.subject) + ")"));
+  for (const std::string& sig : pushed.signatures) view.note("  with signatures " + sig);
   std::printf("%s\n", pushed.reference.c_str());
 }
 

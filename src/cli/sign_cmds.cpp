@@ -15,18 +15,24 @@ namespace rustimg::cli {
 namespace {
 
 constexpr const char* kSignUsage =
-    "usage: rustimg sign --key KEY [options] REF\n"
+    "usage: rustimg sign --key KEY [options] REF|oci:DIR[:TAG]\n"
     "\n"
     "Signs the image REF (host/repo:tag or host/repo@sha256:...) as `cosign sign\n"
     "--key KEY --recursive --tlog-upload=false` does: its digest and, for an\n"
     "index, every platform's manifest, each signature added to the image tagged\n"
     "sha256-<hex>.sig in the same repository. `cosign verify --key PUB` (with\n"
     "--insecure-ignore-tlog) and `rustimg verify-image` check them. KEY is a PEM\n"
-    "ECDSA P-256 private key (cosign's own cosign.key format is not read: convert\n"
-    "it, or make one with `openssl ecparam -genkey -name prime256v1 | openssl pkcs8\n"
-    "-topk8`); an encrypted key is opened with the passphrase in $COSIGN_PASSWORD\n"
-    "(or the variable --key-password-env names). One line per manifest signed on\n"
-    "stdout: DIGEST SIGNATURE-REF.\n"
+    "ECDSA P-256 private key: cosign's own cosign.key (`cosign generate-key-pair`)\n"
+    "or PEM PKCS#8/SEC1 (`openssl genpkey -algorithm EC -pkeyopt\n"
+    "ec_paramgen_curve:P-256`); an encrypted key is opened with the passphrase in\n"
+    "$COSIGN_PASSWORD (or the variable --key-password-env names). One line per\n"
+    "manifest signed on stdout: DIGEST SIGNATURE-REF.\n"
+    "\n"
+    "An image in an OCI layout (oci:DIR[:TAG]) is signed in the layout: the\n"
+    "signature images are tagged sha256-<hex>.sig there, and `rustimg push` of the\n"
+    "image carries them to the registry, where cosign finds them. Its signature\n"
+    "names the repository it will be pushed to: give it with --identity HOST/REPO\n"
+    "(for a registry image it defaults to the image's own repository).\n"
     "\n"
     "With --attest, the SBOMs and SLSA provenance the registry lists about each\n"
     "of those manifests (its referrers API or sha256-<hex> tag schema: what\n"
@@ -39,7 +45,7 @@ constexpr const char* kSignUsage =
     "PREDICATE-TYPE; an artifact passed over is named on stderr.\n";
 
 constexpr const char* kVerifyUsage =
-    "usage: rustimg verify-image --key PUB [options] REF\n"
+    "usage: rustimg verify-image --key PUB [options] REF|oci:DIR[:TAG]\n"
     "\n"
     "Checks that the image REF has a cosign signature by the key PUB (a PEM\n"
     "public key, as cosign.pub) that names REF's digest, as `cosign verify --key`\n"
@@ -59,6 +65,7 @@ struct Options {
   std::string key;
   std::string passphrase_env;
   std::string attestation;
+  std::string identity;
   bool attest = false;
   RegistryFlags registry;
   OutputFlags out;
@@ -73,13 +80,16 @@ const std::string& one_reference(Options& o, const char* what) {
 
 int run_sign(Options& o) {
   const std::string& ref = one_reference(o, "sign");
+  if (pipeline::is_layout_reference(ref) && o.identity.empty())
+    throw UsageError{ref + ": an image in an OCI layout has no repository for its signature to name; give the one "
+                           "it will be pushed to with --identity HOST/REPO"};
   // The key first: a wrong passphrase fails before the registry is asked.
   const attest::SigningKey key = pipeline::read_signing_key(o.key, o.passphrase_env);
   install_interrupt_handlers();
-  const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
-  const auto signatures = pipeline::sign_image(ref, key, options);
+  const registry::Options options = o.registry.finish([&] { return pipeline::image_registry(ref); });
+  const auto signatures = pipeline::sign_image(ref, key, options, o.identity);
   pipeline::Attestations attestations;
-  if (o.attest) attestations = pipeline::attest_image(ref, key, options);
+  if (o.attest) attestations = pipeline::attest_image(ref, key, options, nullptr, o.identity);
   for (const std::string& why : attestations.skipped)
     std::fprintf(stderr, "rustimg sign: not attested: %s\n", why.c_str());
   if (o.out.json) {
@@ -101,7 +111,7 @@ int run_verify(Options& o) {
   const std::string& ref = one_reference(o, "verify");
   const attest::VerifyingKey key = pipeline::read_verifying_key(o.key);
   install_interrupt_handlers();
-  const registry::Options options = o.registry.finish([&] { return parse_reference(ref).registry; });
+  const registry::Options options = o.registry.finish([&] { return pipeline::image_registry(ref); });
   if (!o.attestation.empty()) {
     const auto statements = pipeline::verify_attestations(ref, key, o.attestation, options);
     if (o.out.json) {
@@ -131,6 +141,9 @@ Command add_sign(CLI::App& parent) {
   o->app->add_option("--key-password-env", o->passphrase_env,
                      "the environment variable holding the key's passphrase (default COSIGN_PASSWORD)")
       ->type_name("VAR");
+  o->app->add_option("--identity", o->identity,
+                     "the repository the signature names (default: the image's; required for oci:DIR)")
+      ->type_name("HOST/REPO");
   o->app->add_flag("--attest", o->attest,
                    "also attest the SBOMs and provenance the registry lists about the image");
   o->registry.add_to(*o->app);

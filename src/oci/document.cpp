@@ -93,6 +93,15 @@ Blob make_blob(const json& doc, std::string type) {
 
 std::string referrers_index_tag(std::string_view subject_digest) { return "sha256-" + digest_hex(subject_digest); }
 
+bool is_referrer_tag(std::string_view tag) noexcept {
+  constexpr std::string_view kPrefix = "sha256-";
+  constexpr std::size_t kHex = 64;
+  if (tag.size() < kPrefix.size() + kHex || tag.substr(0, kPrefix.size()) != kPrefix) return false;
+  const std::string_view hex = tag.substr(kPrefix.size(), kHex);
+  if (hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) return false;
+  return tag.size() == kPrefix.size() + kHex || tag[kPrefix.size() + kHex] == '.';
+}
+
 std::string referrer_tag(std::string_view subject_digest, std::string_view suffix) {
   return referrers_index_tag(subject_digest) + "." + std::string(suffix);
 }

@@ -42,6 +42,49 @@ ArtifactPlace artifact_place(oci::Format format, const store::ImageLocation& out
 std::filesystem::path beside_archive(const store::ImageLocation& output, const std::string& platform,
                                      bool several_platforms, const std::string& kind);
 
+/// The kinds of file beside_archive() names.
+inline constexpr const char* kBesideSpdx = "spdx.json";
+inline constexpr const char* kBesideCycloneDx = "cdx.json";
+inline constexpr const char* kBesideProvenance = "provenance.json";
+inline constexpr const char* kBesideArchiveKinds[] = {kBesideSpdx, kBesideCycloneDx, kBesideProvenance};
+
+/// The kind of file beside_archive() names for an SBOM of `format`.
+inline const char* beside_sbom_kind(attest::SbomFormat format) {
+  return format == attest::SbomFormat::Spdx ? kBesideSpdx : kBesideCycloneDx;
+}
+
+/// The files in the archive `output`'s directory that beside_archive()
+/// names for it (any platform) and whose kind `kinds` lists, sorted by
+/// name; regular files only (not symlinks). Another archive's files and
+/// names whose middle part is no platform ("ARCHIVE.v2-rc.spdx.json") are
+/// not among them.
+std::vector<std::filesystem::path> files_beside_archive(const store::ImageLocation& output,
+                                                        const std::vector<std::string>& kinds);
+
+/// Removes the files beside the archive `output` that an earlier build
+/// wrote (beside_archive() names of any platform and kind) and `keep` does
+/// not list, so that what lies beside an archive describes it. Returns
+/// those removed; a file that cannot be removed is left (and not returned).
+std::vector<std::filesystem::path> remove_stale_beside_archive(const store::ImageLocation& output,
+                                                               const std::vector<std::filesystem::path>& keep);
+
+/// A cosign signature or attestation image ("sha256-<hex>.sig" / ".att")
+/// tagged in an OCI layout.
+struct LayoutSignatureImage {
+  oci::Descriptor manifest;                 ///< its index.json entry
+  std::string bytes;                        ///< the manifest, matching its digest
+  std::vector<attest::SignedLayer> layers;  ///< attest::read_signature_image
+};
+
+/// Reads the signature image tagged `tag` in the OCI layout `dir`, bounded
+/// as one from a registry (attest::read_signature_image; its config within
+/// oci::kMaxConfigBytes), every blob checked against its digest; none when
+/// index.json has no such tag. A tagged image whose blobs are missing or
+/// damaged is an error (InvalidArgument naming the tag), never "no
+/// signatures".
+std::optional<LayoutSignatureImage> read_layout_signature_image(const std::filesystem::path& dir,
+                                                                const std::string& tag);
+
 /// Whether a build with `spec` writing `format` to `output` makes SBOMs.
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output);
 
@@ -98,8 +141,10 @@ oci::Artifact sbom_artifact(const ImageFacts& facts, attest::SbomFormat format, 
 /// toolchain (Plan::toolchain), the base and Cargo.lock's digest; started
 /// and finished at `created`, so the same build gives the same bytes. The
 /// value of a variable whose name suggests a secret (TOKEN, PASSWORD,
-/// SECRET, KEY, AUTH...) is "<redacted>", in the cargo environment and in
-/// the spec's per-target env: the statement is published with the image.
+/// SECRET, KEY, AUTH..., or a part PASS, PAT, PW...) or that is a URL with
+/// a password is "<redacted>", in the cargo environment, in cargo's
+/// `--config env.NAME.value=` arguments and in the spec's per-target env:
+/// the statement is published with the image.
 attest::ProvenanceInput provenance_input(const ImageFacts& facts);
 
 /// The in-toto statement (SLSA Provenance v1) of `facts` as an artifact

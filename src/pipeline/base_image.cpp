@@ -61,13 +61,16 @@ bool BaseBlobSink::has(const std::string& digest) {
 }
 
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform) {
+                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform,
+                     const std::string& pinned_digest) {
   const store::BlobStore& blobs = sink.staging();
   const std::string name = ref.to_string();
   const std::string context = "base image " + name + " for " + platform.to_string() + ": ";
   registry::PullResult pulled;
   try {
-    pulled = client.pull(ref, sink, registry::PullOptions{platform, any_single_platform});
+    Reference fetch = ref;
+    if (!pinned_digest.empty()) fetch.digest = pinned_digest;  // the client checks the bytes against it
+    pulled = client.pull(fetch, sink, registry::PullOptions{platform, any_single_platform});
   } catch (const registry::RegistryError& e) {
     throw registry::RegistryError(e.code(), context + e.what() + advice(e, ref.registry, names), e.http_status(), e.registry_code(),
                                   e.registry_message(), e.retryable());

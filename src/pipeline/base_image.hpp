@@ -43,8 +43,12 @@ class BaseBlobSink final : public registry::BlobSink {
 /// reads its manifest and config. Errors keep their
 /// class (RegistryError keeps its HTTP status) and name the base reference,
 /// the platform and what to check (the option naming the base as `names`
-/// spells it). `any_single_platform`: see registry::PullOptions.
+/// spells it). `any_single_platform`: see registry::PullOptions. With
+/// `pinned_digest` (the digest a signature check found for `ref`), the
+/// manifest or index of that digest is pulled, whatever `ref`'s tag names
+/// by now; the image still records `ref` as its base.
 PulledBase pull_base(registry::Client& client, const Reference& ref, const Platform& platform,
-                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform = false);
+                     BaseBlobSink& sink, const OptionNames& names, bool any_single_platform = false,
+                     const std::string& pinned_digest = {});
 
 }  // namespace rustimg::pipeline

@@ -142,7 +142,7 @@ class RegistryTarget final : public BlobTarget {
     std::vector<std::string> artifacts;
     for (const oci::Descriptor& d : referrers) artifacts.push_back(documents_.at(d.digest));
     auto pushed = client_.push_referrers(ref_, artifacts, source);
-    return transfer::PushedImage{r.reference, std::move(r), std::move(pushed)};
+    return transfer::PushedImage{r.reference, std::move(r), std::move(pushed), {}};
   }
 
  private:

@@ -38,7 +38,8 @@ BuildAndPushResult build_and_push(BuildAndPushOptions o) {
   }
   if (o.sign_key && o.push.empty() && o.image.output.kind != Kind::Registry)
     throw Error(ErrorCode::InvalidArgument, "a signing key signs what is pushed, and nothing is: push the image "
-                                            "(--push REF, or --output docker://REF) or sign it later with rustimg sign");
+                                            "(an output docker://REF or a reference to push to: --push REF) or "
+                                            "sign it afterwards (rustimg sign)");
   // A registry output beside other references is one of the pushes.
   if (o.image.output.kind == Kind::Registry && !o.push.empty()) {
     o.push.insert(o.push.begin(), o.image.output.reference);

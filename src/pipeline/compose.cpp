@@ -341,7 +341,7 @@ WriteResult write_images(const store::ImageLocation& dest, const registry::Optio
   registry::Client client(options);
   transfer::BlobStoreSource source(blobs);
   registry::PushResult pushed = client.push(refs.front(), top.media_type, blobs.read_document(top), source, po);
-  result.pushed = transfer::PushedImage{pushed.reference, std::move(pushed), {}};
+  result.pushed = transfer::PushedImage{pushed.reference, std::move(pushed), {}, {}};
   return result;
 }
 

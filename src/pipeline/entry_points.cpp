@@ -91,6 +91,11 @@ nlohmann::json to_json(const BuildResult& result) {
   for (const auto& r : result.reports) reports.push_back(elf::to_json(r));
   nlohmann::json j = transfer::to_json(result.image);
   j["reports"] = std::move(reports);
+  if (!result.beside.empty()) {
+    nlohmann::json beside = nlohmann::json::array();
+    for (const auto& file : result.beside) beside.push_back(file.string());
+    j["beside"] = std::move(beside);
+  }
   if (result.pushed) transfer::add_pushed(j, {*result.pushed});
   return j;
 }

@@ -266,7 +266,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     const Reference ref = parse_reference(spec.base);
     std::mutex progress_mu;
     // A signature required: checked before anything of the base is pulled,
-    // and the base pulled must be the manifest checked.
+    // and the base pulled is the manifest checked.
     std::string verified;
     if (signer) {
       try {
@@ -292,11 +292,8 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     BaseBlobSink sink(blobs->base_store(), cache ? &*cache : nullptr);
     for (const Platform& platform : platforms) {
       report("pull", "base " + ref.to_string() + " for " + platform.to_string());
-      bases.push_back(pull_base(client, ref, platform, sink, o.option_names));
-      if (!verified.empty() && bases.back().root_digest != verified)
-        throw Error(ErrorCode::Verify, "the base image " + ref.to_string() + " moved while it was checked (" +
-                                           verified + " was signed, " + bases.back().root_digest +
-                                           " was pulled): build again");
+      // Pulled by the digest that was checked: a tag moved since is not followed.
+      bases.push_back(pull_base(client, ref, platform, sink, o.option_names, false, verified));
       report("pull", "base " + ref.to_string() + " for " + platform.to_string() + ": " + bases.back().image.digest +
                          " (" + std::to_string(bases.back().image.layers.size()) + " layers)");
     }
@@ -406,8 +403,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
       const auto format = spec.sbom == "cyclonedx" ? attest::SbomFormat::CycloneDx : attest::SbomFormat::Spdx;
       try {
         const oci::Artifact sbom = sbom_artifact(facts, format, img.manifest().descriptor);
-        attach(sbom, img.digest(), "sbom", platforms[i],
-               format == attest::SbomFormat::Spdx ? "spdx.json" : "cdx.json");
+        attach(sbom, img.digest(), "sbom", platforms[i], beside_sbom_kind(format));
         report("sbom", platforms[i].to_string() + " " + sbom.content.descriptor.media_type + " " +
                            sbom.manifest.descriptor.digest, sbom.manifest.descriptor);
       } catch (const Error& e) {
@@ -423,7 +419,7 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     if (attach_provenance && binaries[i].cargo_run) {
       try {
         const oci::Artifact provenance = provenance_artifact(facts, img.manifest().descriptor);
-        attach(provenance, img.digest(), "provenance", platforms[i], "provenance.json");
+        attach(provenance, img.digest(), "provenance", platforms[i], kBesideProvenance);
         report("provenance", platforms[i].to_string() + " " + attest::kSlsaProvenanceV1 + " " +
                                  provenance.manifest.descriptor.digest, provenance.manifest.descriptor);
       } catch (const Error& e) {
@@ -466,9 +462,14 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
     util::AtomicFile file(f.path.parent_path().empty() ? fs::path(".") : f.path.parent_path());
     file.write(f.bytes);
     file.commit(f.path);
+    result.beside.push_back(f.path);
     report(f.sbom ? "sbom" : "provenance",
            "wrote " + f.path.string() + " beside " + o.output.to_string() + ", which cannot carry it");
   }
+  // What an earlier build left beside the archive no longer describes it.
+  if (place == ArtifactPlace::BesideArchive)
+    for (const fs::path& stale : remove_stale_beside_archive(o.output, result.beside))
+      report("write", "removed " + stale.string() + ", left beside " + o.output.to_string() + " by an earlier build");
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "rustimg/error.hpp"
 #include "rustimg/layer.hpp"
 #include "rustimg/oci.hpp"
+#include "rustimg/url.hpp"
 
 namespace rustimg::pipeline {
 
@@ -164,18 +165,6 @@ std::map<std::string, std::string> package_annotations(const cargo::Package& pac
   put(oci::annotation::kUrl, package.homepage);
   put(oci::annotation::kRevision, revision);
   return out;
-}
-
-std::string strip_url_userinfo(const std::string& url) {
-  const std::size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  // No query or fragment either: tokens ride there too (?private_token=...).
-  const std::string base = url.substr(0, url.find_first_of("?#", scheme + 3));
-  const std::size_t authority = scheme + 3;
-  const std::size_t end = base.find('/', authority);
-  const std::size_t at = base.rfind('@', end == std::string::npos ? base.size() : end);
-  if (at == std::string::npos || at < authority) return base;
-  return base.substr(0, authority) + base.substr(at + 1);
 }
 
 std::string revision_of(const GitCheckout& checkout) {

@@ -10,6 +10,7 @@
 #include "rustimg/auditable.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/pipeline.hpp"
+#include "rustimg/platform.hpp"
 #include "rustimg/reference.hpp"
 #include "rustimg/registry.hpp"
 #include "rustimg/store.hpp"
@@ -76,6 +77,53 @@ fs::path beside_archive(const store::ImageLocation& output, const std::string& p
     name += "." + p;
   }
   return output.path.parent_path() / (name + "." + kind);
+}
+
+std::vector<fs::path> files_beside_archive(const store::ImageLocation& output, const std::vector<std::string>& kinds) {
+  const std::string archive = output.path.filename().string();
+  const fs::path dir = output.path.parent_path().empty() ? fs::path(".") : output.path.parent_path();
+  // "<archive>.<kind>" or "<archive>.<os>-<arch>[-<variant>].<kind>".
+  const auto ours = [&](const std::string& name) {
+    if (name.size() <= archive.size() + 1 || name.compare(0, archive.size() + 1, archive + ".") != 0) return false;
+    const std::string rest = name.substr(archive.size() + 1);
+    for (const std::string& k : kinds) {
+      if (rest == k) return true;
+      if (rest.size() > k.size() + 1 && rest.compare(rest.size() - k.size() - 1, std::string::npos, "." + k) == 0) {
+        // Only a platform beside_archive() writes: "linux-arm64-v8", not
+        // another file's "v2-rc".
+        std::string platform = rest.substr(0, rest.size() - k.size() - 1);
+        std::replace(platform.begin(), platform.end(), '-', '/');
+        try {
+          if (parse_platform(platform).to_string() == platform) return true;
+        } catch (const Error&) {
+        }
+      }
+    }
+    return false;
+  };
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_ec;
+    if (!ours(name) || it->is_symlink(type_ec) || !it->is_regular_file(type_ec)) continue;
+    out.push_back(output.path.parent_path() / name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<fs::path> remove_stale_beside_archive(const store::ImageLocation& output,
+                                                  const std::vector<fs::path>& keep) {
+  std::vector<fs::path> removed;
+  for (const fs::path& file : files_beside_archive(output, {std::begin(kBesideArchiveKinds),
+                                                            std::end(kBesideArchiveKinds)})) {
+    if (std::any_of(keep.begin(), keep.end(), [&](const fs::path& k) { return k.filename() == file.filename(); }))
+      continue;
+    std::error_code rm_ec;
+    if (fs::remove(file, rm_ec)) removed.push_back(file);
+  }
+  return removed;
 }
 
 bool sbom_attached(const Spec& spec, oci::Format format, const store::ImageLocation& output) {
@@ -199,9 +247,16 @@ AttachedSbom read_attached_sbom(const store::ImageLocation& source, const std::o
     manifest = {raw.media_type, raw.digest, static_cast<std::int64_t>(raw.bytes.size()), {}, {}, {}};
     root = raw.bytes;
   } else {
+    // An archive cannot carry one: point at the file rustimg build wrote beside it.
+    std::string beside;
+    for (const fs::path& file : files_beside_archive(source, {kBesideSpdx, kBesideCycloneDx}))
+      beside += (beside.empty() ? "" : ", ") + file.string();
     throw Error(ErrorCode::InvalidArgument,
-                "SBOMs are read from oci: layouts and registries, where rustimg build attaches them; " + name +
-                    " is neither (write the image with --output oci:DIR, or push it)");
+                "an archive cannot carry an SBOM, so " + name + " has none attached; " +
+                    (beside.empty() ? "rustimg build writes an archive's SBOM beside it, as ARCHIVE.spdx.json "
+                                      "(ARCHIVE.<os>-<arch>.spdx.json for each platform of several) or .cdx.json"
+                                    : "rustimg build wrote it beside the archive: " + beside) +
+                    ". SBOMs are read from oci: layouts and registries (--output oci:DIR, or push the image)");
   }
   if (oci::is_index_media_type(manifest.media_type)) {
     const oci::Index index = oci::parse_index(root, oci::ParseMode::Lenient, name + " index " + manifest.digest);

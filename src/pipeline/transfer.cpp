@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <optional>
 
+#include "attachments.hpp"
+#include "rustimg/attest.hpp"
 #include "rustimg/error.hpp"
 #include "rustimg/image.hpp"
 #include "rustimg/json.hpp"
@@ -49,18 +52,43 @@ std::function<std::string(const oci::Descriptor&)> document_reader(const store::
   };
 }
 
-/// The manifests of the artifacts the layout `dir` lists about `top` (the
-/// root whose bytes are `root`) and, for an index, about its children.
-std::vector<std::string> layout_artifacts(const fs::path& dir, const store::BlobStore& blobs,
-                                          const oci::Descriptor& top, const std::string& root) {
+/// `top` (the root whose bytes are `root`) and, for an index, its children.
+std::vector<std::string> subjects_of(const oci::Descriptor& top, const std::string& root) {
   std::vector<std::string> subjects = {top.digest};
   if (oci::is_index_media_type(top.media_type))
     for (const oci::Descriptor& d : oci::parse_index(root, oci::ParseMode::Lenient, "image " + top.digest).manifests)
       subjects.push_back(d.digest);
+  return subjects;
+}
+
+/// The manifests of the artifacts the layout `dir` lists about `subjects`.
+std::vector<std::string> layout_artifacts(const fs::path& dir, const store::BlobStore& blobs,
+                                          const std::vector<std::string>& subjects) {
   std::vector<std::string> out;
   for (const std::string& subject : subjects)
     for (const store::Referrer& r : store::layout_referrers(dir, subject))
       out.push_back(blobs.read_document(r.descriptor));
+  return out;
+}
+
+/// A cosign signature or attestation image kept in a layout beside the
+/// image it is about (rustimg sign oci:DIR), with its tag.
+struct TaggedSignatures {
+  std::string tag;
+  pipeline::LayoutSignatureImage image;  ///< read and checked, bounded
+};
+
+/// The "sha256-<hex>.sig" and ".att" images the layout `dir` holds about
+/// `subjects`, in that order, each read and checked before anything is
+/// pushed (a damaged one is an error).
+std::vector<TaggedSignatures> layout_signatures(const fs::path& dir, const std::vector<std::string>& subjects) {
+  std::vector<TaggedSignatures> out;
+  for (const std::string& subject : subjects) {
+    if (subject.rfind("sha256:", 0) != 0) continue;  // cosign's tags name sha256 digests only
+    for (const std::string& tag : {attest::signature_tag(subject), attest::attestation_tag(subject)})
+      if (std::optional<pipeline::LayoutSignatureImage> image = pipeline::read_layout_signature_image(dir, tag))
+        out.push_back({tag, std::move(*image)});
+  }
   return out;
 }
 
@@ -101,9 +129,12 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
   BlobStoreSource blobs(image.blobs());
   const std::string root = image.blobs().read_document(image.top());
   if (summary != nullptr) *summary = summarize(image.top(), document_reader(image.blobs()));
-  const std::vector<std::string> artifacts = source.kind == store::ImageLocation::Kind::OciLayout
-                                                 ? layout_artifacts(source.path, image.blobs(), image.top(), root)
-                                                 : std::vector<std::string>{};
+  const bool layout = source.kind == store::ImageLocation::Kind::OciLayout;
+  const std::vector<std::string> subjects = subjects_of(image.top(), root);
+  const std::vector<std::string> artifacts =
+      layout ? layout_artifacts(source.path, image.blobs(), subjects) : std::vector<std::string>{};
+  const std::vector<TaggedSignatures> signatures =
+      layout ? layout_signatures(source.path, subjects) : std::vector<TaggedSignatures>{};
   registry::Client client(options);
   std::vector<PushedImage> out;
   for (const auto& tagged : refs) {
@@ -111,7 +142,16 @@ std::vector<PushedImage> push(const store::ImageLocation& source, const std::vec
     registry::PushOptions po = tag_options(tagged);
     po.mount_sources = base_mounts(image.blobs(), image.top(), ref);
     registry::PushResult r = client.push(ref, image.top().media_type, root, blobs, po);
-    out.push_back(PushedImage{r.reference, std::move(r), client.push_referrers(ref, artifacts, blobs)});
+    PushedImage pushed{r.reference, std::move(r), client.push_referrers(ref, artifacts, blobs), {}};
+    // Signatures made in the layout go up after the image, under their own
+    // tags in the same repository, where cosign looks for them.
+    for (const TaggedSignatures& sig : signatures) {
+      Reference at = ref;
+      at.tag = sig.tag;
+      at.digest.clear();
+      pushed.signatures.push_back(client.push(at, sig.image.manifest.media_type, sig.image.bytes, blobs).reference);
+    }
+    out.push_back(std::move(pushed));
   }
   return out;
 }

@@ -14,6 +14,7 @@ nlohmann::json to_json(const PushedImage& pushed) {
                          {"via", r.via == registry::ReferrersVia::Api ? "referrers-api" : "tag-schema"}});
   return {{"reference", pushed.reference},
           {"referrers", std::move(referrers)},
+          {"signatures", pushed.signatures},
           {"references", pushed.result.references},
           {"digest", pushed.result.digest},
           {"blobs_uploaded", pushed.result.blobs_uploaded},

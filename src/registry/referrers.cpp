@@ -20,9 +20,9 @@ using nlohmann::json;
 namespace {
 
 void check_count(std::size_t n, const std::string& what) {
-  if (n > kMaxReferrers)
+  if (n > oci::kMaxReferrers)
     throw Error(ErrorCode::InvalidArgument, what + " lists " + std::to_string(n) + " artifacts, more than the " +
-                                                std::to_string(kMaxReferrers) + " rustimg reads");
+                                                std::to_string(oci::kMaxReferrers) + " rustimg reads");
 }
 
 /// The referrers API's list for `subject`, or nothing when the registry

@@ -50,7 +50,7 @@ std::vector<oci::Descriptor> layout_entries(const fs::path& dir, const std::stri
 
 /// The index.json entry of `dir` tagged `tag`; with no tag asked for, the
 /// "latest" entry, else the only image (artifacts about images, such as
-/// SBOMs, are not images).
+/// SBOMs, and signature images, tagged "sha256-<hex>.sig", are not images).
 oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const std::string& source) {
   const std::vector<oci::Descriptor> all = layout_entries(dir, source);
   const std::string wanted = tag.empty() ? "latest" : tag;
@@ -61,7 +61,7 @@ oci::Descriptor find_tagged(const fs::path& dir, const std::string& tag, const s
     auto it = d.annotations.find(oci::annotation::kRefName);
     const std::string name = it == d.annotations.end() ? "" : it->second;
     if (name == wanted) return d;
-    if (!d.artifact_type.empty()) continue;
+    if (!d.artifact_type.empty() || oci::is_referrer_tag(name)) continue;
     ++images;
     only_image = &d;
     if (!name.empty()) tags += (tags.empty() ? "" : ", ") + name;
@@ -207,8 +207,8 @@ std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& s
   std::set<std::string> seen;
   for (const oci::Descriptor& d : layout_entries(dir, source)) {
     if (d.artifact_type.empty() || oci::is_index_media_type(d.media_type) || !seen.insert(d.digest).second) continue;
-    if (seen.size() > kMaxLayoutArtifacts)
-      throw Error(ErrorCode::InvalidArgument, source + " lists more than " + std::to_string(kMaxLayoutArtifacts) +
+    if (seen.size() > oci::kMaxReferrers)
+      throw Error(ErrorCode::InvalidArgument, source + " lists more than " + std::to_string(oci::kMaxReferrers) +
                                                   " artifacts in index.json, more than rustimg reads");
     artifacts.push_back(d);
   }
@@ -220,6 +220,14 @@ std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& s
     if (m.subject && m.subject->digest == subject_digest) out.push_back({d, std::move(m)});
   }
   return out;
+}
+
+std::optional<oci::Descriptor> find_layout_tag(const fs::path& dir, const std::string& tag) {
+  for (const oci::Descriptor& d : layout_entries(dir, "oci:" + dir.string())) {
+    const auto it = d.annotations.find(oci::annotation::kRefName);
+    if (it != d.annotations.end() && it->second == tag) return d;
+  }
+  return std::nullopt;
 }
 
 StoredImage::StoredImage(const ImageLocation& source) {

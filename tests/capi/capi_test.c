@@ -1,6 +1,7 @@
 /* Tests of the C ABI from plain C99: error objects, verification, spec
  * loading, options versioning and NULL handling. argv[1]: source dir. */
 #define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,153 @@ static void test_build_prebuilt_binary(void) {
   rustimg_cancel_token_free(token);
 }
 
+/* Version 3 added sign_key, sign_key_password_env and base_key: NULL by
+ * default; init for version 2 writes nothing past `registry`, and a version
+ * 2 struct whose tail holds garbage builds (the tail is never read). */
+static void test_build_options_v3(void) {
+  rustimg_build_options opts = RUSTIMG_BUILD_OPTIONS_INIT, v2;
+  rustimg_build_result *result = NULL;
+  rustimg_error *err = NULL;
+  char out[256], output[300];
+  const unsigned char *tail;
+  size_t i;
+  CHECK(RUSTIMG_BUILD_OPTIONS_VERSION == 3 && opts.version == 3);
+  CHECK(opts.sign_key == NULL && opts.sign_key_password_env == NULL && opts.base_key == NULL);
+  memset(&opts, 0xab, sizeof opts);
+  CHECK(rustimg_build_options_init(&opts, 3) == RUSTIMG_OK);
+  CHECK(opts.version == 3 && opts.registry == NULL && opts.source_date_epoch == -1);
+  CHECK(opts.sign_key == NULL && opts.sign_key_password_env == NULL && opts.base_key == NULL);
+
+  memset(&v2, 0xab, sizeof v2);
+  CHECK(rustimg_build_options_init(&v2, 2) == RUSTIMG_OK);
+  CHECK(v2.version == 2 && v2.registry == NULL && v2.cancel == NULL);
+  tail = (const unsigned char *)&v2.sign_key;
+  for (i = 0; i < sizeof v2 - offsetof(rustimg_build_options, sign_key); ++i) CHECK(tail[i] == 0xab);
+
+  snprintf(out, sizeof out, "%s/v2-layout", workdir);
+  snprintf(output, sizeof output, "oci:%s:v1", out);
+  v2.binary = "/bin/ls";
+  v2.allow_dynamic = 1;
+  v2.overrides_json = "{\"base\": \"scratch\"}";
+  v2.output = output;
+  CHECK(rustimg_build(&result, &v2, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "version 2 build: %s\n", rustimg_error_message(err));
+  CHECK(path_exists(out));
+  CHECK(result != NULL && !contains(rustimg_build_result_json(result), "\"signed\""));
+  rustimg_build_result_free(result);
+  rustimg_error_free(err);
+}
+
+/* Runs `command` with the shell; 1 when it succeeded. */
+static int run(const char *command) {
+  int rc = system(command);
+  if (rc != 0) fprintf(stderr, "failed (%d): %s\n", rc, command);
+  return rc == 0;
+}
+
+/* Options (current version) to build /bin/ls, dynamically linked, on
+ * scratch into `output`. */
+static void ls_on_scratch(rustimg_build_options *opts, const char *output) {
+  CHECK(rustimg_build_options_init(opts, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
+  opts->binary = "/bin/ls";
+  opts->allow_dynamic = 1;
+  opts->overrides_json = "{\"base\": \"scratch\"}";
+  opts->output = output;
+}
+
+/* sign_key is read before anything is built, and signs only what is pushed. */
+static void test_build_sign_key_errors(void) {
+  char out[256], output[300], key[256], missing[256], cmd[1024];
+  rustimg_build_options opts;
+  rustimg_build_result *result = NULL;
+  rustimg_error *err = NULL;
+  const char *secret = "capi-build-key-pw-do-not-leak";
+
+  snprintf(key, sizeof key, "%s/sign.pem", workdir);
+  snprintf(missing, sizeof missing, "%s/missing.pem", workdir);
+  snprintf(cmd, sizeof cmd,
+           "CAPI_KEY_PW='%s' openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-256-cbc "
+           "-pass env:CAPI_KEY_PW -out '%s' 2>/dev/null",
+           secret, key);
+  CHECK(run(cmd));
+  snprintf(out, sizeof out, "%s/signed-layout", workdir);
+  snprintf(output, sizeof output, "oci:%s:v1", out);
+  ls_on_scratch(&opts, output);
+  opts.progress = count_progress;
+  opts.sign_key = key;
+  opts.sign_key_password_env = "CAPI_KEY_PW";
+  setenv("CAPI_KEY_PW", secret, 1);
+
+  /* a file output pushes nothing: refused before any step of the build */
+  progress_events = 0;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "signs what is pushed"));
+  CHECK(!contains(rustimg_error_message(err), secret));
+  CHECK(result == NULL && progress_events == 0 && !path_exists(out));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* a missing key file: named */
+  opts.sign_key = missing;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_ENOTFOUND);
+  CHECK(contains(rustimg_error_message(err), "missing.pem"));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* a PEM file that is no private key: named */
+  snprintf(missing, sizeof missing, "%s/not-a-key.pem", workdir);
+  snprintf(cmd, sizeof cmd, "echo 'not a key' > '%s'", missing);
+  CHECK(run(cmd));
+  opts.sign_key = missing;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "not-a-key.pem"));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* the passphrase's variable unset, or holding a wrong passphrase: named, never the passphrase */
+  opts.sign_key = key;
+  opts.sign_key_password_env = "CAPI_KEY_PW_UNSET";
+  unsetenv("CAPI_KEY_PW_UNSET");
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "CAPI_KEY_PW_UNSET"));
+  rustimg_error_free(err);
+  err = NULL;
+  setenv("CAPI_KEY_PW_WRONG", "wrong-secret-do-not-leak", 1);
+  opts.sign_key_password_env = "CAPI_KEY_PW_WRONG";
+  progress_events = 0;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "sign.pem"));
+  CHECK(!contains(rustimg_error_message(err), "wrong-secret-do-not-leak") && !contains(rustimg_error_message(err), secret));
+  CHECK(progress_events == 0 && !path_exists(out));
+  rustimg_error_free(err);
+  err = NULL;
+
+  /* NULL sign_key_password_env: COSIGN_PASSWORD */
+  unsetenv("COSIGN_PASSWORD");
+  opts.sign_key_password_env = NULL;
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "COSIGN_PASSWORD"));
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(!path_exists(out));
+}
+
+/* base_key reaches the core: it checks image bases, and scratch is none. */
+static void test_build_base_key_on_builtin_base(void) {
+  char out[256], output[300];
+  rustimg_build_options opts;
+  rustimg_build_result *result = NULL;
+  rustimg_error *err = NULL;
+  snprintf(out, sizeof out, "%s/base-key-layout", workdir);
+  snprintf(output, sizeof output, "oci:%s:v1", out);
+  ls_on_scratch(&opts, output);
+  opts.base_key = "/nonexistent/cosign.pub";
+  CHECK(rustimg_build(&result, &opts, &err) == RUSTIMG_EINVALID);
+  CHECK(contains(rustimg_error_message(err), "is built into rustimg"));
+  CHECK(result == NULL && !path_exists(out));
+  rustimg_error_free(err);
+}
+
 int main(int argc, char **argv) {
   const char *srcdir = argc > 1 ? argv[1] : ".";
   test_free_null_is_noop();
@@ -252,6 +400,9 @@ int main(int argc, char **argv) {
   }
   test_build_options();
   test_build_prebuilt_binary();
+  test_build_options_v3();
+  test_build_sign_key_errors();
+  test_build_base_key_on_builtin_base();
   {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", workdir);

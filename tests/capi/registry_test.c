@@ -199,6 +199,130 @@ static void test_sign_and_verify(const char *target, const char *work, const rus
   CHECK(strcmp(rustimg_signatures_json(NULL), "[]") == 0);
 }
 
+/* rustimg_build with sign_key (version 3) to a docker:// output: the pushed
+ * image is signed and its SBOM attested, rustimg_verify_image accepts both,
+ * and the result JSON lists them. The reference is written to
+ * WORK/signed-ref for run_registry_test.sh's `cosign verify`. */
+static void test_build_signed(const char *host, const char *work, const rustimg_registry_options *opts) {
+  char key[600], pub[600], ref[600], output[700], refs[700], path[700];
+  rustimg_build_options b;
+  rustimg_build_result *built = NULL;
+  rustimg_signatures *sigs = NULL;
+  rustimg_error *err = NULL;
+  const char *json, *passphrase = getenv("RUSTIMG_TEST_KEY_PW");
+  FILE *f;
+  snprintf(key, sizeof key, "%s/sign.pem", work);
+  snprintf(pub, sizeof pub, "%s/sign.pub", work);
+  snprintf(ref, sizeof ref, "%s/capi/built-signed:v1", host);
+  snprintf(output, sizeof output, "docker://%s", ref);
+  CHECK(rustimg_build_options_init(&b, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
+  b.binary = "/bin/ls";
+  b.allow_dynamic = 1;
+  b.overrides_json = "{\"base\": \"scratch\"}";
+  b.output = output;
+  b.registry = opts;
+  b.sign_key = key;
+  b.sign_key_password_env = "RUSTIMG_TEST_KEY_PW";
+  CHECK(rustimg_build(&built, &b, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "signed build: %s\n", rustimg_error_message(err));
+  rustimg_error_free(err);
+  err = NULL;
+  if (built == NULL) return;
+  json = rustimg_build_result_json(built);
+  snprintf(refs, sizeof refs, "\"references\":[\"%s@%s\"]", ref, rustimg_build_result_digest(built));
+  CHECK(strstr(json, refs) != NULL);
+  CHECK(strstr(json, "\"pushed\":[{") != NULL);
+  CHECK(strstr(json, "\"signed\":[{\"digest\":\"") != NULL);
+  CHECK(strstr(json, "\"predicate_type\":\"https://spdx.dev/Document\"") != NULL);
+  CHECK(passphrase != NULL && strstr(json, passphrase) == NULL);
+  if (strstr(json, "\"signed\"") == NULL || strstr(json, refs) == NULL) fprintf(stderr, "build result: %s\n", json);
+
+  CHECK(rustimg_verify_image(&sigs, ref, pub, NULL, opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "verify %s: %s\n", ref, rustimg_error_message(err));
+  CHECK(sigs != NULL && strstr(rustimg_signatures_json(sigs), rustimg_build_result_digest(built)) != NULL);
+  rustimg_signatures_free(sigs);
+  sigs = NULL;
+  rustimg_error_free(err);
+  err = NULL;
+  CHECK(rustimg_verify_image(&sigs, ref, pub, "spdxjson", opts, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "verify-attestation %s: %s\n", ref, rustimg_error_message(err));
+  rustimg_signatures_free(sigs);
+  rustimg_error_free(err);
+  rustimg_build_result_free(built);
+
+  snprintf(path, sizeof path, "%s/signed-ref", work);
+  f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (f != NULL) {
+    fprintf(f, "%s\n", ref);
+    fclose(f);
+  }
+}
+
+/* rustimg_build with base_key (version 3): a base signed by the key is
+ * built on; an unsigned base, or one signed by another key, is refused with
+ * RUSTIMG_EVERIFY saying why, and nothing is written. `signed_base` was
+ * signed with WORK/sign.pem by test_sign_and_verify. */
+static void test_build_base_key(const char *signed_base, const char *source, const char *host, const char *work,
+                                const rustimg_registry_options *opts) {
+  char pub[600], other[600], unsigned_base[600], overrides[700], output[700], layout[650];
+  rustimg_build_options b;
+  rustimg_build_result *built = NULL;
+  rustimg_transfer_result *pushed = NULL;
+  rustimg_error *err = NULL;
+  snprintf(pub, sizeof pub, "%s/sign.pub", work);
+  snprintf(other, sizeof other, "%s/other.pub", work);
+  snprintf(unsigned_base, sizeof unsigned_base, "%s/capi/unsigned-base:v1", host);
+  snprintf(layout, sizeof layout, "%s/on-signed-base", work);
+  snprintf(output, sizeof output, "oci:%s:v1", layout);
+  CHECK(rustimg_push(&pushed, source, unsigned_base, opts, &err) == RUSTIMG_OK);
+  rustimg_transfer_result_free(pushed);
+  rustimg_error_free(err);
+  err = NULL;
+
+  CHECK(rustimg_build_options_init(&b, RUSTIMG_BUILD_OPTIONS_VERSION) == RUSTIMG_OK);
+  b.binary = "/bin/ls";
+  b.allow_dynamic = 1;
+  b.overrides_json = overrides;
+  b.output = output;
+  b.registry = opts;
+
+  b.base_key = pub;
+  snprintf(overrides, sizeof overrides, "{\"base\": \"%s\"}", unsigned_base);
+  expect_error(rustimg_build(&built, &b, &err), RUSTIMG_EVERIFY, &err, "has no signatures");
+  CHECK(built == NULL);
+  b.base_key = other;
+  snprintf(overrides, sizeof overrides, "{\"base\": \"%s\"}", signed_base);
+  expect_error(rustimg_build(&built, &b, &err), RUSTIMG_EVERIFY, &err, "is not signed by");
+  CHECK(built == NULL);
+  {
+    FILE *f = fopen(layout, "r");
+    CHECK(f == NULL); /* nothing written */
+    if (f != NULL) fclose(f);
+  }
+  b.base_key = pub;
+  CHECK(rustimg_build(&built, &b, &err) == RUSTIMG_OK);
+  if (err != NULL) fprintf(stderr, "build on %s with base_key: %s\n", signed_base, rustimg_error_message(err));
+  rustimg_error_free(err);
+  err = NULL;
+  rustimg_build_result_free(built);
+
+  /* An image in an OCI layout is verified there (it is not signed: the
+   * reference is read as a layout, not refused as a registry reference),
+   * and rustimg_sign, which cannot name the repository a layout's
+   * signature needs, refuses it saying so. */
+  {
+    rustimg_signatures *sigs = NULL;
+    char key[600];
+    snprintf(key, sizeof key, "%s/sign.pem", work);
+    expect_error(rustimg_verify_image(&sigs, output, pub, NULL, opts, &err), RUSTIMG_EVERIFY, &err,
+                 "has no signatures");
+    expect_error(rustimg_sign(&sigs, output, key, "RUSTIMG_TEST_KEY_PW", opts, &err), RUSTIMG_EINVALID, &err,
+                 "OCI layout");
+    CHECK(sigs == NULL);
+  }
+}
+
 int main(int argc, char **argv) {
   char source[512], target[512], output[512], named[300];
   rustimg_registry_options opts, scoped;
@@ -255,6 +379,8 @@ int main(int argc, char **argv) {
 
   test_pull_without_platform(argv[1], &opts);
   test_sign_and_verify(target, argv[3], &opts);
+  test_build_signed(argv[1], argv[3], &opts);
+  test_build_base_key(target, source, argv[1], argv[3], &opts);
 
   /* a build on that image as its base: the build's registry options carry
    * the credentials; without them the pull of the base is refused */

@@ -288,6 +288,62 @@ def test_rustimg_verifies_cosign_signatures_and_attestations(registry_plain, wor
     assert COSIGN_PASSWORD not in proc.stdout + proc.stderr
 
 
+def test_rustimg_signs_with_cosign_generated_key(registry_plain, work):
+    """`rustimg sign --key cosign.key` reads cosign's own encrypted key (scrypt
+    and nacl/secretbox around a PKCS#8 key) and `cosign verify --key
+    cosign.pub` accepts what it signs; a key pair cosign made with an empty
+    passphrase works too; a wrong or missing passphrase is refused naming the
+    file, never echoing the passphrase."""
+    tmp, env = work
+    repo = "attest/cosign-key"
+    digest = _push_image(registry_plain, tmp, repo, "v1")
+    base = f"{registry_plain.host}/{repo}"
+    ref = f"{base}@{digest}"
+    cenv = dict(env, COSIGN_PASSWORD=COSIGN_PASSWORD)
+
+    proc = _run([_cosign(), "generate-key-pair"], env=cenv, cwd=tmp, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    key, pub = tmp / "cosign.key", tmp / "cosign.pub"
+    assert key.read_text().startswith("-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
+    assert _cosign_verify(env, pub, ref).returncode != 0  # nothing signed yet
+
+    wrong = "not-" + COSIGN_PASSWORD
+    proc = _rustimg(dict(env, COSIGN_PASSWORD=wrong), "sign", "--key", key, ref)
+    assert proc.returncode != 0, proc
+    assert f"{key}: cannot decrypt the private key: wrong passphrase" in proc.stderr, proc.stderr
+    assert wrong not in proc.stdout + proc.stderr
+    proc = _rustimg(env, "sign", "--key", key, ref)
+    assert proc.returncode != 0, proc
+    assert "no passphrase was given" in proc.stderr and "COSIGN_PASSWORD" in proc.stderr, proc.stderr
+    assert _cosign_verify(env, pub, ref).returncode != 0  # the failures tagged nothing
+
+    proc = _rustimg(cenv, "sign", "--key", key, "--json", ref)
+    assert proc.returncode == 0, proc.stderr
+    assert COSIGN_PASSWORD not in proc.stdout + proc.stderr
+    assert [s["digest"] for s in json.loads(proc.stdout)["signed"]] == [digest]
+    proc = _cosign_verify(env, pub, ref)
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)[0]
+    assert payload["critical"]["image"]["docker-manifest-digest"] == digest
+    assert payload["critical"]["identity"]["docker-reference"] == base
+    proc = _rustimg(env, "verify-image", "--key", pub, ref)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [digest, base]
+
+    # cosign allows an empty passphrase (COSIGN_PASSWORD set to ""); so does rustimg.
+    empty_dir = tmp / "empty"
+    empty_dir.mkdir()
+    proc = _run([_cosign(), "generate-key-pair"], env=dict(env, COSIGN_PASSWORD=""), cwd=empty_dir, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    digest2 = _push_image(registry_plain, tmp, repo, "v2")
+    ref2 = f"{base}@{digest2}"
+    proc = _rustimg(dict(env, COSIGN_PASSWORD=""), "sign", "--key", empty_dir / "cosign.key", ref2)
+    assert proc.returncode == 0, proc.stderr
+    assert _cosign_verify(env, empty_dir / "cosign.pub", ref2).returncode == 0
+    # cosign's check is real: the first key signed nothing of v2.
+    assert _cosign_verify(env, pub, ref2).returncode != 0
+
+
 def _cosign_verify_attestation(env, pub, ref, kind):
     return _cosign_run(env, "verify-attestation", "--key", pub, "--type", kind, "--insecure-ignore-tlog",
                        "--allow-insecure-registry", ref)
@@ -378,3 +434,109 @@ def test_build_sign_key_signs_the_push_and_attests_sbom_and_provenance_for_cosig
     assert f"not attested: {foreign}" in proc.stderr and "predicate type" in proc.stderr, proc.stderr
     att = json.loads(_get(registry_plain, "attest/built", f"manifests/{_sig_tag(digest, '.att')}", OCI_MANIFEST))
     assert len(att["layers"]) == 2
+
+
+def _layout_index(layout: Path) -> dict:
+    return json.loads((layout / "index.json").read_text())
+
+
+def _layout_manifest(layout: Path, tag: str) -> dict:
+    for entry in _layout_index(layout)["manifests"]:
+        if entry.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag:
+            hex_ = entry["digest"].split(":", 1)[1]
+            return json.loads((layout / "blobs" / "sha256" / hex_).read_text())
+    raise AssertionError(f"no {tag} in {layout}/index.json")
+
+
+def test_sign_an_image_in_an_oci_layout_then_push_it_for_cosign(registry_plain, work):
+    """rustimg sign --attest oci:DIR:TAG signs and attests in the layout
+    (sha256-<hex>.sig / .att tags beside the image), verify-image checks it
+    there, and rustimg push carries the signatures with the image so that
+    cosign verify / verify-attestation accept it in the registry."""
+    tmp, env = work
+    crate = tmp / "hello"
+    shutil.copytree(EXAMPLE, crate, ignore=shutil.ignore_patterns("target"))
+    key, pub = _keypair(tmp)
+    layout = tmp / "layout"
+    repo = f"{registry_plain.host}/attest/from-layout"
+    env = dict(env, ATTEST_PW=PASSPHRASE, SOURCE_DATE_EPOCH="1700000000",
+               RUSTUP_HOME=os.path.expanduser("~/.rustup"), CARGO_HOME=os.path.expanduser("~/.cargo"))
+    proc = _rustimg(env, "build", crate, "--output", f"oci:{layout}:v1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    digest = json.loads(proc.stdout)["digest"]
+    src = f"oci:{layout}:v1"
+
+    # Unsigned: verify-image says so, naming the layout's tag.
+    proc = _rustimg(env, "verify-image", "--key", pub, src)
+    assert proc.returncode == 1 and "has no signatures" in proc.stderr and _sig_tag(digest) in proc.stderr, proc
+    # A layout has no repository: the identity the signature names is asked for.
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", src)
+    assert proc.returncode == 2 and "--identity" in proc.stderr, proc
+    assert not any(_sig_tag(digest) in json.dumps(e) for e in _layout_index(layout)["manifests"])
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", "--identity", f"{repo}:v1", src)
+    assert proc.returncode == 2 and "without a tag" in proc.stderr, proc
+
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", "--identity", repo, "--attest",
+                    "--json", src)
+    assert proc.returncode == 0, proc.stderr
+    assert PASSPHRASE not in proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [(s["digest"], s["identity"]) for s in doc["signed"]] == [(digest, repo)]
+    assert doc["signed"][0]["signature"].startswith(f"oci:{layout}:{_sig_tag(digest)}@sha256:")
+    assert sorted(a["predicate_type"] for a in doc["attested"]) == [
+        "https://slsa.dev/provenance/v1", "https://spdx.dev/Document"]
+    assert doc["skipped"] == []
+    assert len(_layout_manifest(layout, _sig_tag(digest))["layers"]) == 1
+    assert len(_layout_manifest(layout, _sig_tag(digest, ".att"))["layers"]) == 2
+    # The signature images tagged in the layout do not hide the image's own tag.
+    assert _rustimg(env, "sbom", src).returncode == 0
+
+    # Checked in the layout: this key, not another.
+    proc = _rustimg(env, "verify-image", "--key", pub, src)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [digest, repo]
+    _, other_pub = _keypair(tmp, "other")
+    proc = _rustimg(env, "verify-image", "--key", other_pub, src)
+    assert proc.returncode == 1 and "does not verify" in proc.stderr, proc
+    proc = _rustimg(env, "verify-image", "--key", pub, "--attestation", "spdxjson", src)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[0])["subject"][0]["name"] == repo
+
+    # Signing again adds nothing.
+    proc = _rustimg(env, "sign", "--key", key, "--key-password-env", "ATTEST_PW", "--identity", repo, "--attest", src)
+    assert proc.returncode == 0, proc.stderr
+    assert len(_layout_manifest(layout, _sig_tag(digest))["layers"]) == 1
+    assert len(_layout_manifest(layout, _sig_tag(digest, ".att"))["layers"]) == 2
+
+    # A payload tampered with in the layout is refused (and so is the layout's blob check).
+    sig = _layout_manifest(layout, _sig_tag(digest))
+    payload_blob = layout / "blobs" / "sha256" / sig["layers"][0]["digest"].split(":", 1)[1]
+    good = payload_blob.read_bytes()
+    payload_blob.write_bytes(good.replace(b"sha256:", b"sha256:0", 1)[:len(good)])
+    assert _rustimg(env, "verify-image", "--key", pub, src).returncode != 0
+    # A missing blob is damage, not "unsigned": verify-image says so, and a
+    # push refuses the layout before it sends anything.
+    payload_blob.unlink()
+    proc = _rustimg(env, "verify-image", "--key", pub, src)
+    assert proc.returncode == 2 and "damaged" in proc.stderr and _sig_tag(digest) in proc.stderr, proc
+    proc = _rustimg(env, "push", src, f"{repo}-damaged:v1")
+    assert proc.returncode == 2 and "damaged" in proc.stderr, proc
+    proc = _rustimg(env, "pull", f"{repo}-damaged:v1", f"oci:{tmp / 'nothing'}")
+    assert proc.returncode != 0 and not (tmp / "nothing").exists(), proc
+    payload_blob.write_bytes(good)
+
+    # Pushed with the image: cosign finds the signature and both attestations in the registry.
+    proc = _rustimg(env, "push", src, f"{repo}:v1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    pushed = json.loads(proc.stdout)["pushed"][0]
+    assert sorted(s.split("@")[0] for s in pushed["signatures"]) == [
+        f"{repo}:{_sig_tag(digest, '.att')}", f"{repo}:{_sig_tag(digest)}"]
+    proc = _cosign_verify(env, pub, f"{repo}@{digest}")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["critical"]["identity"]["docker-reference"] == repo
+    assert _cosign_verify(env, other_pub, f"{repo}@{digest}").returncode != 0
+    for kind, predicate in (("spdxjson", "https://spdx.dev/Document"),
+                            ("slsaprovenance1", "https://slsa.dev/provenance/v1")):
+        proc = _cosign_verify_attestation(env, pub, f"{repo}@{digest}", kind)
+        assert proc.returncode == 0, proc.stderr
+        assert any(s["predicateType"] == predicate for s in _statements(proc.stdout))

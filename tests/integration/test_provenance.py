@@ -182,21 +182,29 @@ def test_provenance_flags_and_outputs_without_it(built, rustimg, crate, tmp_path
 
 def test_provenance_redacts_values_that_look_like_secrets(rustimg, crate, tmp_path):
     """The statement is published with the image: a build variable named like
-    a token or password is recorded by name, its value redacted, both in the
-    cargo environment and in the resolved spec."""
+    a token or password (also as a part of its name: DB_PASS, GITHUB_PAT), or
+    holding a URL with credentials anywhere in it (a user, a password, a
+    token as the user), is recorded by name, its value redacted,
+    both in the cargo environment and in the resolved spec."""
+    secrets = {"REGISTRY_TOKEN": "tok-s3cr3t-value", "DB_PASS": "pass-s3cr3t-value",
+               "GITHUB_PAT": "pat-s3cr3t-value", "DATABASE_URL": "postgres://app:url-s3cr3t-value@db/app",
+               "MIRROR_URL": "https://ghp-tok3n-value@mirror.example/x",
+               "FETCH_FLAGS": "--mirror https://mirror.example/a --extra https://u:flags-s3cr3t@b.example/c"}
+    kept = {"BUILD_MODE": "fast", "PATH_HINT": "/opt/tools", "INDEX_URL": "https://mirror.example/index"}
     spec = tmp_path / "rustimg.json"
-    spec.write_text(json.dumps({"features": ["hash"], "target": {TRIPLE: {"env": {
-        "REGISTRY_TOKEN": "tok-s3cr3t-value", "BUILD_MODE": "fast"}}}}))
+    spec.write_text(json.dumps({"features": ["hash"], "target": {TRIPLE: {"env": {**secrets, **kept}}}}))
     out = tmp_path / "layout"
     res = rustimg("build", crate, "--spec", spec, "--output", f"oci:{out}:v1", env=EPOCH)
     assert res.code == 0, res
     digest = res.out.strip().splitlines()[-1]
     _, _, statement = provenance_of(out, digest)
     definition = statement["predicate"]["buildDefinition"]
+    expected = {**{name: "<redacted>" for name in secrets}, **kept}
     env = definition["internalParameters"]["cargo"]["env"]
-    assert env["REGISTRY_TOKEN"] == "<redacted>" and env["BUILD_MODE"] == "fast"
-    assert definition["externalParameters"]["spec"]["target"][TRIPLE]["env"] == {
-        "REGISTRY_TOKEN": "<redacted>", "BUILD_MODE": "fast"}
+    assert {name: env.get(name) for name in expected} == expected
+    assert definition["externalParameters"]["spec"]["target"][TRIPLE]["env"] == expected
     for path in out.rglob("*"):
         if path.is_file():
-            assert b"tok-s3cr3t-value" not in path.read_bytes(), path
+            data = path.read_bytes()
+            for value in secrets.values():
+                assert value.encode() not in data, (path, value)

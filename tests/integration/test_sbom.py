@@ -207,6 +207,33 @@ def test_archives_get_the_sbom_beside_them(spdx, rustimg, crate, tmp_path):
     with tarfile.open(tmp_path / "oci-archive.tar") as tf:
         index = json.load(tf.extractfile("index.json"))
     assert [m["digest"] for m in index["manifests"]] == [digest]
+    # rustimg sbom points at the file an archive cannot carry.
+    res = rustimg("sbom", f"oci-archive:{tmp_path / 'oci-archive.tar'}")
+    assert res.code == 2 and str(tmp_path / "oci-archive.tar.spdx.json") in res.err, res
+
+    # Built again in CycloneDX without provenance: --json names the one file
+    # beside the archive, and what the first build left there is removed, so
+    # that nothing beside the archive describes another image. A file of
+    # another name stays, as do the SBOMs of a sibling archive
+    # ("oci-archive.tar.v2-rc" is not a platform) and a symlink.
+    archive = tmp_path / "oci-archive.tar"
+    (tmp_path / "oci-archive.tar.notes.json").write_text("{}")
+    (tmp_path / "oci-archive.tar.linux-arm64.spdx.json").write_text("{}")  # an earlier multi-platform build's
+    (tmp_path / "oci-archive.tar.v2-rc.spdx.json").write_text("{}")
+    (tmp_path / "oci-archive.tar.v2.cdx.json").write_text("{}")
+    kept_target = tmp_path / "kept-provenance.json"
+    kept_target.write_text("{}")
+    (tmp_path / "oci-archive.tar.provenance.json").unlink()
+    (tmp_path / "oci-archive.tar.provenance.json").symlink_to(kept_target)
+    res = rustimg("build", crate, "--features", "hash", "--sbom", "cyclonedx", "--no-provenance", "--json",
+                  "--output", f"oci-archive:{archive}", env=EPOCH)
+    assert res.code == 0, res
+    assert json.loads(res.out)["beside"] == [str(tmp_path / "oci-archive.tar.cdx.json")]
+    assert sorted(p.name for p in tmp_path.glob("oci-archive.tar.*")) == [
+        "oci-archive.tar.cdx.json", "oci-archive.tar.notes.json", "oci-archive.tar.provenance.json",
+        "oci-archive.tar.v2-rc.spdx.json", "oci-archive.tar.v2.cdx.json"]
+    assert kept_target.read_text() == "{}"
+    assert f"removed {tmp_path / 'oci-archive.tar.spdx.json'}" in res.err, res.err
     bad = rustimg("build", crate, "--sbom", "spxd", "--output", f"oci:{tmp_path / 'x'}")
     assert bad.code == 2 and "did you mean \"spdx\"" in bad.err, bad
 

@@ -195,7 +195,9 @@ BOOST_AUTO_TEST_CASE(feature_rules_of_the_resolver) {
   // and non-default, so its default's optional g stays off; app's second
   // declaration of a, for windows only, would turn on a's optional e.
   const std::string reg = "registry+https://github.com/rust-lang/crates.io-index";
-  const std::string git = "git+https://example.com/org/repo.git?branch=main#0123456789abcdef0123456789abcdef01234567";
+  // A git source with credentials in its URL (as Cargo.toml may name it): the SBOM publishes it without them.
+  const std::string git =
+      "git+https://ci:t0ken@example.com/org/repo.git?branch=main#0123456789abcdef0123456789abcdef01234567";
   const json c = package("c", git, json::array());
   const json b = package("b", reg, json::array({declared("c", true)}), {{"y", {"dep:c"}}});
   const json a = package("a", reg, json::array({declared("b", true), declared("e", true)}),
@@ -204,7 +206,8 @@ BOOST_AUTO_TEST_CASE(feature_rules_of_the_resolver) {
   const json e = package("e", reg, json::array());
   // f declares g, as cargo metadata lists every dependency a package declares
   // (an edge with no declaration is kept, so an undeclared g would be in).
-  const json f = package("f", "sparse+https://index.crates.io/", json::array({declared("g", true)}),
+  // A sparse registry with credentials in its URL: published without them too.
+  const json f = package("f", "sparse+https://reader:s3cret@index.example.com/", json::array({declared("g", true)}),
                          {{"default", {"big"}}, {"big", {"dep:g"}}}, "MIT");
   const json g = package("g", reg, json::array());
   const json app = package(
@@ -239,7 +242,7 @@ BOOST_AUTO_TEST_CASE(feature_rules_of_the_resolver) {
   BOOST_TEST(gc.source_url == "https://example.com/org/repo.git");
   BOOST_TEST(gc.git_revision == "0123456789abcdef0123456789abcdef01234567");
   BOOST_TEST(gc.checksum.empty());
-  BOOST_TEST(find(pkgs, "f").source_url == "sparse+https://index.crates.io/");
+  BOOST_TEST(find(pkgs, "f").source_url == "sparse+https://index.example.com/");
   BOOST_TEST(find(pkgs, "f").license == "MIT");
   BOOST_TEST(find(pkgs, "a").checksum == fake_checksum("a"));
   BOOST_TEST(find(pkgs, "a").checksum == lock_checksum(lock, "a"));

@@ -136,12 +136,14 @@ BOOST_AUTO_TEST_CASE(pushed_image_json) {
   sbom.artifact_type = "application/spdx+json";
   sbom.via = rustimg::registry::ReferrersVia::TagSchema;
   p.referrers = {sbom};
+  p.signatures = {"127.0.0.1:5000/app:sha256-abc.sig@sha256:123"};
   const nlohmann::json want = {{"reference", "127.0.0.1:5000/app:v1@sha256:abc"},
                                {"referrers",
                                 {{{"digest", "sha256:def"},
                                   {"subject", "sha256:abc"},
                                   {"artifact_type", "application/spdx+json"},
                                   {"via", "tag-schema"}}}},
+                               {"signatures", {"127.0.0.1:5000/app:sha256-abc.sig@sha256:123"}},
                                {"references", {"127.0.0.1:5000/app:v1@sha256:abc",
                                                "127.0.0.1:5000/app:latest@sha256:abc"}},
                                {"digest", "sha256:abc"},

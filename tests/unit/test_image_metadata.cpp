@@ -13,6 +13,7 @@
 #include "rustimg/image.hpp"
 #include "rustimg/oci.hpp"
 #include "rustimg/plan.hpp"
+#include "rustimg/url.hpp"
 #include "rustimg/process.hpp"
 #include "test_support.hpp"
 
@@ -249,7 +250,7 @@ BOOST_AUTO_TEST_CASE(git_revision_of_a_real_checkout) {
 }
 
 BOOST_AUTO_TEST_CASE(remote_url_loses_its_user_name_and_password) {
-  using rustimg::pipeline::strip_url_userinfo;
+  using rustimg::strip_url_userinfo;
   BOOST_TEST(strip_url_userinfo("https://user:token@git.example.com/r.git") == "https://git.example.com/r.git");
   BOOST_TEST(strip_url_userinfo("https://token@git.example.com:8443/r.git") == "https://git.example.com:8443/r.git");
   BOOST_TEST(strip_url_userinfo("ssh://git@host/org/r.git") == "ssh://host/org/r.git");
@@ -260,6 +261,18 @@ BOOST_AUTO_TEST_CASE(remote_url_loses_its_user_name_and_password) {
   BOOST_TEST(strip_url_userinfo("https://host/r.git?private_token=t#x") == "https://host/r.git");
   BOOST_TEST(strip_url_userinfo("https://u:p@host?token=t") == "https://host");
   BOOST_TEST(strip_url_userinfo("HTTPS://USER@HOST/r") == "HTTPS://HOST/r");
+}
+
+BOOST_AUTO_TEST_CASE(urls_with_credentials_are_found_anywhere_in_a_value) {
+  using rustimg::carries_url_credentials;
+  BOOST_TEST(carries_url_credentials("postgres://app:s3cret@db/app"));
+  BOOST_TEST(carries_url_credentials("https://ghp_token@git.example.com/r"));  // a token as the user
+  BOOST_TEST(carries_url_credentials("--a https://host/x --b https://u:p@other/y"));  // not only the first URL
+  BOOST_TEST(carries_url_credentials("https://host/r.git?private_token=t"));
+  BOOST_TEST(!carries_url_credentials("https://host/r@v2.git"));  // '@' in the path
+  BOOST_TEST(!carries_url_credentials("https://mirror.example/index https://other/x"));
+  BOOST_TEST(!carries_url_credentials("user@host"));  // no URL
+  BOOST_TEST(!carries_url_credentials(""));
 }
 
 BOOST_AUTO_TEST_CASE(git_checkout_of_a_real_repository_reads_origin_when_asked) {

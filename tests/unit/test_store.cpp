@@ -223,6 +223,12 @@ BOOST_AUTO_TEST_CASE(layout_lists_artifacts_about_an_image_after_the_images) {
   BOOST_TEST(doc["subject"]["digest"] == image.digest);
   BOOST_TEST(doc["layers"][0]["digest"] == sbom.content.descriptor.digest);
   BOOST_TEST(rustimg::oci::referrer_tag(image.digest, "sbom") == "sha256-" + image.digest.substr(7) + ".sbom");
+  BOOST_TEST(rustimg::oci::is_referrer_tag(rustimg::oci::referrer_tag(image.digest, "sig")));
+  BOOST_TEST(rustimg::oci::is_referrer_tag(rustimg::oci::referrers_index_tag(image.digest)));
+  BOOST_TEST(!rustimg::oci::is_referrer_tag("sha256-" + image.digest.substr(7, 63)));       // too short
+  BOOST_TEST(!rustimg::oci::is_referrer_tag("sha256-" + image.digest.substr(7) + "0"));     // 65 hex
+  BOOST_TEST(!rustimg::oci::is_referrer_tag("sha256-" + std::string(64, 'A') + ".sig"));  // upper case
+  BOOST_TEST(!rustimg::oci::is_referrer_tag("v1"));
 
   const fs::path layout = out / "layout";
   const auto entries = [&] { return index_of(layout)["manifests"]; };
@@ -265,7 +271,7 @@ BOOST_AUTO_TEST_CASE(layout_lists_artifacts_about_an_image_after_the_images) {
   // More artifacts than rustimg reads: refused before any blob is opened
   // (these name blobs the layout does not have).
   json many = twice;
-  for (std::size_t i = 0; i < rustimg::store::kMaxLayoutArtifacts; ++i) {
+  for (std::size_t i = 0; i < rustimg::oci::kMaxReferrers; ++i) {
     json e = copy;
     std::string hex = std::to_string(i);
     e["digest"] = "sha256:" + std::string(64 - hex.size(), 'f') + hex;

@@ -391,3 +391,84 @@ def test_sign_and_verify_image(registry, tmp_path, monkeypatch):
     assert rustimg.verify_image(built_ref, pub, use_config_files=False)[0].digest == res.digest
     assert len(rustimg.verify_attestations(built_ref, pub, "spdxjson", use_config_files=False)) == 1
     assert secret not in repr(res)
+
+
+def test_sign_an_image_in_a_layout_then_push_it(registry, tmp_path, monkeypatch):
+    """sign("oci:DIR:TAG", identity=) signs in the layout, naming the
+    repository the image will be pushed to; verify_image() checks it there;
+    push() carries the signature with the image, where verify_image() finds
+    it. Without an identity a layout is refused, saying what to give."""
+    key, pub = _openssl_keypair(tmp_path, "layout-key")
+    monkeypatch.setenv("COSIGN_PASSWORD", "")
+    layout = f"oci:{tmp_path / 'l'}:v1"
+    built = rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=layout, source_date_epoch=0)
+    repo = f"{registry}/py/layout-signed"
+    with pytest.raises(rustimg.InvalidArgumentError, match="identity"):
+        rustimg.sign(layout, key)
+    with pytest.raises(rustimg.VerifyError, match="has no signatures"):
+        rustimg.verify_image(layout, pub)
+    signed = rustimg.sign(layout, key, identity=repo)
+    assert [(s.digest, s.identity) for s in signed] == [(built.digest, repo)]
+    assert signed[0].signature.startswith(f"oci:{tmp_path / 'l'}:{built.digest.replace(':', '-')}.sig@sha256:")
+    assert [s.digest for s in rustimg.verify_image(layout, pub)] == [built.digest]
+
+    pushed = rustimg.push(layout, f"{repo}:v1", use_config_files=False)
+    assert [s.split("@")[0] for s in pushed[0].signatures] == [f"{repo}:{built.digest.replace(':', '-')}.sig"]
+    valid = rustimg.verify_image(f"{repo}:v1", pub, use_config_files=False)
+    assert [(s.digest, s.identity) for s in valid] == [(built.digest, repo)]
+
+
+def test_build_base_key_refuses_an_unsigned_base(registry, tmp_path):
+    """build(base_key=) builds only on an image base signed by that key: an
+    unsigned one is a VerifyError saying so, before anything is written; once
+    signed by the key, the build goes ahead. The argument wins over the spec's."""
+    key, pub = _openssl_keypair(tmp_path, "base")
+    base = f"{registry}/py/base:v1"
+    rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=f"docker://{base}",
+                  use_config_files=False)
+    out = tmp_path / "app"
+    with pytest.raises(rustimg.VerifyError) as err:
+        rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{out}:v1", base_key=pub,
+                      use_config_files=False)
+    assert f"the base image {base} is not signed by {pub}" in str(err.value), err.value
+    assert "has no signatures" in str(err.value), err.value
+    assert not out.exists()
+    rustimg.sign(base, key, use_config_files=False)
+    # The spec names a key that does not exist: base_key= is the one checked.
+    res = rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{out}:v1",
+                        base_key=pub, overrides={"base-key": "missing.pub"}, use_config_files=False)
+    assert res.digest.startswith("sha256:")
+
+
+def test_build_base_key_pulls_the_base_it_checked(registry, tmp_path):
+    """The base is pulled by the digest whose signature was checked: a tag
+    moved to another image right after the check (here from the progress
+    callback, which the build calls before it goes on) is not followed."""
+    key, pub = _openssl_keypair(tmp_path, "base")
+    base = f"{registry}/py/moving:v1"
+    signed = rustimg.build(binary="/bin/ls", base="scratch", allow_dynamic=True, output=f"docker://{base}",
+                           source_date_epoch=0, use_config_files=False)
+    rustimg.sign(base, key, use_config_files=False)
+    other_layout = f"oci:{tmp_path / 'other'}:v1"
+    other = rustimg.build(binary="/bin/cat", base="scratch", allow_dynamic=True, output=other_layout,
+                          source_date_epoch=0)
+    assert other.digest != signed.digest
+    moved = []
+
+    def progress(stage, message):
+        if stage == "pull" and "is signed by" in message and not moved:
+            rustimg.push(other_layout, base, use_config_files=False)
+            moved.append(message)
+
+    out = tmp_path / "app"
+    rustimg.build(binary="/bin/ls", base=base, allow_dynamic=True, output=f"oci:{out}:v1", base_key=pub,
+                  progress=progress, use_config_files=False)
+    assert moved and signed.digest in moved[0]
+    # The tag names the unsigned image now...
+    with pytest.raises(rustimg.VerifyError, match="has no signatures"):
+        rustimg.verify_image(base, pub, use_config_files=False)
+    # ...and the image was built on the signed one all the same.
+    index = json.loads((out / "index.json").read_text())
+    manifest = json.loads((out / "blobs" / "sha256" / index["manifests"][0]["digest"][7:]).read_text())
+    assert manifest["annotations"]["org.opencontainers.image.base.digest"] == signed.digest
+    assert manifest["annotations"]["org.opencontainers.image.base.name"] == base

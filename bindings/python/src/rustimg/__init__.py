@@ -72,6 +72,9 @@ class TransferResult:
         referrers: The artifacts pushed with the image (its SBOMs and
             provenance), each a dict {"digest", "subject", "artifact_type",
             "via": "referrers-api" or "tag-schema"}; empty for a pull.
+        signatures: The cosign signature and attestation images an OCI
+            layout held about the image (see :func:`sign`), pushed with it:
+            "host/repo:sha256-<hex>.sig@sha256:..."; empty for a pull.
     """
 
     reference: str
@@ -81,13 +84,15 @@ class TransferResult:
     blobs_existing: int = 0
     bytes_uploaded: int = 0
     referrers: Tuple[Dict[str, str], ...] = ()
+    signatures: Tuple[str, ...] = ()
 
     @classmethod
     def _from_core(cls, raw: Mapping[str, Any]) -> "TransferResult":
         return cls(reference=raw["reference"], digest=raw["digest"], blobs_uploaded=raw["blobs_uploaded"],
                    blobs_mounted=raw["blobs_mounted"], blobs_existing=raw["blobs_existing"],
                    bytes_uploaded=raw["bytes_uploaded"],
-                   referrers=tuple(dict(r) for r in raw.get("referrers", ())))
+                   referrers=tuple(dict(r) for r in raw.get("referrers", ())),
+                   signatures=tuple(raw.get("signatures", ())))
 
 
 @dataclass(frozen=True)
@@ -221,31 +226,37 @@ class Signature:
     predicate_type: str = ""
 
 
-def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = None,
+def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = None, identity: Optional[str] = None,
          insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None, username: Optional[str] = None,
          password: Optional[str] = None, credentials_registry: Optional[str] = None, use_config_files: bool = True,
          request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[Signature]:
     """Signs the image ``reference`` ("host/repo:tag" or "host/repo@sha256:...")
     in its registry as ``cosign sign --key`` does (see ``rustimg sign``): its
     digest and, for an index, every platform's manifest; ``cosign verify``
-    accepts the result. ``key`` is a PEM ECDSA P-256 private key file; an
-    encrypted one is opened with the passphrase in the environment variable
-    ``key_password_env`` (default ``COSIGN_PASSWORD``). Returns one
+    accepts the result. ``key`` is a PEM ECDSA P-256 private key file or
+    cosign's own ``cosign.key``; an encrypted one is opened with the
+    passphrase in the environment variable ``key_password_env`` (default
+    ``COSIGN_PASSWORD``). ``reference`` may be an image in an OCI layout,
+    "oci:DIR:TAG": its signatures are tagged in the layout (``push`` carries
+    them to the registry), and ``identity``, the repository it will be pushed
+    to ("host/repo"), is required; the payload names ``identity`` (default:
+    the image's own repository). Returns one
     :class:`Signature` per manifest signed, the top one first. Registry
     arguments as for :func:`push`. Raises InvalidArgumentError for an
     unreadable key or a wrong passphrase (never naming it),
     UnsupportedError for a key that is not P-256, RegistryError or AuthError."""
     options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                         request_timeout, stall_timeout)
-    return [Signature(**s) for s in _core.sign(reference, os.fspath(key), key_password_env or "", options)]
+    return [Signature(**s) for s in _core.sign(reference, os.fspath(key), key_password_env or "", identity or "",
+                                                options)]
 
 
 def verify_image(reference: str, public_key: PathLike, *, insecure_registries: Sequence[str] = (),
                  ca_file: Optional[PathLike] = None, username: Optional[str] = None, password: Optional[str] = None,
                  credentials_registry: Optional[str] = None, use_config_files: bool = True,
                  request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[Signature]:
-    """Checks the image ``reference`` as ``cosign verify --key`` does, without a
-    transparency log: at least one signature by the PEM public key in
+    """Checks the image ``reference`` (in a registry, or "oci:DIR:TAG") as
+    ``cosign verify --key`` does, without a transparency log: at least one signature by the PEM public key in
     ``public_key`` (cosign.pub works) names its digest. Returns the valid
     signatures; raises VerifyError saying why when there is none (no
     signatures, another key, a payload for another image or changed after
@@ -303,8 +314,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
           platforms: Optional[Sequence[str]] = None, platform: Optional[str] = None, base: Optional[str] = None,
           bin: Optional[str] = None, package: Optional[str] = None, spec_file: Optional[PathLike] = None, overrides: Optional[Mapping[str, Any]] = None,
           sbom: Optional[str] = None, provenance: Optional[bool] = None, sign_key: Optional[PathLike] = None,
-          key_password_env: Optional[str] = None, allow_dynamic: bool = False, source_date_epoch: Optional[int] = None,
-          progress: Optional[Progress] = None, push: Sequence[str] = (),
+          key_password_env: Optional[str] = None, base_key: Optional[PathLike] = None, allow_dynamic: bool = False,
+          source_date_epoch: Optional[int] = None, progress: Optional[Progress] = None, push: Sequence[str] = (),
           insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
           username: Optional[str] = None, password: Optional[str] = None,
           credentials_registry: Optional[str] = None, use_config_files: bool = True,
@@ -332,6 +343,11 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     SBOM and provenance this build pushed with it attested, as ``cosign
     attest`` does (``signed``); a build that pushes nothing is refused before
     it starts.
+    ``base_key`` (a PEM public key file, e.g. cosign.pub) requires the image
+    ``base`` (a registry reference) to carry a signature by that key, checked
+    as :func:`verify_image` does before anything of the base is pulled; an
+    unsigned base, or one signed by another key, raises :class:`VerifyError`
+    saying why. It wins over the spec's "base-key".
     ``insecure_registries``, ``ca_file`` and ``use_config_files`` reach the
     registry of an image ``base`` (pulled for the build) and the ``push=``
     targets; ``username``/``password`` reach only the registry host
@@ -353,7 +369,7 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
                          request_timeout, stall_timeout)
     raw = _core.build(_path(crate), _path(binary), platform, _path(spec_file), merged or None, output,
                       allow_dynamic, source_date_epoch, progress, registry, list(push), _path(sign_key),
-                      key_password_env or "")
+                      key_password_env or "", _path(base_key))
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
                        reports=raw["reports"], output=output,
                        pushed=[TransferResult._from_core(p) for p in raw["pushed"]],

@@ -173,7 +173,8 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
                  const py::object& overrides, const std::string& output, bool allow_dynamic,
                  std::optional<std::int64_t> source_date_epoch, const py::object& progress,
                  const RegistryConfig& registry, const std::vector<std::string>& push,
-                 const std::optional<std::filesystem::path>& sign_key, const std::string& key_password_env) {
+                 const std::optional<std::filesystem::path>& sign_key, const std::string& key_password_env,
+                 const std::optional<std::filesystem::path>& base_key) {
   if (crate.has_value() == binary.has_value())
     throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, "give exactly one of crate= and binary=");
   rustimg::pipeline::BuildAndPushOptions req;
@@ -194,6 +195,7 @@ py::object build(const std::optional<std::filesystem::path>& crate, const std::o
   image.output = rustimg::store::parse_image_location(output);
   image.created = source_date_epoch;  // nullopt: the core's default
   image.allow_dynamic = allow_dynamic;
+  if (base_key) image.base_key = *base_key;
   image.option_names = req.spec.option_names;
   // For an image base and the push= targets.
   image.registry = registry.for_call("", &image.base_credentials);
@@ -291,11 +293,11 @@ std::string pull(const std::string& reference, const std::string& output, const 
 }
 
 py::object sign(const std::string& reference, const std::string& key_file, const std::string& key_password_env,
-                const RegistryConfig& c) {
+                const std::string& identity, const RegistryConfig& c) {
   const rustimg::attest::SigningKey key = rustimg::pipeline::read_signing_key(key_file, key_password_env);
-  const auto signed_images = with_hooks(c.for_call(rustimg::parse_reference(reference).registry), py::none(),
+  const auto signed_images = with_hooks(c.for_call(rustimg::pipeline::image_registry(reference)), py::none(),
                                         [&](const rustimg::registry::Options& o) {
-                                          return rustimg::pipeline::sign_image(reference, key, o);
+                                          return rustimg::pipeline::sign_image(reference, key, o, identity);
                                         });
   return json_to_python(rustimg::pipeline::to_json(signed_images));
 }
@@ -304,7 +306,7 @@ py::object sign(const std::string& reference, const std::string& key_file, const
 py::object verify_image(const std::string& reference, const std::string& public_key_file,
                         const std::optional<std::string>& attestation, const RegistryConfig& c) {
   const rustimg::attest::VerifyingKey key = rustimg::pipeline::read_verifying_key(public_key_file);
-  return json_to_python(with_hooks(c.for_call(rustimg::parse_reference(reference).registry), py::none(),
+  return json_to_python(with_hooks(c.for_call(rustimg::pipeline::image_registry(reference)), py::none(),
                     [&](const rustimg::registry::Options& o) {
                       return attestation ? nlohmann::json(rustimg::pipeline::verify_attestations(reference, key,
                                                                                                  *attestation, o))
@@ -569,7 +571,8 @@ PYBIND11_MODULE(_core, m) {
         "(transfer::to_json).");
   m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),
         py::arg("progress"), "Pulls `reference` into `output`; returns the digest written.");
-  m.def("sign", &sign, py::arg("reference"), py::arg("key_file"), py::arg("key_password_env"), py::arg("options"),
+  m.def("sign", &sign, py::arg("reference"), py::arg("key_file"), py::arg("key_password_env"), py::arg("identity"),
+        py::arg("options"),
         "Signs `reference` as cosign does; returns [{digest, signature, identity}] per manifest signed.");
   m.def("verify_image", &verify_image, py::arg("reference"), py::arg("public_key_file"), py::arg("attestation"),
         py::arg("options"),
@@ -577,8 +580,9 @@ PYBIND11_MODULE(_core, m) {
   m.def("build", &build, py::arg("crate"), py::arg("binary"), py::arg("platform"), py::arg("spec_file"),
         py::arg("overrides"), py::arg("output"), py::arg("allow_dynamic"), py::arg("source_date_epoch"),
         py::arg("progress"), py::arg("registry"), py::arg("push"), py::arg("sign_key"), py::arg("key_password_env"),
-        "Builds an image from a crate (cargo) or a prebuilt binary, then pushes it to every reference in "
-        "`push` (signed and attested with `sign_key`); returns digest, media_type, size, reports (Report "
-        "objects), pushed, signed.");
+        py::arg("base_key"),
+        "Builds an image from a crate (cargo) or a prebuilt binary (on an image base signed by `base_key`, "
+        "when given), then pushes it to every reference in `push` (signed and attested with `sign_key`); "
+        "returns digest, media_type, size, reports (Report objects), pushed, signed.");
   bind_compose(m);
 }
