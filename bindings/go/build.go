@@ -87,6 +87,9 @@ type BuildResult struct {
 	// manifest first), then the SBOM and provenance attested (PredicateType
 	// set).
 	Signed []Signature `json:"signed"`
+	// Beside is, for an archive Output, the SBOM and provenance files
+	// written beside it (an archive cannot carry them).
+	Beside []string `json:"beside"`
 }
 
 type progressState struct {

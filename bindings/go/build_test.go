@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -103,6 +104,23 @@ func TestBuildAttachesTheSBOMAndProvenanceAskedFor(t *testing.T) {
 	}
 	if digests[""] != digests["cyclonedx"] || digests[""] != digests["none"] || digests[""] != digests["provenance"] {
 		t.Fatalf("the SBOM or the provenance changed the image digest: %v", digests)
+	}
+
+	// An archive cannot carry them: they are files beside it, listed.
+	archive := filepath.Join(t.TempDir(), "img.tar")
+	res, err = rustimg.Build(context.Background(), rustimg.BuildOptions{
+		CrateDir: crate, Output: "oci-archive:" + archive, SourceDateEpoch: &epoch,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{archive + ".spdx.json", archive + ".provenance.json"}; !reflect.DeepEqual(res.Beside, want) {
+		t.Fatalf("beside the archive: %v, want %v", res.Beside, want)
+	}
+	for _, f := range res.Beside {
+		if _, err := os.Stat(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -134,7 +134,7 @@ int run_verify(Options& o) {
 
 Command add_sign(CLI::App& parent) {
   auto o = std::make_shared<Options>();
-  o->app = add_command(parent, "sign", "sign an image in a registry (cosign-compatible)", kSignUsage,
+  o->app = add_command(parent, "sign", "sign an image in a registry or an OCI layout (cosign-compatible)", kSignUsage,
                        kCredentialsNote);
   o->app->add_option("REF", o->positional, "the image to sign");
   o->app->add_option("--key", o->key, "the PEM ECDSA P-256 private key")->type_name("KEY");

@@ -273,10 +273,18 @@ BuildResult build_image(const Plan& plan, const BuildOptions& options, const lay
         verified =
             verify_image(ref.to_string(), signer->first, pull_options(o, ref.registry, progress_mu)).front().digest;
       } catch (const Error& e) {
-        if (e.code() != ErrorCode::Verify) throw;
-        throw Error(ErrorCode::Verify, "the base image " + ref.to_string() + " is not signed by " + signer->second +
-                                           ": " + e.what() + ". Build on a base signed by that key (rustimg sign, "
-                                           "cosign sign), or drop the key");
+        if (e.code() == ErrorCode::Verify)
+          throw Error(ErrorCode::Verify, "the base image " + ref.to_string() + " is not signed by " +
+                                             signer->second + ": " + e.what() +
+                                             ". Build on a base signed by that key (rustimg sign, cosign sign), or "
+                                             "drop the key");
+        // A malformed signature image: said to be the base's. (A registry
+        // error names the image already and keeps its status.)
+        if (e.code() == ErrorCode::InvalidArgument)
+          throw Error(ErrorCode::InvalidArgument, "the signature of the base image " + ref.to_string() +
+                                                      " cannot be checked against " + signer->second + ": " +
+                                                      e.what());
+        throw;
       }
       report("pull", "base " + ref.to_string() + " is signed by " + signer->second + " (" + verified + ")");
     }

@@ -98,3 +98,53 @@ def test_a_key_that_cannot_be_used_fails_before_cargo(rustimg, bases, tmp_path):
                   "--output", f"oci:{tmp_path / 'out'}:v1")
     assert res.code == 2 and "missing.pub" in res.err, res
     assert not (crate / "target").exists()  # cargo never ran
+
+
+def _layout_with_one_manifest(directory: Path, tag: str, manifest: dict, blobs: list) -> None:
+    """An OCI layout by hand: `blobs` (bytes) and `manifest`, tagged `tag`."""
+    import hashlib
+    import json
+    store = directory / "blobs" / "sha256"
+    store.mkdir(parents=True)
+    for data in blobs:
+        (store / hashlib.sha256(data).hexdigest()).write_bytes(data)
+    raw = json.dumps(manifest).encode()
+    (store / hashlib.sha256(raw).hexdigest()).write_bytes(raw)
+    (directory / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    (directory / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": manifest["mediaType"], "digest": "sha256:" + hashlib.sha256(raw).hexdigest(),
+        "size": len(raw), "annotations": {"org.opencontainers.image.ref.name": tag}}]}))
+
+
+def test_a_malformed_signature_image_on_the_base_is_refused_as_the_bases(rustimg, registry_plain, bases,
+                                                                        hello_binary, tmp_path):  # noqa: F811
+    """A hostile registry's .sig image for the base (more layers than rustimg
+    reads) is refused before a layer is fetched, as an error about the base's
+    signature, and nothing is built."""
+    import hashlib
+    import re
+    _, _, _, pub = bases
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "f").write_text("x\n")
+    base = f"{registry_plain.host}/bases/malformed-sig:v1"
+    res = rustimg("append", "--base", "scratch", "--platform", "linux/amd64", "--layer", layer,
+                  "--output", f"docker://{base}", "--json")
+    assert res.code == 0, res
+    digest = re.search(r"sha256:[0-9a-f]{64}", res.out).group(0)
+    config, payload = b"{}", b"{}"
+    blob = lambda media_type, data: {"mediaType": media_type, "size": len(data),  # noqa: E731
+                                     "digest": "sha256:" + hashlib.sha256(data).hexdigest()}
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": blob("application/vnd.oci.image.config.v1+json", config),
+                "layers": [blob("application/vnd.dev.cosign.simplesigning.v1+json", payload)] * 257}
+    sig_tag = digest.replace(":", "-") + ".sig"
+    _layout_with_one_manifest(tmp_path / "sig", sig_tag, manifest, [config, payload])
+    res = rustimg("push", f"oci:{tmp_path / 'sig'}:{sig_tag}", f"{registry_plain.host}/bases/malformed-sig:{sig_tag}")
+    assert res.code == 0, res
+
+    res = build_on(rustimg, hello_binary, base, tmp_path / "out", "--base-key", pub)
+    assert res.code == 2, res
+    assert f"the signature of the base image {base} cannot be checked against {pub}" in res.err, res.err
+    assert "layers" in res.err, res.err
+    assert not (tmp_path / "out").exists()

@@ -42,6 +42,9 @@ def test_build_crate_to_every_output(crate, tmp_path):
 
     archive = rustimg.build(crate=crate, output=f"oci-archive:{tmp_path / 'img.tar'}:v1")
     assert archive.digest == res.digest  # same inputs, same image
+    # The SBOM and provenance an archive cannot carry lie beside it, listed.
+    assert archive.beside == [f"{tmp_path / 'img.tar'}.spdx.json", f"{tmp_path / 'img.tar'}.provenance.json"]
+    assert all(os.path.isfile(f) for f in archive.beside)
     assert skopeo_digest(f"oci-archive:{tmp_path / 'img.tar'}:v1") == res.digest
 
     docker = rustimg.build(crate=crate, output=f"docker-archive:{tmp_path / 'd.tar'}:py/hello:v1")

@@ -109,6 +109,8 @@ class BuildResult:
             ``docker://`` output, then ``push=``), in order.
         signed: With ``sign_key=``: the signatures, then the attestations,
             made for each push, in order.
+        beside: For an archive output, the SBOM and provenance files
+            written beside it (an archive cannot carry them).
     """
 
     digest: str
@@ -118,6 +120,7 @@ class BuildResult:
     output: str
     pushed: List[TransferResult]
     signed: List["Signature"] = field(default_factory=list)
+    beside: List[str] = field(default_factory=list)
 
 
 def _type_name(value: object) -> str:
@@ -330,14 +333,16 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     (``platform`` names its platform; default: read from the ELF header).
     ``base``, ``bin`` (the cargo bin target), ``package`` (the workspace
     member), ``sbom`` ("spdx", the default, "cyclonedx" or "none": the SBOM
-    attached to each platform image of an "oci:" or registry output), ``provenance``
-    (True, the default, or False: the SLSA provenance attached to each image
-    cargo built for an "oci:" or registry output) and ``overrides`` override the spec. ``progress(stage, message)``
+    attached to each platform image of an "oci:" or registry output, or
+    written beside an archive output as ARCHIVE.spdx.json / .cdx.json, listed
+    in ``beside``), ``provenance`` (True, the default, or False: the SLSA
+    provenance of each image cargo built, attached or beside an archive as
+    ARCHIVE.provenance.json) and ``overrides`` override the spec. ``progress(stage, message)``
     is called for every step; an exception it raises cancels the build and
     propagates unchanged, and so does Ctrl-C. A cancelled build leaves no
     output. The GIL is released while building, so other threads run.
     ``push=`` references are pushed after the build (see :func:`push`);
-    with ``sign_key`` (a PEM ECDSA P-256 key, its passphrase in
+    with ``sign_key`` (an ECDSA P-256 key, PEM or cosign.key, its passphrase in
     ``key_password_env``, default ``COSIGN_PASSWORD``; read before anything
     is built) each pushed image is then signed as :func:`sign` does and the
     SBOM and provenance this build pushed with it attested, as ``cosign
@@ -373,7 +378,8 @@ def build(*, crate: Optional[PathLike] = None, binary: Optional[PathLike] = None
     return BuildResult(digest=raw["digest"], media_type=raw["media_type"], size=raw["size"],
                        reports=raw["reports"], output=output,
                        pushed=[TransferResult._from_core(p) for p in raw["pushed"]],
-                       signed=[Signature(**s) for s in raw.get("signed", ())])
+                       signed=[Signature(**s) for s in raw.get("signed", ())],
+                       beside=list(raw.get("beside", ())))
 
 
 # --- composition -------------------------------------------------------------
