@@ -152,7 +152,7 @@ std::string string_member(const json& obj, const char* key, const std::string& w
 void check_docker_reference(std::string_view ref) {
   const bool ok = !ref.empty() && ref.size() <= 4096 && std::all_of(ref.begin(), ref.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
-           c == '_' || c == '/' || c == ':' || c == '@';
+           c == '_' || c == '/' || c == ':' || c == '@' || c == '[' || c == ']';  // [::1]:5000/app
   });
   if (!ok) {
     throw Error(ErrorCode::InvalidArgument, "docker reference \"" + excerpt(ref, 200) +

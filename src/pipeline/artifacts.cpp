@@ -49,9 +49,10 @@ ArtifactReader registry_artifact_reader(registry::Client& client, const Referenc
 
 std::vector<FoundArtifact> find_artifacts(const ArtifactReader& reader, const std::string& subject,
                                           const std::function<bool(const std::string&)>& wanted,
-                                          std::vector<std::string>* skipped) {
+                                          std::vector<std::string>* skipped, const std::vector<std::string>* only) {
   std::vector<FoundArtifact> out;
   for (const oci::Descriptor& d : reader.referrers(subject)) {
+    if (only != nullptr && std::find(only->begin(), only->end(), d.digest) == only->end()) continue;
     const std::string& hint = d.artifact_type;
     if (!hint.empty() && hint != oci::media_type::kOciEmpty && !wanted(hint)) continue;
     // Why this entry is passed over, or "" when it is an artifact wanted.

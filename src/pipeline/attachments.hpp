@@ -189,9 +189,11 @@ struct FoundArtifact {
 /// entry that is not such an artifact (another subject or type, an index,
 /// a digest other than sha256, missing or malformed) is passed over and,
 /// with `skipped`, named there with the reason ("DIGEST: why"; without
-/// `skipped`, a missing or malformed one is an error).
+/// `skipped`, a missing or malformed one is an error). With `only`, an
+/// entry whose digest it does not list is not fetched and not named.
 std::vector<FoundArtifact> find_artifacts(const ArtifactReader& reader, const std::string& subject,
                                           const std::function<bool(const std::string&)>& wanted,
-                                          std::vector<std::string>* skipped = nullptr);
+                                          std::vector<std::string>* skipped = nullptr,
+                                          const std::vector<std::string>* only = nullptr);
 
 }  // namespace rustimg::pipeline

@@ -371,8 +371,7 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
   for (const std::string& digest : manifest_digests(*home, true)) {
     std::vector<std::pair<nlohmann::json, std::string>> statements;  // with the predicate type
     std::vector<std::string> passed_over;
-    for (const FoundArtifact& a : find_artifacts(reader, digest, wanted, &passed_over)) {
-      if (only != nullptr && std::find(only->begin(), only->end(), a.descriptor.digest) == only->end()) continue;
+    for (const FoundArtifact& a : find_artifacts(reader, digest, wanted, &passed_over, only)) {
       if (only != nullptr) found.push_back(a.descriptor.digest);
       try {
         nlohmann::json statement = statement_of(reader, a, name, digest);
@@ -383,7 +382,12 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
         out.skipped.push_back(a.descriptor.digest + ": " + util::shown(e.what()));  // outside text, escaped
       }
     }
+    // Without `only`, what was passed over is reported; with it, an artifact
+    // asked for that failed a check is an error, with the reason.
     if (only == nullptr) out.skipped.insert(out.skipped.end(), passed_over.begin(), passed_over.end());
+    else if (!passed_over.empty())
+      throw Error(ErrorCode::InvalidArgument,
+                  home->describe() + ": cannot attest the artifact written with the image " + passed_over.front());
     if (statements.empty()) continue;
     const std::string att_tag = attest::attestation_tag(digest);
     SignatureTag existing = home->signatures(att_tag);

@@ -343,3 +343,53 @@ def test_a_chain_of_nested_indexes_is_not_followed_forever(tmp_path):
         fetched = [r for r in reg.requests if "/manifests/" in r.path]
         assert len(fetched) <= 12, len(fetched)
         assert not (tmp_path / "out").exists()
+
+
+# --- 10. artifacts about an image: listings are bounded, entries checked ------------------
+
+SPDX = "application/spdx+json"
+
+
+def referrers_route(reg, entries):
+    """The referrers API answers every subject with an index of `entries`."""
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+    reg.route("GET", r"/v2/app/referrers/.*", lambda h, req: h.reply(200, body, content_type=OCI_INDEX))
+
+
+def test_a_referrers_list_over_the_cap_is_refused_before_any_artifact_is_read(tmp_path):
+    with HostileRegistry() as reg:
+        serve_layout(reg, tmp_path)
+        referrers_route(reg, [{"mediaType": OCI_MANIFEST, "size": 300, "artifactType": SPDX,
+                               "digest": "sha256:" + hashlib.sha256(str(i).encode()).hexdigest()}
+                              for i in range(4097)])
+        proc = run_cli("sbom", f"{reg.host}/app:v1")
+        assert proc.returncode == 2, proc.stderr
+        assert "4097 artifacts, more than the 4096 rustimg reads" in proc.stderr, proc.stderr
+        assert proc.stdout == ""
+        fetched = [r.path for r in reg.requests if "/manifests/sha256:" in r.path]
+        assert fetched == [], fetched
+
+
+def test_sign_attest_skips_listed_artifacts_it_cannot_check(tmp_path):
+    """rustimg sign --attest attests what the registry lists about the image,
+    and passes over, saying why, an entry by a digest other than sha256
+    (never fetched: it could not be checked) and one the registry lists but
+    does not serve. The signature is still made."""
+    from test_base_key import PASSPHRASE, keypair
+    with HostileRegistry() as reg:
+        _, root = serve_layout(reg, tmp_path)
+        sha512 = "sha512:" + hashlib.sha512(b"x").hexdigest()
+        missing = "sha256:" + hashlib.sha256(b"not served").hexdigest()
+        referrers_route(reg, [{"mediaType": OCI_MANIFEST, "size": 300, "artifactType": SPDX, "digest": sha512},
+                              {"mediaType": OCI_MANIFEST, "size": 300, "artifactType": SPDX, "digest": missing}])
+        key, _ = keypair(tmp_path, "hostile")
+        proc = run_cli("sign", "--key", key, "--key-password-env", "HOSTILE_PW", "--attest", f"{reg.host}/app:v1",
+                       env={"HOSTILE_PW": PASSPHRASE})
+        assert proc.returncode == 0, proc.stderr
+        assert f"not attested: {sha512}: " in proc.stderr, proc.stderr
+        assert f"not attested: {missing}: " in proc.stderr, proc.stderr
+        assert proc.stdout.split()[0] == root["digest"], proc.stdout
+        assert not [r.path for r in reg.requests if "sha512" in r.path and "/referrers/" not in r.path]
+        sig_tag = root["digest"].replace(":", "-") + ".sig"
+        assert f"app:{sig_tag}" in reg.content.manifests
+        assert f"app:{root['digest'].replace(':', '-')}.att" not in reg.content.manifests

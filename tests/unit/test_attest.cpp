@@ -211,6 +211,8 @@ BOOST_AUTO_TEST_CASE(simple_signing_payload_is_cosigns_shape) {
   BOOST_TEST(p == "{\"critical\":{\"identity\":{\"docker-reference\":\"127.0.0.1:5000/app\"},\"image\":{\"docker-"
                   "manifest-digest\":\"" + kDigest + "\"},\"type\":\"cosign container image signature\"},"
                   "\"optional\":null}");
+  // A registry at an IPv6 address is a repository name too.
+  BOOST_TEST(att::simple_signing_payload("[::1]:5000/app", kDigest).find("\"[::1]:5000/app\"") != std::string::npos);
   expect_error([] { att::simple_signing_payload("app\"x", kDigest); }, ErrorCode::InvalidArgument, "app");
   expect_error([] { att::simple_signing_payload("app", "sha256:xyz"); }, ErrorCode::InvalidArgument, "sha256:xyz");
   BOOST_TEST(att::signature_tag(kDigest) == "sha256-" + std::string(64, 'a') + ".sig");
