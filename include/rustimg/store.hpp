@@ -52,6 +52,10 @@ class BlobStore {
   /// read when `d.size` or the stored file is over `max_bytes`. Otherwise
   /// read()'s checks and throws. The one reader of documents from a store.
   std::string read_document(const oci::Descriptor& d, std::uint64_t max_bytes = oci::kMaxManifestBytes) const;
+  /// read_document(), then the bytes read checked as check() checks the
+  /// file (its size and digest), in one read: for documents from a layout
+  /// made elsewhere. Throws what those two throw.
+  std::string read_checked(const oci::Descriptor& d, std::uint64_t max_bytes = oci::kMaxManifestBytes) const;
   /// How take() may share a file with the store it takes from.
   enum class Share {
     /// Never: the blob becomes a file of its own (a reflink where the file

@@ -14,9 +14,7 @@ ArtifactReader layout_artifact_reader(const store::StoredImage& image, const std
   ArtifactReader r;
   r.name = "oci:" + dir.string();
   r.manifest = [&image](const oci::Descriptor& d) {
-    std::string bytes = image.blobs().read_document(d);  // bounded before it is read
-    image.blobs().check(d);                                 // the bytes its digest names, or an error
-    return bytes;
+    return image.blobs().read_checked(d);  // bounded before it is read; the bytes its digest names
   };
   r.referrers = [dir](const std::string& subject) {
     std::vector<oci::Descriptor> out;
@@ -24,9 +22,7 @@ ArtifactReader layout_artifact_reader(const store::StoredImage& image, const std
     return out;
   };
   r.content = [&image](const oci::Descriptor& d, std::uint64_t max_bytes) {
-    std::string bytes = image.blobs().read_document(d, max_bytes);
-    image.blobs().check(d);
-    return bytes;
+    return image.blobs().read_checked(d, max_bytes);
   };
   return r;
 }

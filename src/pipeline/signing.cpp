@@ -293,9 +293,7 @@ std::optional<LayoutSignatureImage> read_layout_signature_image(const fs::path& 
   const std::string what = "oci:" + dir.string() + ":" + tag;
   const store::BlobStore blobs(dir);
   try {
-    LayoutSignatureImage out{*entry, blobs.read_document(*entry), {}};
-    if (oci::sha256_digest(out.bytes) != entry->digest)
-      throw Error(ErrorCode::InvalidArgument, "its manifest does not match its digest " + entry->digest);
+    LayoutSignatureImage out{*entry, blobs.read_checked(*entry), {}};
     out.layers = attest::read_signature_image(
         out.bytes, [&](const oci::Descriptor& d) { return blobs.read_document(d, attest::kMaxPayloadBytes); }, what);
     // The config goes up with the image on a push: bounded and checked too.

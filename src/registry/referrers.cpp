@@ -55,8 +55,15 @@ std::optional<oci::Index> referrers_api(Auth& auth, const Reference& repo, const
 /// object, checked to be an OCI index), or nothing when the tag does not
 /// exist. A tag holding anything else is an error saying so (and, `for_update`,
 /// that it is left as it is).
-std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject,
-                                     bool for_update = false) {
+/// The tag-schema index: as JSON (an update keeps what rustimg does not
+/// model) and as parsed (its shape checked).
+struct TagSchemaIndex {
+  json doc;
+  oci::Index index;
+};
+
+std::optional<TagSchemaIndex> tag_schema_index(Auth& auth, const Reference& repo, const std::string& subject,
+                                               bool for_update = false) {
   RegistryState& st = auth.state(repo.registry);
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull")};
   Reference ref = repo;
@@ -72,9 +79,10 @@ std::optional<json> tag_schema_index(Auth& auth, const Reference& repo, const st
                 ref.to_string() + " holds a " + raw.media_type + ", not the OCI index of the referrers tag schema" +
                     (for_update ? "; rustimg does not overwrite it (delete the tag, or push to another repository)"
                                 : ""));
-  const oci::Index index = oci::parse_index(raw.bytes, oci::ParseMode::Lenient, ref.to_string());  // its shape
-  check_count(index.manifests.size(), ref.to_string());
-  return parse_json(raw.bytes, ref.to_string());
+  TagSchemaIndex out{parse_json(raw.bytes, ref.to_string()),
+                     oci::parse_index(raw.bytes, oci::ParseMode::Lenient, ref.to_string())};  // its shape
+  check_count(out.index.manifests.size(), ref.to_string());
+  return out;
 }
 
 bool lists(const std::vector<oci::Descriptor>& manifests, const std::string& digest) {
@@ -123,9 +131,9 @@ std::vector<ReferrerPushResult> Client::push_referrers(const Reference& repo, co
   const std::vector<std::string> scopes = {repository_scope(repo.repository, "pull,push")};
   for (const auto& [subject, entries] : unlisted) {
     const std::string tag = oci::referrers_index_tag(subject);
-    std::optional<json> index = tag_schema_index(auth, repo, subject, true);
-    if (!index) index = json{{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
-    json& list = (*index)["manifests"];
+    json index = {{"schemaVersion", 2}, {"mediaType", oci::media_type::kOciIndex}, {"manifests", json::array()}};
+    if (auto found = tag_schema_index(auth, repo, subject, true)) index = std::move(found->doc);
+    json& list = index["manifests"];
     std::size_t added = 0;
     for (const json& entry : entries) {
       const bool present = std::any_of(list.begin(), list.end(), [&](const json& d) {
@@ -138,7 +146,7 @@ std::vector<ReferrerPushResult> Client::push_referrers(const Reference& repo, co
     }
     if (added == 0) continue;
     check_count(list.size(), repo.name() + ":" + tag);
-    const oci::Blob blob = oci::make_blob(*index, oci::media_type::kOciIndex);
+    const oci::Blob blob = oci::make_blob(index, oci::media_type::kOciIndex);
     put_manifest(auth, st, repo.repository, scopes, tag, oci::media_type::kOciIndex, blob.bytes,
                  blob.descriptor.digest);
     impl_->ctx.log("listed " + std::to_string(added) + " artifacts in " + repo.name() + ":" + tag +
@@ -155,8 +163,7 @@ ReferrersList Client::referrers(const Reference& repo, const std::string& subjec
     return out;
   }
   out.via = ReferrersVia::TagSchema;
-  if (const auto index = tag_schema_index(impl_->auth, repo, subject_digest))
-    out.manifests = oci::parse_index(index->dump(), oci::ParseMode::Lenient, repo.name()).manifests;
+  if (auto found = tag_schema_index(impl_->auth, repo, subject_digest)) out.manifests = std::move(found->index.manifests);
   return out;
 }
 

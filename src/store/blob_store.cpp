@@ -110,16 +110,30 @@ bool BlobStore::verify(std::string_view digest) const {
   }
 }
 
-void BlobStore::check(const oci::Descriptor& d) const {
-  std::uint64_t size = 0;
-  const fs::path file = path_of(d.digest);
-  const auto in = file_stream(open_blob(*this, d.digest, size));
-  const std::string digest = oci::sha256_stream(*in, file.string()).digest;
+namespace {
+
+/// Throws unless the file `file` holding `size` bytes hashing to `digest` is what `d` names.
+void expect_blob(const oci::Descriptor& d, const fs::path& file, std::uint64_t size, const std::string& digest) {
   if (digest != d.digest || d.size < 0 || size != static_cast<std::uint64_t>(d.size))
     throw Error(ErrorCode::InvalidArgument,
                 file.string() + " does not match its name: it holds " + std::to_string(size) + " bytes hashing to " +
                     digest + ", where " + std::to_string(d.size) + " bytes hashing to " + d.digest +
                     " are expected; the image is damaged or was altered: write it again");
+}
+
+}  // namespace
+
+void BlobStore::check(const oci::Descriptor& d) const {
+  std::uint64_t size = 0;
+  const fs::path file = path_of(d.digest);
+  const auto in = file_stream(open_blob(*this, d.digest, size));
+  expect_blob(d, file, size, oci::sha256_stream(*in, file.string()).digest);
+}
+
+std::string BlobStore::read_checked(const oci::Descriptor& d, std::uint64_t max_bytes) const {
+  std::string bytes = read_document(d, max_bytes);
+  expect_blob(d, path_of(d.digest), bytes.size(), oci::sha256_digest(bytes));
+  return bytes;
 }
 
 void BlobStore::remove(std::string_view digest) const {

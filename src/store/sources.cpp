@@ -214,8 +214,7 @@ std::vector<Referrer> layout_referrers(const fs::path& dir, const std::string& s
   }
   std::vector<Referrer> out;
   for (const oci::Descriptor& d : artifacts) {
-    const std::string bytes = blobs.read_document(d);  // bounded before anything is read
-    blobs.check(d);                                     // the bytes its digest names, or an error
+    const std::string bytes = blobs.read_checked(d);  // bounded before anything is read; its digest checked
     oci::Manifest m = oci::parse_manifest(bytes, oci::ParseMode::Lenient, source + ": artifact " + d.digest);
     if (m.subject && m.subject->digest == subject_digest) out.push_back({d, std::move(m)});
   }
