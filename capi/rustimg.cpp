@@ -3,6 +3,7 @@
 #include "rustimg.h"
 
 #include <atomic>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -130,6 +131,17 @@ int guarded(rustimg_error** err, Fn&& fn) noexcept {
   throw rustimg::Error(rustimg::ErrorCode::InvalidArgument, message);
 }
 
+/// Refuses an options struct of a version this library does not know
+/// (0, or newer than it): `name` is the struct's ("rustimg_build_options").
+void check_version(const std::string& name, unsigned version, unsigned max) {
+  if (version == 0 || version > max) {
+    std::string init = name;
+    for (char& c : init) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    invalid(name + ".version " + std::to_string(version) + " is not supported by this library (max " +
+            std::to_string(max) + "); initialise options with " + init + "_INIT");
+  }
+}
+
 void require(const void* p, const char* what) {
   if (p == nullptr) invalid(std::string(what) + " must not be NULL");
 }
@@ -165,10 +177,7 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
                                             rustimg::registry::Credentials* unbound = nullptr) {
   rustimg::registry::Options o;
   if (opts == nullptr) return o;
-  if (opts->version == 0 || opts->version > RUSTIMG_REGISTRY_OPTIONS_VERSION)
-    invalid("rustimg_registry_options.version " + std::to_string(opts->version) +
-            " is not supported by this library (max " + std::to_string(RUSTIMG_REGISTRY_OPTIONS_VERSION) +
-            "); initialise options with RUSTIMG_REGISTRY_OPTIONS_INIT");
+  check_version("rustimg_registry_options", opts->version, RUSTIMG_REGISTRY_OPTIONS_VERSION);
   for (size_t i = 0; i < opts->insecure_registries_count; ++i) {
     if (opts->insecure_registries == nullptr || opts->insecure_registries[i] == nullptr)
       invalid("insecure_registries has a NULL entry");
@@ -234,10 +243,7 @@ rustimg::registry::Options registry_options(const rustimg_registry_options* opts
 rustimg::compose::LayerSettings layer_settings(const rustimg_layer_options* opts) {
   rustimg::compose::LayerSettings settings;
   if (opts == nullptr) return settings;
-  if (opts->version == 0 || opts->version > RUSTIMG_LAYER_OPTIONS_VERSION)
-    invalid("rustimg_layer_options.version " + std::to_string(opts->version) +
-            " is not supported by this library (max " + std::to_string(RUSTIMG_LAYER_OPTIONS_VERSION) +
-            "); initialise options with RUSTIMG_LAYER_OPTIONS_INIT");
+  check_version("rustimg_layer_options", opts->version, RUSTIMG_LAYER_OPTIONS_VERSION);
   if (opts->compression != nullptr)
     settings.compression = rustimg::compose::compression_named(opts->compression, "rustimg_layer_options.compression");
   settings.level = opts->level;
@@ -355,10 +361,7 @@ int rustimg_spec_load(rustimg_spec** out, const rustimg_spec_load_options* opts,
     *out = nullptr;
     rustimg_spec_load_options o = RUSTIMG_SPEC_LOAD_OPTIONS_INIT;
     if (opts != nullptr) {
-      if (opts->version == 0 || opts->version > RUSTIMG_SPEC_LOAD_OPTIONS_VERSION)
-        invalid("rustimg_spec_load_options.version " + std::to_string(opts->version) +
-                " is not supported by this library (max " + std::to_string(RUSTIMG_SPEC_LOAD_OPTIONS_VERSION) +
-                "); initialise options with RUSTIMG_SPEC_LOAD_OPTIONS_INIT");
+      check_version("rustimg_spec_load_options", opts->version, RUSTIMG_SPEC_LOAD_OPTIONS_VERSION);
       o = *opts;
     }
     rustimg::SpecLoadOptions load;
@@ -405,10 +408,7 @@ int rustimg_build(rustimg_build_result** out, const rustimg_build_options* opts,
     require(out, "out");
     *out = nullptr;
     require(opts, "opts");
-    if (opts->version == 0 || opts->version > RUSTIMG_BUILD_OPTIONS_VERSION)
-      invalid("rustimg_build_options.version " + std::to_string(opts->version) +
-              " is not supported by this library (max " + std::to_string(RUSTIMG_BUILD_OPTIONS_VERSION) +
-              "); initialise options with RUSTIMG_BUILD_OPTIONS_INIT");
+    check_version("rustimg_build_options", opts->version, RUSTIMG_BUILD_OPTIONS_VERSION);
     if ((opts->crate_dir == nullptr) == (opts->binary == nullptr))
       invalid("give exactly one of crate_dir (build with cargo) and binary (a prebuilt binary)");
     require(opts->output, "output");
@@ -543,13 +543,41 @@ int rustimg_sign(rustimg_signatures** out, const char* reference, const char* ke
       throw rustimg::Error(rustimg::ErrorCode::InvalidArgument,
                            std::string(reference) +
                                ": rustimg_sign signs images in a registry; an image in an OCI layout needs the "
-                               "repository its signature will name, which this function cannot take: sign it after "
-                               "the push, or with `rustimg sign --identity HOST/REPO` or Python's sign(identity=)");
+                               "repository its signature will name, which this function cannot take: use "
+                               "rustimg_sign_image with rustimg_sign_options.identity");
     const rustimg::attest::SigningKey key =
         rustimg::pipeline::read_signing_key(key_file, key_password_env != nullptr ? key_password_env : "");
     const std::string host = rustimg::pipeline::image_registry(reference);
     auto r = std::make_unique<rustimg_signatures>();
     r->json = rustimg::pipeline::to_json(rustimg::pipeline::sign_image(reference, key, registry_options(opts, host))).dump();
+    *out = r.release();
+  });
+}
+
+int rustimg_sign_options_init(rustimg_sign_options* opts, unsigned version) {
+  if (opts == nullptr || version == 0 || version > RUSTIMG_SIGN_OPTIONS_VERSION) return RUSTIMG_EINVALID;
+  *opts = RUSTIMG_SIGN_OPTIONS_INIT;
+  opts->version = version;
+  return RUSTIMG_OK;
+}
+
+int rustimg_sign_image(rustimg_signatures** out, const char* reference, const rustimg_sign_options* opts,
+                       rustimg_error** err) {
+  return guarded(err, [&] {
+    require(out, "out");
+    *out = nullptr;
+    require(reference, "reference");
+    require(opts, "opts");
+    check_version("rustimg_sign_options", opts->version, RUSTIMG_SIGN_OPTIONS_VERSION);
+    require(opts->key_file, "key_file");
+    const rustimg::attest::SigningKey key = rustimg::pipeline::read_signing_key(
+        opts->key_file, opts->key_password_env != nullptr ? opts->key_password_env : "");
+    const std::string host = rustimg::pipeline::image_registry(reference);
+    auto r = std::make_unique<rustimg_signatures>();
+    r->json = rustimg::pipeline::to_json(rustimg::pipeline::sign(reference, key, registry_options(opts->registry, host),
+                                                                 opts->identity != nullptr ? opts->identity : "",
+                                                                 opts->attest != 0))
+                  .dump();
     *out = r.release();
   });
 }

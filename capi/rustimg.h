@@ -408,7 +408,7 @@ typedef struct rustimg_signatures rustimg_signatures;
  * environment variable `key_password_env` (NULL: COSIGN_PASSWORD). An
  * image in an OCI layout ("oci:DIR:TAG") is refused with RUSTIMG_EINVALID:
  * its signature must name the repository it will be pushed to, which this
- * call cannot take (`rustimg sign --identity` signs layouts). Expected
+ * call cannot take (rustimg_sign_image can). Expected
  * errors: RUSTIMG_ENOTFOUND, RUSTIMG_EINVALID (no key, a wrong
  * passphrase), RUSTIMG_EUNSUPPORTED (not P-256), RUSTIMG_EREGISTRY,
  * RUSTIMG_EAUTH.
@@ -416,6 +416,49 @@ typedef struct rustimg_signatures rustimg_signatures;
 RUSTIMG_EXTERN(int) rustimg_sign(rustimg_signatures **out, const char *reference, const char *key_file,
                                  const char *key_password_env, const rustimg_registry_options *opts,
                                  rustimg_error **err);
+
+/** What rustimg_sign_image does; set up with RUSTIMG_SIGN_OPTIONS_INIT. */
+typedef struct rustimg_sign_options {
+  unsigned version;
+  /** The ECDSA P-256 private key, PEM or cosign's cosign.key. Required. */
+  const char *key_file;
+  /** The environment variable holding an encrypted key's passphrase; NULL: COSIGN_PASSWORD. */
+  const char *key_password_env;
+  /**
+   * The repository ("host/repo", no tag) the signatures name, as cosign's
+   * --sign-container-identity; NULL: the image's own. Required for an
+   * image in an OCI layout: the repository it will be pushed to.
+   */
+  const char *identity;
+  /**
+   * Non-zero: also attest the SBOMs and provenance attached to the image,
+   * as `cosign attest --key` does (`rustimg sign --attest`).
+   */
+  int attest;
+  /** How the registry is reached; NULL: defaults (unused for a layout). */
+  const rustimg_registry_options *registry;
+} rustimg_sign_options;
+
+#define RUSTIMG_SIGN_OPTIONS_VERSION 1
+#define RUSTIMG_SIGN_OPTIONS_INIT { RUSTIMG_SIGN_OPTIONS_VERSION, NULL, NULL, NULL, 0, NULL }
+
+/** Initialises `opts` to defaults for `version` (1); RUSTIMG_EINVALID for an unknown version. */
+RUSTIMG_EXTERN(int) rustimg_sign_options_init(rustimg_sign_options *opts, unsigned version);
+
+/**
+ * Signs the image `reference` as `rustimg sign [--identity] [--attest]`
+ * does: a registry reference as rustimg_sign signs it, or an image in an
+ * OCI layout ("oci:DIR:TAG"), whose signatures are tagged
+ * "sha256-<hex>.sig" / ".att" in the layout (rustimg_push carries them to
+ * the registry with the image; `identity` required). With `attest`, the
+ * SBOMs and provenance attached to the image are attested; an artifact
+ * that fails a check is passed over and named in "skipped" with the
+ * reason. rustimg_signatures_json(out) gives {"signed": [as rustimg_sign],
+ * "attested": [with "predicate_type"], "skipped": ["DIGEST: why"]} (the
+ * last two with `attest`). Errors as rustimg_sign.
+ */
+RUSTIMG_EXTERN(int) rustimg_sign_image(rustimg_signatures **out, const char *reference,
+                                       const rustimg_sign_options *opts, rustimg_error **err);
 /**
  * Checks the image `reference` (a registry reference, or "oci:DIR:TAG":
  * the signatures `rustimg sign` made in that layout) as `cosign verify
@@ -432,7 +475,8 @@ RUSTIMG_EXTERN(int) rustimg_verify_image(rustimg_signatures **out, const char *r
 /**
  * A JSON array: for signatures [{"digest", "signature", "identity"}] (the
  * manifest, its "host/repo:sha256-<hex>.sig@sha256:..." and the repository
- * the payload names); for attestations, the valid in-toto statements.
+ * the payload names); for attestations, the valid in-toto statements. From
+ * rustimg_sign_image, the object it describes.
  */
 RUSTIMG_EXTERN(const char *) rustimg_signatures_json(const rustimg_signatures *signatures);
 RUSTIMG_EXTERN(void) rustimg_signatures_free(rustimg_signatures *signatures);

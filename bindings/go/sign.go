@@ -31,8 +31,8 @@ type Signature struct {
 // the environment variable keyPasswordEnv ("" : COSIGN_PASSWORD). It returns
 // one Signature per manifest signed, the top one first. An image in an OCI
 // layout ("oci:DIR:TAG") is refused (CodeInvalidArgument): its signature
-// must name the repository it will be pushed to, which Sign cannot take yet
-// (`rustimg sign --identity` signs layouts). Errors: CodeInvalidArgument
+// must name the repository it will be pushed to, which Sign cannot take
+// (SignImage can). Errors: CodeInvalidArgument
 // for an unreadable key or a wrong passphrase (never named), CodeUnsupported
 // for a key that is not P-256, CodeRegistry, CodeAuth.
 func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts RegistryOptions) ([]Signature, error) {
@@ -51,6 +51,68 @@ func Sign(ctx context.Context, reference, keyFile, keyPasswordEnv string, opts R
 		return nil, err
 	}
 	return sigs, nil
+}
+
+// SignOptions says how SignImage signs.
+type SignOptions struct {
+	KeyFile        string // ECDSA P-256 private key, PEM or cosign.key; required
+	KeyPasswordEnv string // variable holding an encrypted key's passphrase; "": COSIGN_PASSWORD
+	// Identity is the repository ("host/repo", no tag) the signatures name,
+	// as cosign's --sign-container-identity; "": the image's own. Required
+	// for an image in an OCI layout: the repository it will be pushed to.
+	Identity string
+	// Attest also attests the SBOMs and provenance attached to the image, as
+	// `cosign attest --key` does.
+	Attest   bool
+	Registry RegistryOptions
+}
+
+// SignResult is what SignImage did.
+type SignResult struct {
+	Signed   []Signature `json:"signed"`   // one per manifest signed, the top one first
+	Attested []Signature `json:"attested"` // with Attest: one per statement, PredicateType set
+	// Skipped names, with Attest, each artifact passed over and why
+	// ("DIGEST: why").
+	Skipped []string `json:"skipped"`
+}
+
+// SignImage signs the image reference as `rustimg sign [--identity]
+// [--attest]` does: a registry reference as Sign signs it, or an image in an
+// OCI layout ("oci:DIR:TAG"), whose signatures are tagged
+// "sha256-<hex>.sig" / ".att" in the layout, where Push finds them and
+// carries them to the registry with the image (Identity required). Errors
+// as Sign.
+func SignImage(ctx context.Context, reference string, opts SignOptions) (*SignResult, error) {
+	var mem cArena
+	defer mem.free()
+	// In C memory: the options point at the registry options, and cgo lets
+	// C see no Go pointer inside Go memory.
+	so := (*C.rustimg_sign_options)(mem.alloc(uintptr(C.sizeof_rustimg_sign_options)))
+	if rc := C.rustimg_sign_options_init(so, C.RUSTIMG_SIGN_OPTIONS_VERSION); rc < 0 {
+		return nil, &Error{Code: Code(rc), Message: "unsupported options version"}
+	}
+	cref := mem.str(reference)
+	so.key_file = mem.str(opts.KeyFile)
+	so.key_password_env = mem.str(opts.KeyPasswordEnv)
+	so.identity = mem.str(opts.Identity)
+	if opts.Attest {
+		so.attest = 1
+	}
+	var out *C.rustimg_signatures
+	err := withRegistryOptions(ctx, opts.Registry, func(copts *C.rustimg_registry_options, cerr **C.rustimg_error) C.int {
+		registry := (*C.rustimg_registry_options)(mem.alloc(uintptr(C.sizeof_rustimg_registry_options)))
+		*registry = *copts
+		so.registry = registry
+		return C.rustimg_sign_image(&out, cref, so, cerr)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var res SignResult
+	if err := decodeSignatures(out, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
 }
 
 // VerifyImage checks the image reference (in a registry, or

@@ -34,6 +34,20 @@ func opensslKeyPair(t *testing.T, dir, name, passphrase string) (key, pub string
 	return key, pub
 }
 
+// buildFixtureLayout builds the static test binary into an OCI layout in
+// dir: its "oci:DIR:v1" reference and the build result.
+func buildFixtureLayout(t *testing.T, dir string) (string, *rustimg.BuildResult) {
+	t.Helper()
+	layout := "oci:" + filepath.Join(dir, "layout") + ":v1"
+	built, err := rustimg.Build(context.Background(), rustimg.BuildOptions{
+		Binary: filepath.Join(fixtures, "x86_64-static-pie"), Output: layout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return layout, built
+}
+
 func TestSignAndVerifyImage(t *testing.T) {
 	host := startRegistry(t, "")
 	dir := t.TempDir()
@@ -42,11 +56,7 @@ func TestSignAndVerifyImage(t *testing.T) {
 	_, otherPub := opensslKeyPair(t, dir, "other", "")
 	ctx := context.Background()
 	opts := rustimg.RegistryOptions{SkipConfigFiles: true}
-	layout := "oci:" + filepath.Join(dir, "layout") + ":v1"
-	built, err := rustimg.Build(ctx, rustimg.BuildOptions{Binary: filepath.Join(fixtures, "x86_64-static-pie"), Output: layout})
-	if err != nil {
-		t.Fatal(err)
-	}
+	layout, built := buildFixtureLayout(t, dir)
 	ref := host + "/go/signed:v1"
 	if _, err := rustimg.Push(ctx, layout, ref, opts); err != nil {
 		t.Fatal(err)
@@ -84,5 +94,50 @@ func TestSignAndVerifyImage(t *testing.T) {
 	if !errors.Is(err, rustimg.ErrInvalidArgument) || !strings.Contains(err.Error(), "GO_KEY_PW_UNSET") ||
 		strings.Contains(err.Error(), secret) {
 		t.Fatalf("unset passphrase: %v", err)
+	}
+}
+
+// SignImage signs and attests an image in an OCI layout, naming the
+// repository it will be pushed to; Push carries the signatures with the
+// image, and the registry copy verifies.
+func TestSignImageInALayoutThenPush(t *testing.T) {
+	host := startRegistry(t, "")
+	dir := t.TempDir()
+	key, pub := opensslKeyPair(t, dir, "sign", "")
+	ctx := context.Background()
+	opts := rustimg.RegistryOptions{SkipConfigFiles: true}
+	layout, built := buildFixtureLayout(t, dir)
+	t.Setenv("COSIGN_PASSWORD", "")
+	if _, err := rustimg.SignImage(ctx, layout, rustimg.SignOptions{KeyFile: key}); !errors.Is(err, rustimg.ErrInvalidArgument) ||
+		!strings.Contains(err.Error(), "identity") {
+		t.Fatalf("a layout without an identity: %v", err)
+	}
+	repo := host + "/go/layout-signed"
+	res, err := rustimg.SignImage(ctx, layout, rustimg.SignOptions{KeyFile: key, Identity: repo, Attest: true, Registry: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Signed) != 1 || res.Signed[0].Digest != built.Digest || res.Signed[0].Identity != repo {
+		t.Fatalf("signed: %+v", res.Signed)
+	}
+	if len(res.Attested) != 1 || res.Attested[0].PredicateType != "https://spdx.dev/Document" || len(res.Skipped) != 0 {
+		t.Fatalf("attested: %+v, skipped %v", res.Attested, res.Skipped)
+	}
+	if _, err := rustimg.VerifyImage(ctx, layout, pub, opts); err != nil {
+		t.Fatalf("verify in the layout: %v", err)
+	}
+	pushed, err := rustimg.Push(ctx, layout, repo+":v1", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pushed.Signatures) != 2 {
+		t.Fatalf("want the .sig and .att images pushed with the image, got %v", pushed.Signatures)
+	}
+	valid, err := rustimg.VerifyImage(ctx, repo+":v1", pub, opts)
+	if err != nil || len(valid) != 1 || valid[0].Identity != repo {
+		t.Fatalf("verify in the registry: %+v, %v", valid, err)
+	}
+	if _, err := rustimg.VerifyAttestations(ctx, repo+":v1", pub, "spdxjson", opts); err != nil {
+		t.Fatalf("verify the attestation in the registry: %v", err)
 	}
 }

@@ -114,6 +114,24 @@ struct Attestations {
 Attestations attest_image(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
                           const std::vector<std::string>* only = nullptr, std::string_view identity = {});
 
+/// What sign() did.
+struct SignOutcome {
+  std::vector<ImageSignature> signatures;  ///< sign_image()
+  bool attested = false;                   ///< whether attest_image() ran
+  Attestations attestations;               ///< what it attested and passed over
+};
+
+/// sign_image() and, with `attest`, attest_image() (every artifact listed
+/// about the image, one that fails a check passed over with the reason):
+/// what `rustimg sign [--attest]`, rustimg_sign_image() and the bindings'
+/// sign() do. Throws what those throw.
+SignOutcome sign(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
+                 std::string_view identity, bool attest);
+
+/// {"signed": to_json(signatures)} and, when attested, "attested":
+/// to_json(attestations.attested) and "skipped": [...].
+nlohmann::json to_json(const SignOutcome& outcome);
+
 /// Verifies the image `reference` names (a registry reference or
 /// "oci:DIR[:TAG]", as sign_image) as `cosign verify --key` does: its
 /// "sha256-<hex>.sig" image holds at least one simple-signing payload signed

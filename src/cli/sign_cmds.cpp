@@ -87,22 +87,17 @@ int run_sign(Options& o) {
   const attest::SigningKey key = pipeline::read_signing_key(o.key, o.passphrase_env);
   install_interrupt_handlers();
   const registry::Options options = o.registry.finish([&] { return pipeline::image_registry(ref); });
-  const auto signatures = pipeline::sign_image(ref, key, options, o.identity);
-  pipeline::Attestations attestations;
-  if (o.attest) attestations = pipeline::attest_image(ref, key, options, nullptr, o.identity);
-  for (const std::string& why : attestations.skipped)
+  const pipeline::SignOutcome outcome = pipeline::sign(ref, key, options, o.identity, o.attest);
+  for (const std::string& why : outcome.attestations.skipped)
     std::fprintf(stderr, "rustimg sign: not attested: %s\n", why.c_str());
   if (o.out.json) {
-    nlohmann::json doc = {{"reference", ref}, {"signed", pipeline::to_json(signatures)}};
-    if (o.attest) {
-      doc["attested"] = pipeline::to_json(attestations.attested);
-      doc["skipped"] = attestations.skipped;
-    }
+    nlohmann::json doc = pipeline::to_json(outcome);
+    doc["reference"] = ref;
     print_json(doc);
     return kExitOk;
   }
-  for (const auto& s : signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
-  for (const auto& s : attestations.attested)
+  for (const auto& s : outcome.signatures) std::printf("%s %s\n", s.digest.c_str(), s.signature_ref.c_str());
+  for (const auto& s : outcome.attestations.attested)
     std::printf("%s %s %s\n", s.digest.c_str(), s.signature_ref.c_str(), s.predicate_type.c_str());
   return kExitOk;
 }

@@ -415,6 +415,26 @@ Attestations attest_image(std::string_view reference, const attest::SigningKey& 
   return out;
 }
 
+SignOutcome sign(std::string_view reference, const attest::SigningKey& key, const registry::Options& options,
+                 std::string_view identity, bool attest) {
+  SignOutcome out;
+  out.signatures = sign_image(reference, key, options, identity);
+  if (attest) {
+    out.attestations = attest_image(reference, key, options, nullptr, identity);
+    out.attested = true;
+  }
+  return out;
+}
+
+nlohmann::json to_json(const SignOutcome& outcome) {
+  nlohmann::json doc = {{"signed", to_json(outcome.signatures)}};
+  if (outcome.attested) {
+    doc["attested"] = to_json(outcome.attestations.attested);
+    doc["skipped"] = outcome.attestations.skipped;
+  }
+  return doc;
+}
+
 std::vector<ImageSignature> verify_image(std::string_view reference, const attest::VerifyingKey& key,
                                          const registry::Options& options) {
   const auto home = home_of(reference, options);

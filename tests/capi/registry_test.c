@@ -307,19 +307,65 @@ static void test_build_base_key(const char *signed_base, const char *source, con
   err = NULL;
   rustimg_build_result_free(built);
 
-  /* An image in an OCI layout is verified there (it is not signed: the
-   * reference is read as a layout, not refused as a registry reference),
-   * and rustimg_sign, which cannot name the repository a layout's
-   * signature needs, refuses it saying so. */
+  /* An image in an OCI layout is verified there (a layout reference, not
+   * refused as a registry reference); rustimg_sign, which cannot name the
+   * repository a layout's signature needs, refuses it saying so, and
+   * rustimg_sign_image signs and attests it with `identity`. A push carries
+   * the signature to the registry, where it verifies. */
   {
     rustimg_signatures *sigs = NULL;
-    char key[600];
+    rustimg_sign_options so;
+    char key[600], repo[600], target[700];
+    const char *json;
     snprintf(key, sizeof key, "%s/sign.pem", work);
+    snprintf(repo, sizeof repo, "%s/capi/layout-signed", host);
+    snprintf(target, sizeof target, "%s:v1", repo);
     expect_error(rustimg_verify_image(&sigs, output, pub, NULL, opts, &err), RUSTIMG_EVERIFY, &err,
                  "has no signatures");
     expect_error(rustimg_sign(&sigs, output, key, "RUSTIMG_TEST_KEY_PW", opts, &err), RUSTIMG_EINVALID, &err,
-                 "OCI layout");
-    CHECK(sigs == NULL);
+                 "rustimg_sign_image");
+    CHECK(rustimg_sign_options_init(&so, RUSTIMG_SIGN_OPTIONS_VERSION) == RUSTIMG_OK);
+    CHECK(rustimg_sign_options_init(&so, 99) == RUSTIMG_EINVALID);
+    so.key_file = key;
+    so.key_password_env = "RUSTIMG_TEST_KEY_PW";
+    so.version = 99; /* from a newer header: refused, saying how to initialise */
+    expect_error(rustimg_sign_image(&sigs, output, &so, &err), RUSTIMG_EINVALID, &err, "RUSTIMG_SIGN_OPTIONS_INIT");
+    so.version = RUSTIMG_SIGN_OPTIONS_VERSION;
+    expect_error(rustimg_sign_image(&sigs, output, &so, &err), RUSTIMG_EINVALID, &err, "identity");
+    so.identity = repo;
+    so.attest = 1;
+    CHECK(rustimg_sign_image(&sigs, output, &so, &err) == RUSTIMG_OK);
+    if (err != NULL) fprintf(stderr, "sign the layout: %s\n", rustimg_error_message(err));
+    rustimg_error_free(err);
+    err = NULL;
+    json = sigs != NULL ? rustimg_signatures_json(sigs) : "";
+    CHECK(strstr(json, "\"signed\":[{") != NULL && strstr(json, repo) != NULL);
+    CHECK(strstr(json, "\"predicate_type\":\"https://spdx.dev/Document\"") != NULL);
+    CHECK(strstr(json, "\"skipped\":[]") != NULL);
+    if (strstr(json, "spdx.dev") == NULL) fprintf(stderr, "rustimg_sign_image: %s\n", json);
+    rustimg_signatures_free(sigs);
+    sigs = NULL;
+    CHECK(rustimg_verify_image(&sigs, output, pub, NULL, opts, &err) == RUSTIMG_OK);
+    rustimg_signatures_free(sigs);
+    sigs = NULL;
+    rustimg_error_free(err);
+    err = NULL;
+
+    CHECK(rustimg_push(&pushed, output, target, opts, &err) == RUSTIMG_OK);
+    CHECK(pushed != NULL && strstr(rustimg_transfer_result_json(pushed), ".sig@sha256:") != NULL);
+    rustimg_transfer_result_free(pushed);
+    rustimg_error_free(err);
+    err = NULL;
+    CHECK(rustimg_verify_image(&sigs, target, pub, NULL, opts, &err) == RUSTIMG_OK);
+    if (err != NULL) fprintf(stderr, "verify %s: %s\n", target, rustimg_error_message(err));
+    CHECK(sigs != NULL && strstr(rustimg_signatures_json(sigs), repo) != NULL);
+    rustimg_signatures_free(sigs);
+    rustimg_error_free(err);
+    err = NULL;
+    CHECK(rustimg_verify_image(&sigs, target, pub, "spdxjson", opts, &err) == RUSTIMG_OK);
+    rustimg_signatures_free(sigs);
+    rustimg_error_free(err);
+    err = NULL;
   }
 }
 

@@ -394,8 +394,9 @@ def test_sign_and_verify_image(registry, tmp_path, monkeypatch):
 
 
 def test_sign_an_image_in_a_layout_then_push_it(registry, tmp_path, monkeypatch):
-    """sign("oci:DIR:TAG", identity=) signs in the layout, naming the
-    repository the image will be pushed to; verify_image() checks it there;
+    """sign("oci:DIR:TAG", identity=, attest=True) signs and attests in the
+    layout, naming the repository the image will be pushed to;
+    verify_image() checks it there;
     push() carries the signature with the image, where verify_image() finds
     it. Without an identity a layout is refused, saying what to give."""
     key, pub = _openssl_keypair(tmp_path, "layout-key")
@@ -407,15 +408,18 @@ def test_sign_an_image_in_a_layout_then_push_it(registry, tmp_path, monkeypatch)
         rustimg.sign(layout, key)
     with pytest.raises(rustimg.VerifyError, match="has no signatures"):
         rustimg.verify_image(layout, pub)
-    signed = rustimg.sign(layout, key, identity=repo)
-    assert [(s.digest, s.identity) for s in signed] == [(built.digest, repo)]
+    signed = rustimg.sign(layout, key, identity=repo, attest=True)
+    assert [(s.digest, s.identity, s.predicate_type) for s in signed] == [
+        (built.digest, repo, ""), (built.digest, repo, "https://spdx.dev/Document")]
     assert signed[0].signature.startswith(f"oci:{tmp_path / 'l'}:{built.digest.replace(':', '-')}.sig@sha256:")
     assert [s.digest for s in rustimg.verify_image(layout, pub)] == [built.digest]
 
     pushed = rustimg.push(layout, f"{repo}:v1", use_config_files=False)
-    assert [s.split("@")[0] for s in pushed[0].signatures] == [f"{repo}:{built.digest.replace(':', '-')}.sig"]
+    tag = built.digest.replace(":", "-")
+    assert sorted(s.split("@")[0] for s in pushed[0].signatures) == [f"{repo}:{tag}.att", f"{repo}:{tag}.sig"]
     valid = rustimg.verify_image(f"{repo}:v1", pub, use_config_files=False)
     assert [(s.digest, s.identity) for s in valid] == [(built.digest, repo)]
+    assert len(rustimg.verify_attestations(f"{repo}:v1", pub, "spdxjson", use_config_files=False)) == 1
 
 
 def test_build_base_key_refuses_an_unsigned_base(registry, tmp_path):

@@ -26,6 +26,7 @@ Errors are subclasses of :class:`rustimg.Error` (see rustimg._errors).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
@@ -230,9 +231,10 @@ class Signature:
 
 
 def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = None, identity: Optional[str] = None,
-         insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None, username: Optional[str] = None,
-         password: Optional[str] = None, credentials_registry: Optional[str] = None, use_config_files: bool = True,
-         request_timeout: Optional[float] = None, stall_timeout: Optional[float] = None) -> List[Signature]:
+         attest: bool = False, insecure_registries: Sequence[str] = (), ca_file: Optional[PathLike] = None,
+         username: Optional[str] = None, password: Optional[str] = None, credentials_registry: Optional[str] = None,
+         use_config_files: bool = True, request_timeout: Optional[float] = None,
+         stall_timeout: Optional[float] = None) -> List[Signature]:
     """Signs the image ``reference`` ("host/repo:tag" or "host/repo@sha256:...")
     in its registry as ``cosign sign --key`` does (see ``rustimg sign``): its
     digest and, for an index, every platform's manifest; ``cosign verify``
@@ -243,15 +245,21 @@ def sign(reference: str, key: PathLike, *, key_password_env: Optional[str] = Non
     "oci:DIR:TAG": its signatures are tagged in the layout (``push`` carries
     them to the registry), and ``identity``, the repository it will be pushed
     to ("host/repo"), is required; the payload names ``identity`` (default:
-    the image's own repository). Returns one
-    :class:`Signature` per manifest signed, the top one first. Registry
-    arguments as for :func:`push`. Raises InvalidArgumentError for an
-    unreadable key or a wrong passphrase (never naming it),
-    UnsupportedError for a key that is not P-256, RegistryError or AuthError."""
+    the image's own repository). With ``attest``, the SBOMs and provenance
+    attached to the image are also attested as ``cosign attest --key`` does
+    (``rustimg sign --attest``); an artifact that fails a check is passed
+    over with a :class:`RuntimeWarning` saying why. Returns one
+    :class:`Signature` per manifest signed, the top one first, then one per
+    statement attested (``predicate_type`` set). Registry arguments as for
+    :func:`push`. Raises InvalidArgumentError for an unreadable key or a
+    wrong passphrase (never naming it), UnsupportedError for a key that is
+    not P-256, RegistryError or AuthError."""
     options = _registry(insecure_registries, ca_file, username, password, credentials_registry, use_config_files,
                         request_timeout, stall_timeout)
-    return [Signature(**s) for s in _core.sign(reference, os.fspath(key), key_password_env or "", identity or "",
-                                                options)]
+    outcome = _core.sign(reference, os.fspath(key), key_password_env or "", identity or "", attest, options)
+    for why in outcome.get("skipped", ()):
+        warnings.warn(f"not attested: {why}", RuntimeWarning, stacklevel=2)
+    return [Signature(**s) for s in (*outcome["signed"], *outcome.get("attested", ()))]
 
 
 def verify_image(reference: str, public_key: PathLike, *, insecure_registries: Sequence[str] = (),

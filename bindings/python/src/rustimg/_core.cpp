@@ -293,13 +293,13 @@ std::string pull(const std::string& reference, const std::string& output, const 
 }
 
 py::object sign(const std::string& reference, const std::string& key_file, const std::string& key_password_env,
-                const std::string& identity, const RegistryConfig& c) {
+                const std::string& identity, bool attest, const RegistryConfig& c) {
   const rustimg::attest::SigningKey key = rustimg::pipeline::read_signing_key(key_file, key_password_env);
-  const auto signed_images = with_hooks(c.for_call(rustimg::pipeline::image_registry(reference)), py::none(),
-                                        [&](const rustimg::registry::Options& o) {
-                                          return rustimg::pipeline::sign_image(reference, key, o, identity);
-                                        });
-  return json_to_python(rustimg::pipeline::to_json(signed_images));
+  const auto outcome = with_hooks(c.for_call(rustimg::pipeline::image_registry(reference)), py::none(),
+                                  [&](const rustimg::registry::Options& o) {
+                                    return rustimg::pipeline::sign(reference, key, o, identity, attest);
+                                  });
+  return json_to_python(rustimg::pipeline::to_json(outcome));
 }
 
 /// Signatures (no `attestation`) or the in-toto statements of that type.
@@ -572,8 +572,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("pull", &pull, py::arg("reference"), py::arg("output"), py::arg("platform"), py::arg("options"),
         py::arg("progress"), "Pulls `reference` into `output`; returns the digest written.");
   m.def("sign", &sign, py::arg("reference"), py::arg("key_file"), py::arg("key_password_env"), py::arg("identity"),
-        py::arg("options"),
-        "Signs `reference` as cosign does; returns [{digest, signature, identity}] per manifest signed.");
+        py::arg("attest"), py::arg("options"),
+        "Signs (and with attest, attests) `reference` as cosign does; returns {signed, attested, skipped}.");
   m.def("verify_image", &verify_image, py::arg("reference"), py::arg("public_key_file"), py::arg("attestation"),
         py::arg("options"),
         "Checks the signatures (or the attestations of type `attestation`) of `reference`; returns what is valid.");
